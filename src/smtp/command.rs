@@ -35,7 +35,29 @@ pub enum CommandError {
 
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        todo!()
+        match self {
+            CommandError::ControlCharacter { what } => write!(
+                f,
+                "{what} contains a control character (CR, LF or NUL); remove it"
+            ),
+            CommandError::Empty { what } => write!(f, "{what} is empty; give a value"),
+            CommandError::TooLong { len } => write!(
+                f,
+                "the command line would be {len} octets with CRLF, over SMTP's limit of {MAX_COMMAND_LINE}; shorten it"
+            ),
+            CommandError::BadParameter(p) => write!(
+                f,
+                "\"{}\" is not a valid MAIL/RCPT parameter; write KEYWORD or KEYWORD=VALUE \
+                 (keyword: letters, digits and hyphens; value: printable ASCII without spaces or '=')",
+                super::reply::excerpt(p.as_bytes(), 60)
+            ),
+            CommandError::BadDomain(d) => write!(
+                f,
+                "\"{}\" is not a valid EHLO/HELO domain; use a host name such as client.example.com \
+                 or an address literal such as [192.0.2.1] or [IPv6:2001:db8::1]",
+                super::reply::excerpt(d.as_bytes(), 60)
+            ),
+        }
     }
 }
 
@@ -48,58 +70,87 @@ pub struct Command {
     line: String,
     /// The verb, upper-case (`EHLO`, `MAIL`, ...; for `raw`, the first word).
     verb: String,
+    /// What the transcript shows instead of `line` (secrets masked), if set.
+    shown: Option<String>,
 }
 
 impl Command {
     /// `EHLO domain` (host name or address literal such as `[127.0.0.1]`).
     pub fn ehlo(domain: &str) -> Result<Command, CommandError> {
-        todo!()
+        check_domain(domain, "the EHLO domain")?;
+        Command::build("EHLO", format!("EHLO {domain}"))
     }
     /// `HELO domain`.
     pub fn helo(domain: &str) -> Result<Command, CommandError> {
-        todo!()
+        check_domain(domain, "the HELO domain")?;
+        Command::build("HELO", format!("HELO {domain}"))
     }
     /// `MAIL FROM:<addr>` (`<>` when `from` is `None`) followed by the ESMTP
     /// parameters, each `KEYWORD` or `KEYWORD=VALUE`.
     pub fn mail_from(from: Option<&Address>, params: &[String]) -> Result<Command, CommandError> {
-        todo!()
+        let path = match from {
+            Some(addr) => check_path(addr, "the sender address")?,
+            None => "",
+        };
+        let line = with_params(format!("MAIL FROM:<{path}>"), params, "a MAIL parameter")?;
+        Command::build("MAIL", line)
     }
     /// `RCPT TO:<addr>` plus ESMTP parameters.
     pub fn rcpt_to(to: &Address, params: &[String]) -> Result<Command, CommandError> {
-        todo!()
+        let path = check_path(to, "the recipient address")?;
+        let line = with_params(format!("RCPT TO:<{path}>"), params, "a RCPT parameter")?;
+        Command::build("RCPT", line)
     }
     /// `DATA`.
     pub fn data() -> Command {
-        todo!()
+        Command::fixed("DATA")
     }
     /// `RSET`.
     pub fn rset() -> Command {
-        todo!()
+        Command::fixed("RSET")
     }
     /// `NOOP`.
     pub fn noop() -> Command {
-        todo!()
+        Command::fixed("NOOP")
     }
     /// `QUIT`.
     pub fn quit() -> Command {
-        todo!()
+        Command::fixed("QUIT")
     }
     /// `STARTTLS`.
     pub fn starttls() -> Command {
-        todo!()
+        Command::fixed("STARTTLS")
     }
     /// `VRFY arg`.
     pub fn vrfy(arg: &str) -> Result<Command, CommandError> {
-        todo!()
+        check_argument(arg, "the VRFY argument")?;
+        Command::build("VRFY", format!("VRFY {arg}"))
     }
     /// `EXPN arg`.
     pub fn expn(arg: &str) -> Result<Command, CommandError> {
-        todo!()
+        check_argument(arg, "the EXPN argument")?;
+        Command::build("EXPN", format!("EXPN {arg}"))
     }
     /// Any line, sent as typed (`raw`); refuses control characters other
     /// than TAB, and empty lines.
     pub fn raw(line: &str) -> Result<Command, CommandError> {
-        todo!()
+        check_argument(line, "the command line")?;
+        let verb = line
+            .split([' ', '\t'])
+            .find(|w| !w.is_empty())
+            .unwrap_or_default()
+            .to_uppercase();
+        Command::build(&verb, line.to_string())
+    }
+    /// A line whose transcript form hides a secret, e.g.
+    /// `Command::masked("AUTH PLAIN dXNlcgB1c2VyAHB3", "AUTH PLAIN ********")`.
+    /// `line` is validated like [`Command::raw`]; `shown` (what `Display` and
+    /// the transcript show) must hold no control characters either.
+    pub fn masked(line: &str, shown: &str) -> Result<Command, CommandError> {
+        check_argument(shown, "the transcript form of the command")?;
+        let mut command = Command::raw(line)?;
+        command.shown = Some(shown.to_string());
+        Ok(command)
     }
     /// The verb in upper case, e.g. `MAIL`.
     pub fn verb(&self) -> &str {
@@ -107,13 +158,507 @@ impl Command {
     }
     /// The exact bytes for the wire, CRLF included.
     pub fn wire(&self) -> Vec<u8> {
-        todo!()
+        let mut wire = Vec::with_capacity(self.line.len() + 2);
+        wire.extend_from_slice(self.line.as_bytes());
+        wire.extend_from_slice(b"\r\n");
+        wire
+    }
+
+    /// A command without arguments.
+    fn fixed(verb: &str) -> Command {
+        Command {
+            line: verb.to_string(),
+            verb: verb.to_string(),
+            shown: None,
+        }
+    }
+
+    /// Checks the length of an otherwise validated line.
+    fn build(verb: &str, line: String) -> Result<Command, CommandError> {
+        let len = line.len() + 2;
+        if len > MAX_COMMAND_LINE {
+            return Err(CommandError::TooLong { len });
+        }
+        Ok(Command {
+            line,
+            verb: verb.to_string(),
+            shown: None,
+        })
     }
 }
 
 impl fmt::Display for Command {
-    /// The transcript form of the line (no CRLF).
+    /// The transcript form of the line (no CRLF); for [`Command::masked`],
+    /// the masked form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.line)
+        f.write_str(self.shown.as_deref().unwrap_or(&self.line))
+    }
+}
+
+/// Refuses every control character (C0, DEL, C1); TAB only when `allow_tab`.
+fn check_controls(s: &str, what: &'static str, allow_tab: bool) -> Result<(), CommandError> {
+    if s.chars()
+        .any(|c| c.is_control() && !(allow_tab && c == '\t'))
+    {
+        return Err(CommandError::ControlCharacter { what });
+    }
+    Ok(())
+}
+
+/// A free-form argument (VRFY, EXPN, raw): no controls but TAB, not blank.
+fn check_argument(s: &str, what: &'static str) -> Result<(), CommandError> {
+    check_controls(s, what, true)?;
+    if s.trim_matches([' ', '\t']).is_empty() {
+        return Err(CommandError::Empty { what });
+    }
+    Ok(())
+}
+
+/// An envelope address, checked again before it goes between `<` and `>`.
+fn check_path<'a>(addr: &'a Address, what: &'static str) -> Result<&'a str, CommandError> {
+    let path = addr.as_str();
+    check_controls(path, what, false)?;
+    if path.is_empty() {
+        return Err(CommandError::Empty { what });
+    }
+    Ok(path)
+}
+
+/// Appends validated ESMTP parameters to `line`.
+fn with_params(
+    mut line: String,
+    params: &[String],
+    what: &'static str,
+) -> Result<String, CommandError> {
+    for param in params {
+        check_controls(param, what, false)?;
+        if !is_esmtp_param(param) {
+            return Err(CommandError::BadParameter(param.clone()));
+        }
+        line.push(' ');
+        line.push_str(param);
+    }
+    Ok(line)
+}
+
+/// `esmtp-keyword ["=" esmtp-value]` (RFC 5321 §4.1.2): keyword is
+/// ALPHA/DIGIT then ALPHA/DIGIT/"-"; value is one or more of %d33-60 / %d62-126.
+fn is_esmtp_param(param: &str) -> bool {
+    let (keyword, value) = match param.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (param, None),
+    };
+    let mut kw = keyword.bytes();
+    let keyword_ok = kw.next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && kw.all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let value_ok = value
+        .is_none_or(|v| !v.is_empty() && v.bytes().all(|b| (33..=126).contains(&b) && b != b'='));
+    keyword_ok && value_ok
+}
+
+/// An EHLO/HELO argument: a host name or an address literal.
+fn check_domain(domain: &str, what: &'static str) -> Result<(), CommandError> {
+    check_controls(domain, what, false)?;
+    if domain.is_empty() {
+        return Err(CommandError::Empty { what });
+    }
+    let ok = match domain.strip_prefix('[') {
+        Some(rest) => rest.strip_suffix(']').is_some_and(is_address_literal),
+        None => is_host_name(domain),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(CommandError::BadDomain(domain.to_string()))
+    }
+}
+
+/// Dot-separated labels of letters, digits, hyphens (not at either end of a
+/// label) and, leniently, underscores; at most 255 octets, labels at most 63.
+fn is_host_name(name: &str) -> bool {
+    name.len() <= 255
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// The inside of `[...]`: IPv4, `IPv6:` + IPv6, or a general address
+/// literal `tag:content` (RFC 5321 §4.1.3).
+fn is_address_literal(inner: &str) -> bool {
+    if inner.parse::<std::net::Ipv4Addr>().is_ok() {
+        return true;
+    }
+    let Some((tag, content)) = inner.split_once(':') else {
+        return false;
+    };
+    if tag.eq_ignore_ascii_case("IPv6") {
+        return content.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    let mut t = tag.bytes();
+    let tag_ok = t.next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && t.all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !tag.ends_with('-');
+    tag_ok && !content.is_empty() && content.bytes().all(|b| matches!(b, 33..=90 | 94..=126))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> Address {
+        Address::parse(s).expect("valid test address")
+    }
+
+    fn params(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    const INJECTIONS: &[&str] = &[
+        "x\r\nRCPT TO:<evil@example.com>",
+        "x\rDATA",
+        "x\nQUIT",
+        "x\0y",
+        "x\x1by",
+        "x\x7fy",
+        "x\u{85}y",
+        "\r\n",
+    ];
+
+    #[test]
+    fn simple_commands() {
+        for (cmd, line) in [
+            (Command::data(), "DATA"),
+            (Command::rset(), "RSET"),
+            (Command::noop(), "NOOP"),
+            (Command::quit(), "QUIT"),
+            (Command::starttls(), "STARTTLS"),
+        ] {
+            assert_eq!(cmd.to_string(), line);
+            assert_eq!(cmd.verb(), line);
+            assert_eq!(cmd.wire(), format!("{line}\r\n").into_bytes());
+        }
+    }
+
+    #[test]
+    fn ehlo_and_helo() {
+        let c = Command::ehlo("client.example.com").expect("valid");
+        assert_eq!(c.wire(), b"EHLO client.example.com\r\n");
+        assert_eq!(c.verb(), "EHLO");
+        assert_eq!(c.to_string(), "EHLO client.example.com");
+        let c = Command::helo("localhost").expect("valid");
+        assert_eq!(c.wire(), b"HELO localhost\r\n");
+        assert_eq!(c.verb(), "HELO");
+        for ok in [
+            "a",
+            "my-host",
+            "my_host.example",
+            "xn--bcher-kva.example",
+            "123.example",
+            "[127.0.0.1]",
+            "[IPv6:::1]",
+            "[ipv6:2001:db8::1]",
+            "[IPv6:::ffff:192.0.2.1]",
+            "[x-tag:some-content]",
+        ] {
+            assert!(Command::ehlo(ok).is_ok(), "{ok}");
+            assert!(Command::helo(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "two words",
+            "-leading",
+            "trailing-",
+            "a..b",
+            ".a",
+            "a.",
+            "host/x",
+            "caf\u{e9}.example",
+            "[1.2.3]",
+            "[1.2.3.4",
+            "1.2.3.4]",
+            "[IPv6:1.2.3.4]",
+            "[IPv6:zz::1]",
+            "[]",
+            "[tag:]",
+            "[tag:a]b]",
+            "[:x]",
+        ] {
+            assert!(
+                matches!(Command::ehlo(bad), Err(CommandError::BadDomain(_))),
+                "{bad}"
+            );
+        }
+        assert!(Command::ehlo(&"a".repeat(64)).is_err());
+        assert!(Command::ehlo(&vec!["a".repeat(63); 4].join(".")).is_ok());
+        assert!(Command::ehlo(&vec!["a".repeat(63); 5].join(".")).is_err());
+        assert_eq!(
+            Command::ehlo(""),
+            Err(CommandError::Empty {
+                what: "the EHLO domain"
+            })
+        );
+    }
+
+    #[test]
+    fn domain_injection_is_refused() {
+        for bad in INJECTIONS.iter().chain(&["host\tname"]) {
+            assert_eq!(
+                Command::ehlo(bad),
+                Err(CommandError::ControlCharacter {
+                    what: "the EHLO domain"
+                }),
+                "{bad:?}"
+            );
+            assert_eq!(
+                Command::helo(bad),
+                Err(CommandError::ControlCharacter {
+                    what: "the HELO domain"
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn mail_from() {
+        let a = addr("alice@example.com");
+        let c = Command::mail_from(Some(&a), &[]).expect("valid");
+        assert_eq!(c.wire(), b"MAIL FROM:<alice@example.com>\r\n");
+        assert_eq!(c.verb(), "MAIL");
+        let c = Command::mail_from(None, &[]).expect("valid");
+        assert_eq!(c.to_string(), "MAIL FROM:<>");
+        let c = Command::mail_from(
+            Some(&a),
+            &params(&["SIZE=12345", "BODY=8BITMIME", "SMTPUTF8", "ENVID=QQ+2B1"]),
+        )
+        .expect("valid");
+        assert_eq!(
+            c.to_string(),
+            "MAIL FROM:<alice@example.com> SIZE=12345 BODY=8BITMIME SMTPUTF8 ENVID=QQ+2B1"
+        );
+    }
+
+    #[test]
+    fn rcpt_to() {
+        let c = Command::rcpt_to(&addr("<bob@example.org>"), &[]).expect("valid");
+        assert_eq!(c.wire(), b"RCPT TO:<bob@example.org>\r\n");
+        assert_eq!(c.verb(), "RCPT");
+        let c = Command::rcpt_to(
+            &addr("bob@example.org"),
+            &params(&["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;bob@example.org"]),
+        )
+        .expect("valid");
+        assert_eq!(
+            c.to_string(),
+            "RCPT TO:<bob@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob@example.org"
+        );
+    }
+
+    #[test]
+    fn parameters_are_validated() {
+        let a = addr("a@example.com");
+        for bad in [
+            "",
+            "=x",
+            "-SIZE=1",
+            "SI ZE=1",
+            "SIZE=",
+            "SIZE=1=2",
+            "SIZE=a b",
+            "SIZE 1",
+            "BODY=8BIT\u{e9}",
+            "K\u{e9}Y",
+            "SIZE=1 RCPT",
+        ] {
+            let list = vec![bad.to_string()];
+            assert_eq!(
+                Command::mail_from(Some(&a), &list),
+                Err(CommandError::BadParameter(bad.to_string())),
+                "{bad:?}"
+            );
+            assert_eq!(
+                Command::rcpt_to(&a, &list),
+                Err(CommandError::BadParameter(bad.to_string()))
+            );
+        }
+        for ok in ["X", "9", "X-Y-", "A=!", "A=~<>", "RET=HDRS"] {
+            let list = vec![ok.to_string()];
+            assert!(Command::mail_from(None, &list).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn parameter_injection_is_refused() {
+        let a = addr("a@example.com");
+        for bad in INJECTIONS
+            .iter()
+            .map(|s| format!("SIZE={s}"))
+            .chain(["SIZE=1\t".into()])
+        {
+            let list = vec!["BODY=7BIT".to_string(), bad.clone()];
+            assert_eq!(
+                Command::mail_from(Some(&a), &list),
+                Err(CommandError::ControlCharacter {
+                    what: "a MAIL parameter"
+                }),
+                "{bad:?}"
+            );
+            assert_eq!(
+                Command::rcpt_to(&a, &list),
+                Err(CommandError::ControlCharacter {
+                    what: "a RCPT parameter"
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn addresses_with_controls_never_reach_the_wire() {
+        // The address module refuses them; if one ever got through, the
+        // command would still refuse it.
+        for bad in INJECTIONS {
+            let input = format!("a{bad}@example.com");
+            if let Ok(a) = Address::parse(&input) {
+                assert!(Command::mail_from(Some(&a), &[]).is_err(), "{input:?}");
+                assert!(Command::rcpt_to(&a, &[]).is_err(), "{input:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn length_limit() {
+        // "VRFY " + arg + CRLF = 512 exactly.
+        let arg = "v".repeat(512 - 7);
+        assert!(Command::vrfy(&arg).is_ok());
+        let arg = "v".repeat(512 - 6);
+        assert_eq!(Command::vrfy(&arg), Err(CommandError::TooLong { len: 513 }));
+        assert_eq!(
+            Command::raw(&"N".repeat(600)),
+            Err(CommandError::TooLong { len: 602 })
+        );
+        let a = addr("a@example.com");
+        let many: Vec<String> = (0..60).map(|i| format!("X-PARAM{i}=1")).collect();
+        assert!(matches!(
+            Command::mail_from(Some(&a), &many),
+            Err(CommandError::TooLong { .. })
+        ));
+        // Octets, not characters.
+        let arg = "\u{e9}".repeat(254);
+        assert!(matches!(
+            Command::expn(&arg),
+            Err(CommandError::TooLong { len: 515 })
+        ));
+    }
+
+    #[test]
+    fn vrfy_and_expn() {
+        let c = Command::vrfy("postmaster").expect("valid");
+        assert_eq!(c.wire(), b"VRFY postmaster\r\n");
+        assert_eq!(c.verb(), "VRFY");
+        let c = Command::expn("staff\tlist").expect("TAB is allowed");
+        assert_eq!(c.to_string(), "EXPN staff\tlist");
+        assert_eq!(c.verb(), "EXPN");
+        assert_eq!(
+            Command::vrfy(" "),
+            Err(CommandError::Empty {
+                what: "the VRFY argument"
+            })
+        );
+        assert_eq!(
+            Command::expn(""),
+            Err(CommandError::Empty {
+                what: "the EXPN argument"
+            })
+        );
+        for bad in INJECTIONS {
+            assert_eq!(
+                Command::vrfy(bad),
+                Err(CommandError::ControlCharacter {
+                    what: "the VRFY argument"
+                }),
+                "{bad:?}"
+            );
+            assert_eq!(
+                Command::expn(bad),
+                Err(CommandError::ControlCharacter {
+                    what: "the EXPN argument"
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn raw_lines() {
+        let c = Command::raw("xclient name=foo").expect("valid");
+        assert_eq!(c.verb(), "XCLIENT");
+        assert_eq!(c.to_string(), "xclient name=foo");
+        assert_eq!(c.wire(), b"xclient name=foo\r\n");
+        let c = Command::raw("  noop\tx").expect("valid");
+        assert_eq!(c.verb(), "NOOP");
+        assert_eq!(c.wire(), b"  noop\tx\r\n");
+        for empty in ["", " ", "\t \t"] {
+            assert_eq!(
+                Command::raw(empty),
+                Err(CommandError::Empty {
+                    what: "the command line"
+                })
+            );
+        }
+        for bad in INJECTIONS {
+            assert_eq!(
+                Command::raw(bad),
+                Err(CommandError::ControlCharacter {
+                    what: "the command line"
+                }),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn masked_commands_hide_the_secret() {
+        let c = Command::masked("AUTH PLAIN AGFsaWNlAHNlY3JldA==", "AUTH PLAIN ********")
+            .expect("valid");
+        assert_eq!(c.to_string(), "AUTH PLAIN ********");
+        assert_eq!(c.wire(), b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
+        assert_eq!(c.verb(), "AUTH");
+        assert!(Command::masked("x\r\ny", "x").is_err());
+        assert!(Command::masked("AUTH x", "AUTH\n").is_err());
+    }
+
+    #[test]
+    fn error_messages_are_for_people() {
+        assert_eq!(
+            CommandError::ControlCharacter {
+                what: "the EHLO domain"
+            }
+            .to_string(),
+            "the EHLO domain contains a control character (CR, LF or NUL); remove it"
+        );
+        assert_eq!(
+            CommandError::Empty {
+                what: "the VRFY argument"
+            }
+            .to_string(),
+            "the VRFY argument is empty; give a value"
+        );
+        assert!(
+            CommandError::TooLong { len: 600 }
+                .to_string()
+                .contains("600 octets")
+        );
+        assert!(
+            CommandError::BadParameter("SIZE=".into())
+                .to_string()
+                .starts_with("\"SIZE=\" is not a valid MAIL/RCPT parameter")
+        );
+        let long = CommandError::BadDomain("x y".repeat(100)).to_string();
+        assert!(long.starts_with("\"x yx y"));
+        assert!(long.len() < 250, "{long}");
+        assert!(long.contains("[192.0.2.1]"));
     }
 }

@@ -8,10 +8,20 @@ use super::dotstuff::DotStuffer;
 use super::reply::{Reply, ReplyError, ReplyParser};
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+/// Longest single blocking wait: interruption is checked at least this often.
+const SLICE: Duration = Duration::from_millis(100);
+/// Size of the buffer for reading replies.
+const READ_BUFFER: usize = 8 * 1024;
+/// Message content is sent in blocks of up to this size.
+const DATA_BUFFER: usize = 64 * 1024;
+/// The notice given once per connection when a reply line ends in a bare LF.
+const BARE_LF_NOTICE: &str =
+    "the server ended a reply line with a bare LF instead of CRLF (accepted, but not RFC 5321)";
 
 /// A byte stream a [`Connection`] can run over.
 pub trait Stream: Read + Write + Send {
@@ -120,11 +130,164 @@ pub enum ConnError {
 
 impl fmt::Display for ConnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        todo!()
+        match self {
+            ConnError::Resolve { host, source } => write!(
+                f,
+                "could not find the host \"{host}\" ({source}); check the host name and your network"
+            ),
+            ConnError::Connect { addr, source } => match source.kind() {
+                io::ErrorKind::ConnectionRefused => write!(
+                    f,
+                    "connection refused by {addr} — is a server listening there? check host and port"
+                ),
+                io::ErrorKind::TimedOut => write!(
+                    f,
+                    "no answer from {addr} while connecting — is the host reachable and the port open? \
+                     (a firewall may be dropping the connection; raise the wait with `set timeout SECONDS`)"
+                ),
+                _ => write!(
+                    f,
+                    "could not connect to {addr} ({source}); check host, port and network"
+                ),
+            },
+            ConnError::Timeout { waiting_for, after } => write!(
+                f,
+                "no reply from the server within {} while waiting for {waiting_for} \
+                 (raise it with `set timeout SECONDS`)",
+                human_duration(*after)
+            ),
+            ConnError::Closed { during } => {
+                write!(f, "the server closed the connection while {during}")
+            }
+            ConnError::Protocol(e) => write!(f, "{e}; the connection was closed"),
+            ConnError::Interrupted => {
+                f.write_str("interrupted (Ctrl-C); the connection was closed")
+            }
+            ConnError::Io(e) => write!(f, "network error: {e}; the connection was closed"),
+            ConnError::Broken => {
+                f.write_str("the connection is unusable after an earlier error; connect again")
+            }
+        }
     }
 }
 
-impl std::error::Error for ConnError {}
+impl std::error::Error for ConnError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConnError::Resolve { source, .. } | ConnError::Connect { source, .. } => Some(source),
+            ConnError::Io(e) => Some(e),
+            ConnError::Protocol(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for ConnError {
+    /// Recovers the [`ConnError`] that a [`DataWriter`] write failed with
+    /// (it travels inside the `io::Error`); any other error becomes
+    /// [`ConnError::Io`].
+    fn from(e: io::Error) -> ConnError {
+        if e.get_ref().is_some_and(|inner| inner.is::<ConnError>()) {
+            let kind = e.kind();
+            match e.into_inner().map(|inner| inner.downcast::<ConnError>()) {
+                Some(Ok(conn)) => *conn,
+                Some(Err(other)) => ConnError::Io(io::Error::new(kind, other)),
+                None => ConnError::Io(io::Error::from(kind)),
+            }
+        } else {
+            ConnError::Io(e)
+        }
+    }
+}
+
+/// Wraps a [`ConnError`] for `io::Write` callers (see `From<io::Error>`).
+fn into_io(e: ConnError) -> io::Error {
+    let kind = match e {
+        ConnError::Timeout { .. } => io::ErrorKind::TimedOut,
+        ConnError::Closed { .. } => io::ErrorKind::BrokenPipe,
+        // Never ErrorKind::Interrupted: `write_all` would retry it.
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e)
+}
+
+/// `30 s`, `300 ms`, `1.5 s`.
+fn human_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 && d.as_secs() > 0 {
+        format!("{} s", d.as_secs())
+    } else if d.as_secs() == 0 {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// How an interruptible background wait ended.
+enum Wait<T> {
+    Done(T),
+    Interrupted,
+    TimedOut,
+    /// The helper thread could not be started.
+    NoThread(io::Error),
+}
+
+/// Runs `f` on a helper thread and waits for it in slices, so that Ctrl-C
+/// and `limit` are honoured even when `f` blocks (name resolution,
+/// connect). An abandoned thread finishes on its own; its result is dropped.
+fn interruptible<T, F>(interrupt: &AtomicBool, limit: Duration, f: F) -> Wait<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("smtpsh-connect".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        });
+    if let Err(e) = spawned {
+        return Wait::NoThread(e);
+    }
+    let deadline = Instant::now() + limit;
+    loop {
+        if interrupt.load(Ordering::SeqCst) {
+            return Wait::Interrupted;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Wait::TimedOut;
+        }
+        match rx.recv_timeout(left.min(SLICE)) {
+            Ok(value) => return Wait::Done(value),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Wait::TimedOut,
+        }
+    }
+}
+
+/// What kind of failure an I/O error on an open connection is.
+enum IoFailure {
+    /// The socket timeout slice ran out: check deadline and interrupt, retry.
+    Slice,
+    /// EINTR: retry.
+    Retry,
+    /// The peer went away.
+    Closed,
+    /// Anything else.
+    Other,
+}
+
+fn classify(e: &io::Error) -> IoFailure {
+    use io::ErrorKind::*;
+    match e.kind() {
+        WouldBlock | TimedOut => IoFailure::Slice,
+        Interrupted => IoFailure::Retry,
+        ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof | NotConnected => {
+            IoFailure::Closed
+        }
+        _ => IoFailure::Other,
+    }
+}
 
 /// An open SMTP connection.
 pub struct Connection {
@@ -136,6 +299,8 @@ pub struct Connection {
     options: ConnectOptions,
     broken: bool,
     secure: bool,
+    /// Whether the bare-LF notice was given already.
+    bare_lf_noticed: bool,
 }
 
 impl Connection {
@@ -149,7 +314,86 @@ impl Connection {
         options: ConnectOptions,
         observer: &mut dyn Observer,
     ) -> Result<(Connection, Reply), ConnError> {
-        todo!()
+        let name = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host)
+            .to_string();
+        let timeout = options.timeout.max(Duration::from_millis(1));
+        let resolve_err = |source: io::Error| ConnError::Resolve {
+            host: host.to_string(),
+            source,
+        };
+        if name.is_empty() {
+            return Err(resolve_err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the host name is empty",
+            )));
+        }
+        let lookup = {
+            let name = name.clone();
+            move || (name.as_str(), port).to_socket_addrs().map(Vec::from_iter)
+        };
+        let addrs = match interruptible(&options.interrupt, timeout, lookup) {
+            Wait::Done(Ok(addrs)) if !addrs.is_empty() => addrs,
+            Wait::Done(Ok(_)) => {
+                return Err(resolve_err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "the name has no addresses",
+                )));
+            }
+            Wait::Done(Err(e)) | Wait::NoThread(e) => return Err(resolve_err(e)),
+            Wait::Interrupted => return Err(ConnError::Interrupted),
+            Wait::TimedOut => {
+                return Err(resolve_err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no answer from the resolver within {}",
+                        human_duration(timeout)
+                    ),
+                )));
+            }
+        };
+
+        let mut last_error = None;
+        let mut connected = None;
+        for (i, &addr) in addrs.iter().enumerate() {
+            let attempt = move || TcpStream::connect_timeout(&addr, timeout);
+            // The thread gives up by itself after `timeout`; wait a bit longer
+            // so its own result (refused, timed out) is what we report.
+            let result = match interruptible(&options.interrupt, timeout + SLICE * 5, attempt) {
+                Wait::Done(result) => result,
+                Wait::Interrupted => return Err(ConnError::Interrupted),
+                Wait::TimedOut => Err(io::Error::from(io::ErrorKind::TimedOut)),
+                Wait::NoThread(e) => Err(e),
+            };
+            match result {
+                Ok(stream) => {
+                    connected = Some((stream, addr));
+                    break;
+                }
+                Err(e) => {
+                    if let Some(next) = addrs.get(i + 1) {
+                        let note = format!("could not connect to {addr} ({e}); trying {next}");
+                        observer.event(Event::Notice(&note));
+                    }
+                    last_error = Some((addr, e));
+                }
+            }
+        }
+        let (stream, peer) = match (connected, last_error) {
+            (Some(c), _) => c,
+            (None, Some((addr, source))) => return Err(ConnError::Connect { addr, source }),
+            (None, None) => {
+                return Err(resolve_err(io::Error::from(io::ErrorKind::NotFound)));
+            }
+        };
+        // Commands are small and each waits for a reply: no Nagle delay.
+        let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().map_err(ConnError::Io)?;
+        let mut conn = Connection::from_stream(Box::new(stream), peer, local, host, options);
+        let greeting = conn.read_reply("the greeting", observer)?;
+        Ok((conn, greeting))
     }
     /// Wraps an already connected stream (tests, TLS). Reads nothing.
     pub fn from_stream(
@@ -168,19 +412,162 @@ impl Connection {
             options,
             broken: false,
             secure: false,
+            bare_lf_noticed: false,
         }
     }
     /// Sends one command line (reporting [`Event::Sent`]); does not wait.
-    pub fn send(&mut self, command: &Command, observer: &mut dyn Observer) -> Result<(), ConnError> {
-        todo!()
+    pub fn send(
+        &mut self,
+        command: &Command,
+        observer: &mut dyn Observer,
+    ) -> Result<(), ConnError> {
+        if self.broken {
+            return Err(ConnError::Broken);
+        }
+        let verb = command.verb();
+        self.write_all_checked(
+            &command.wire(),
+            &format!("the server to accept the {verb} command"),
+            &format!("sending {verb}"),
+        )?;
+        let line = command.to_string();
+        observer.event(Event::Sent {
+            line: &line,
+            secure: self.secure,
+        });
+        Ok(())
     }
     /// Waits for the next complete reply (reporting [`Event::Received`]).
     /// `waiting_for` names it in a timeout or close error.
-    pub fn read_reply(&mut self, waiting_for: &str, observer: &mut dyn Observer) -> Result<Reply, ConnError> {
-        todo!()
+    pub fn read_reply(
+        &mut self,
+        waiting_for: &str,
+        observer: &mut dyn Observer,
+    ) -> Result<Reply, ConnError> {
+        if self.broken {
+            return Err(ConnError::Broken);
+        }
+        if let Some(reply) = self.parser.next_reply() {
+            return Ok(self.received(reply, observer));
+        }
+        let timeout = self.options.timeout.max(Duration::from_millis(1));
+        let mut deadline = Instant::now() + timeout;
+        let mut buf = [0u8; READ_BUFFER];
+        loop {
+            if self.options.interrupt.load(Ordering::SeqCst) {
+                return Err(self.fail(ConnError::Interrupted));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.fail(ConnError::Timeout {
+                    waiting_for: waiting_for.to_string(),
+                    after: timeout,
+                }));
+            }
+            let slice = left.clamp(Duration::from_millis(1), SLICE);
+            if let Err(e) = self.stream.set_read_timeout(Some(slice)) {
+                return Err(self.fail(ConnError::Io(e)));
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) => {
+                    return Err(self.fail(ConnError::Closed {
+                        during: format!("waiting for {waiting_for}"),
+                    }));
+                }
+                Ok(n) => {
+                    deadline = Instant::now() + timeout;
+                    if let Err(e) = self.parser.push(&buf[..n]) {
+                        return Err(self.fail(ConnError::Protocol(e)));
+                    }
+                    if self.parser.saw_bare_lf() && !self.bare_lf_noticed {
+                        self.bare_lf_noticed = true;
+                        observer.event(Event::Notice(BARE_LF_NOTICE));
+                    }
+                    if let Some(reply) = self.parser.next_reply() {
+                        return Ok(self.received(reply, observer));
+                    }
+                }
+                Err(e) => match classify(&e) {
+                    IoFailure::Slice | IoFailure::Retry => {}
+                    IoFailure::Closed => {
+                        return Err(self.fail(ConnError::Closed {
+                            during: format!("waiting for {waiting_for}"),
+                        }));
+                    }
+                    IoFailure::Other => return Err(self.fail(ConnError::Io(e))),
+                },
+            }
+        }
+    }
+
+    /// Reports a reply and hands it on.
+    fn received(&mut self, reply: Reply, observer: &mut dyn Observer) -> Reply {
+        observer.event(Event::Received {
+            reply: &reply,
+            secure: self.secure,
+        });
+        reply
+    }
+
+    /// Marks the connection unusable, closes the socket, and returns `e`.
+    fn fail(&mut self, e: ConnError) -> ConnError {
+        self.broken = true;
+        let _ = self.stream.shutdown();
+        e
+    }
+
+    /// Writes all of `data`, in slices so that the interrupt flag and the
+    /// progress deadline are checked while the socket is blocked.
+    fn write_all_checked(
+        &mut self,
+        mut data: &[u8],
+        waiting_for: &str,
+        during: &str,
+    ) -> Result<(), ConnError> {
+        if self.broken {
+            return Err(ConnError::Broken);
+        }
+        let timeout = self.options.timeout.max(Duration::from_millis(1));
+        let mut deadline = Instant::now() + timeout;
+        let closed = || ConnError::Closed {
+            during: during.to_string(),
+        };
+        while !data.is_empty() {
+            if self.options.interrupt.load(Ordering::SeqCst) {
+                return Err(self.fail(ConnError::Interrupted));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.fail(ConnError::Timeout {
+                    waiting_for: waiting_for.to_string(),
+                    after: timeout,
+                }));
+            }
+            let slice = left.clamp(Duration::from_millis(1), SLICE);
+            if let Err(e) = self.stream.set_write_timeout(Some(slice)) {
+                return Err(self.fail(ConnError::Io(e)));
+            }
+            match self.stream.write(data) {
+                Ok(0) => return Err(self.fail(closed())),
+                Ok(n) => {
+                    data = &data[n..];
+                    deadline = Instant::now() + timeout;
+                }
+                Err(e) => match classify(&e) {
+                    IoFailure::Slice | IoFailure::Retry => {}
+                    IoFailure::Closed => return Err(self.fail(closed())),
+                    IoFailure::Other => return Err(self.fail(ConnError::Io(e))),
+                },
+            }
+        }
+        Ok(())
     }
     /// `send` then `read_reply`.
-    pub fn command(&mut self, command: &Command, observer: &mut dyn Observer) -> Result<Reply, ConnError> {
+    pub fn command(
+        &mut self,
+        command: &Command,
+        observer: &mut dyn Observer,
+    ) -> Result<Reply, ConnError> {
         self.send(command, observer)?;
         let what = format!("the reply to {}", command.verb());
         self.read_reply(&what, observer)
@@ -191,7 +578,13 @@ impl Connection {
     /// unfinished marks the connection broken (the server must never see a
     /// final dot after a partial message).
     pub fn data_writer(&mut self) -> DataWriter<'_> {
-        todo!()
+        DataWriter {
+            stuffer: Some(DotStuffer::new(SocketWriter {
+                conn: self,
+                buf: Vec::with_capacity(DATA_BUFFER),
+                wire_bytes: 0,
+            })),
+        }
     }
     /// The server's address.
     pub fn peer(&self) -> SocketAddr {
@@ -225,42 +618,855 @@ impl Connection {
 }
 
 /// Streams message content into an open DATA phase; see [`Connection::data_writer`].
+///
+/// A failed `write` returns an `io::Error` that carries the [`ConnError`];
+/// get it back with `ConnError::from(io_error)`. After a failure the
+/// connection is broken and the writer should be dropped.
 pub struct DataWriter<'a> {
-    stuffer: DotStuffer<SocketWriter<'a>>,
+    /// `None` once finished (so that `Drop` knows).
+    stuffer: Option<DotStuffer<SocketWriter<'a>>>,
 }
 
 /// Buffered writer over the connection's stream that checks timeout and
 /// interrupt while blocked; private plumbing of [`DataWriter`].
 struct SocketWriter<'a> {
     conn: &'a mut Connection,
+    /// Bytes waiting to go out (at most [`DATA_BUFFER`]).
+    buf: Vec<u8>,
+    /// Bytes accepted for the wire so far (buffered or sent).
+    wire_bytes: u64,
+}
+
+impl SocketWriter<'_> {
+    fn send(&mut self, data: &[u8]) -> io::Result<()> {
+        self.conn
+            .write_all_checked(
+                data,
+                "the server to accept more message data",
+                "sending the message data",
+            )
+            .map_err(into_io)
+    }
+    fn flush_buffer(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let data = std::mem::take(&mut self.buf);
+        let result = self.send(&data);
+        self.buf = data;
+        self.buf.clear();
+        result
+    }
 }
 
 impl Write for SocketWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        todo!()
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.conn.broken {
+            return Err(into_io(ConnError::Broken));
+        }
+        if self.buf.len() + data.len() > DATA_BUFFER {
+            self.flush_buffer()?;
+        }
+        if data.len() >= DATA_BUFFER {
+            self.send(data)?;
+        } else {
+            self.buf.extend_from_slice(data);
+        }
+        self.wire_bytes += data.len() as u64;
+        Ok(data.len())
     }
     fn flush(&mut self) -> io::Result<()> {
-        todo!()
+        self.flush_buffer()?;
+        if let Err(e) = self.conn.stream.flush() {
+            return Err(into_io(self.conn.fail(ConnError::Io(e))));
+        }
+        Ok(())
     }
 }
 
 impl DataWriter<'_> {
     /// Content bytes accepted so far.
     pub fn bytes_in(&self) -> u64 {
-        self.stuffer.bytes_in()
+        self.stuffer.as_ref().map_or(0, DotStuffer::bytes_in)
     }
     /// Sends the end-of-data mark and flushes; returns the bytes put on the
     /// wire for the content and terminator (reports [`Event::DataSent`]).
-    pub fn finish(self, observer: &mut dyn Observer) -> Result<u64, ConnError> {
-        todo!()
+    pub fn finish(mut self, observer: &mut dyn Observer) -> Result<u64, ConnError> {
+        let Some(stuffer) = self.stuffer.take() else {
+            return Err(ConnError::Broken);
+        };
+        // On failure the connection has already been marked broken and shut.
+        let mut socket = stuffer.finish().map_err(ConnError::from)?;
+        socket.flush().map_err(ConnError::from)?;
+        let bytes = socket.wire_bytes;
+        observer.event(Event::DataSent {
+            bytes,
+            secure: socket.conn.secure,
+        });
+        Ok(bytes)
     }
 }
 
 impl Write for DataWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.stuffer.write(buf)
+        match self.stuffer.as_mut() {
+            Some(stuffer) => stuffer.write(buf),
+            None => Err(into_io(ConnError::Broken)),
+        }
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.stuffer.flush()
+        match self.stuffer.as_mut() {
+            Some(stuffer) => stuffer.flush(),
+            None => Err(into_io(ConnError::Broken)),
+        }
+    }
+}
+
+impl Drop for DataWriter<'_> {
+    /// Unfinished content must never be followed by a final dot: buffered
+    /// bytes are discarded, the connection is marked broken and its socket
+    /// shut down, so the server sees the data end without `<CRLF>.<CRLF>`.
+    fn drop(&mut self) {
+        if let Some(mut stuffer) = self.stuffer.take() {
+            let socket = stuffer.get_mut();
+            socket.buf.clear();
+            socket.conn.broken = true;
+            let _ = socket.conn.stream.shutdown();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::dotstuff::stuff;
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpListener;
+    use std::thread::{self, JoinHandle};
+
+    /// Records the transcript as strings.
+    #[derive(Default)]
+    struct Log(Vec<String>);
+
+    impl Observer for Log {
+        fn event(&mut self, event: Event<'_>) {
+            self.0.push(match event {
+                Event::Sent { line, secure } => format!("C{}: {line}", tls(secure)),
+                Event::Received { reply, secure } => {
+                    format!("S{}: {}", tls(secure), reply.wire_lines().join(" | "))
+                }
+                Event::DataSent { bytes, secure } => format!("DATA{}: {bytes}", tls(secure)),
+                Event::Notice(text) => format!("NOTE: {text}"),
+            });
+        }
+    }
+
+    fn tls(secure: bool) -> &'static str {
+        if secure { "+tls" } else { "" }
+    }
+
+    impl Log {
+        fn notices(&self) -> usize {
+            self.0.iter().filter(|l| l.starts_with("NOTE:")).count()
+        }
+    }
+
+    fn opts(ms: u64) -> ConnectOptions {
+        ConnectOptions {
+            timeout: Duration::from_millis(ms),
+            interrupt: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The server side of a test: a buffered reader plus the raw stream.
+    struct Peer {
+        reader: BufReader<TcpStream>,
+        stream: TcpStream,
+    }
+
+    impl Peer {
+        fn send(&mut self, bytes: &[u8]) {
+            self.stream.write_all(bytes).expect("server write");
+        }
+        fn line(&mut self) -> String {
+            let mut line = Vec::new();
+            self.reader
+                .read_until(b'\n', &mut line)
+                .expect("server read");
+            String::from_utf8_lossy(&line).into_owned()
+        }
+        /// Reads until the client closes (or 20 s pass), returning the bytes.
+        fn until_eof(&mut self) -> Vec<u8> {
+            let mut all = Vec::new();
+            let _ = self.reader.read_to_end(&mut all);
+            all
+        }
+    }
+
+    /// Starts a one-connection fake server running `script`; returns its port.
+    fn server<T: Send + 'static>(
+        script: impl FnOnce(Peer) -> T + Send + 'static,
+    ) -> (u16, JoinHandle<T>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let handle = thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("accept");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(20)))
+                .expect("timeout");
+            let reader = BufReader::new(stream.try_clone().expect("clone"));
+            script(Peer { reader, stream })
+        });
+        (port, handle)
+    }
+
+    fn open(port: u16, options: ConnectOptions, log: &mut Log) -> (Connection, Reply) {
+        Connection::open("127.0.0.1", port, options, log).expect("connect")
+    }
+
+    #[test]
+    fn greeting_and_command_round_trip() {
+        let (port, server) = server(|mut p| {
+            p.send(b"220 fake.example ESMTP\r\n");
+            let ehlo = p.line();
+            p.send(b"250-fake.example\r\n250-SIZE 100\r\n250 8BITMIME\r\n");
+            let quit = p.line();
+            p.send(b"221 2.0.0 bye\r\n");
+            (ehlo, quit)
+        });
+        let mut log = Log::default();
+        let (mut conn, greeting) = open(port, opts(5000), &mut log);
+        assert_eq!(greeting.code, 220);
+        assert_eq!(conn.host(), "127.0.0.1");
+        assert_eq!(conn.peer().port(), port);
+        assert!(conn.local().ip().is_loopback());
+        assert!(!conn.is_secure() && !conn.is_broken());
+        let ehlo = Command::ehlo("client.example").expect("valid");
+        let reply = conn.command(&ehlo, &mut log).expect("reply");
+        assert_eq!(reply.lines, vec!["fake.example", "SIZE 100", "8BITMIME"]);
+        let reply = conn.command(&Command::quit(), &mut log).expect("reply");
+        assert_eq!(reply.code, 221);
+        assert_eq!(
+            reply.enhanced.map(|e| e.to_string()).as_deref(),
+            Some("2.0.0")
+        );
+        let (got_ehlo, got_quit) = server.join().expect("server");
+        assert_eq!(got_ehlo, "EHLO client.example\r\n");
+        assert_eq!(got_quit, "QUIT\r\n");
+        assert_eq!(
+            log.0,
+            vec![
+                "S: 220 fake.example ESMTP",
+                "C: EHLO client.example",
+                "S: 250-fake.example | 250-SIZE 100 | 250 8BITMIME",
+                "C: QUIT",
+                "S: 221 2.0.0 bye",
+            ]
+        );
+    }
+
+    #[test]
+    fn host_forms_and_address_fallback() {
+        // "localhost" may resolve to ::1 first; every address is tried.
+        for host in ["localhost", "[127.0.0.1]", "127.0.0.1"] {
+            let (port, server) = server(|mut p| p.send(b"220 hi\r\n"));
+            let mut log = Log::default();
+            let (conn, greeting) = Connection::open(host, port, opts(5000), &mut log).expect(host);
+            assert_eq!(greeting.code, 220);
+            assert_eq!(conn.host(), host);
+            server.join().expect("server");
+        }
+        // IPv6, with and without brackets, where the host has it.
+        if let Ok(listener) = TcpListener::bind("[::1]:0") {
+            let port = listener.local_addr().expect("addr").port();
+            let server = thread::spawn(move || {
+                for _ in 0..2 {
+                    let (mut s, _) = listener.accept().expect("accept");
+                    s.write_all(b"220 v6\r\n").expect("write");
+                }
+            });
+            for host in ["::1", "[::1]"] {
+                let mut log = Log::default();
+                let (conn, greeting) =
+                    Connection::open(host, port, opts(5000), &mut log).expect(host);
+                assert_eq!(greeting.text(), "v6");
+                assert!(conn.peer().is_ipv6());
+            }
+            server.join().expect("server");
+        }
+    }
+
+    #[test]
+    fn refused_connection() {
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let mut log = Log::default();
+        let err = Connection::open("127.0.0.1", port, opts(2000), &mut log)
+            .err()
+            .expect("nothing listens");
+        assert!(matches!(err, ConnError::Connect { ref source, .. }
+            if source.kind() == io::ErrorKind::ConnectionRefused));
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "connection refused by 127.0.0.1:{port} — is a server listening there? check host and port"
+            )
+        );
+    }
+
+    #[test]
+    fn unresolvable_host() {
+        let mut log = Log::default();
+        for host in ["no-such-host.invalid", "", "[]"] {
+            let err = Connection::open(host, 25, opts(3000), &mut log)
+                .err()
+                .expect("cannot resolve");
+            assert!(matches!(err, ConnError::Resolve { .. }), "{host}: {err:?}");
+            assert!(
+                err.to_string().starts_with("could not find the host"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn server_closes_before_greeting() {
+        let (port, server) = server(drop);
+        let mut log = Log::default();
+        let err = Connection::open("127.0.0.1", port, opts(5000), &mut log)
+            .err()
+            .expect("closed");
+        server.join().expect("server");
+        assert_eq!(
+            err.to_string(),
+            "the server closed the connection while waiting for the greeting"
+        );
+    }
+
+    #[test]
+    fn server_closes_mid_reply() {
+        let (port, server) = server(|mut p| {
+            p.send(b"220 hi\r\n");
+            p.line();
+            p.send(b"250-partial\r\n250-still going");
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(5000), &mut log);
+        let err = conn
+            .command(&Command::noop(), &mut log)
+            .expect_err("closed");
+        server.join().expect("server");
+        match &err {
+            ConnError::Closed { during } => assert_eq!(during, "waiting for the reply to NOOP"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            err.to_string(),
+            "the server closed the connection while waiting for the reply to NOOP"
+        );
+        assert!(conn.is_broken());
+        assert!(matches!(
+            conn.command(&Command::quit(), &mut log),
+            Err(ConnError::Broken)
+        ));
+        assert!(matches!(
+            conn.read_reply("x", &mut log),
+            Err(ConnError::Broken)
+        ));
+    }
+
+    #[test]
+    fn silent_server_times_out_on_greeting() {
+        let (port, server) = server(|mut p| p.until_eof());
+        let mut log = Log::default();
+        let err = Connection::open("127.0.0.1", port, opts(300), &mut log)
+            .err()
+            .expect("timeout");
+        match &err {
+            ConnError::Timeout { waiting_for, after } => {
+                assert_eq!(waiting_for, "the greeting");
+                assert_eq!(*after, Duration::from_millis(300));
+            }
+            other => panic!("{other:?}"),
+        }
+        // The client hung up: the server's read ends.
+        assert!(server.join().expect("server").is_empty());
+    }
+
+    #[test]
+    fn stalled_reply_times_out_and_breaks_the_connection() {
+        let (port, server) = server(|mut p| {
+            p.send(b"220 hi\r\n");
+            p.until_eof()
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(300), &mut log);
+        let mail = Command::mail_from(None, &[]).expect("valid");
+        let err = conn.command(&mail, &mut log).expect_err("timeout");
+        assert!(
+            matches!(&err, ConnError::Timeout { waiting_for, .. } if waiting_for == "the reply to MAIL"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "no reply from the server within 300 ms while waiting for the reply to MAIL \
+             (raise it with `set timeout SECONDS`)"
+        );
+        assert!(conn.is_broken());
+        assert!(matches!(
+            conn.send(&Command::rset(), &mut log),
+            Err(ConnError::Broken)
+        ));
+        assert_eq!(server.join().expect("server"), b"MAIL FROM:<>\r\n");
+    }
+
+    #[test]
+    fn timeout_counts_from_the_last_progress() {
+        // A reply dripping in one byte at a time, slower overall than the
+        // timeout but never silent for long, is still received.
+        let (port, server) = server(|mut p| {
+            p.send(b"220 hi\r\n");
+            p.line();
+            for &b in b"250 slow but steady\r\n" {
+                p.send(&[b]);
+                thread::sleep(Duration::from_millis(60));
+            }
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(400), &mut log);
+        let reply = conn.command(&Command::noop(), &mut log).expect("progress");
+        assert_eq!(reply.text(), "slow but steady");
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn interrupt_from_another_thread() {
+        let (port, server) = server(|mut p| {
+            p.send(b"220 hi\r\n");
+            p.until_eof()
+        });
+        let mut log = Log::default();
+        let options = opts(30_000);
+        let flag = options.interrupt.clone();
+        let (mut conn, _) = open(port, options, &mut log);
+        let setter = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(150));
+            flag.store(true, Ordering::SeqCst);
+        });
+        let err = conn
+            .command(&Command::noop(), &mut log)
+            .expect_err("interrupted");
+        setter.join().expect("setter");
+        assert!(matches!(err, ConnError::Interrupted), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "interrupted (Ctrl-C); the connection was closed"
+        );
+        assert!(conn.is_broken());
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn interrupt_before_connecting() {
+        let options = opts(30_000);
+        options.interrupt.store(true, Ordering::SeqCst);
+        let mut log = Log::default();
+        // 192.0.2.1 (TEST-NET-1) never answers; the flag is already set.
+        let err = Connection::open("192.0.2.1", 25, options, &mut log)
+            .err()
+            .expect("interrupted");
+        assert!(matches!(err, ConnError::Interrupted), "{err:?}");
+    }
+
+    #[test]
+    fn garbage_is_a_protocol_error() {
+        let (port, server) = server(|mut p| {
+            p.send(b"abc hello\r\n");
+            p.until_eof()
+        });
+        let mut log = Log::default();
+        let err = Connection::open("127.0.0.1", port, opts(5000), &mut log)
+            .err()
+            .expect("malformed");
+        assert!(
+            matches!(&err, ConnError::Protocol(ReplyError::Malformed(l)) if l == "abc hello"),
+            "{err:?}"
+        );
+        assert!(err.to_string().ends_with("; the connection was closed"));
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn bare_lf_is_noticed_once() {
+        let (port, server) = server(|mut p| {
+            p.send(b"220 hi\n");
+            p.line();
+            p.send(b"250-a\n250 b\n");
+            p.line();
+            p.send(b"250 ok\r\n");
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(5000), &mut log);
+        assert_eq!(
+            conn.command(&Command::noop(), &mut log).expect("ok").code,
+            250
+        );
+        assert_eq!(
+            conn.command(&Command::noop(), &mut log).expect("ok").code,
+            250
+        );
+        assert_eq!(log.notices(), 1, "{:?}", log.0);
+        assert_eq!(log.0[0], format!("NOTE: {BARE_LF_NOTICE}"));
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn pipelined_replies_in_one_segment() {
+        let (port, server) = server(|mut p| {
+            p.send(b"220 hi\r\n");
+            let lines = [p.line(), p.line(), p.line()];
+            p.send(b"250 2.1.0 ok\r\n550 5.1.1 no such user\r\n250 2.1.5 ok\r\n");
+            lines
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(5000), &mut log);
+        let from = Address::parse("a@example.com").expect("valid");
+        let to1 = Address::parse("nobody@example.com").expect("valid");
+        let to2 = Address::parse("b@example.com").expect("valid");
+        for c in [
+            Command::mail_from(Some(&from), &[]).expect("valid"),
+            Command::rcpt_to(&to1, &[]).expect("valid"),
+            Command::rcpt_to(&to2, &[]).expect("valid"),
+        ] {
+            conn.send(&c, &mut log).expect("send");
+        }
+        let codes: Vec<u16> = (0..3)
+            .map(|_| {
+                conn.read_reply("a pipelined reply", &mut log)
+                    .expect("reply")
+                    .code
+            })
+            .collect();
+        assert_eq!(codes, vec![250, 550, 250]);
+        let lines = server.join().expect("server");
+        assert_eq!(lines[0], "MAIL FROM:<a@example.com>\r\n");
+        assert_eq!(lines[2], "RCPT TO:<b@example.com>\r\n");
+    }
+
+    use crate::address::Address;
+
+    /// Test content: every awkward case, big enough to need many blocks.
+    fn awkward_content(size: usize) -> Vec<u8> {
+        let pieces: [&[u8]; 7] = [
+            b".starts with a dot\n",
+            b"normal line\r\n",
+            b"..\r\n",
+            b"bare cr\r.\r",
+            b"\n.\n",
+            b"\xff\x00 binary-ish \x7f",
+            b"\r\n.\r\nQUIT\r\n",
+        ];
+        let mut out = Vec::with_capacity(size + 32);
+        let mut i = 0usize;
+        while out.len() < size {
+            out.extend_from_slice(pieces[i % pieces.len()]);
+            out.extend(std::iter::repeat_n(b'x', i % 97));
+            i += 1;
+        }
+        out.extend_from_slice(b"no final newline.");
+        out
+    }
+
+    /// Reads the DATA stream up to and including the terminator.
+    fn read_data(p: &mut Peer) -> Vec<u8> {
+        let mut data = Vec::new();
+        while !data.ends_with(b"\r\n.\r\n") {
+            let mut chunk = Vec::new();
+            let n = p.reader.read_until(b'\n', &mut chunk).expect("read data");
+            assert!(n > 0, "client closed before the terminator");
+            data.extend_from_slice(&chunk);
+        }
+        data
+    }
+
+    #[test]
+    fn data_is_streamed_byte_exact() {
+        let content = awkward_content(3 * 1024 * 1024 + 17);
+        let (port, server) = server(|mut p| {
+            p.send(b"220 hi\r\n");
+            assert_eq!(p.line(), "DATA\r\n");
+            p.send(b"354 go ahead\r\n");
+            let data = read_data(&mut p);
+            p.send(b"250 2.0.0 queued\r\n");
+            data
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(10_000), &mut log);
+        let reply = conn.command(&Command::data(), &mut log).expect("354");
+        assert_eq!(reply.code, 354);
+        let mut writer = conn.data_writer();
+        // Odd piece sizes: small ones, and ones larger than the block size.
+        let mut rest = &content[..];
+        let sizes = [1usize, 7, 1000, 70_001, 3, 65_536, 200_000];
+        let mut i = 0;
+        while !rest.is_empty() {
+            let n = sizes[i % sizes.len()].min(rest.len());
+            writer.write_all(&rest[..n]).expect("write");
+            rest = &rest[n..];
+            i += 1;
+        }
+        assert_eq!(writer.bytes_in(), content.len() as u64);
+        let sent = writer.finish(&mut log).expect("finish");
+        let reply = conn
+            .read_reply("the reply to the end of data", &mut log)
+            .expect("250");
+        assert_eq!(reply.code, 250);
+        let expected = stuff(&content);
+        let received = server.join().expect("server");
+        assert_eq!(sent, expected.len() as u64);
+        assert_eq!(received.len(), expected.len());
+        assert!(
+            received == expected,
+            "bytes on the wire differ from stuff(content)"
+        );
+        assert!(log.0.contains(&format!("DATA: {sent}")), "{:?}", log.0);
+        assert!(!conn.is_broken());
+    }
+
+    #[test]
+    fn empty_data_is_just_the_dot() {
+        let (port, server) = server(|mut p| {
+            p.send(b"220 hi\r\n354 go\r\n");
+            let data = read_data_or_dot(&mut p);
+            p.send(b"250 ok\r\n");
+            data
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(5000), &mut log);
+        assert_eq!(conn.read_reply("354", &mut log).expect("354").code, 354);
+        let sent = conn.data_writer().finish(&mut log).expect("finish");
+        assert_eq!(sent, 3);
+        assert_eq!(conn.read_reply("250", &mut log).expect("250").code, 250);
+        assert_eq!(server.join().expect("server"), b".\r\n");
+    }
+
+    fn read_data_or_dot(p: &mut Peer) -> Vec<u8> {
+        let first = p.line();
+        if first == ".\r\n" {
+            return first.into_bytes();
+        }
+        let mut data = first.into_bytes();
+        data.extend(read_data(p));
+        data
+    }
+
+    #[test]
+    fn dropped_data_writer_never_sends_the_dot() {
+        let content = awkward_content(300 * 1024);
+        let (port, server) = server(|mut p| {
+            p.send(b"220 hi\r\n354 go\r\n");
+            p.until_eof()
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(5000), &mut log);
+        conn.read_reply("354", &mut log).expect("354");
+        {
+            let mut writer = conn.data_writer();
+            writer.write_all(&content).expect("write");
+            // Dropped without finish (say, the file read failed).
+        }
+        assert!(conn.is_broken());
+        assert!(matches!(
+            conn.send(&Command::noop(), &mut log),
+            Err(ConnError::Broken)
+        ));
+        let received = server.join().expect("server");
+        let full = stuff(&content);
+        assert!(
+            !received.is_empty(),
+            "large content should be partly on the wire"
+        );
+        assert!(received.len() < full.len());
+        assert!(
+            full.starts_with(&received),
+            "only a prefix of the content was sent"
+        );
+        assert!(!received.windows(5).any(|w| w == b"\r\n.\r\n"));
+        assert!(!log.0.iter().any(|l| l.starts_with("DATA")));
+    }
+
+    #[test]
+    fn stalled_data_times_out() {
+        let (done, wait) = mpsc::channel::<()>();
+        let (port, server) = server(move |mut p| {
+            p.send(b"220 hi\r\n354 go\r\n");
+            // Never read until the client gave up: its writes must block.
+            let _ = wait.recv_timeout(Duration::from_secs(60));
+            p.until_eof().len()
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(300), &mut log);
+        conn.read_reply("354", &mut log).expect("354");
+        let block = vec![b'a'; 1 << 20];
+        let mut writer = conn.data_writer();
+        let mut err = None;
+        for _ in 0..512 {
+            if let Err(e) = writer.write_all(&block) {
+                err = Some(e);
+                break;
+            }
+        }
+        let err = ConnError::from(err.expect("the writes must eventually time out"));
+        assert!(
+            matches!(&err, ConnError::Timeout { waiting_for, .. }
+                if waiting_for == "the server to accept more message data"),
+            "{err:?}"
+        );
+        // Later writes and finish fail at once.
+        assert!(writer.write_all(b"more").is_err());
+        assert!(matches!(writer.finish(&mut log), Err(ConnError::Broken)));
+        assert!(conn.is_broken());
+        drop(done);
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn interrupt_while_sending_data() {
+        let (done, wait) = mpsc::channel::<()>();
+        let (port, server) = server(move |mut p| {
+            p.send(b"220 hi\r\n354 go\r\n");
+            let _ = wait.recv_timeout(Duration::from_secs(60));
+            p.until_eof().len()
+        });
+        let mut log = Log::default();
+        let options = opts(60_000);
+        let flag = options.interrupt.clone();
+        let (mut conn, _) = open(port, options, &mut log);
+        conn.read_reply("354", &mut log).expect("354");
+        let setter = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(300));
+            flag.store(true, Ordering::SeqCst);
+        });
+        let block = vec![b'a'; 1 << 20];
+        let mut writer = conn.data_writer();
+        let mut err = None;
+        for _ in 0..2048 {
+            if let Err(e) = writer.write_all(&block) {
+                err = Some(e);
+                break;
+            }
+        }
+        setter.join().expect("setter");
+        drop(writer);
+        let err = ConnError::from(err.expect("interrupted"));
+        assert!(matches!(err, ConnError::Interrupted), "{err:?}");
+        assert!(conn.is_broken());
+        drop(done);
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn close_and_set_timeout() {
+        let (port, server) = server(|mut p| {
+            p.send(b"220 hi\r\n");
+            p.until_eof()
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(5000), &mut log);
+        conn.set_timeout(Duration::from_millis(200));
+        assert!(matches!(
+            conn.read_reply("nothing", &mut log),
+            Err(ConnError::Timeout { after, .. }) if after == Duration::from_millis(200)
+        ));
+        conn.close();
+        assert!(conn.is_broken());
+        assert!(server.join().expect("server").is_empty());
+    }
+
+    #[test]
+    fn io_error_round_trip_keeps_the_conn_error() {
+        let e = into_io(ConnError::Timeout {
+            waiting_for: "x".into(),
+            after: Duration::from_secs(1),
+        });
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert!(matches!(ConnError::from(e), ConnError::Timeout { .. }));
+        assert!(matches!(
+            ConnError::from(into_io(ConnError::Interrupted)),
+            ConnError::Interrupted
+        ));
+        assert_ne!(
+            into_io(ConnError::Interrupted).kind(),
+            io::ErrorKind::Interrupted
+        );
+        assert!(matches!(
+            ConnError::from(io::Error::other("disk on fire")),
+            ConnError::Io(_)
+        ));
+    }
+
+    #[test]
+    fn error_messages() {
+        let addr: SocketAddr = "127.0.0.1:2525".parse().expect("addr");
+        let refused = ConnError::Connect {
+            addr,
+            source: io::Error::from(io::ErrorKind::ConnectionRefused),
+        };
+        assert_eq!(
+            refused.to_string(),
+            "connection refused by 127.0.0.1:2525 — is a server listening there? check host and port"
+        );
+        let timed_out = ConnError::Connect {
+            addr: "[::1]:25".parse().expect("addr"),
+            source: io::Error::from(io::ErrorKind::TimedOut),
+        };
+        assert!(
+            timed_out
+                .to_string()
+                .starts_with("no answer from [::1]:25 while connecting")
+        );
+        assert_eq!(
+            ConnError::Timeout {
+                waiting_for: "the reply to MAIL".into(),
+                after: Duration::from_secs(30)
+            }
+            .to_string(),
+            "no reply from the server within 30 s while waiting for the reply to MAIL \
+             (raise it with `set timeout SECONDS`)"
+        );
+        assert_eq!(
+            ConnError::Closed {
+                during: "waiting for the greeting".into()
+            }
+            .to_string(),
+            "the server closed the connection while waiting for the greeting"
+        );
+        assert_eq!(
+            ConnError::Interrupted.to_string(),
+            "interrupted (Ctrl-C); the connection was closed"
+        );
+        assert_eq!(
+            ConnError::Protocol(ReplyError::LineTooLong { limit: 65536 }).to_string(),
+            "the server sent a reply line longer than 65536 bytes; the connection was closed"
+        );
+        assert!(ConnError::Broken.to_string().contains("connect again"));
+        assert!(
+            ConnError::Io(io::Error::other("boom"))
+                .to_string()
+                .contains("boom")
+        );
+        for e in [refused, timed_out, ConnError::Broken] {
+            assert!(!e.to_string().contains('\n'));
+        }
+    }
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(human_duration(Duration::from_secs(30)), "30 s");
+        assert_eq!(human_duration(Duration::from_millis(300)), "300 ms");
+        assert_eq!(human_duration(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(human_duration(Duration::ZERO), "0 ms");
     }
 }
