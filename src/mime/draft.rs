@@ -1,9 +1,13 @@
 //! The draft being composed.
 
+use super::encode::is_token_char;
 use super::message::MimeError;
 use crate::address::{Address, Mailbox, ReversePath};
+use std::collections::HashSet;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// An attached file. The file is read only when the message is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +28,132 @@ impl Attachment {
     /// type guessed from the name (checked as `type/subtype` token syntax);
     /// `name` overrides the announced file name (no control characters, no
     /// `/`). Errors say which path and why.
-    pub fn new(path: &Path, content_type: Option<&str>, name: Option<&str>) -> Result<Attachment, MimeError> {
-        todo!()
+    pub fn new(
+        path: &Path,
+        content_type: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<Attachment, MimeError> {
+        let size = check_file(path)?;
+        let name = match name {
+            Some(n) => validate_file_name(n)?.to_string(),
+            None => default_name(path),
+        };
+        let content_type = match content_type {
+            Some(t) => validate_content_type(t)?,
+            None => mime_guess::from_path(&name)
+                .first_or_octet_stream()
+                .essence_str()
+                .to_ascii_lowercase(),
+        };
+        Ok(Attachment {
+            path: path.to_path_buf(),
+            name,
+            content_type,
+            size,
+        })
+    }
+}
+
+/// Checks that `path` is a regular file that can be opened for reading;
+/// returns its size.
+pub(crate) fn check_file(path: &Path) -> Result<u64, MimeError> {
+    let file_error = |source| MimeError::File {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(file_error)?;
+    if !meta.is_file() {
+        return Err(MimeError::NotAFile {
+            path: path.to_path_buf(),
+            kind: file_kind(&meta.file_type()),
+        });
+    }
+    std::fs::File::open(path).map_err(file_error)?;
+    Ok(meta.len())
+}
+
+/// What a non-regular file is, for error messages.
+fn file_kind(ft: &std::fs::FileType) -> &'static str {
+    if ft.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+        if ft.is_char_device() {
+            return "a character device";
+        }
+    }
+    "not a regular file"
+}
+
+/// The announced name from the path: its last component (lossy UTF-8),
+/// control characters replaced by `_`; `attachment` if there is none.
+fn default_name(path: &Path) -> String {
+    let name: String = path
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .chars()
+                .map(|c| if c.is_control() { '_' } else { c })
+                .collect()
+        })
+        .unwrap_or_default();
+    if name.is_empty() {
+        "attachment".to_string()
+    } else {
+        name
+    }
+}
+
+/// A `--name`: not empty, no control characters, no `/`.
+fn validate_file_name(name: &str) -> Result<&str, MimeError> {
+    if name.chars().any(char::is_control) {
+        return Err(MimeError::ControlCharacter {
+            what: "the file name",
+        });
+    }
+    if name.trim().is_empty() {
+        return Err(MimeError::BadFileName {
+            name: name.to_string(),
+            reason: "it is empty",
+        });
+    }
+    if name.contains('/') {
+        return Err(MimeError::BadFileName {
+            name: name.to_string(),
+            reason: "a file name cannot contain '/'",
+        });
+    }
+    Ok(name)
+}
+
+/// A `--type`: `type/subtype` of RFC 2045 token characters; lower-cased.
+pub(crate) fn validate_content_type(t: &str) -> Result<String, MimeError> {
+    let trimmed = t.trim();
+    let ok = match trimmed.split_once('/') {
+        Some((ty, sub)) => {
+            !ty.is_empty()
+                && !sub.is_empty()
+                && ty.chars().all(is_token_char)
+                && sub.chars().all(is_token_char)
+                && trimmed.len() <= 127
+        }
+        None => false,
+    };
+    if ok {
+        Ok(trimmed.to_ascii_lowercase())
+    } else {
+        Err(MimeError::BadContentType(t.to_string()))
     }
 }
 
@@ -47,7 +175,86 @@ impl Stamp {
     /// A fresh stamp: `now` as the date, a unique Message-ID on `domain`
     /// (the local host name), a random boundary.
     pub fn new(now: SystemTime, domain: &str) -> Stamp {
-        todo!()
+        let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since.as_secs();
+        let id = format!("{secs}.{:016x}", random_u64());
+        Stamp {
+            date: rfc5322_date(secs),
+            message_id: format!("<{id}@{}>", sanitize_domain(domain)),
+            boundary: format!("=_smtpsh_{:016x}{:016x}", random_u64(), random_u64()),
+        }
+    }
+}
+
+/// 64 random bits from std only: a randomly keyed SipHash (RandomState)
+/// over a process-wide counter, the pid, the thread and the clock.
+fn random_u64() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    std::thread::current().id().hash(&mut h);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    h.write_u128(nanos);
+    h.finish()
+}
+
+/// `secs` since the epoch as an RFC 5322 date-time in UTC, e.g.
+/// `Thu, 26 Nov 2026 14:31:10 +0000`.
+fn rfc5322_date(secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = secs / 86_400;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{}, {d} {} {y} {:02}:{:02}:{:02} +0000",
+        DAYS[(days % 7) as usize],
+        MONTHS[(m - 1) as usize],
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month 1-12, day 1-31), proleptic
+/// Gregorian (H. Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The host name as a dot-atom for the Message-ID: labels of letters,
+/// digits, `-` and `_` (other characters dropped, empty labels removed),
+/// `localhost.localdomain` when nothing is left.
+fn sanitize_domain(domain: &str) -> String {
+    let labels: Vec<String> = domain
+        .split('.')
+        .map(|l| {
+            l.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect::<String>()
+        })
+        .filter(|l| !l.is_empty())
+        .collect();
+    let d = labels.join(".");
+    if d.is_empty() || d.len() > 253 {
+        "localhost.localdomain".to_string()
+    } else {
+        d
     }
 }
 
@@ -88,14 +295,361 @@ impl Draft {
             && self.attachments.is_empty()
     }
     /// Envelope recipients: To, then Cc, then Bcc, each address once.
+    /// Addresses count as the same when they differ only in the case of
+    /// the domain.
     pub fn recipients(&self) -> Vec<Address> {
-        todo!()
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for m in self.to.iter().chain(&self.cc).chain(&self.bcc) {
+            let a = m.address.as_str();
+            let key = match a.rsplit_once('@') {
+                Some((local, domain)) => format!("{local}@{}", domain.to_lowercase()),
+                None => a.to_string(),
+            };
+            if seen.insert(key) {
+                out.push(m.address.clone());
+            }
+        }
+        out
     }
 }
 
 /// Checks a user header: the name is 1-76 printable ASCII characters
 /// without `:` (RFC 5322 §2.2), the value has no CR, LF, NUL or other
 /// control characters except TAB.
+///
+/// Also refused: `Bcc` (use the Bcc recipients, which never go into a
+/// header) and `Content-Type` / `Content-Transfer-Encoding` (smtpsh writes
+/// them from the body and attachments).
 pub fn validate_header(name: &str, value: &str) -> Result<(), MimeError> {
-    todo!()
+    let bad = |reason: String| Err(MimeError::BadHeaderName(reason));
+    if name.is_empty() {
+        return bad("the name is empty".to_string());
+    }
+    if let Some(c) = name.chars().find(|c| !matches!(c, '!'..='~') || *c == ':') {
+        let what = match c {
+            ':' => "':'".to_string(),
+            ' ' => "a space".to_string(),
+            '\t' => "a tab".to_string(),
+            c if c.is_control() => format!("the control character U+{:04X}", u32::from(c)),
+            c => format!("'{c}' (only printable ASCII is allowed)"),
+        };
+        return bad(format!("{name:?} contains {what}"));
+    }
+    if name.len() > 76 {
+        return bad(format!("{name:?} is longer than 76 characters"));
+    }
+    if name.eq_ignore_ascii_case("bcc") {
+        return bad(
+            "Bcc is never written into the message; add Bcc recipients instead".to_string(),
+        );
+    }
+    if name.eq_ignore_ascii_case("content-type")
+        || name.eq_ignore_ascii_case("content-transfer-encoding")
+    {
+        return bad(format!(
+            "{name} is set by smtpsh from the body and the attachments"
+        ));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(MimeError::ControlCharacter {
+            what: "the header value",
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn dates() {
+        for (t, want) in [
+            (0, "Thu, 1 Jan 1970 00:00:00 +0000"),
+            (1795703470, "Thu, 26 Nov 2026 14:31:10 +0000"),
+            (1709211661, "Thu, 29 Feb 2024 13:01:01 +0000"),
+            (951782400, "Tue, 29 Feb 2000 00:00:00 +0000"),
+            (4102444800, "Fri, 1 Jan 2100 00:00:00 +0000"),
+            (1234567890, "Fri, 13 Feb 2009 23:31:30 +0000"),
+        ] {
+            assert_eq!(Stamp::new(at(t), "example.com").date, want);
+        }
+        // Before the epoch: clamped, still valid syntax.
+        assert_eq!(
+            Stamp::new(UNIX_EPOCH - Duration::from_secs(5), "x").date,
+            "Thu, 1 Jan 1970 00:00:00 +0000"
+        );
+    }
+
+    #[test]
+    fn message_ids_and_boundaries() {
+        let a = Stamp::new(at(1795703470), "mail.example.com");
+        let b = Stamp::new(at(1795703470), "mail.example.com");
+        assert_ne!(a.message_id, b.message_id);
+        assert_ne!(a.boundary, b.boundary);
+        assert!(a.message_id.starts_with("<1795703470."));
+        assert!(a.message_id.ends_with("@mail.example.com>"));
+        assert!(a.boundary.starts_with("=_smtpsh_"));
+        assert_eq!(a.boundary.len(), "=_smtpsh_".len() + 32);
+        assert!(
+            a.boundary["=_smtpsh_".len()..]
+                .chars()
+                .all(|c| c.is_ascii_hexdigit())
+        );
+        assert!(
+            Stamp::new(at(1), "")
+                .message_id
+                .ends_with("@localhost.localdomain>")
+        );
+        assert!(
+            Stamp::new(at(1), "[1.2.3.4]")
+                .message_id
+                .ends_with("@1.2.3.4>")
+        );
+        assert!(
+            Stamp::new(at(1), "bad host\r\n.x")
+                .message_id
+                .ends_with("@badhost.x>")
+        );
+        assert!(
+            Stamp::new(at(1), "...")
+                .message_id
+                .ends_with("@localhost.localdomain>")
+        );
+    }
+
+    #[test]
+    fn attachment_guesses_and_overrides() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("Report.PDF");
+        std::fs::write(&p, b"%PDF-1.4").expect("write");
+        let a = Attachment::new(&p, None, None).expect("attach");
+        assert_eq!(a.name, "Report.PDF");
+        assert_eq!(a.content_type, "application/pdf");
+        assert_eq!(a.size, 8);
+        let a = Attachment::new(&p, Some("Text/Plain"), Some("naïve résumé.txt")).expect("attach");
+        assert_eq!(a.content_type, "text/plain");
+        assert_eq!(a.name, "naïve résumé.txt");
+        let q = dir.path().join("data.unknownext");
+        std::fs::write(&q, b"").expect("write");
+        assert_eq!(
+            Attachment::new(&q, None, None)
+                .expect("attach")
+                .content_type,
+            "application/octet-stream"
+        );
+        // The guess follows the announced name.
+        assert_eq!(
+            Attachment::new(&q, None, Some("x.png"))
+                .expect("attach")
+                .content_type,
+            "image/png"
+        );
+    }
+
+    #[test]
+    fn attachment_refusals() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("f.txt");
+        std::fs::write(&p, b"x").expect("write");
+        for bad in [
+            "text",
+            "text/",
+            "/plain",
+            "text/plain; charset=x",
+            "te xt/plain",
+            "a/b/c",
+            "",
+        ] {
+            assert!(
+                matches!(
+                    Attachment::new(&p, Some(bad), None),
+                    Err(MimeError::BadContentType(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            Attachment::new(&p, None, Some("a\nb")),
+            Err(MimeError::ControlCharacter {
+                what: "the file name"
+            })
+        ));
+        assert!(matches!(
+            Attachment::new(&p, None, Some("../x")),
+            Err(MimeError::BadFileName { .. })
+        ));
+        assert!(matches!(
+            Attachment::new(&p, None, Some("")),
+            Err(MimeError::BadFileName { .. })
+        ));
+
+        let missing = dir.path().join("missing.pdf");
+        let e = Attachment::new(&missing, None, None).expect_err("missing");
+        match &e {
+            MimeError::File { path, source } => {
+                assert_eq!(path, &missing);
+                assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+            }
+            other => panic!("{other:?}"),
+        }
+        let msg = e.to_string();
+        assert!(
+            msg.contains("missing.pdf") && msg.contains("check the path"),
+            "{msg}"
+        );
+
+        let e = Attachment::new(dir.path(), None, None).expect_err("dir");
+        assert!(matches!(
+            e,
+            MimeError::NotAFile {
+                kind: "a directory",
+                ..
+            }
+        ));
+        assert!(
+            e.to_string()
+                .contains("is a directory, not a file — attach files one by one"),
+            "{e}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_refused() {
+        let e = Attachment::new(Path::new("/dev/null"), None, None).expect_err("device");
+        assert!(
+            matches!(
+                e,
+                MimeError::NotAFile {
+                    kind: "a character device",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if made {
+            let e = Attachment::new(&fifo, None, None).expect_err("fifo");
+            assert!(
+                matches!(e, MimeError::NotAFile { kind: "a FIFO", .. }),
+                "{e:?}"
+            );
+        }
+        let sock = dir.path().join("sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind");
+        let e = Attachment::new(&sock, None, None).expect_err("socket");
+        assert!(
+            matches!(
+                e,
+                MimeError::NotAFile {
+                    kind: "a socket",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unreadable_file_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("secret.txt");
+        std::fs::write(&p, b"x").expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        if std::fs::File::open(&p).is_ok() {
+            return; // running as root: permissions are not enforced
+        }
+        let e = Attachment::new(&p, None, None).expect_err("unreadable");
+        assert!(matches!(e, MimeError::File { .. }));
+        assert!(e.to_string().contains("permissions"), "{e}");
+    }
+
+    #[test]
+    fn default_name_sanitized() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("a\tb.txt");
+        std::fs::write(&p, b"x").expect("write");
+        assert_eq!(
+            Attachment::new(&p, None, None).expect("attach").name,
+            "a_b.txt"
+        );
+    }
+
+    #[test]
+    fn recipients_in_order_once() {
+        let mb = |s: &str| Mailbox::parse(s).expect("mailbox");
+        let d = Draft {
+            to: vec![mb("a@example.com"), mb("B <b@example.com>")],
+            cc: vec![mb("a@EXAMPLE.com"), mb("c@example.com")],
+            bcc: vec![mb("b@example.com"), mb("d@example.com")],
+            ..Draft::default()
+        };
+        let r: Vec<String> = d
+            .recipients()
+            .iter()
+            .map(|a| a.as_str().to_string())
+            .collect();
+        assert_eq!(
+            r,
+            [
+                "a@example.com",
+                "b@example.com",
+                "c@example.com",
+                "d@example.com"
+            ]
+        );
+        assert!(!d.is_empty());
+        assert!(Draft::default().recipients().is_empty());
+    }
+
+    #[test]
+    fn header_validation() {
+        assert!(validate_header("X-Priority", "1 (Highest)").is_ok());
+        assert!(validate_header("X-Tab", "a\tb").is_ok());
+        assert!(validate_header("Subject", "Grüße").is_ok());
+        assert!(matches!(
+            validate_header("X-A", "a\r\nBcc: x"),
+            Err(MimeError::ControlCharacter {
+                what: "the header value"
+            })
+        ));
+        assert!(matches!(
+            validate_header("X-A", "a\0"),
+            Err(MimeError::ControlCharacter { .. })
+        ));
+        assert!(matches!(
+            validate_header("X-A", "a\u{7f}"),
+            Err(MimeError::ControlCharacter { .. })
+        ));
+        for bad in ["", "X A", "X:A", "Grüße", "X\nA", &"X".repeat(77)] {
+            let e = validate_header(bad, "v").expect_err(bad);
+            assert!(matches!(e, MimeError::BadHeaderName(_)), "{bad}");
+            assert!(e.to_string().starts_with("invalid header name: "), "{e}");
+        }
+        assert!(validate_header(&"X".repeat(76), "v").is_ok());
+        assert!(validate_header("X-A", "v").is_ok());
+        for reserved in ["bcc", "Content-Type", "content-transfer-encoding"] {
+            assert!(matches!(
+                validate_header(reserved, "v"),
+                Err(MimeError::BadHeaderName(_))
+            ));
+        }
+        let e = validate_header("X A", "v").expect_err("space");
+        assert!(e.to_string().contains("a space"), "{e}");
+    }
 }

@@ -13,5 +13,5 @@ pub mod draft;
 pub mod encode;
 pub mod message;
 
-pub use draft::{Attachment, Draft, Stamp};
+pub use draft::{Attachment, Draft, Stamp, validate_header};
 pub use message::{Message, MimeError, PartSummary, compose};
