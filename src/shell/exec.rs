@@ -1,0 +1,1762 @@
+//! What each command does. Every handler takes the session, the input (for
+//! continuation lines) and its parsed arguments, and returns `Ok` or a
+//! [`Failure`] that says what happened and what to do next.
+
+use super::commands::{self, ArgStyle, COMMANDS, Spec};
+use super::input::{Input, Line, ScriptInput};
+use super::output::{ColorChoice, human_bytes};
+use super::session::{Envelope, Session, format_peer};
+use crate::address::{Address, Mailbox, ReversePath};
+use crate::mime::{self, Attachment, Draft, Message, Stamp, draft::validate_header};
+use crate::smtp::{Command, CommandError, ConnError, ConnectOptions, Connection, Reply};
+use std::fs;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, SystemTime};
+
+/// A command handler.
+pub type Handler = fn(&mut Session, &mut dyn Input, Args) -> Result<(), Failure>;
+
+/// What kind of failure, which decides a script's exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailKind {
+    /// Bad input, a missing file, an unknown command (exit status 1).
+    Local,
+    /// The connection could not be made or was lost (exit status 3).
+    Connection,
+    /// The server answered 4xx/5xx to a command that needed success (exit status 4).
+    Refused,
+    /// An `expect` did not match (exit status 5).
+    Expect,
+    /// Ctrl-C (exit status 130).
+    Interrupted,
+}
+
+impl FailKind {
+    /// The process exit status for a script that stops on this failure.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            FailKind::Local => 1,
+            FailKind::Connection => 3,
+            FailKind::Refused => 4,
+            FailKind::Expect => 5,
+            FailKind::Interrupted => 130,
+        }
+    }
+}
+
+/// A failed command.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The kind.
+    pub kind: FailKind,
+    /// One line: what happened.
+    pub message: String,
+    /// What to do next, if there is something useful to say.
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    /// A local failure.
+    pub fn local(message: impl Into<String>) -> Failure {
+        Failure {
+            kind: FailKind::Local,
+            message: message.into(),
+            hint: None,
+        }
+    }
+    /// Adds a hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Failure {
+        self.hint = Some(hint.into());
+        self
+    }
+    fn new(kind: FailKind, message: impl Into<String>) -> Failure {
+        Failure {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+}
+
+/// A command's arguments.
+#[derive(Debug, Clone, Default)]
+pub struct Args {
+    /// The plain words (options and their values removed); for
+    /// [`ArgStyle::Rest`] commands, empty.
+    pub words: Vec<String>,
+    /// Options given: (name, value) — value `None` for flags.
+    pub opts: Vec<(String, Option<String>)>,
+    /// Everything after the command name, trimmed; a single fully quoted
+    /// string is unquoted.
+    pub rest: String,
+    /// The command name as typed.
+    pub typed: String,
+}
+
+impl Args {
+    fn opt(&self, name: &str) -> Option<&str> {
+        self.opts
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_deref())
+    }
+    fn flag(&self, name: &str) -> bool {
+        self.opts.iter().any(|(n, _)| n == name)
+    }
+}
+
+/// Splits a command line into its spec and arguments, checking options and
+/// the number of words. Errors carry the usage line.
+pub fn parse_line(line: &str) -> Result<(&'static Spec, Args), Failure> {
+    let line = line.trim();
+    let (name, rest) = match line.find(char::is_whitespace) {
+        Some(i) => (&line[..i], line[i..].trim()),
+        None => (line, ""),
+    };
+    let Some(spec) = commands::find(name) else {
+        let mut f = Failure::local(format!("unknown command '{name}'"));
+        let sugg = commands::suggest(name);
+        f = if sugg.is_empty() {
+            f.hint("type `help` for the list of commands, or `raw LINE` to send any SMTP line")
+        } else {
+            let list: Vec<String> = sugg.iter().map(|s| format!("`{s}`")).collect();
+            f.hint(format!(
+                "did you mean {}? (`help` lists every command)",
+                list.join(" or ")
+            ))
+        };
+        return Err(f);
+    };
+    let usage = || {
+        Failure::local(format!("usage: {}", spec.usage)).hint(format!("see `help {}`", spec.name))
+    };
+    let mut args = Args {
+        rest: unquote_rest(rest),
+        typed: name.to_string(),
+        ..Args::default()
+    };
+    if spec.args == ArgStyle::Words {
+        let Some(words) = shlex::split(rest) else {
+            return Err(Failure::local("unbalanced quotes in the arguments")
+                .hint("close the quote, or escape it with a backslash (\\\")"));
+        };
+        let mut it = words.into_iter();
+        while let Some(w) = it.next() {
+            if w.starts_with("--") && w.len() > 2 {
+                let (key, inline) = match w.split_once('=') {
+                    Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                    None => (w.clone(), None),
+                };
+                let Some(opt) = spec
+                    .options
+                    .iter()
+                    .find(|o| o.split(' ').next() == Some(key.as_str()))
+                else {
+                    return Err(Failure::local(format!(
+                        "unknown option {key} for `{}`",
+                        spec.name
+                    ))
+                    .hint(format!("usage: {}", spec.usage)));
+                };
+                let value = if opt.contains(' ') {
+                    match inline.or_else(|| it.next()) {
+                        Some(v) => Some(v),
+                        None => {
+                            return Err(Failure::local(format!("option {key} needs a value"))
+                                .hint(format!("usage: {}", spec.usage)));
+                        }
+                    }
+                } else {
+                    None
+                };
+                args.opts.push((key, value));
+            } else {
+                args.words.push(w);
+            }
+        }
+        let n = args.words.len();
+        if n < spec.arity.0 || n > spec.arity.1 {
+            return Err(usage());
+        }
+    } else if spec.arity.0 > 0 && args.rest.is_empty() {
+        return Err(usage());
+    }
+    Ok((spec, args))
+}
+
+/// Free text after a command: as typed, unless it is one fully quoted
+/// string, which is unquoted.
+fn unquote_rest(rest: &str) -> String {
+    let quoted = (rest.starts_with('"') && rest.ends_with('"'))
+        || (rest.starts_with('\'') && rest.ends_with('\''));
+    if quoted
+        && rest.len() >= 2
+        && let Some(mut words) = shlex::split(rest)
+        && words.len() == 1
+    {
+        return words.remove(0);
+    }
+    rest.to_string()
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn not_connected() -> Failure {
+    Failure::local("not connected")
+        .hint("connect first: `connect HOST [PORT]` (e.g. connect 127.0.0.1 2525)")
+}
+
+fn command_error(e: CommandError) -> Failure {
+    Failure::local(e.to_string())
+}
+
+/// Turns a connection error into a failure and forgets the connection.
+fn conn_failure(s: &mut Session, e: ConnError) -> Failure {
+    let interrupted = matches!(e, ConnError::Interrupted);
+    s.drop_connection();
+    let kind = if interrupted {
+        FailKind::Interrupted
+    } else {
+        FailKind::Connection
+    };
+    Failure::new(kind, e.to_string())
+        .hint("the connection is closed; the draft is kept — `connect` again, then `send`")
+}
+
+/// Sends one command and reads its reply, keeping the session in step.
+fn roundtrip(s: &mut Session, cmd: &Command) -> Result<Reply, Failure> {
+    let Some(conn) = s.conn.as_mut() else {
+        return Err(not_connected());
+    };
+    match conn.command(cmd, &mut s.out) {
+        Ok(reply) => {
+            s.last_reply = Some(reply.clone());
+            if reply.code == 421 {
+                s.out.warn("the server is closing the connection (421)");
+                s.drop_connection();
+            }
+            Ok(reply)
+        }
+        Err(e) => Err(conn_failure(s, e)),
+    }
+}
+
+/// Ok for 2xx/3xx, else a Refused failure naming `what`, with a hint.
+fn judge(reply: &Reply, what: &str) -> Result<(), Failure> {
+    if !reply.is_error() {
+        return Ok(());
+    }
+    let mut f = Failure::new(
+        FailKind::Refused,
+        format!("the server refused {what} ({})", reply.code),
+    );
+    if let Some(h) = reply_hint(reply.code) {
+        f = f.hint(h);
+    }
+    Err(f)
+}
+
+/// A short explanation of common reply codes, for newcomers.
+pub fn reply_hint(code: u16) -> Option<&'static str> {
+    Some(match code {
+        421 => "421: the server is closing the connection; `connect` again later",
+        450..=452 => "4xx is temporary: the same command may work later",
+        500 => "500: the server did not recognise the command (typo, or an extension it lacks)",
+        501 => "501: syntax error in the arguments",
+        502 => "502: the server does not implement this command",
+        503 => {
+            "503: bad sequence — the usual order is EHLO, MAIL FROM, RCPT TO, DATA (`rset` starts over)"
+        }
+        504 => "504: parameter not implemented",
+        521 | 556 => "the host or domain does not accept mail at all",
+        530 => "530: the server requires authentication (or STARTTLS) first",
+        535 => "535: wrong user name or password",
+        550 => {
+            "550: mailbox unavailable or not allowed — check the address, or whether this server accepts mail for that domain"
+        }
+        551 | 553 => "the address is not accepted by this server; check its spelling",
+        552 => "552: too large, or the mailbox is full",
+        554 => "554: transaction failed (e.g. no valid recipients, or policy)",
+        _ => return None,
+    })
+}
+
+/// The name to greet with: the host name when it is a full name, else our
+/// address as a literal (servers often refuse `localhost`).
+pub fn default_helo_name(s: &Session) -> String {
+    let host = local_host_name();
+    if host.contains('.') && !host.starts_with("localhost") {
+        return host;
+    }
+    match s.conn.as_ref().map(Connection::local) {
+        Some(std::net::SocketAddr::V4(a)) => format!("[{}]", a.ip()),
+        Some(std::net::SocketAddr::V6(a)) => format!("[IPv6:{}]", a.ip()),
+        None => "localhost.localdomain".to_string(),
+    }
+}
+
+/// This machine's host name (for EHLO and Message-ID).
+pub fn local_host_name() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| {
+            !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        })
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+fn stamp_domain() -> String {
+    let h = local_host_name();
+    if h.contains('.') {
+        h
+    } else {
+        format!("{h}.localdomain")
+    }
+}
+
+/// Expands a leading `~/`.
+fn expand_path(p: &str) -> PathBuf {
+    if let Some(rest) = p.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    PathBuf::from(p)
+}
+
+/// Writes a line to the `record` file, if recording.
+pub fn record_line(s: &mut Session, line: &str) {
+    if let Some((path, file)) = s.record.as_mut()
+        && let Err(e) = writeln!(file, "{line}")
+    {
+        let msg = format!("recording to {path} stopped: {e}");
+        s.record = None;
+        s.out.warn(&msg);
+    }
+}
+
+/// Reads lines until a lone `.` (message text). `None` when cancelled.
+fn read_text_lines(
+    s: &mut Session,
+    input: &mut dyn Input,
+    prompt: &str,
+    what: &str,
+) -> Result<Vec<String>, Failure> {
+    let mut lines = Vec::new();
+    loop {
+        match input.continuation(prompt) {
+            Line::Text(l) => {
+                record_line(s, &l);
+                if l == "." {
+                    return Ok(lines);
+                }
+                lines.push(l);
+            }
+            Line::Eof if !input.interactive() => {
+                return Err(Failure::local(format!(
+                    "the input ended inside {what} (a line with only '.' must end it)"
+                )));
+            }
+            Line::Eof | Line::Interrupted => {
+                return Err(Failure::new(
+                    FailKind::Interrupted,
+                    format!("{what} cancelled"),
+                ));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- connection
+
+/// Splits `HOST`, `HOST PORT`, `HOST:PORT`, `[V6]:PORT`, `V6`, `V6 PORT`.
+pub fn parse_host_port(host: &str, port: Option<&str>) -> Result<(String, u16), Failure> {
+    let bad_port = |p: &str| {
+        Failure::local(format!("'{p}' is not a port number (1-65535)"))
+            .hint("example: connect 127.0.0.1 2525")
+    };
+    let parse_port = |p: &str| {
+        p.parse::<u16>()
+            .ok()
+            .filter(|&n| n > 0)
+            .ok_or_else(|| bad_port(p))
+    };
+    if host.chars().any(char::is_control) || host.is_empty() {
+        return Err(Failure::local(
+            "the host name is empty or contains a control character",
+        ));
+    }
+    let (h, p) = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((h, "")) => (h.to_string(), None),
+            Some((h, tail)) => match tail.strip_prefix(':') {
+                Some(p) => (h.to_string(), Some(parse_port(p)?)),
+                None => {
+                    return Err(Failure::local(format!(
+                        "cannot read '{host}' as [IPv6]:PORT"
+                    )));
+                }
+            },
+            None => return Err(Failure::local(format!("unbalanced '[' in '{host}'"))),
+        }
+    } else if host.matches(':').count() == 1 {
+        let (h, p) = host.split_once(':').unwrap_or((host, ""));
+        (h.to_string(), Some(parse_port(p)?))
+    } else {
+        (host.to_string(), None)
+    };
+    let p = match (p, port) {
+        (Some(_), Some(_)) => {
+            return Err(
+                Failure::local("the port is given twice").hint("usage: connect HOST [PORT]")
+            );
+        }
+        (Some(p), None) => p,
+        (None, Some(p)) => parse_port(p)?,
+        (None, None) => 25,
+    };
+    Ok((h, p))
+}
+
+/// Opens a connection (closing any old one with QUIT).
+pub fn open(s: &mut Session, host: &str, port: u16) -> Result<(), Failure> {
+    if s.conn.is_some() {
+        s.out.note("closing the current connection first");
+        let _ = quit_connection(s);
+    }
+    s.out
+        .note(&format!("connecting to {}", format_peer(host, port)));
+    let options = ConnectOptions {
+        timeout: s.settings.timeout,
+        interrupt: s.interrupt.clone(),
+    };
+    match Connection::open(host, port, options, &mut s.out) {
+        Ok((conn, greeting)) => {
+            s.conn = Some(conn);
+            s.last_reply = Some(greeting.clone());
+            s.greeting = Some(greeting.clone());
+            s.extensions = None;
+            s.greeted = None;
+            s.envelope = Envelope::default();
+            if greeting.code != 220 {
+                let f = judge(&greeting, "the connection").err().unwrap_or_else(|| {
+                    Failure::new(
+                        FailKind::Refused,
+                        format!("unexpected greeting {}", greeting.code),
+                    )
+                });
+                if greeting.is_error() {
+                    let _ = quit_connection(s);
+                }
+                return Err(f);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let interrupted = matches!(e, ConnError::Interrupted);
+            let hint = match &e {
+                ConnError::Connect { .. } => "check the host and port; is the server running?",
+                ConnError::Resolve { .. } => "check the spelling of the host name",
+                _ => "check the host and port; `set timeout SECONDS` to wait longer",
+            };
+            let kind = if interrupted {
+                FailKind::Interrupted
+            } else {
+                FailKind::Connection
+            };
+            Err(Failure::new(kind, e.to_string()).hint(hint))
+        }
+    }
+}
+
+/// QUIT and close; the 221 is shown.
+fn quit_connection(s: &mut Session) -> Result<(), Failure> {
+    let r = roundtrip(s, &Command::quit());
+    s.drop_connection();
+    r.map(|_| ())
+}
+
+pub(crate) fn connect(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let (host, port) = parse_host_port(&a.words[0], a.words.get(1).map(String::as_str))?;
+    open(s, &host, port)
+}
+
+pub(crate) fn quit(s: &mut Session, _i: &mut dyn Input, _a: Args) -> Result<(), Failure> {
+    if s.conn.is_none() {
+        return Err(
+            Failure::local("not connected (nothing to quit)").hint("`exit` leaves the shell")
+        );
+    }
+    quit_connection(s)
+}
+
+// ---------------------------------------------------------------- protocol
+
+fn greet(s: &mut Session, name: &str, ehlo: bool) -> Result<Reply, Failure> {
+    let cmd = if ehlo {
+        Command::ehlo(name)
+    } else {
+        Command::helo(name)
+    }
+    .map_err(command_error)?;
+    let reply = roundtrip(s, &cmd)?;
+    if reply.is_positive() {
+        s.extensions = ehlo.then(|| crate::smtp::Extensions::from_ehlo(&reply));
+        s.greeted = Some((name.to_string(), ehlo));
+        s.envelope = Envelope::default();
+    }
+    Ok(reply)
+}
+
+pub(crate) fn ehlo(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    s.conn.as_ref().ok_or_else(not_connected)?;
+    let name = a
+        .words
+        .first()
+        .cloned()
+        .unwrap_or_else(|| default_helo_name(s));
+    let reply = greet(s, &name, true)?;
+    judge(&reply, "EHLO")
+}
+
+pub(crate) fn helo(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    s.conn.as_ref().ok_or_else(not_connected)?;
+    let name = a
+        .words
+        .first()
+        .cloned()
+        .unwrap_or_else(|| default_helo_name(s));
+    let reply = greet(s, &name, false)?;
+    judge(&reply, "HELO")
+}
+
+fn simple(s: &mut Session, cmd: Command, what: &str) -> Result<Reply, Failure> {
+    s.conn.as_ref().ok_or_else(not_connected)?;
+    let reply = roundtrip(s, &cmd)?;
+    judge(&reply, what)?;
+    Ok(reply)
+}
+
+pub(crate) fn rset(s: &mut Session, _i: &mut dyn Input, _a: Args) -> Result<(), Failure> {
+    simple(s, Command::rset(), "RSET")?;
+    s.envelope = Envelope::default();
+    Ok(())
+}
+
+pub(crate) fn noop(s: &mut Session, _i: &mut dyn Input, _a: Args) -> Result<(), Failure> {
+    simple(s, Command::noop(), "NOOP").map(|_| ())
+}
+
+pub(crate) fn vrfy(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let cmd = Command::vrfy(&a.rest).map_err(command_error)?;
+    simple(s, cmd, "VRFY").map(|_| ())
+}
+
+pub(crate) fn expn(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let cmd = Command::expn(&a.rest).map_err(command_error)?;
+    simple(s, cmd, "EXPN").map(|_| ())
+}
+
+pub(crate) fn raw(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    // `raw` sends the line exactly as typed: no unquoting.
+    let cmd = Command::raw(&a.rest).map_err(command_error)?;
+    s.conn.as_ref().ok_or_else(not_connected)?;
+    let verb = cmd.verb().to_string();
+    if verb == "STARTTLS" {
+        return Err(Failure::local(
+            "`raw STARTTLS` cannot work: after 220 the server expects a TLS handshake",
+        )
+        .hint("smtpsh does not speak TLS yet; use a server port without TLS"));
+    }
+    let reply = roundtrip(s, &cmd)?;
+    if s.conn.is_none() {
+        return judge(&reply, &verb);
+    }
+    match verb.as_str() {
+        "EHLO" | "HELO" if reply.is_positive() => {
+            let name = a.rest.split_whitespace().nth(1).unwrap_or("").to_string();
+            s.extensions = (verb == "EHLO").then(|| crate::smtp::Extensions::from_ehlo(&reply));
+            s.greeted = Some((name, verb == "EHLO"));
+            s.envelope = Envelope::default();
+        }
+        "MAIL" if reply.is_positive() => {
+            s.envelope = Envelope {
+                mail_from: Some(path_of(&a.rest)),
+                ..Envelope::default()
+            };
+        }
+        "RCPT" if reply.is_positive() => s.envelope.accepted.push(path_of(&a.rest)),
+        "RCPT" => s.envelope.rejected.push((path_of(&a.rest), reply.clone())),
+        "RSET" if reply.is_positive() => s.envelope = Envelope::default(),
+        "QUIT" => s.drop_connection(),
+        "DATA" if reply.code == 354 => return data_entry(s, input),
+        _ => {}
+    }
+    judge(&reply, &verb)
+}
+
+/// The `<...>` of a raw MAIL/RCPT line, for the envelope display.
+fn path_of(line: &str) -> String {
+    match (line.find('<'), line.find('>')) {
+        (Some(a), Some(b)) if a < b => line[a + 1..b].to_string(),
+        _ => line
+            .split_once(':')
+            .map_or(line, |(_, r)| r.trim())
+            .to_string(),
+    }
+}
+
+pub(crate) fn data(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), Failure> {
+    s.conn.as_ref().ok_or_else(not_connected)?;
+    let reply = roundtrip(s, &Command::data())?;
+    if reply.code == 354 {
+        return data_entry(s, input);
+    }
+    judge(&reply, "DATA")?;
+    Err(Failure::new(
+        FailKind::Refused,
+        format!(
+            "the server answered DATA with {} instead of 354; no message was sent",
+            reply.code
+        ),
+    ))
+}
+
+/// After a 354: the typed lines are the message until a lone `.`.
+fn data_entry(s: &mut Session, input: &mut dyn Input) -> Result<(), Failure> {
+    if input.interactive() {
+        s.out.note("type the message: headers, an empty line, the text; a line with only '.' ends it (Ctrl-C cancels)");
+    }
+    let Some(conn) = s.conn.as_mut() else {
+        return Err(not_connected());
+    };
+    let mut writer = conn.data_writer();
+    let mut failed: Option<Failure> = None;
+    let mut first = true;
+    loop {
+        match input.continuation("data> ") {
+            // In a script, `expect 354` may follow `raw DATA` / `data`
+            // directly: it checks the 354 and is not message text.
+            Line::Text(l) if first && !input.interactive() && is_expect_line(&l) => {
+                if let Some(reply) = &s.last_reply {
+                    let pats: Vec<&str> = l.split_whitespace().skip(1).collect();
+                    if pats.iter().any(|p| code_matches(p, reply.code)) {
+                        s.out
+                            .ok(&format!("expect {}: got {}", pats.join(" or "), reply.code));
+                    } else {
+                        failed = Some(Failure::new(
+                            FailKind::Expect,
+                            format!(
+                                "expected {}, got {} {}",
+                                pats.join(" or "),
+                                reply.code,
+                                reply.text()
+                            ),
+                        ));
+                        break;
+                    }
+                }
+                first = false;
+            }
+            Line::Text(l) => {
+                first = false;
+                if let Some((_, f)) = s.record.as_mut() {
+                    let _ = writeln!(f, "{l}");
+                }
+                if l == "." {
+                    break;
+                }
+                if let Err(e) = writer
+                    .write_all(l.as_bytes())
+                    .and_then(|_| writer.write_all(b"\r\n"))
+                {
+                    failed = Some(Failure::new(
+                        FailKind::Connection,
+                        format!("sending the message failed: {e}"),
+                    ));
+                    break;
+                }
+            }
+            Line::Eof | Line::Interrupted => {
+                failed = Some(Failure::new(
+                    FailKind::Interrupted,
+                    "message entry cancelled: the connection was closed without the final dot, so the server discards it",
+                ));
+                break;
+            }
+        }
+    }
+    if let Some(f) = failed {
+        drop(writer);
+        s.drop_connection();
+        return Err(f.hint("`connect` again to start over"));
+    }
+    if let Err(e) = writer.finish(&mut s.out) {
+        return Err(conn_failure(s, e));
+    }
+    let Some(conn) = s.conn.as_mut() else {
+        return Err(not_connected());
+    };
+    match conn.read_reply("the reply to the end of the message", &mut s.out) {
+        Ok(reply) => {
+            s.last_reply = Some(reply.clone());
+            s.envelope = Envelope::default();
+            judge(&reply, "the message")
+        }
+        Err(e) => {
+            let f = conn_failure(s, e);
+            Err(Failure {
+                message: format!(
+                    "{} — whether the message was delivered is unknown",
+                    f.message
+                ),
+                ..f
+            })
+        }
+    }
+}
+
+// ---------------------------------------------------------------- envelope
+
+/// Strips a classic `FROM:` / `TO:` prefix (`MAIL FROM:<a>` typed by hand).
+fn strip_verb_prefix<'a>(text: &'a str, prefix: &str) -> &'a str {
+    let t = text.trim_start();
+    match t.get(..prefix.len()) {
+        Some(head) if head.eq_ignore_ascii_case(prefix) => t[prefix.len()..].trim_start(),
+        _ => t,
+    }
+}
+
+fn address_failure(input: &str, e: impl std::fmt::Display) -> Failure {
+    Failure::local(format!("'{input}' is not a valid address: {e}")).hint(
+        "examples: alice@example.com  <alice@example.com>  \"Alice Example <alice@example.com>\"",
+    )
+}
+
+fn check_utf8_address(s: &Session, addr: &Address) -> Result<(), Failure> {
+    if let Some(ext) = &s.extensions
+        && addr.needs_smtputf8()
+        && !ext.has("SMTPUTF8")
+    {
+        return Err(Failure::local(format!(
+            "{addr} has non-ASCII characters, but the server does not announce SMTPUTF8"
+        ))
+        .hint("use an ASCII address for this server"));
+    }
+    Ok(())
+}
+
+/// MAIL FROM with the parameters the message needs.
+fn mail_command(s: &Session, path: &ReversePath, extra: &[String]) -> Result<Command, Failure> {
+    let mut params: Vec<String> = extra.to_vec();
+    if let (Some(addr), Some(ext)) = (path.address(), &s.extensions)
+        && addr.needs_smtputf8()
+        && ext.has("SMTPUTF8")
+        && !params.iter().any(|p| p.eq_ignore_ascii_case("SMTPUTF8"))
+    {
+        params.push("SMTPUTF8".into());
+    }
+    Command::mail_from(path.address(), &params).map_err(command_error)
+}
+
+pub(crate) fn from(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let text = strip_verb_prefix(&a.rest, "FROM:");
+    // Classic form `MAIL FROM:<a@b> SIZE=10`: parameters after the `>`.
+    let (addr_text, params): (&str, Vec<String>) = match text.find('>') {
+        Some(i) if text.trim_start().starts_with('<') => (
+            &text[..=i],
+            text[i + 1..].split_whitespace().map(String::from).collect(),
+        ),
+        _ => (text, Vec::new()),
+    };
+    let path = ReversePath::parse(addr_text).map_err(|e| address_failure(addr_text, e))?;
+    if let Some(addr) = path.address() {
+        check_utf8_address(s, addr)?;
+    }
+    s.draft.from = Some(path.clone());
+    s.touch_draft();
+    if s.conn.is_none() {
+        s.out.note(&format!(
+            "sender set to {path} (MAIL FROM is sent by `send`, or at once when connected)"
+        ));
+        return Ok(());
+    }
+    let cmd = mail_command(s, &path, &params)?;
+    let reply = roundtrip(s, &cmd)?;
+    if reply.is_positive() && s.conn.is_some() {
+        s.envelope = Envelope {
+            mail_from: Some(path.address().map_or_else(String::new, |a| a.to_string())),
+            ..Envelope::default()
+        };
+    }
+    judge(&reply, "the sender (MAIL FROM)")
+}
+
+#[derive(Clone, Copy)]
+enum Field {
+    To,
+    Cc,
+    Bcc,
+}
+
+fn add_recipients(s: &mut Session, a: Args, field: Field) -> Result<(), Failure> {
+    let mut boxes = Vec::new();
+    for w in &a.words {
+        let text = strip_verb_prefix(w, "TO:");
+        if text.is_empty() {
+            continue;
+        }
+        let m = Mailbox::parse(text).map_err(|e| address_failure(text, e))?;
+        check_utf8_address(s, &m.address)?;
+        boxes.push(m);
+    }
+    if boxes.is_empty() {
+        return Err(Failure::local("no address given").hint("example: to bob@example.com"));
+    }
+    let list = match field {
+        Field::To => &mut s.draft.to,
+        Field::Cc => &mut s.draft.cc,
+        Field::Bcc => &mut s.draft.bcc,
+    };
+    for m in &boxes {
+        if !list.iter().any(|x| x.address == m.address) {
+            list.push(m.clone());
+        }
+    }
+    s.touch_draft();
+    if s.conn.is_none() {
+        let names: Vec<String> = boxes.iter().map(|m| m.address.to_string()).collect();
+        s.out.note(&format!(
+            "recipient{} {} added (RCPT TO is sent by `send`, or at once when connected)",
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        ));
+        return Ok(());
+    }
+    let mut refused: Option<Failure> = None;
+    for m in &boxes {
+        let reply = rcpt(s, &m.address)?;
+        if let Err(f) = judge(&reply, &format!("the recipient {}", m.address)) {
+            refused = Some(f);
+        }
+    }
+    refused.map_or(Ok(()), Err)
+}
+
+/// RCPT TO for one address, recording the outcome in the envelope.
+fn rcpt(s: &mut Session, addr: &Address) -> Result<Reply, Failure> {
+    let cmd = Command::rcpt_to(addr, &[]).map_err(command_error)?;
+    let reply = roundtrip(s, &cmd)?;
+    let key = addr.to_string();
+    s.envelope
+        .rejected
+        .retain(|(a, _)| !a.eq_ignore_ascii_case(&key));
+    if reply.is_positive() {
+        if !s.envelope.is_accepted(addr) {
+            s.envelope.accepted.push(key);
+        }
+    } else {
+        s.envelope.rejected.push((key, reply.clone()));
+    }
+    Ok(reply)
+}
+
+pub(crate) fn to(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    add_recipients(s, a, Field::To)
+}
+
+pub(crate) fn cc(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    add_recipients(s, a, Field::Cc)
+}
+
+pub(crate) fn bcc(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    add_recipients(s, a, Field::Bcc)
+}
+
+// ---------------------------------------------------------------- draft
+
+pub(crate) fn subject(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    validate_header("Subject", &a.rest).map_err(|e| Failure::local(e.to_string()))?;
+    s.out.note(&format!("subject set: {}", a.rest));
+    s.draft.subject = Some(a.rest);
+    s.touch_draft();
+    Ok(())
+}
+
+pub(crate) fn body(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let text = if a.rest.is_empty() {
+        if input.interactive() {
+            s.out
+                .note("type the text; a line with only '.' ends it (Ctrl-C cancels)");
+        }
+        let lines = read_text_lines(s, input, "body> ", "the body")?;
+        let mut t = lines.join("\n");
+        if !lines.is_empty() {
+            t.push('\n');
+        }
+        t
+    } else if let Some(path) = a.rest.strip_prefix("--file") {
+        let path = unquote_rest(path.trim());
+        if path.is_empty() {
+            return Err(Failure::local("usage: body --file PATH"));
+        }
+        let p = expand_path(&path);
+        let bytes = fs::read(&p).map_err(|e| {
+            Failure::local(format!("cannot read {}: {e}", p.display()))
+                .hint("check the path (Tab completes it)")
+        })?;
+        String::from_utf8(bytes).map_err(|_| {
+            Failure::local(format!("{} is not UTF-8 text", p.display()))
+                .hint("attach it instead: attach PATH")
+        })?
+    } else {
+        a.rest.clone()
+    };
+    if text.contains('\0') {
+        return Err(Failure::local(
+            "the text contains a NUL byte, which mail cannot carry",
+        ));
+    }
+    let lines = text.lines().count();
+    s.draft.body = text;
+    s.touch_draft();
+    s.out.note(&format!(
+        "body set ({} line{}, {})",
+        lines,
+        if lines == 1 { "" } else { "s" },
+        human_bytes(s.draft.body.len() as u64)
+    ));
+    Ok(())
+}
+
+pub(crate) fn attach(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let ctype = a.opt("--type");
+    let name = a.opt("--name");
+    if name.is_some() && a.words.len() > 1 {
+        return Err(Failure::local(
+            "--name applies to one file; attach the files one by one",
+        ));
+    }
+    let mut new = Vec::new();
+    for w in &a.words {
+        let att = Attachment::new(&expand_path(w), ctype, name).map_err(|e| {
+            Failure::local(e.to_string())
+                .hint("nothing was attached; check the path (Tab completes it)")
+        })?;
+        new.push(att);
+    }
+    for att in new {
+        s.draft.attachments.push(att);
+        if let Some(att) = s.draft.attachments.last() {
+            let n = s.draft.attachments.len();
+            s.out.note(&format!(
+                "attached {n}: {} ({}, {}, base64)",
+                att.name,
+                att.content_type,
+                human_bytes(att.size)
+            ));
+        }
+    }
+    s.touch_draft();
+    Ok(())
+}
+
+pub(crate) fn detach(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let n = s.draft.attachments.len();
+    let idx = a.words[0]
+        .parse::<usize>()
+        .ok()
+        .filter(|&i| i >= 1 && i <= n)
+        .ok_or_else(|| {
+            Failure::local(if n == 0 {
+                "there are no attachments".to_string()
+            } else {
+                format!("'{}' is not an attachment number (1-{n})", a.words[0])
+            })
+            .hint("`status` lists the attachments with their numbers")
+        })?;
+    let att = s.draft.attachments.remove(idx - 1);
+    s.touch_draft();
+    s.out
+        .note(&format!("removed attachment {idx}: {}", att.name));
+    Ok(())
+}
+
+pub(crate) fn header(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let (name, value) = match a.rest.find(char::is_whitespace) {
+        Some(i) => (
+            a.rest[..i].trim_end_matches(':').to_string(),
+            unquote_rest(a.rest[i..].trim()),
+        ),
+        None => (a.rest.trim_end_matches(':').to_string(), String::new()),
+    };
+    if value.is_empty() {
+        let before = s.draft.headers.len();
+        s.draft
+            .headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+        let removed = before - s.draft.headers.len();
+        s.touch_draft();
+        s.out.note(&format!(
+            "removed {removed} header{} named {name}",
+            if removed == 1 { "" } else { "s" }
+        ));
+        return Ok(());
+    }
+    if name.eq_ignore_ascii_case("Bcc") {
+        return Err(
+            Failure::local("a Bcc header would reveal hidden recipients")
+                .hint("use `bcc ADDRESS` instead"),
+        );
+    }
+    validate_header(&name, &value).map_err(|e| Failure::local(e.to_string()))?;
+    s.out.note(&format!("header added: {name}: {value}"));
+    s.draft.headers.push((name, value));
+    s.touch_draft();
+    Ok(())
+}
+
+pub(crate) fn new_draft(s: &mut Session, _i: &mut dyn Input, _a: Args) -> Result<(), Failure> {
+    s.draft = Draft::default();
+    s.unsent = false;
+    s.out.note("the draft is empty");
+    Ok(())
+}
+
+/// Composes the draft, fixing its Date/Message-ID/boundary on first use.
+fn compose(s: &mut Session) -> Result<Message, Failure> {
+    if s.draft.stamp.is_none() {
+        s.draft.stamp = Some(Stamp::new(SystemTime::now(), &stamp_domain()));
+    }
+    let stamp = s
+        .draft
+        .stamp
+        .clone()
+        .ok_or_else(|| Failure::local("internal: no stamp"))?;
+    mime::compose(&s.draft, &stamp).map_err(|e| {
+        Failure::local(e.to_string()).hint("the draft is unchanged; fix the file and try again")
+    })
+}
+
+pub(crate) fn show(s: &mut Session, _i: &mut dyn Input, _a: Args) -> Result<(), Failure> {
+    let msg = compose(s)?;
+    let text = msg.preview().map_err(|e| Failure::local(e.to_string()))?;
+    s.out.plain(&text);
+    s.out.plain("");
+    for (i, p) in msg.parts().iter().enumerate() {
+        let label = if i == 0 {
+            "text".to_string()
+        } else {
+            format!("attachment {i}")
+        };
+        s.out.note(&format!(
+            "part {}: {label}: {}{}, {}, {} → {} encoded",
+            i + 1,
+            p.content_type,
+            p.name
+                .as_ref()
+                .map(|n| format!(" \"{n}\""))
+                .unwrap_or_default(),
+            p.encoding,
+            human_bytes(p.raw_size),
+            human_bytes(p.encoded_size)
+        ));
+    }
+    let size = msg.size();
+    s.out.note(&format!(
+        "total: {} parts, {}",
+        msg.parts().len(),
+        human_bytes(size)
+    ));
+    size_check(s, size, false)?;
+    Ok(())
+}
+
+/// Checks the size against the server's SIZE limit.
+fn size_check(s: &Session, size: u64, refuse: bool) -> Result<(), Failure> {
+    let limit = s
+        .extensions
+        .as_ref()
+        .and_then(|e| e.size_limit())
+        .filter(|&l| l > 0);
+    if let Some(limit) = limit
+        && size > limit
+    {
+        let msg = format!(
+            "the message is {} but the server accepts at most {} (SIZE)",
+            human_bytes(size),
+            human_bytes(limit)
+        );
+        if refuse {
+            return Err(Failure::local(msg)
+                .hint("nothing was sent; remove attachments (`detach N`) or use another server"));
+        }
+        s.out.warn(&msg);
+    }
+    Ok(())
+}
+
+pub(crate) fn save(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let msg = compose(s)?;
+    let path = expand_path(&a.words[0]);
+    let tmp = path.with_extension("smtpsh-tmp");
+    let result = (|| -> Result<u64, String> {
+        let file = fs::File::create(&tmp).map_err(|e| e.to_string())?;
+        let mut w = std::io::BufWriter::with_capacity(256 * 1024, file);
+        let n = msg.write_to(&mut w).map_err(|e| e.to_string())?;
+        w.flush().map_err(|e| e.to_string())?;
+        fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
+        Ok(n)
+    })();
+    match result {
+        Ok(n) => {
+            s.out
+                .note(&format!("wrote {} to {}", human_bytes(n), path.display()));
+            Ok(())
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            Err(
+                Failure::local(format!("cannot write {}: {e}", path.display()))
+                    .hint("check the directory exists and is writable"),
+            )
+        }
+    }
+}
+
+// ---------------------------------------------------------------- send
+
+pub(crate) fn send(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let keep_open = a.flag("--keep-open");
+    // Everything local first: nothing goes on the wire for a bad draft.
+    let Some(from) = s.draft.from.clone() else {
+        return Err(Failure::local("the draft has no sender")
+            .hint("set one: from alice@example.com (or `from <>` for the null sender)"));
+    };
+    let recipients = s.draft.recipients();
+    if recipients.is_empty() {
+        return Err(
+            Failure::local("the draft has no recipients").hint("add one: to bob@example.com")
+        );
+    }
+    let msg = compose(s)?;
+    if s.conn.is_none() {
+        return Err(
+            not_connected().hint("connect first (`connect HOST [PORT]`); the draft is kept")
+        );
+    }
+    // Greeting.
+    if s.greeted.is_none() {
+        let name = default_helo_name(s);
+        let reply = greet(s, &name, true)?;
+        if !reply.is_positive() {
+            if s.conn.is_none() {
+                return judge(&reply, "EHLO");
+            }
+            s.out.note("EHLO refused; trying HELO");
+            let reply = greet(s, &name, false)?;
+            judge(&reply, "HELO")?;
+        }
+    }
+    size_check(s, msg.size(), true)?;
+    // MAIL FROM, unless this transaction already has it.
+    if s.envelope.mail_from.is_none() {
+        let mut params = Vec::new();
+        if s.extensions.as_ref().is_some_and(|e| e.has("SIZE")) {
+            params.push(format!("SIZE={}", msg.size()));
+        }
+        let cmd = mail_command(s, &from, &params)?;
+        let reply = roundtrip(s, &cmd)?;
+        judge(&reply, "the sender (MAIL FROM)")?;
+        s.envelope.mail_from = Some(from.address().map_or_else(String::new, |a| a.to_string()));
+    }
+    // RCPT TO for each recipient not yet accepted.
+    for addr in &recipients {
+        if !s.envelope.is_accepted(addr) {
+            rcpt(s, addr)?;
+        }
+    }
+    let accepted = s.envelope.accepted.len();
+    let rejected: Vec<String> = s
+        .envelope
+        .rejected
+        .iter()
+        .map(|(a, r)| format!("{a} ({})", r.code))
+        .collect();
+    if accepted == 0 {
+        let decisive = s.last_reply.clone();
+        let code = decisive.as_ref().map_or(0, |r| r.code);
+        let mut f = Failure::new(
+            FailKind::Refused,
+            format!(
+                "no recipient was accepted ({}); DATA was not sent",
+                rejected.join(", ")
+            ),
+        )
+        .hint("fix the recipients (`new` starts over, `rset` resets the server's transaction)");
+        if let Some(h) = reply_hint(code) {
+            f = f.hint(format!("no recipient was accepted — {h}"));
+        }
+        return Err(f);
+    }
+    if !rejected.is_empty() {
+        s.out.warn(&format!(
+            "{} recipient{} rejected: {}; sending to the {accepted} accepted",
+            rejected.len(),
+            if rejected.len() == 1 {
+                " was"
+            } else {
+                "s were"
+            },
+            rejected.join(", ")
+        ));
+    }
+    // DATA.
+    let reply = roundtrip(s, &Command::data())?;
+    if reply.code != 354 {
+        judge(&reply, "DATA")?;
+        return Err(Failure::new(
+            FailKind::Refused,
+            format!(
+                "the server answered DATA with {}, not 354; nothing was sent",
+                reply.code
+            ),
+        ));
+    }
+    let Some(conn) = s.conn.as_mut() else {
+        return Err(not_connected());
+    };
+    let mut writer = conn.data_writer();
+    if let Err(e) = msg.write_to(&mut writer) {
+        drop(writer);
+        s.drop_connection();
+        let interrupted = s.interrupt.load(Ordering::SeqCst);
+        let (kind, what) = if interrupted {
+            (FailKind::Interrupted, "interrupted (Ctrl-C)".to_string())
+        } else {
+            let kind = if matches!(e, mime::MimeError::Write(_)) {
+                FailKind::Connection
+            } else {
+                FailKind::Local
+            };
+            (kind, e.to_string())
+        };
+        return Err(Failure::new(kind, format!("sending stopped: {what}"))
+            .hint("the connection was closed before the final dot, so the server did not accept a partial message; the draft is kept"));
+    }
+    let total = match writer.finish(&mut s.out) {
+        Ok(n) => n,
+        Err(e) => return Err(conn_failure(s, e)),
+    };
+    let Some(conn) = s.conn.as_mut() else {
+        return Err(not_connected());
+    };
+    let final_reply = match conn.read_reply("the reply to the end of the message", &mut s.out) {
+        Ok(r) => r,
+        Err(e) => {
+            let f = conn_failure(s, e);
+            return Err(Failure {
+                message: format!(
+                    "{} — the message was sent but no reply came: whether it was delivered is unknown",
+                    f.message
+                ),
+                ..f
+            });
+        }
+    };
+    s.envelope = Envelope::default();
+    let outcome = judge(&final_reply, "the message");
+    if outcome.is_ok() {
+        s.out.ok(&format!(
+            "message accepted for {accepted} recipient{} ({} sent)",
+            if accepted == 1 { "" } else { "s" },
+            human_bytes(total)
+        ));
+        s.unsent = false;
+        s.draft.stamp = None;
+    }
+    if !keep_open && s.conn.is_some() {
+        let _ = quit_connection(s);
+    }
+    s.last_reply = Some(final_reply);
+    outcome
+}
+
+// ---------------------------------------------------------------- scripting
+
+/// Whether `line` is an `expect` command with valid code patterns.
+fn is_expect_line(line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    words
+        .next()
+        .is_some_and(|w| w.eq_ignore_ascii_case("expect"))
+        && words.clone().count() > 0
+        && words.all(|p| {
+            p.len() == 3
+                && p.chars()
+                    .all(|c| c.is_ascii_digit() || c.eq_ignore_ascii_case(&'x'))
+        })
+}
+
+/// Does `code` match the pattern `250`, `2xx`, `55x`?
+pub fn code_matches(pattern: &str, code: u16) -> bool {
+    let p = pattern.as_bytes();
+    let c = format!("{code:03}");
+    p.len() == 3
+        && p.iter()
+            .zip(c.as_bytes())
+            .all(|(p, c)| p.eq_ignore_ascii_case(&b'x') || p == c)
+}
+
+pub(crate) fn expect(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    for p in &a.words {
+        let ok = p.len() == 3
+            && p.chars()
+                .all(|c| c.is_ascii_digit() || c.eq_ignore_ascii_case(&'x'));
+        if !ok {
+            return Err(Failure::local(format!("'{p}' is not a reply code pattern"))
+                .hint("examples: expect 250, expect 2xx, expect 55x 45x"));
+        }
+    }
+    let want = a.words.join(" or ");
+    let Some(reply) = &s.last_reply else {
+        return Err(Failure::new(
+            FailKind::Expect,
+            format!("expected {want}, but the previous command got no reply from the server"),
+        ));
+    };
+    if a.words.iter().any(|p| code_matches(p, reply.code)) {
+        s.out.ok(&format!("expect {want}: got {}", reply.code));
+        Ok(())
+    } else {
+        Err(Failure::new(
+            FailKind::Expect,
+            format!("expected {want}, got {} {}", reply.code, reply.text()),
+        ))
+    }
+}
+
+pub(crate) fn source(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    if s.source_depth >= 16 {
+        return Err(Failure::local(
+            "`source` nested more than 16 deep (does a file source itself?)",
+        ));
+    }
+    let path = expand_path(&a.words[0]);
+    let file = fs::File::open(&path).map_err(|e| {
+        Failure::local(format!("cannot open {}: {e}", path.display()))
+            .hint("check the path (Tab completes it)")
+    })?;
+    let mut script =
+        ScriptInput::from_reader(&path.display().to_string(), Box::new(BufReader::new(file)));
+    s.source_depth += 1;
+    let r = super::run_script(s, &mut script, false);
+    s.source_depth -= 1;
+    r
+}
+
+pub(crate) fn record(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let target = &a.words[0];
+    if target == "stop" {
+        return match s.record.take() {
+            Some((path, _)) => {
+                s.out.note(&format!(
+                    "recording stopped; replay it with: smtpsh -f {path}"
+                ));
+                Ok(())
+            }
+            None => Err(Failure::local("not recording").hint("start with: record FILE")),
+        };
+    }
+    let path = expand_path(target);
+    let mut file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| Failure::local(format!("cannot write {}: {e}", path.display())))?;
+    let _ = writeln!(
+        file,
+        "# recorded by smtpsh; replay with: smtpsh -f {}",
+        path.display()
+    );
+    s.record = Some((path.display().to_string(), file));
+    s.out.note(&format!(
+        "recording commands to {} (`record stop` ends it)",
+        path.display()
+    ));
+    Ok(())
+}
+
+pub(crate) fn set(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let show = |s: &Session| {
+        s.out
+            .plain(&format!("timeout  {}", s.settings.timeout.as_secs()));
+        s.out
+            .plain(&format!("color    {}", s.settings.color.name()));
+        s.out.plain(&format!(
+            "verbose  {}",
+            if s.out.verbose { "on" } else { "off" }
+        ));
+    };
+    match (a.words.first().map(String::as_str), a.words.get(1)) {
+        (None, _) => {
+            show(s);
+            Ok(())
+        }
+        (Some(name), None) => Err(Failure::local(format!("set {name} needs a value"))
+            .hint("usage: set NAME VALUE (`set` lists them)")),
+        (Some("timeout"), Some(v)) => {
+            let secs = v
+                .parse::<u64>()
+                .ok()
+                .filter(|&n| (1..=86400).contains(&n))
+                .ok_or_else(|| {
+                    Failure::local(format!("'{v}' is not a number of seconds (1-86400)"))
+                        .hint("example: set timeout 60")
+                })?;
+            s.settings.timeout = Duration::from_secs(secs);
+            if let Some(c) = s.conn.as_mut() {
+                c.set_timeout(s.settings.timeout);
+            }
+            s.out.note(&format!("timeout is {secs} s"));
+            Ok(())
+        }
+        (Some("color" | "colour"), Some(v)) => {
+            let c = ColorChoice::parse(v)
+                .ok_or_else(|| Failure::local(format!("'{v}' is not auto, always or never")))?;
+            s.settings.color = c;
+            c.apply();
+            Ok(())
+        }
+        (Some("verbose"), Some(v)) => {
+            s.out.verbose = match v.as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => return Err(Failure::local(format!("'{v}' is not on or off"))),
+            };
+            Ok(())
+        }
+        (Some(name), Some(_)) => Err(Failure::local(format!("unknown setting '{name}'"))
+            .hint("settings: timeout, color, verbose")),
+    }
+}
+
+/// Setting names, for completion.
+pub const SETTINGS: &[&str] = &["timeout", "color", "verbose"];
+
+pub(crate) fn history(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), Failure> {
+    let h = input.history();
+    if h.is_empty() {
+        s.out
+            .note("the history is empty (it is kept only for interactive sessions)");
+    }
+    for (i, line) in h.iter().enumerate() {
+        s.out.plain(&format!("{:5}  {line}", i + 1));
+    }
+    Ok(())
+}
+
+pub(crate) fn help(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    use colored::Colorize;
+    if let Some(name) = a.words.first() {
+        let spec = commands::find(name).ok_or_else(|| {
+            let sugg = commands::suggest(name);
+            let f = Failure::local(format!("no command named '{name}'"));
+            match sugg.first() {
+                Some(x) => f.hint(format!("did you mean `help {x}`?")),
+                None => f.hint("`help` lists every command"),
+            }
+        })?;
+        s.out.plain(&format!("{}", spec.usage.bold()));
+        if !spec.aliases.is_empty() {
+            s.out
+                .plain(&format!("  (also: {})", spec.aliases.join(", ")));
+        }
+        s.out.plain(&format!("  {}", spec.summary));
+        for l in spec.help.lines() {
+            s.out.plain(&format!("  {}", l.trim_start()));
+        }
+        return Ok(());
+    }
+    s.out
+        .plain("Commands (help COMMAND for details; Tab completes):");
+    for c in COMMANDS {
+        s.out
+            .plain(&format!("  {:<44} {}", c.usage.bold(), c.summary));
+    }
+    s.out.plain("\nA session: connect HOST PORT, ehlo, from ADDR, to ADDR, subject TEXT, body, attach FILE, send.");
+    Ok(())
+}
+
+pub(crate) fn exit(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), Failure> {
+    leave(s, input.interactive())
+}
+
+/// Leaves the shell: warns once about an unsent draft (interactive), QUITs
+/// if connected. Sets `exiting` when leaving.
+pub fn leave(s: &mut Session, interactive: bool) -> Result<(), Failure> {
+    if s.unsent && !s.draft.is_empty() && !s.warned_unsent {
+        s.warned_unsent = true;
+        let what = format!(
+            "the draft was not sent ({} recipient{}, {} attachment{})",
+            s.draft.recipients().len(),
+            if s.draft.recipients().len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            s.draft.attachments.len(),
+            if s.draft.attachments.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+        if interactive {
+            s.out.warn(&format!(
+                "{what}; `exit` again (or Ctrl-D) leaves anyway, `save PATH` keeps it"
+            ));
+            return Ok(());
+        }
+        s.out.warn(&what);
+    }
+    if s.conn.is_some() {
+        let _ = quit_connection(s);
+    }
+    s.exiting = true;
+    Ok(())
+}
+
+pub(crate) fn status(s: &mut Session, _i: &mut dyn Input, _a: Args) -> Result<(), Failure> {
+    let o = &s.out;
+    match &s.conn {
+        None => o.plain("connection:   none"),
+        Some(c) => {
+            o.plain(&format!(
+                "connection:   {} ({}) from {}{}",
+                format_peer(c.host(), c.peer().port()),
+                c.peer().ip(),
+                c.local(),
+                if c.is_secure() {
+                    ", TLS"
+                } else {
+                    ", plaintext"
+                }
+            ));
+            if let Some(g) = &s.greeting {
+                o.plain(&format!("greeting:     {} {}", g.code, g.text()));
+            }
+            match &s.greeted {
+                Some((name, true)) => o.plain(&format!("greeted:      EHLO {name}")),
+                Some((name, false)) => {
+                    o.plain(&format!("greeted:      HELO {name} (no extensions)"))
+                }
+                None => o.plain("greeted:      not yet (`ehlo`)"),
+            }
+        }
+    }
+    if let Some(ext) = &s.extensions {
+        o.plain(&format!("server name:  {}", ext.domain));
+        let list: Vec<String> = ext
+            .list
+            .iter()
+            .map(|e| {
+                if e.params.is_empty() {
+                    e.keyword.clone()
+                } else {
+                    format!("{} {}", e.keyword, e.params.join(" "))
+                }
+            })
+            .collect();
+        o.plain(&format!(
+            "extensions:   {}",
+            if list.is_empty() {
+                "none".to_string()
+            } else {
+                list.join(", ")
+            }
+        ));
+    }
+    if s.conn.is_some() {
+        let env = &s.envelope;
+        o.plain(&format!(
+            "envelope:     MAIL FROM {}",
+            env.mail_from
+                .as_ref()
+                .map_or("not sent".to_string(), |m| format!("<{m}> accepted"))
+        ));
+        o.plain(&format!(
+            "  accepted:   {}",
+            if env.accepted.is_empty() {
+                "none".to_string()
+            } else {
+                env.accepted.join(", ")
+            }
+        ));
+        if !env.rejected.is_empty() {
+            let r: Vec<String> = env
+                .rejected
+                .iter()
+                .map(|(a, r)| format!("{a} ({} {})", r.code, r.text()))
+                .collect();
+            o.plain(&format!("  rejected:   {}", r.join("; ")));
+        }
+    }
+    let d = &s.draft;
+    let list = |v: &[Mailbox]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    o.plain(&format!(
+        "draft:        {}",
+        if s.unsent {
+            "not sent yet"
+        } else if d.is_empty() {
+            "empty"
+        } else {
+            "sent"
+        }
+    ));
+    o.plain(&format!(
+        "  from:       {}",
+        d.from.as_ref().map_or("-".to_string(), ToString::to_string)
+    ));
+    o.plain(&format!("  to:         {}", list(&d.to)));
+    o.plain(&format!("  cc:         {}", list(&d.cc)));
+    o.plain(&format!("  bcc:        {}", list(&d.bcc)));
+    o.plain(&format!(
+        "  subject:    {}",
+        d.subject.as_deref().unwrap_or("-")
+    ));
+    o.plain(&format!(
+        "  body:       {}",
+        human_bytes(d.body.len() as u64)
+    ));
+    for (n, v) in &d.headers {
+        o.plain(&format!("  header:     {n}: {v}"));
+    }
+    for (i, a) in d.attachments.iter().enumerate() {
+        o.plain(&format!(
+            "  attach {}:   {} ({}, {}) {}",
+            i + 1,
+            a.name,
+            a.content_type,
+            human_bytes(a.size),
+            a.path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `path` looks like it exists, for messages.
+#[allow(dead_code)]
+fn exists(path: &Path) -> bool {
+    path.exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_patterns() {
+        assert!(code_matches("250", 250));
+        assert!(code_matches("2xx", 250));
+        assert!(code_matches("2XX", 221));
+        assert!(code_matches("5x0", 550));
+        assert!(!code_matches("2xx", 550));
+        assert!(!code_matches("25", 250));
+        assert!(!code_matches("2500", 250));
+    }
+
+    #[test]
+    fn host_and_port_forms() {
+        let ok = |h: &str, p: Option<&str>| parse_host_port(h, p).map_err(|f| f.message);
+        assert_eq!(
+            ok("127.0.0.1", Some("2525")),
+            Ok(("127.0.0.1".into(), 2525))
+        );
+        assert_eq!(
+            ok("mx.example.org", None),
+            Ok(("mx.example.org".into(), 25))
+        );
+        assert_eq!(ok("localhost:587", None), Ok(("localhost".into(), 587)));
+        assert_eq!(ok("::1", Some("2525")), Ok(("::1".into(), 2525)));
+        assert_eq!(ok("[::1]:2525", None), Ok(("::1".into(), 2525)));
+        assert_eq!(ok("[::1]", None), Ok(("::1".into(), 25)));
+        assert!(ok("host", Some("99999")).is_err());
+        assert!(ok("host", Some("x")).is_err());
+        assert!(ok("host:1", Some("2")).is_err());
+        assert!(ok("ho\r\nst", None).is_err());
+    }
+
+    #[test]
+    fn parsing_lines_checks_usage_and_options() {
+        let (spec, a) = parse_line("attach a.bin 'my file.txt' --type text/plain").unwrap();
+        assert_eq!(spec.name, "attach");
+        assert_eq!(a.words, vec!["a.bin", "my file.txt"]);
+        assert_eq!(a.opt("--type"), Some("text/plain"));
+        let (_, a) = parse_line("send --keep-open").unwrap();
+        assert!(a.flag("--keep-open"));
+        assert!(
+            parse_line("send --keep-opne")
+                .unwrap_err()
+                .message
+                .contains("unknown option")
+        );
+        assert!(
+            parse_line("attach")
+                .unwrap_err()
+                .message
+                .starts_with("usage: attach")
+        );
+        assert!(
+            parse_line("attach --type")
+                .unwrap_err()
+                .message
+                .contains("needs a value")
+        );
+        let f = parse_line("sned").unwrap_err();
+        assert!(f.hint.unwrap_or_default().contains("`send`"));
+        assert!(
+            parse_line("to 'unbalanced")
+                .unwrap_err()
+                .message
+                .contains("quotes")
+        );
+        let (_, a) = parse_line("subject it's a \"test\"").unwrap();
+        assert_eq!(a.rest, "it's a \"test\"");
+        let (_, a) = parse_line("subject \"  spaced  \"").unwrap();
+        assert_eq!(a.rest, "  spaced  ");
+        let (spec, a) = parse_line("MAIL FROM:<a@b.org>").unwrap();
+        assert_eq!((spec.name, a.rest.as_str()), ("from", "FROM:<a@b.org>"));
+    }
+
+    #[test]
+    fn classic_prefixes_are_stripped() {
+        assert_eq!(strip_verb_prefix("FROM:<a@b.org>", "FROM:"), "<a@b.org>");
+        assert_eq!(strip_verb_prefix("from: <a@b.org>", "FROM:"), "<a@b.org>");
+        assert_eq!(strip_verb_prefix("a@b.org", "FROM:"), "a@b.org");
+        assert_eq!(path_of("MAIL FROM:<a@b.org> SIZE=1"), "a@b.org");
+    }
+
+    #[test]
+    fn every_common_error_code_has_a_hint() {
+        for code in [421, 450, 500, 501, 502, 503, 530, 550, 552, 554] {
+            assert!(reply_hint(code).is_some(), "{code}");
+        }
+        assert!(reply_hint(250).is_none());
+    }
+}
