@@ -1,0 +1,184 @@
+//! The interactive shell driven through a pseudo-terminal, as a person uses
+//! it: Tab completion of a command and a path, colour, Ctrl-C, Ctrl-D, and
+//! history across two runs. No server is needed.
+
+use expectrl::{ControlCode, Eof, Expect, Session};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+fn shell(home: &Path, cwd: &Path, extra: &[&str]) -> expectrl::session::OsSession {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_smtpsh"));
+    cmd.args(extra)
+        .current_dir(cwd)
+        .env("HOME", home)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .env("SMTPSH_HISTORY", home.join("history"))
+        .env("TERM", "xterm-256color")
+        .env_remove("NO_COLOR");
+    let mut s = Session::spawn(cmd).expect("spawn smtpsh in a pty");
+    s.set_expect_timeout(Some(Duration::from_secs(20)));
+    s.expect("Ctrl-D to leave").expect("banner");
+    s.expect(PROMPT_START).expect("first prompt");
+    s
+}
+
+/// Marks the start of every line-editor prompt (bracketed paste on).
+const PROMPT_START: &str = "\x1b[?2004h";
+
+/// Types `line` + Enter, waits for the next prompt, returns what was shown
+/// in between (a person waits for the prompt too: typed-ahead lines may be
+/// read by the editor before the command runs).
+fn type_line(s: &mut expectrl::session::OsSession, keys: &str) -> String {
+    s.send(keys).unwrap();
+    s.send("\r").unwrap();
+    let cap = s
+        .expect(PROMPT_START)
+        .unwrap_or_else(|e| panic!("no prompt after {keys:?}: {e}"));
+    String::from_utf8_lossy(cap.before()).into_owned()
+}
+
+fn exit_status(s: &expectrl::session::OsSession) -> String {
+    format!("{:?}", s.get_process().wait().expect("wait"))
+}
+
+#[test]
+fn tab_completes_a_command_and_a_path() {
+    let home = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("quarterly-report-2026.csv"), b"a,b\n1,2\n").unwrap();
+    let mut s = shell(home.path(), work.path(), &[]);
+    // "subj<Tab>" completes to "subject ".
+    let out = type_line(&mut s, "subj\tTab works");
+    assert!(out.contains("subject set"), "{out}");
+    // "attach quart<Tab>" completes the file name.
+    let out = type_line(&mut s, "attach quart\t");
+    assert!(
+        out.contains("attached 1: quarterly-report-2026.csv (text/csv"),
+        "{out}"
+    );
+    let out = type_line(&mut s, "status");
+    assert!(out.contains("subject:    Tab works"), "{out}");
+    type_line(&mut s, "new");
+    s.send_line("exit").unwrap();
+    s.expect(Eof).unwrap();
+    assert!(exit_status(&s).ends_with(", 0)"), "{}", exit_status(&s));
+}
+
+#[test]
+fn errors_are_coloured_and_suggest_a_command() {
+    let home = tempfile::tempdir().unwrap();
+    let mut s = shell(home.path(), home.path(), &[]);
+    let out = type_line(&mut s, "sned");
+    // Red error marker, then the did-you-mean hint.
+    assert!(
+        out.contains("\x1b[1;31m***\x1b[0m \x1b[31munknown command 'sned'"),
+        "{out:?}"
+    );
+    assert!(out.contains("did you mean `send`"), "{out}");
+    let out = type_line(&mut s, "connect 127.0.0.1 1");
+    assert!(out.contains("refused"), "{out}");
+    assert!(out.contains("\x1b[1;31m***"), "{out:?}");
+    s.send_line("exit").unwrap();
+    s.expect(Eof).unwrap();
+}
+
+#[test]
+fn never_colour_when_asked() {
+    let home = tempfile::tempdir().unwrap();
+    let mut s = shell(home.path(), home.path(), &["--color", "never"]);
+    let out = type_line(&mut s, "sned");
+    assert!(out.contains("did you mean"), "{out}");
+    assert!(
+        !out.contains("\x1b[31m") && !out.contains("\x1b[1;31m"),
+        "no colour expected: {out:?}"
+    );
+    s.send_line("exit").unwrap();
+    s.expect(Eof).unwrap();
+}
+
+#[test]
+fn ctrl_c_clears_the_line_and_ctrl_d_leaves_after_one_warning() {
+    let home = tempfile::tempdir().unwrap();
+    let mut s = shell(home.path(), home.path(), &[]);
+    s.send("subject typed but abandoned").unwrap();
+    s.send(ControlCode::EndOfText).unwrap();
+    s.expect(PROMPT_START).unwrap();
+    let out = type_line(&mut s, "status");
+    assert!(
+        out.contains("subject:    -"),
+        "Ctrl-C must discard the line: {out}"
+    );
+    // An unsent draft: the first Ctrl-D warns, the second leaves.
+    let out = type_line(&mut s, "to bob@example.com");
+    assert!(out.contains("recipient bob@example.com added"), "{out}");
+    s.send(ControlCode::EndOfTransmission).unwrap();
+    let cap = s.expect(PROMPT_START).unwrap();
+    assert!(String::from_utf8_lossy(cap.before()).contains("the draft was not sent"));
+    assert!(
+        s.get_process().is_alive().unwrap(),
+        "one Ctrl-D with an unsent draft only warns"
+    );
+    s.send(ControlCode::EndOfTransmission).unwrap();
+    s.expect(Eof).unwrap();
+    assert!(exit_status(&s).ends_with(", 0)"), "{}", exit_status(&s));
+}
+
+#[test]
+fn multi_line_body_ends_at_a_lone_dot() {
+    let home = tempfile::tempdir().unwrap();
+    let mut s = shell(home.path(), home.path(), &[]);
+    let out = type_line(&mut s, "body");
+    assert!(out.contains("a line with only '.' ends it"), "{out}");
+    type_line(&mut s, "first line");
+    type_line(&mut s, ".second, not the end");
+    let out = type_line(&mut s, ".");
+    assert!(out.contains("body set (2 lines"), "{out}");
+    type_line(&mut s, "new");
+    s.send_line("exit").unwrap();
+    s.expect(Eof).unwrap();
+}
+
+#[test]
+fn history_survives_a_restart_and_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let mut s = shell(home.path(), home.path(), &[]);
+    let out = type_line(&mut s, "help rset");
+    assert!(out.contains("Sends RSET"), "{out}");
+    type_line(&mut s, "body");
+    type_line(&mut s, "a message line, not a command");
+    type_line(&mut s, ".");
+    type_line(&mut s, "new");
+    s.send_line("exit").unwrap();
+    s.expect(Eof).unwrap();
+
+    let hist = home.path().join("history");
+    let text = std::fs::read_to_string(&hist).expect("history file written");
+    assert!(text.contains("help rset"), "{text}");
+    assert!(
+        !text.contains("a message line"),
+        "message text must not enter the history: {text}"
+    );
+    let mode = std::fs::metadata(&hist).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "history must be private");
+
+    let mut s = shell(home.path(), home.path(), &[]);
+    let out = type_line(&mut s, "history");
+    assert!(out.contains("help rset"), "{out}");
+    // Up five times: history, exit, new, body, help rset.
+    let out = type_line(&mut s, "\x1b[A\x1b[A\x1b[A\x1b[A\x1b[A");
+    assert!(out.contains("Sends RSET"), "{out}");
+    s.send_line("exit").unwrap();
+    s.expect(Eof).unwrap();
+}
+
+#[test]
+fn no_history_flag_writes_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let mut s = shell(home.path(), home.path(), &["--no-history"]);
+    type_line(&mut s, "help");
+    s.send_line("exit").unwrap();
+    s.expect(Eof).unwrap();
+    assert!(!home.path().join("history").exists());
+}

@@ -1,0 +1,859 @@
+//! Shared helpers for smtpsh's integration tests: a real SMTP server
+//! (aiosmtpd, started per test on a free loopback port), a way to run the
+//! `smtpsh` binary with a script, and small deterministic test data.
+//!
+//! Each test binary uses a subset, hence the `dead_code` allowances.
+//!
+//! A missing aiosmtpd venv is a failing test, never a skip: run `.ci/run`
+//! (or `python3 -m venv .venv-test && .venv-test/bin/pip install aiosmtpd`).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long the server may take to print `READY`.
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long `wait_for_messages` / `wait_for_event` poll.
+const WAIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one `smtpsh` run may take before it is killed.
+pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The aiosmtpd server script.
+pub fn server_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/aiosmtpd_server.py")
+}
+
+/// The Python interpreter that has aiosmtpd: `$SMTPSH_TEST_PYTHON`, else the
+/// project's `.venv-test`. Panics (test failure) if it is not there.
+pub fn python() -> PathBuf {
+    let path = match std::env::var_os("SMTPSH_TEST_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-test/bin/python3"),
+    };
+    if !path.exists() {
+        panic!(
+            "aiosmtpd test venv not found at {}; run .ci/run (or: python3 -m venv .venv-test \
+             && .venv-test/bin/pip install aiosmtpd)",
+            path.display()
+        );
+    }
+    path
+}
+
+// ---------------------------------------------------------------------------
+// aiosmtpd
+// ---------------------------------------------------------------------------
+
+/// A message the server accepted.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// `msg-NNNN`.
+    pub id: String,
+    pub mail_from: String,
+    pub rcpt_tos: Vec<String>,
+    /// MAIL FROM parameters as aiosmtpd saw them (upper-cased), e.g. `SIZE=123`.
+    pub mail_options: Vec<String>,
+    /// Connection serial (see [`Event::session`]).
+    pub session: u64,
+    /// Whether the connection was TLS when DATA completed.
+    pub tls: bool,
+    /// The AUTH login, if the session authenticated.
+    pub auth_login: Option<String>,
+    /// The exact DATA bytes (CRLF kept, dot-stuffing undone, no final `.`).
+    pub data: Vec<u8>,
+}
+
+/// One line of the server's `events.jsonl`.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Connection serial, from 1, in accept order.
+    pub session: u64,
+    /// `connect`, `command`, `reply`, `tls`, `message` or `close`.
+    pub kind: String,
+    /// For `command`: the upper-case verb (`EHLO`, `MAIL`, ...).
+    pub verb: String,
+    /// For `command`: the argument (empty if none).
+    pub arg: String,
+    /// For `reply`: the reply line, e.g. `250 OK`.
+    pub line: String,
+    /// For `message`: `msg-NNNN`.
+    pub id: String,
+    /// The whole parsed record.
+    pub raw: Json,
+}
+
+impl Event {
+    pub fn is_command(&self, verb: &str) -> bool {
+        self.kind == "command" && self.verb.eq_ignore_ascii_case(verb)
+    }
+}
+
+/// A running aiosmtpd server; killed on drop.
+pub struct Aiosmtpd {
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    child: Child,
+    /// Held open: the server exits when it reads EOF here, so it cannot
+    /// outlive a test process that died without running `Drop`.
+    _stdin: Option<ChildStdin>,
+}
+
+impl Aiosmtpd {
+    pub fn start() -> Aiosmtpd {
+        Aiosmtpd::start_with(&[])
+    }
+
+    /// Start with extra arguments, e.g. `&["--reject-rcpt", "nobody"]`.
+    pub fn start_with(args: &[&str]) -> Aiosmtpd {
+        let python = python();
+        let dir = tempfile::Builder::new()
+            .prefix("aiosmtpd-")
+            .tempdir()
+            .expect("create server temp dir");
+        let stderr_path = dir.path().join("server.stderr");
+        let stderr = fs::File::create(&stderr_path).expect("create server stderr file");
+        let mut cmd = Command::new(&python);
+        cmd.arg("-u")
+            .arg(server_script())
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--host", "127.0.0.1", "--port", "0", "--exit-on-stdin-eof"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            // Its own process group: a ^C at the terminal reaches the test
+            // runner, which then stops the server itself.
+            .process_group(0);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", python.display()));
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("server stdout");
+
+        let (tx, rx) = mpsc::channel::<String>();
+        thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if tx.send(line.trim_end().to_string()).is_err() {
+                            // Nobody listens any more; keep draining.
+                        }
+                    }
+                }
+            }
+        });
+
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let mut seen = Vec::new();
+        let port = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(p) = line.strip_prefix("READY ") {
+                        break p.trim().parse::<u16>().unwrap_or_else(|_| {
+                            panic!("bad READY line from aiosmtpd server: {line:?}")
+                        });
+                    }
+                    seen.push(line);
+                }
+                Err(err) => {
+                    let _ = child.kill();
+                    let status = child.wait();
+                    let stderr = fs::read_to_string(&stderr_path).unwrap_or_default();
+                    panic!(
+                        "aiosmtpd server did not become ready ({}): status {status:?}\n\
+                         stdout: {seen:?}\nstderr:\n{stderr}",
+                        match err {
+                            mpsc::RecvTimeoutError::Timeout => "timed out",
+                            mpsc::RecvTimeoutError::Disconnected => "it exited",
+                        }
+                    );
+                }
+            }
+        };
+        Aiosmtpd {
+            port,
+            dir,
+            child,
+            _stdin: stdin,
+        }
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn port_str(&self) -> String {
+        self.port.to_string()
+    }
+
+    /// What the server wrote on stderr so far (for failure messages).
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(self.dir.path().join("server.stderr")).unwrap_or_default()
+    }
+
+    /// Every stored message, in arrival order.
+    pub fn messages(&self) -> Vec<Stored> {
+        let mut names: Vec<String> = fs::read_dir(self.dir.path())
+            .expect("read server dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("msg-") && n.ends_with(".json"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|name| {
+                let id = name.trim_end_matches(".json").to_string();
+                let meta_path = self.dir.path().join(name);
+                let meta_text = fs::read_to_string(&meta_path)
+                    .unwrap_or_else(|e| panic!("read {}: {e}", meta_path.display()));
+                let meta = Json::parse(&meta_text)
+                    .unwrap_or_else(|e| panic!("parse {}: {e}", meta_path.display()));
+                let data_path = self.dir.path().join(format!("{id}.eml"));
+                let data = fs::read(&data_path)
+                    .unwrap_or_else(|e| panic!("read {}: {e}", data_path.display()));
+                Stored {
+                    mail_from: meta.get("mail_from").str_or_empty().to_string(),
+                    rcpt_tos: meta.get("rcpt_tos").str_list(),
+                    mail_options: meta.get("mail_options").str_list(),
+                    session: meta.get("session").as_u64().unwrap_or(0),
+                    tls: meta.get("tls").as_bool().unwrap_or(false),
+                    auth_login: meta.get("auth_login").as_str().map(str::to_string),
+                    id,
+                    data,
+                }
+            })
+            .collect()
+    }
+
+    /// Poll until at least `n` messages are stored (up to ~10 s); panics
+    /// with the event log if they do not come.
+    pub fn wait_for_messages(&self, n: usize) -> Vec<Stored> {
+        self.wait_for_messages_ctx(n, "")
+    }
+
+    /// Like [`Aiosmtpd::wait_for_messages`], after a smtpsh run: a failure
+    /// also shows what smtpsh printed.
+    pub fn wait_for_messages_after(&self, n: usize, out: &Output) -> Vec<Stored> {
+        self.wait_for_messages_ctx(n, &format!("--- smtpsh ---\n{}", describe_output(out)))
+    }
+
+    fn wait_for_messages_ctx(&self, n: usize, context: &str) -> Vec<Stored> {
+        let deadline = Instant::now() + WAIT_TIMEOUT;
+        loop {
+            let msgs = self.messages();
+            if msgs.len() >= n {
+                return msgs;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "expected {n} stored message(s), have {}\n{}{context}",
+                    msgs.len(),
+                    self.describe()
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Every event so far. A last line still being written is skipped.
+    pub fn events(&self) -> Vec<Event> {
+        let path = self.dir.path().join("events.jsonl");
+        let text = match fs::read(&path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(_) => return Vec::new(),
+        };
+        text.split_inclusive('\n')
+            .filter(|l| l.ends_with('\n') && !l.trim().is_empty())
+            .filter_map(|l| Json::parse(l).ok())
+            .map(|j| Event {
+                session: j.get("session").as_u64().unwrap_or(0),
+                kind: j.get("event").str_or_empty().to_string(),
+                verb: j.get("verb").str_or_empty().to_string(),
+                arg: j.get("arg").str_or_empty().to_string(),
+                line: j.get("line").str_or_empty().to_string(),
+                id: j.get("id").str_or_empty().to_string(),
+                raw: j,
+            })
+            .collect()
+    }
+
+    /// Events of one connection.
+    pub fn session_events(&self, session: u64) -> Vec<Event> {
+        self.events()
+            .into_iter()
+            .filter(|e| e.session == session)
+            .collect()
+    }
+
+    /// Connection serials seen so far, in order.
+    pub fn sessions(&self) -> Vec<u64> {
+        let mut s: Vec<u64> = self
+            .events()
+            .iter()
+            .filter(|e| e.kind == "connect")
+            .map(|e| e.session)
+            .collect();
+        s.dedup();
+        s
+    }
+
+    /// The commands the server saw, as `(session, "VERB arg")`.
+    pub fn commands(&self) -> Vec<(u64, String)> {
+        self.events()
+            .into_iter()
+            .filter(|e| e.kind == "command")
+            .map(|e| {
+                let text = if e.arg.is_empty() {
+                    e.verb.clone()
+                } else {
+                    format!("{} {}", e.verb, e.arg)
+                };
+                (e.session, text)
+            })
+            .collect()
+    }
+
+    /// Poll (up to ~10 s) until some event satisfies `pred`; returns it.
+    pub fn wait_for_event(&self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        let deadline = Instant::now() + WAIT_TIMEOUT;
+        loop {
+            if let Some(e) = self.events().into_iter().find(|e| pred(e)) {
+                return e;
+            }
+            if Instant::now() >= deadline {
+                panic!("timed out waiting for {what}\n{}", self.describe());
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Wait until connection `session` is closed (its `close` event).
+    pub fn wait_for_close(&self, session: u64) {
+        self.wait_for_event(&format!("close of session {session}"), |e| {
+            e.session == session && e.kind == "close"
+        });
+    }
+
+    /// A readable dump of the event log and server stderr, for panics.
+    pub fn describe(&self) -> String {
+        let mut out = String::from("--- aiosmtpd events ---\n");
+        for e in self.events() {
+            match e.kind.as_str() {
+                "command" => out.push_str(&format!("[{}] C: {} {}\n", e.session, e.verb, e.arg)),
+                "reply" => out.push_str(&format!("[{}] S: {}\n", e.session, e.line)),
+                other => out.push_str(&format!("[{}] {other} {}\n", e.session, e.id)),
+            }
+        }
+        let stderr = self.stderr();
+        if !stderr.trim().is_empty() {
+            out.push_str("--- aiosmtpd stderr ---\n");
+            out.push_str(&stderr);
+        }
+        out
+    }
+}
+
+impl Drop for Aiosmtpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// smtpsh
+// ---------------------------------------------------------------------------
+
+/// A fresh private directory for HOME/XDG_* of one smtpsh run. Lives under
+/// cargo's per-target temp dir (`target/tmp`), so nothing touches the real
+/// home directory.
+pub fn private_home() -> PathBuf {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    fs::create_dir_all(base).expect("create CARGO_TARGET_TMPDIR");
+    tempfile::Builder::new()
+        .prefix("smtpsh-home-")
+        .tempdir_in(base)
+        .expect("create private home")
+        .keep()
+}
+
+/// A `Command` for the smtpsh binary with a private HOME/XDG_STATE_HOME/
+/// XDG_DATA_HOME/XDG_CONFIG_HOME, `NO_COLOR=1`, `--no-history`, run in that
+/// home directory, with stdin null.
+pub fn smtpsh() -> Command {
+    let home = private_home();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_smtpsh"));
+    cmd.env("HOME", &home)
+        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .env("XDG_DATA_HOME", home.join(".local/share"))
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("NO_COLOR", "1")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("SMTPSH_HISTORY")
+        .current_dir(&home)
+        .stdin(Stdio::null())
+        .arg("--no-history");
+    cmd
+}
+
+/// Write `text` to a temp file and run `smtpsh -f FILE` (stdin null),
+/// killing it after [`SCRIPT_TIMEOUT`].
+pub fn run_script(text: &str) -> Output {
+    let dir = tempfile::Builder::new()
+        .prefix("smtpsh-script-")
+        .tempdir()
+        .expect("script temp dir");
+    let file = dir.path().join("script.smtpsh");
+    fs::write(&file, text).expect("write script");
+    let mut cmd = smtpsh();
+    cmd.arg("-f").arg(&file);
+    run_with_timeout(cmd, SCRIPT_TIMEOUT)
+}
+
+/// Run a command to completion, collecting stdout/stderr, killing it (and
+/// panicking with what it printed) after `timeout`.
+pub fn run_with_timeout(mut cmd: Command, timeout: Duration) -> Output {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out_reader = drain(child.stdout.take().expect("stdout"));
+    let err_reader = drain(child.stderr.take().expect("stderr"));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for child") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let stdout = out_reader.join().unwrap_or_default();
+            let stderr = err_reader.join().unwrap_or_default();
+            panic!(
+                "{cmd:?} did not finish within {timeout:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                String::from_utf8_lossy(&stdout),
+                String::from_utf8_lossy(&stderr)
+            );
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    }
+}
+
+fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// Exit status, stdout and stderr, for assertion messages.
+pub fn describe_output(out: &Output) -> String {
+    format!(
+        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Panics unless `out` exited with `code`, showing output and `context`.
+pub fn assert_exit(out: &Output, code: i32, context: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "expected exit code {code}\n{}\n{context}",
+        describe_output(out)
+    );
+}
+
+/// Quote a string for a smtpsh script line (shell-style single quotes).
+pub fn quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r#"'"'"'"#))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Test data
+// ---------------------------------------------------------------------------
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `n` deterministic pseudo-random bytes (xorshift64*), different per seed.
+pub fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed ^ 0x9E37_79B9_7F4A_7C15;
+    if state == 0 {
+        state = 0x2545_F491_4F6C_DD1D;
+    }
+    let mut out = Vec::with_capacity(n + 8);
+    while out.len() < n {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        let v = state.wrapping_mul(0x2545_F491_4F6C_DD1D);
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.truncate(n);
+    out
+}
+
+/// CRC-32 (IEEE, as used by PNG and gzip).
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Adler-32 (zlib's checksum).
+pub fn adler32(data: &[u8]) -> u32 {
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in data {
+        a = (a + u32::from(x)) % 65521;
+        b = (b + a) % 65521;
+    }
+    (b << 16) | a
+}
+
+/// A zlib stream of `data` using stored (uncompressed) deflate blocks.
+pub fn zlib_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x78, 0x01];
+    let mut chunks = data.chunks(65535).peekable();
+    if chunks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xFF, 0xFF]);
+    }
+    while let Some(chunk) = chunks.next() {
+        let last = chunks.peek().is_none();
+        out.push(u8::from(last));
+        let len = chunk.len() as u16;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out.extend_from_slice(&adler32(data).to_be_bytes());
+    out
+}
+
+fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], body: &[u8]) {
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    let mut crc_input = Vec::with_capacity(4 + body.len());
+    crc_input.extend_from_slice(kind);
+    crc_input.extend_from_slice(body);
+    out.extend_from_slice(&crc_input);
+    out.extend_from_slice(&crc32(&crc_input).to_be_bytes());
+}
+
+/// A valid 16x16 RGB PNG (a colour gradient), built by hand.
+pub fn tiny_png() -> Vec<u8> {
+    const W: u32 = 16;
+    const H: u32 = 16;
+    let mut raw = Vec::with_capacity((H * (1 + W * 3)) as usize);
+    for y in 0..H {
+        raw.push(0); // filter: none
+        for x in 0..W {
+            raw.extend_from_slice(&[(x * 16) as u8, (y * 16) as u8, 0x80]);
+        }
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&W.to_be_bytes());
+    ihdr.extend_from_slice(&H.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit, truecolour, deflate, no filter, no interlace
+    png_chunk(&mut png, b"IHDR", &ihdr);
+    png_chunk(&mut png, b"IDAT", &zlib_stored(&raw));
+    png_chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+/// Split raw message bytes into lines at LF; each line keeps its ending.
+pub fn raw_lines(data: &[u8]) -> Vec<&[u8]> {
+    data.split_inclusive(|&b| b == b'\n').collect()
+}
+
+// ---------------------------------------------------------------------------
+// A tiny JSON reader (no serde available): enough for the server's files.
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    Num(f64),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(BTreeMap<String, Json>),
+}
+
+static JSON_NULL: Json = Json::Null;
+
+impl Json {
+    pub fn parse(text: &str) -> Result<Json, String> {
+        let mut p = JsonParser {
+            s: text.as_bytes(),
+            i: 0,
+        };
+        p.ws();
+        let v = p.value()?;
+        p.ws();
+        if p.i != p.s.len() {
+            return Err(format!("trailing data at byte {}", p.i));
+        }
+        Ok(v)
+    }
+
+    /// Member of an object (`Null` if absent or not an object).
+    pub fn get(&self, key: &str) -> &Json {
+        match self {
+            Json::Obj(m) => m.get(key).unwrap_or(&JSON_NULL),
+            _ => &JSON_NULL,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Json::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn str_or_empty(&self) -> &str {
+        self.as_str().unwrap_or("")
+    }
+
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Json::Num(n) if *n >= 0.0 && n.fract() == 0.0 => Some(*n as u64),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Json::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> &[Json] {
+        match self {
+            Json::Arr(v) => v,
+            _ => &[],
+        }
+    }
+
+    pub fn str_list(&self) -> Vec<String> {
+        self.as_array()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    }
+}
+
+struct JsonParser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl JsonParser<'_> {
+    fn ws(&mut self) {
+        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
+            self.i += 1;
+        }
+    }
+
+    fn err<T>(&self, what: &str) -> Result<T, String> {
+        Err(format!("JSON: {what} at byte {}", self.i))
+    }
+
+    fn eat(&mut self, lit: &str) -> bool {
+        if self.s[self.i..].starts_with(lit.as_bytes()) {
+            self.i += lit.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self) -> Result<Json, String> {
+        match self.s.get(self.i) {
+            None => self.err("unexpected end"),
+            Some(b'{') => {
+                self.i += 1;
+                let mut map = BTreeMap::new();
+                self.ws();
+                if self.eat("}") {
+                    return Ok(Json::Obj(map));
+                }
+                loop {
+                    self.ws();
+                    if self.s.get(self.i) != Some(&b'"') {
+                        return self.err("expected key");
+                    }
+                    let k = self.string()?;
+                    self.ws();
+                    if !self.eat(":") {
+                        return self.err("expected ':'");
+                    }
+                    self.ws();
+                    let v = self.value()?;
+                    map.insert(k, v);
+                    self.ws();
+                    if self.eat(",") {
+                        continue;
+                    }
+                    if self.eat("}") {
+                        return Ok(Json::Obj(map));
+                    }
+                    return self.err("expected ',' or '}'");
+                }
+            }
+            Some(b'[') => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.eat("]") {
+                    return Ok(Json::Arr(items));
+                }
+                loop {
+                    self.ws();
+                    items.push(self.value()?);
+                    self.ws();
+                    if self.eat(",") {
+                        continue;
+                    }
+                    if self.eat("]") {
+                        return Ok(Json::Arr(items));
+                    }
+                    return self.err("expected ',' or ']'");
+                }
+            }
+            Some(b'"') => self.string().map(Json::Str),
+            Some(b't') if self.eat("true") => Ok(Json::Bool(true)),
+            Some(b'f') if self.eat("false") => Ok(Json::Bool(false)),
+            Some(b'n') if self.eat("null") => Ok(Json::Null),
+            Some(b'-' | b'0'..=b'9') => {
+                let start = self.i;
+                while self.i < self.s.len()
+                    && matches!(
+                        self.s[self.i],
+                        b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
+                    )
+                {
+                    self.i += 1;
+                }
+                let text = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
+                text.parse::<f64>()
+                    .map(Json::Num)
+                    .or_else(|_| self.err("bad number"))
+            }
+            Some(_) => self.err("unexpected character"),
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, String> {
+        let h = self
+            .s
+            .get(self.i..self.i + 4)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u32::from_str_radix(h, 16).ok());
+        match h {
+            Some(v) => {
+                self.i += 4;
+                Ok(v)
+            }
+            None => self.err("bad \\u escape"),
+        }
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        self.i += 1; // opening quote
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let Some(&c) = self.s.get(self.i) else {
+                return self.err("unterminated string");
+            };
+            self.i += 1;
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    let Some(&e) = self.s.get(self.i) else {
+                        return self.err("unterminated escape");
+                    };
+                    self.i += 1;
+                    let ch = match e {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&hi) && self.eat("\\u") {
+                                let lo = self.hex4()?;
+                                if (0xDC00..0xE000).contains(&lo) {
+                                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                                } else {
+                                    0xFFFD
+                                }
+                            } else {
+                                hi
+                            };
+                            // Lone surrogates (Python's surrogateescape) become U+FFFD.
+                            char::from_u32(code).unwrap_or('\u{FFFD}')
+                        }
+                        _ => return self.err("bad escape"),
+                    };
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                }
+                _ => out.push(c),
+            }
+        }
+        String::from_utf8(out).or_else(|_| self.err("invalid UTF-8 in string"))
+    }
+}
