@@ -695,18 +695,12 @@ impl Message {
     /// attachment's base64 shortened to its first and last line with a
     /// `[... N lines, M bytes ...]` marker.
     ///
-    /// Lines end with `\n` (not CRLF). Nothing follows the last
-    /// attachment's body (no closing boundary): the caller shows the
-    /// summary from [`Message::parts`]. Reads the first and last few bytes
+    /// Lines end with `\n` (not CRLF); the closing boundary is shown; the
+    /// caller adds the summary from [`Message::parts`]. Reads the first and last few bytes
     /// of each attachment.
     pub fn preview(&self) -> Result<String, MimeError> {
-        let last_file = self
-            .segments
-            .iter()
-            .rposition(|s| matches!(s, Segment::File { .. }));
-        let end = last_file.map_or(self.segments.len(), |i| i + 1);
         let mut out = String::new();
-        for seg in &self.segments[..end] {
+        for seg in &self.segments {
             match seg {
                 Segment::Bytes(b) => {
                     out.push_str(&String::from_utf8_lossy(b).replace("\r\n", "\n"))
@@ -1449,9 +1443,9 @@ mod tests {
             all[0],
             all[lines - 1]
         )));
-        // The small file in full, and nothing after it.
-        assert!(pv.ends_with("\n\ndGlueQo=\n"), "{pv}");
-        assert!(!pv.contains(&format!("{}--", stamp().boundary)));
+        // The small file in full, then the closing boundary.
+        let closing = format!("\n\ndGlueQo=\n\n--{}--\n", stamp().boundary);
+        assert!(pv.ends_with(&closing), "{pv}");
 
         // Without attachments: the whole message.
         let m = compose(&draft(), &stamp()).expect("compose");

@@ -707,6 +707,15 @@ fn data_entry(s: &mut Session, input: &mut dyn Input) -> Result<(), Failure> {
         Ok(reply) => {
             s.last_reply = Some(reply.clone());
             s.envelope = Envelope::default();
+            let d = &s.draft;
+            let envelope_only = d.subject.is_none()
+                && d.body.is_empty()
+                && d.headers.is_empty()
+                && d.attachments.is_empty();
+            if reply.is_positive() && envelope_only {
+                // The hand-typed message was the message: nothing left unsent.
+                s.unsent = false;
+            }
             judge(&reply, "the message")
         }
         Err(e) => {
@@ -946,8 +955,7 @@ pub(crate) fn attach(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(),
     let mut new = Vec::new();
     for w in &a.words {
         let att = Attachment::new(&expand_path(w), ctype, name).map_err(|e| {
-            Failure::local(e.to_string())
-                .hint("nothing was attached; check the path (Tab completes it)")
+            Failure::local(e.to_string()).hint("nothing was attached (Tab completes paths)")
         })?;
         new.push(att);
     }

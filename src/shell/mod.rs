@@ -70,6 +70,12 @@ pub fn run(opts: Options) -> i32 {
 
     let scripted =
         opts.file.is_some() || !opts.commands.is_empty() || !std::io::stdin().is_terminal();
+    if !scripted && !opts.guided {
+        s.out.note(&format!(
+            "smtpsh {} — type `help` for commands, Tab to complete, Ctrl-D to leave",
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
     if let Some(host) = &opts.host {
         let target = exec::parse_host_port(host, opts.port.as_deref())
             .and_then(|(h, p)| exec::open(&mut s, &h, p));
@@ -206,10 +212,6 @@ fn interactive(s: &mut Session, no_history: bool) {
             return;
         }
     };
-    s.out.note(&format!(
-        "smtpsh {} — type `help` for commands, Tab to complete, Ctrl-D to leave",
-        env!("CARGO_PKG_VERSION")
-    ));
     if let Some(w) = ed.history_warning() {
         s.out.warn(&w);
     }
