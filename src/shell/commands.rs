@@ -463,6 +463,18 @@ pub static COMMANDS: &[Spec] = &[
         run: exec::help,
     },
     Spec {
+        name: "clear",
+        aliases: &[],
+        usage: "clear",
+        summary: "clear the screen (Ctrl-L does it too)",
+        help: "Clears the terminal screen; the session is unchanged.",
+        options: &[],
+        complete: Complete::Nothing,
+        args: ArgStyle::Words,
+        arity: (0, 0),
+        run: exec::clear,
+    },
+    Spec {
         name: "exit",
         aliases: &[],
         usage: "exit",
@@ -512,8 +524,10 @@ pub fn suggest(word: &str) -> Vec<&'static str> {
         })
         .collect();
     scored.sort();
+    // Only the closest: `sned` suggests `send`, not everything two edits away.
+    let best = scored.first().map_or(0, |(d, _)| *d);
     let mut out: Vec<&'static str> = Vec::new();
-    for (_, name) in scored {
+    for (_, name) in scored.into_iter().filter(|(d, _)| *d == best) {
         if !out.contains(&name) {
             out.push(name);
         }

@@ -460,17 +460,13 @@ pub fn open(s: &mut Session, host: &str, port: u16) -> Result<(), Failure> {
         }
         Err(e) => {
             let interrupted = matches!(e, ConnError::Interrupted);
-            let hint = match &e {
-                ConnError::Connect { .. } => "check the host and port; is the server running?",
-                ConnError::Resolve { .. } => "check the spelling of the host name",
-                _ => "check the host and port; `set timeout SECONDS` to wait longer",
-            };
+            // The error's own text already says what to check.
             let kind = if interrupted {
                 FailKind::Interrupted
             } else {
                 FailKind::Connection
             };
-            Err(Failure::new(kind, e.to_string()).hint(hint))
+            Err(Failure::new(kind, e.to_string()))
         }
     }
 }
@@ -804,7 +800,21 @@ pub(crate) fn from(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), F
             ..Envelope::default()
         };
     }
-    judge(&reply, "the sender (MAIL FROM)")
+    judge(&reply, "the sender (MAIL FROM)").map_err(|f| sequence_hint(s, &reply, f))
+}
+
+/// For a 503, says which step is missing.
+fn sequence_hint(s: &Session, reply: &Reply, f: Failure) -> Failure {
+    if reply.code != 503 || s.conn.is_none() {
+        return f;
+    }
+    if s.greeted.is_none() {
+        f.hint("greet the server first: `ehlo` (then `from`, `to`, `send`)")
+    } else if s.envelope.mail_from.is_none() {
+        f.hint("set the sender first: `from ADDRESS` (MAIL FROM comes before RCPT TO)")
+    } else {
+        f
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -852,7 +862,7 @@ fn add_recipients(s: &mut Session, a: Args, field: Field) -> Result<(), Failure>
     for m in &boxes {
         let reply = rcpt(s, &m.address)?;
         if let Err(f) = judge(&reply, &format!("the recipient {}", m.address)) {
-            refused = Some(f);
+            refused = Some(sequence_hint(s, &reply, f));
         }
     }
     refused.map_or(Ok(()), Err)
@@ -1499,6 +1509,15 @@ pub(crate) fn help(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), F
             .plain(&format!("  {:<44} {}", c.usage.bold(), c.summary));
     }
     s.out.plain("\nA session: connect HOST PORT, ehlo, from ADDR, to ADDR, subject TEXT, body, attach FILE, send.");
+    Ok(())
+}
+
+pub(crate) fn clear(_s: &mut Session, _i: &mut dyn Input, _a: Args) -> Result<(), Failure> {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() {
+        print!("\x1b[H\x1b[2J");
+        let _ = std::io::stdout().flush();
+    }
     Ok(())
 }
 

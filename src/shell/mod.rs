@@ -182,11 +182,16 @@ pub fn run_script(s: &mut Session, input: &mut dyn Input, keep_going: bool) -> R
         let Err(f) = execute_line(s, input, &line) else {
             continue;
         };
-        report(s, &f, input.location().as_deref());
+        let judged_by_expect = f.kind != FailKind::Interrupted && input.next_is_expect();
+        // A refusal that the next `expect` judges is not an error yet: the
+        // reply is in the transcript and the `expect` says whether it was wanted.
+        if !(judged_by_expect && f.kind == FailKind::Refused) {
+            report(s, &f, input.location().as_deref());
+        }
         if f.kind == FailKind::Interrupted {
             return Err(f);
         }
-        if input.next_is_expect() {
+        if judged_by_expect {
             continue;
         }
         if !keep_going {

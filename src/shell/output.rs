@@ -141,7 +141,9 @@ impl Observer for Output {
 pub fn human_bytes(n: u64) -> String {
     const KIB: f64 = 1024.0;
     let f = n as f64;
-    if n < 1024 {
+    if n == 1 {
+        "1 byte".to_string()
+    } else if n < 1024 {
         format!("{n} bytes")
     } else if f < KIB * KIB {
         format!("{:.1} KiB ({n} bytes)", f / KIB)
@@ -159,6 +161,7 @@ mod tests {
     #[test]
     fn sizes_are_human() {
         assert_eq!(human_bytes(0), "0 bytes");
+        assert_eq!(human_bytes(1), "1 byte");
         assert_eq!(human_bytes(1023), "1023 bytes");
         assert_eq!(human_bytes(1536), "1.5 KiB (1536 bytes)");
         assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB (3145728 bytes)");
