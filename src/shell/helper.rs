@@ -3,6 +3,7 @@
 
 use super::commands::{self, COMMANDS, Complete};
 use super::exec::SETTINGS;
+use super::history::{self, HistoryFile};
 use super::input::{Input, Line};
 use super::output::Output;
 use crate::smtp::Extensions;
@@ -16,8 +17,10 @@ use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Context};
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::rc::Rc;
+
+/// Most commands kept in the history.
+const MAX_HISTORY: usize = 5000;
 
 /// SMTP verbs offered after `raw`.
 const VERBS: &[&str] = &[
@@ -239,44 +242,11 @@ impl Highlighter for ShellHelper {
     }
 }
 
-/// Where the history is kept: `$SMTPSH_HISTORY`, else
-/// `$XDG_STATE_HOME/smtpsh/history`, else `~/.local/state/smtpsh/history`.
-pub fn history_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("SMTPSH_HISTORY").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-    Some(state.join("smtpsh").join("history"))
-}
-
-/// Creates the history file (mode 0600, directory 0700) if needed.
-fn prepare_history_file(path: &std::path::Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-        && !dir.exists()
-    {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-    }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-}
-
 /// The line editor as an [`Input`].
 pub struct Editor {
     ed: rustyline::Editor<ShellHelper, FileHistory>,
     extensions: Rc<RefCell<Vec<String>>>,
-    history: Option<PathBuf>,
+    history: Option<HistoryFile>,
     warning: Option<String>,
 }
 
@@ -286,7 +256,7 @@ impl Editor {
         let config = Config::builder()
             .history_ignore_space(true)
             .completion_type(CompletionType::List)
-            .max_history_size(5000)?
+            .max_history_size(MAX_HISTORY)?
             .auto_add_history(false)
             .build();
         let mut ed = rustyline::Editor::<ShellHelper, FileHistory>::with_config(config)?;
@@ -296,36 +266,27 @@ impl Editor {
             extensions: extensions.clone(),
         }));
         let mut warning = None;
-        let history = if no_history { None } else { history_path() };
-        if let Some(path) = &history {
-            match prepare_history_file(path) {
-                Ok(()) => {
-                    if let Err(e) = ed.load_history(path) {
-                        warning = Some(format!(
-                            "could not read the history {}: {e}",
-                            path.display()
-                        ));
+        let mut history = None;
+        if let Some(path) = history::default_path().filter(|_| !no_history) {
+            match HistoryFile::open(&path, MAX_HISTORY).and_then(|h| h.load().map(|l| (h, l))) {
+                Ok((h, lines)) => {
+                    for l in lines {
+                        let _ = ed.add_history_entry(l);
                     }
+                    history = Some(h);
                 }
                 Err(e) => {
                     warning = Some(format!(
                         "history disabled: cannot use {}: {e}",
                         path.display()
-                    ))
+                    ));
                 }
             }
         }
         Ok(Editor {
             ed,
             extensions,
-            history: if warning
-                .as_deref()
-                .is_some_and(|w| w.starts_with("history disabled"))
-            {
-                None
-            } else {
-                history
-            },
+            history,
             warning,
         })
     }
@@ -344,21 +305,21 @@ impl Editor {
             })
             .unwrap_or_default();
     }
-    /// Adds a command line to the history (not message text).
-    pub fn add_history(&mut self, line: &str) {
-        if !line.trim().is_empty() {
-            let _ = self.ed.add_history_entry(line);
+    /// Adds a command line to the history (not message text), in memory
+    /// and at once in the file, so nothing typed is lost.
+    pub fn add_history(&mut self, line: &str, out: &Output) {
+        if line.trim().is_empty() {
+            return;
         }
-    }
-    /// Appends this session's commands to the history file.
-    pub fn save_history(&mut self, out: &Output) {
-        if let Some(path) = &self.history
-            && let Err(e) = self.ed.append_history(path)
+        let _ = self.ed.add_history_entry(line);
+        if let Some(h) = &self.history
+            && let Err(e) = h.append(line)
         {
             out.warn(&format!(
-                "could not save the history to {}: {e}",
-                path.display()
+                "could not write the history {}: {e}",
+                h.path().display()
             ));
+            self.history = None;
         }
     }
     fn read(&mut self, prompt: &(String, String)) -> Line {

@@ -9,6 +9,7 @@ pub mod commands;
 pub mod exec;
 pub mod guided;
 pub mod helper;
+pub mod history;
 pub mod input;
 pub mod output;
 pub mod session;
@@ -224,7 +225,7 @@ fn interactive(s: &mut Session, no_history: bool) {
         ed.set_extensions(s.extensions.as_ref());
         match ed.command(&s.prompt()) {
             Line::Text(line) => {
-                ed.add_history(&line);
+                ed.add_history(&line, &s.out);
                 if let Err(f) = execute_line(s, &mut ed, &line) {
                     report(s, &f, None);
                 }
@@ -235,5 +236,4 @@ fn interactive(s: &mut Session, no_history: bool) {
             }
         }
     }
-    ed.save_history(&s.out);
 }
