@@ -31,6 +31,12 @@ pub enum CommandError {
     BadParameter(String),
     /// An EHLO/HELO domain that is not a host name or address literal.
     BadDomain(String),
+    /// A SASL mechanism name or response that is not what RFC 4954 allows
+    /// (never holds the value: it may be a secret).
+    BadSasl {
+        /// What was wrong, e.g. "the AUTH mechanism name".
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for CommandError {
@@ -56,6 +62,11 @@ impl fmt::Display for CommandError {
                 "\"{}\" is not a valid EHLO/HELO domain; use a host name such as client.example.com \
                  or an address literal such as [192.0.2.1] or [IPv6:2001:db8::1]",
                 super::reply::excerpt(d.as_bytes(), 60)
+            ),
+            CommandError::BadSasl { what } => write!(
+                f,
+                "{what} is not valid for AUTH (mechanism names: letters, digits, '-' and '_'; \
+                 responses: base64)"
             ),
         }
     }
@@ -152,6 +163,54 @@ impl Command {
         command.shown = Some(shown.to_string());
         Ok(command)
     }
+    /// `AUTH MECHANISM [INITIAL-RESPONSE]` (RFC 4954 §4). The transcript
+    /// shows `AUTH MECHANISM ****` when an initial response is sent (`=` is
+    /// the empty one). Fails with [`CommandError::TooLong`] when the line
+    /// would pass 512 octets: then send it without the initial response.
+    pub fn auth(mechanism: &str, initial: Option<&str>) -> Result<Command, CommandError> {
+        let name_ok = !mechanism.is_empty()
+            && mechanism.len() <= 20
+            && mechanism
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !name_ok {
+            return Err(CommandError::BadSasl {
+                what: "the AUTH mechanism name",
+            });
+        }
+        let Some(initial) = initial else {
+            return Command::build("AUTH", format!("AUTH {mechanism}"));
+        };
+        let initial = if initial.is_empty() { "=" } else { initial };
+        if !is_base64(initial) {
+            return Err(CommandError::BadSasl {
+                what: "the initial response",
+            });
+        }
+        let mut command = Command::build("AUTH", format!("AUTH {mechanism} {initial}"))?;
+        command.shown = Some(format!("AUTH {mechanism} ****"));
+        Ok(command)
+    }
+    /// One line answering a `334` challenge: base64 (possibly empty), or
+    /// `*` to cancel. Up to 12288 octets (RFC 4954 §4), not 512. The
+    /// transcript shows `shown` instead (e.g. `****`).
+    pub fn sasl_response(data: &str, shown: &str) -> Result<Command, CommandError> {
+        check_controls(shown, "the transcript form of the response", false)?;
+        if data != "*" && !data.is_empty() && !is_base64(data) {
+            return Err(CommandError::BadSasl {
+                what: "the response",
+            });
+        }
+        let len = data.len() + 2;
+        if len > MAX_SASL_LINE {
+            return Err(CommandError::TooLong { len });
+        }
+        Ok(Command {
+            line: data.to_string(),
+            verb: "AUTH".to_string(),
+            shown: Some(shown.to_string()),
+        })
+    }
     /// The verb in upper case, e.g. `MAIL`.
     pub fn verb(&self) -> &str {
         &self.verb
@@ -193,6 +252,18 @@ impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.shown.as_deref().unwrap_or(&self.line))
     }
+}
+
+/// Longest SASL response line including CRLF (RFC 4954 §4: 12288 octets).
+const MAX_SASL_LINE: usize = 12288 + 2;
+
+/// Base64 characters with padding only at the end.
+fn is_base64(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    s.len() - body.len() <= 2
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
 /// Refuses every control character (C0, DEL, C1); TAB only when `allow_tab`.
@@ -617,6 +688,44 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn auth_commands_mask_the_response() {
+        let c = Command::auth("PLAIN", Some("AHRpbQB0YW5zdGFhZnRhbnN0YWFm")).expect("valid");
+        assert_eq!(c.wire(), b"AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n");
+        assert_eq!(c.to_string(), "AUTH PLAIN ****");
+        assert_eq!(c.verb(), "AUTH");
+        let c = Command::auth("CRAM-MD5", None).expect("valid");
+        assert_eq!(c.to_string(), "AUTH CRAM-MD5");
+        assert_eq!(
+            Command::auth("PLAIN", Some("")).expect("valid").wire(),
+            b"AUTH PLAIN =\r\n"
+        );
+        assert!(Command::auth("PLAIN\r\nMAIL", None).is_err());
+        assert!(Command::auth("plain", None).is_err());
+        assert!(Command::auth("PLAIN", Some("abc\r\nRCPT")).is_err());
+        let long = "QUFB".repeat(200);
+        assert!(matches!(
+            Command::auth("XOAUTH2", Some(&long)),
+            Err(CommandError::TooLong { .. })
+        ));
+        // A response may be long, but not endless, and hides its content.
+        let r = Command::sasl_response(&long, "****").expect("valid");
+        assert_eq!(r.to_string(), "****");
+        assert_eq!(r.verb(), "AUTH");
+        assert_eq!(
+            Command::sasl_response("", "").expect("valid").wire(),
+            b"\r\n"
+        );
+        assert_eq!(
+            Command::sasl_response("*", "*").expect("valid").wire(),
+            b"*\r\n"
+        );
+        assert!(Command::sasl_response(&"A".repeat(12289), "****").is_err());
+        assert!(Command::sasl_response("a b", "****").is_err());
+        let e = Command::sasl_response("c2VjcmV0\n", "****").unwrap_err();
+        assert!(!e.to_string().contains("c2VjcmV0"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use super::command::Command;
 use super::dotstuff::DotStuffer;
 use super::reply::{Reply, ReplyError, ReplyParser};
+use super::tls::{Phase, TlsClient, TlsError, TlsInfo, TlsStream};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -32,6 +33,39 @@ pub trait Stream: Read + Write + Send {
     fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
     /// Closes both directions at once.
     fn shutdown(&self) -> io::Result<()>;
+    /// Says goodbye inside the protocol before the socket closes (TLS:
+    /// close_notify). Best effort; nothing by default.
+    fn close_notify(&mut self) {}
+}
+
+/// Stands in for a stream that was handed to the TLS layer.
+struct Gone;
+
+impl Read for Gone {
+    fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::from(io::ErrorKind::NotConnected))
+    }
+}
+
+impl Write for Gone {
+    fn write(&mut self, _buf: &[u8]) -> io::Result<usize> {
+        Err(io::Error::from(io::ErrorKind::NotConnected))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Stream for Gone {
+    fn set_read_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+    fn set_write_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+    fn shutdown(&self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Stream for TcpStream {
@@ -122,6 +156,9 @@ pub enum ConnError {
     Protocol(ReplyError),
     /// The user pressed Ctrl-C.
     Interrupted,
+    /// The TLS handshake failed (certificate, plaintext answer, ...); the
+    /// connection was closed and nothing more was sent.
+    Tls(TlsError),
     /// A send or receive failed for another reason.
     Io(io::Error),
     /// The connection is unusable after an earlier failure.
@@ -163,6 +200,10 @@ impl fmt::Display for ConnError {
             ConnError::Interrupted => {
                 f.write_str("interrupted (Ctrl-C); the connection was closed")
             }
+            ConnError::Tls(e) => write!(
+                f,
+                "TLS failed: {e}; nothing more was sent and the connection was closed"
+            ),
             ConnError::Io(e) => write!(f, "network error: {e}; the connection was closed"),
             ConnError::Broken => {
                 f.write_str("the connection is unusable after an earlier error; connect again")
@@ -177,6 +218,7 @@ impl std::error::Error for ConnError {
             ConnError::Resolve { source, .. } | ConnError::Connect { source, .. } => Some(source),
             ConnError::Io(e) => Some(e),
             ConnError::Protocol(e) => Some(e),
+            ConnError::Tls(e) => Some(e),
             _ => None,
         }
     }
@@ -299,6 +341,8 @@ pub struct Connection {
     options: ConnectOptions,
     broken: bool,
     secure: bool,
+    /// What TLS negotiated, once encrypted.
+    tls: Option<TlsInfo>,
     /// Whether the bare-LF notice was given already.
     bare_lf_noticed: bool,
 }
@@ -312,6 +356,27 @@ impl Connection {
         host: &str,
         port: u16,
         options: ConnectOptions,
+        observer: &mut dyn Observer,
+    ) -> Result<(Connection, Reply), ConnError> {
+        Connection::open_with(host, port, options, None, observer)
+    }
+    /// Like [`Connection::open`], with implicit TLS (RFC 8314, port 465):
+    /// the TLS handshake right after the TCP connect, then the greeting
+    /// inside TLS. The certificate is checked against `host`.
+    pub fn open_tls(
+        host: &str,
+        port: u16,
+        options: ConnectOptions,
+        tls: &TlsClient,
+        observer: &mut dyn Observer,
+    ) -> Result<(Connection, Reply), ConnError> {
+        Connection::open_with(host, port, options, Some(tls), observer)
+    }
+    fn open_with(
+        host: &str,
+        port: u16,
+        options: ConnectOptions,
+        tls: Option<&TlsClient>,
         observer: &mut dyn Observer,
     ) -> Result<(Connection, Reply), ConnError> {
         let name = host
@@ -391,7 +456,24 @@ impl Connection {
         // Commands are small and each waits for a reply: no Nagle delay.
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().map_err(ConnError::Io)?;
-        let mut conn = Connection::from_stream(Box::new(stream), peer, local, host, options);
+        let mut conn = match tls {
+            None => Connection::from_stream(Box::new(stream), peer, local, host, options),
+            Some(client) => {
+                let (stream, info) = TlsStream::handshake(
+                    Box::new(stream),
+                    client,
+                    &name,
+                    Phase::Implicit,
+                    timeout,
+                    &options.interrupt,
+                )?;
+                let mut conn =
+                    Connection::from_stream(Box::new(stream), peer, local, host, options);
+                conn.secure = true;
+                conn.tls = Some(info);
+                conn
+            }
+        };
         let greeting = conn.read_reply("the greeting", observer)?;
         Ok((conn, greeting))
     }
@@ -412,8 +494,65 @@ impl Connection {
             options,
             broken: false,
             secure: false,
+            tls: None,
             bare_lf_noticed: false,
         }
+    }
+    /// Upgrades to TLS after the server answered STARTTLS with 220
+    /// (RFC 3207): anything the server sent after that 220 is discarded
+    /// unread (a [`Event::Notice`] says so, and [`TlsInfo::discarded`]
+    /// counts it) — such bytes came before TLS and must never pass for a
+    /// reply (CVE-2011-0411 class). Then the handshake, checked against
+    /// the host name. On failure the connection is closed and broken.
+    pub fn starttls(
+        &mut self,
+        tls: &TlsClient,
+        observer: &mut dyn Observer,
+    ) -> Result<TlsInfo, ConnError> {
+        if self.broken {
+            return Err(ConnError::Broken);
+        }
+        let discarded = self.parser.pending_bytes();
+        self.parser.clear();
+        if discarded > 0 {
+            let note = format!(
+                "discarded {discarded} byte{} the server sent after its 220 to STARTTLS, before TLS \
+                 (never read as a reply: a sign of STARTTLS injection or a broken server)",
+                if discarded == 1 { "" } else { "s" }
+            );
+            observer.event(Event::Notice(&note));
+        }
+        let name = self
+            .host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(&self.host)
+            .to_string();
+        let plain = std::mem::replace(&mut self.stream, Box::new(Gone));
+        match TlsStream::handshake(
+            plain,
+            tls,
+            &name,
+            Phase::StartTls,
+            self.options.timeout,
+            &self.options.interrupt,
+        ) {
+            Ok((stream, mut info)) => {
+                self.stream = Box::new(stream);
+                self.secure = true;
+                info.discarded = discarded;
+                self.tls = Some(info.clone());
+                Ok(info)
+            }
+            Err(e) => {
+                self.broken = true;
+                Err(e)
+            }
+        }
+    }
+    /// What TLS negotiated (`None` while plaintext).
+    pub fn tls_info(&self) -> Option<&TlsInfo> {
+        self.tls.as_ref()
     }
     /// Sends one command line (reporting [`Event::Sent`]); does not wait.
     pub fn send(
@@ -427,6 +566,10 @@ impl Connection {
         let verb = command.verb();
         self.write_all_checked(
             &command.wire(),
+            &format!("the server to accept the {verb} command"),
+            &format!("sending {verb}"),
+        )?;
+        self.flush_checked(
             &format!("the server to accept the {verb} command"),
             &format!("sending {verb}"),
         )?;
@@ -562,6 +705,43 @@ impl Connection {
         }
         Ok(())
     }
+    /// Flushes the stream (TLS may hold a record back), retrying socket
+    /// timeouts like [`Connection::write_all_checked`].
+    fn flush_checked(&mut self, waiting_for: &str, during: &str) -> Result<(), ConnError> {
+        if self.broken {
+            return Err(ConnError::Broken);
+        }
+        let timeout = self.options.timeout.max(Duration::from_millis(1));
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.options.interrupt.load(Ordering::SeqCst) {
+                return Err(self.fail(ConnError::Interrupted));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(self.fail(ConnError::Timeout {
+                    waiting_for: waiting_for.to_string(),
+                    after: timeout,
+                }));
+            }
+            let slice = left.clamp(Duration::from_millis(1), SLICE);
+            if let Err(e) = self.stream.set_write_timeout(Some(slice)) {
+                return Err(self.fail(ConnError::Io(e)));
+            }
+            match self.stream.flush() {
+                Ok(()) => return Ok(()),
+                Err(e) => match classify(&e) {
+                    IoFailure::Slice | IoFailure::Retry => {}
+                    IoFailure::Closed => {
+                        return Err(self.fail(ConnError::Closed {
+                            during: during.to_string(),
+                        }));
+                    }
+                    IoFailure::Other => return Err(self.fail(ConnError::Io(e))),
+                },
+            }
+        }
+    }
     /// `send` then `read_reply`.
     pub fn command(
         &mut self,
@@ -610,8 +790,11 @@ impl Connection {
     pub fn set_timeout(&mut self, timeout: Duration) {
         self.options.timeout = timeout;
     }
-    /// Closes the socket without QUIT.
+    /// Closes the socket without QUIT (inside TLS, after a close_notify).
     pub fn close(&mut self) {
+        if !self.broken {
+            self.stream.close_notify();
+        }
         let _ = self.stream.shutdown();
         self.broken = true;
     }
@@ -677,10 +860,12 @@ impl Write for SocketWriter<'_> {
     }
     fn flush(&mut self) -> io::Result<()> {
         self.flush_buffer()?;
-        if let Err(e) = self.conn.stream.flush() {
-            return Err(into_io(self.conn.fail(ConnError::Io(e))));
-        }
-        Ok(())
+        self.conn
+            .flush_checked(
+                "the server to accept more message data",
+                "sending the message data",
+            )
+            .map_err(into_io)
     }
 }
 

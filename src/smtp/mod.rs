@@ -4,15 +4,24 @@
 //! - [`command`]: typed commands that refuse CR/LF/NUL; one `Display` for the
 //!   transcript and one wire form.
 //! - [`extensions`]: the capabilities announced in an EHLO reply.
+//! - [`dns`]: a tiny DNS stub resolver: MX lookup in RFC 5321 §5.1 order
+//!   (fallback to A/AAAA, null MX), host addresses IPv6 first.
 //! - [`dotstuff`]: DATA transparency (CRLF normalisation and dot-stuffing).
 //! - [`conn`]: a thin connection over any `Read + Write` stream with timeouts,
 //!   interruption and transcript events.
+//! - [`tls`]: rustls client configuration, the TLS stream, handshake errors
+//!   explained in one line, certificate summaries.
+//! - [`sasl`]: AUTH mechanisms (PLAIN, LOGIN, CRAM-MD5, XOAUTH2) as pure
+//!   functions, and a `Secret` that never prints.
 
 pub mod command;
 pub mod conn;
+pub mod dns;
 pub mod dotstuff;
 pub mod extensions;
 pub mod reply;
+pub mod sasl;
+pub mod tls;
 
 pub use command::{Command, CommandError};
 pub use conn::{ConnError, ConnectOptions, Connection, Event, Observer};
