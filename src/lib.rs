@@ -5,5 +5,6 @@
 
 pub mod address;
 pub mod mime;
+pub mod sandbox;
 pub mod shell;
 pub mod smtp;

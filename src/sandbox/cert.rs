@@ -1,0 +1,202 @@
+//! The sandbox's certificates, made fresh at every start and kept in memory:
+//! a self-signed CA, name-constrained to loopback names so it can vouch for
+//! nothing else, and a server certificate it signs (`CA:FALSE`, EKU
+//! serverAuth, SAN `localhost`, `127.0.0.1`, `::1`). rustls refuses a CA
+//! certificate used as the server's own, hence the two.
+//!
+//! The CA's private key never leaves memory and is dropped after signing.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    NameConstraints,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::sync::Arc;
+
+/// The names the server certificate is valid for.
+pub const SERVER_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+/// The CA (certificate only) and the server certificate with its key.
+pub struct Authority {
+    ca_der: Vec<u8>,
+    ca_pem: String,
+    leaf_der: Vec<u8>,
+    leaf_key_der: Vec<u8>,
+}
+
+impl Authority {
+    /// Makes a CA and a server certificate signed by it, valid from
+    /// yesterday for a year.
+    pub fn generate() -> Result<Authority, String> {
+        let err = |e: rcgen::Error| e.to_string();
+        let now = super::now_secs();
+        let (y0, m0, d0, ..) = super::utc_parts(now.saturating_sub(86_400));
+        let (y1, m1, d1, ..) = super::utc_parts(now + 365 * 86_400);
+        let (y0, y1) = (
+            i32::try_from(y0).map_err(|e| e.to_string())?,
+            i32::try_from(y1).map_err(|e| e.to_string())?,
+        );
+        let from = rcgen::date_time_ymd(y0, m0 as u8, d0 as u8);
+        let until = rcgen::date_time_ymd(y1, m1 as u8, d1 as u8);
+
+        let ca_key = KeyPair::generate().map_err(err)?;
+        let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+        ca.distinguished_name = DistinguishedName::new();
+        ca.distinguished_name
+            .push(DnType::CommonName, "smtpsh sandbox CA (this process only)");
+        ca.distinguished_name
+            .push(DnType::OrganizationName, "smtpsh sandbox");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        ca.name_constraints = Some(NameConstraints {
+            permitted_subtrees: vec![
+                GeneralSubtree::DnsName("localhost".to_string()),
+                GeneralSubtree::IpAddress(CidrSubnet::V4([127, 0, 0, 0], [255, 0, 0, 0])),
+                GeneralSubtree::IpAddress(CidrSubnet::V6(
+                    std::net::Ipv6Addr::LOCALHOST.octets(),
+                    [0xff; 16],
+                )),
+            ],
+            excluded_subtrees: Vec::new(),
+        });
+        ca.not_before = from;
+        ca.not_after = until;
+        let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
+        let issuer = Issuer::new(ca, ca_key);
+
+        let leaf_key = KeyPair::generate().map_err(err)?;
+        let names: Vec<String> = SERVER_NAMES.iter().map(|s| s.to_string()).collect();
+        let mut leaf = CertificateParams::new(names).map_err(err)?;
+        leaf.distinguished_name = DistinguishedName::new();
+        leaf.distinguished_name
+            .push(DnType::CommonName, "localhost");
+        leaf.is_ca = IsCa::ExplicitNoCa;
+        leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        leaf.use_authority_key_identifier_extension = true;
+        leaf.not_before = from;
+        leaf.not_after = until;
+        let leaf_cert = leaf.signed_by(&leaf_key, &issuer).map_err(err)?;
+
+        Ok(Authority {
+            ca_der: ca_cert.der().to_vec(),
+            ca_pem: ca_cert.pem(),
+            leaf_der: leaf_cert.der().to_vec(),
+            leaf_key_der: leaf_key.serialize_der(),
+        })
+    }
+
+    /// The CA certificate, DER.
+    pub fn ca_der(&self) -> &[u8] {
+        &self.ca_der
+    }
+    /// The CA certificate, PEM.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+    /// The server certificate, DER.
+    pub fn server_der(&self) -> &[u8] {
+        &self.leaf_der
+    }
+
+    /// A rustls server configuration (ring provider, TLS 1.2 and 1.3)
+    /// presenting the server certificate and the CA.
+    pub fn server_config(&self) -> Result<rustls::ServerConfig, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let chain = vec![
+            CertificateDer::from(self.leaf_der.clone()),
+            CertificateDer::from(self.ca_der.clone()),
+        ];
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.leaf_key_der.clone()));
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| e.to_string())
+    }
+
+    /// A rustls client configuration that trusts only this CA (for tests
+    /// and for clients in this process).
+    pub fn client_config(&self) -> Result<rustls::ClientConfig, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from(self.ca_der.clone()))
+            .map_err(|e| e.to_string())?;
+        Ok(rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustls::pki_types::ServerName;
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+
+    /// A TLS handshake over a real socket, checking the names `name`.
+    fn handshake(
+        a: &Authority,
+        client: Arc<rustls::ClientConfig>,
+        name: &str,
+    ) -> Result<(), String> {
+        let server_cfg = Arc::new(a.server_config()?);
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let t = std::thread::spawn(move || -> Result<(), String> {
+            let (sock, _) = listener.accept().map_err(|e| e.to_string())?;
+            let conn = rustls::ServerConnection::new(server_cfg).map_err(|e| e.to_string())?;
+            let mut tls = rustls::StreamOwned::new(conn, sock);
+            let mut b = [0u8; 5];
+            tls.read_exact(&mut b).map_err(|e| e.to_string())?;
+            tls.write_all(&b).map_err(|e| e.to_string())?;
+            tls.flush().map_err(|e| e.to_string())
+        });
+        let sock = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+        let server_name = ServerName::try_from(name.to_string()).map_err(|e| e.to_string())?;
+        let conn = rustls::ClientConnection::new(client, server_name).map_err(|e| e.to_string())?;
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        let r = tls
+            .write_all(b"hello")
+            .and_then(|()| {
+                let mut b = [0u8; 5];
+                tls.read_exact(&mut b).map(|()| b)
+            })
+            .map_err(|e| e.to_string());
+        drop(tls);
+        let _ = t.join();
+        let b = r?;
+        if &b == b"hello" {
+            Ok(())
+        } else {
+            Err("echo mismatch".into())
+        }
+    }
+
+    #[test]
+    fn client_trusting_the_ca_connects_by_every_loopback_name() {
+        let a = Authority::generate().expect("generate");
+        let client = Arc::new(a.client_config().expect("client config"));
+        for name in SERVER_NAMES {
+            handshake(&a, client.clone(), name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+
+    #[test]
+    fn other_names_and_other_cas_are_refused() {
+        let a = Authority::generate().expect("generate");
+        let b = Authority::generate().expect("generate");
+        let client = Arc::new(a.client_config().expect("client config"));
+        assert!(handshake(&a, client.clone(), "example.org").is_err());
+        let other = Arc::new(b.client_config().expect("client config"));
+        assert!(handshake(&a, other, "localhost").is_err());
+        assert_ne!(a.ca_der(), b.ca_der());
+        assert_ne!(a.server_der(), a.ca_der());
+    }
+}

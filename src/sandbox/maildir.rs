@@ -1,0 +1,233 @@
+//! A Maildir (<https://cr.yp.to/proto/maildir.html>): each message is one
+//! file, written into `tmp/` and renamed into `new/`, so a reader never
+//! sees a partial message. Names are `SECS.MUSECPPID_QN.HOST,S=SIZE`
+//! (seconds zero-padded, so name order is arrival order). Any mail reader
+//! that knows Maildir can open it; `inbox` reads `new/` and `cur/`.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where a server puts the messages it accepted.
+pub trait Store: Send + Sync {
+    /// Stores one message (the bytes as they will be kept); returns an id
+    /// for the reply.
+    fn store(&self, message: &[u8]) -> io::Result<String>;
+}
+
+/// A Maildir directory with `tmp/`, `new/` and `cur/`.
+#[derive(Debug, Clone)]
+pub struct Maildir {
+    root: PathBuf,
+}
+
+/// One stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The file.
+    pub path: PathBuf,
+    /// Its name (without the `:2,flags` info part).
+    pub name: String,
+    /// When it arrived, seconds since the epoch (from the name, else mtime).
+    pub received: u64,
+    /// Microseconds within that second, when the name has them.
+    pub micros: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl Maildir {
+    /// Opens `root` without creating anything (for reading).
+    pub fn open(root: &Path) -> Maildir {
+        Maildir {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// Opens `root`, creating it and its `tmp`, `new`, `cur` (mode 0700).
+    pub fn create(root: &Path) -> io::Result<Maildir> {
+        for sub in ["tmp", "new", "cur"] {
+            let mut b = fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+            b.create(root.join(sub))?;
+        }
+        Ok(Maildir::open(root))
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether the directory looks like a Maildir (has `new/`).
+    pub fn exists(&self) -> bool {
+        self.root.join("new").is_dir()
+    }
+
+    /// Writes `message` to `tmp/`, syncs it, and renames it into `new/`.
+    /// Returns the file's path.
+    pub fn deliver(&self, message: &[u8]) -> io::Result<PathBuf> {
+        let name = unique_name(message.len());
+        let tmp = self.root.join("tmp").join(&name);
+        let dest = self.root.join("new").join(&name);
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let written = opts.open(&tmp).and_then(|mut f: File| {
+            f.write_all(message)?;
+            f.sync_all()
+        });
+        if let Err(e) = written.and_then(|()| fs::rename(&tmp, &dest)) {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
+        Ok(dest)
+    }
+
+    /// The messages in `new/` and `cur/`, oldest first (by arrival time in
+    /// the name, then name). A missing Maildir is an empty list.
+    pub fn list(&self) -> io::Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        if !self.root.exists() {
+            return Ok(out);
+        }
+        for sub in ["new", "cur"] {
+            let dir = self.root.join(sub);
+            let rd = match fs::read_dir(&dir) {
+                Ok(rd) => rd,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for item in rd {
+                let item = item?;
+                let file_name = item.file_name().to_string_lossy().into_owned();
+                if file_name.starts_with('.') {
+                    continue;
+                }
+                let meta = match item.metadata() {
+                    Ok(m) if m.is_file() => m,
+                    _ => continue,
+                };
+                let name = file_name
+                    .split_once(':')
+                    .map_or(file_name.as_str(), |(n, _)| n)
+                    .to_string();
+                let mtime = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_secs());
+                let (received, micros) = time_of_name(&name).unwrap_or((mtime, 0));
+                out.push(Entry {
+                    path: item.path(),
+                    name,
+                    received,
+                    micros,
+                    size: meta.len(),
+                });
+            }
+        }
+        out.sort_by(|a, b| (a.received, a.micros, &a.name).cmp(&(b.received, b.micros, &b.name)));
+        Ok(out)
+    }
+}
+
+impl Store for Maildir {
+    fn store(&self, message: &[u8]) -> io::Result<String> {
+        let path = self.deliver(message)?;
+        Ok(path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()))
+    }
+}
+
+/// `SECS.MUSECPPID_QN.HOST,S=SIZE`, unique per Maildir conventions
+/// (time, pid, a per-process counter, host).
+fn unique_name(size: usize) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let host: String = crate::shell::exec::local_host_name()
+        .chars()
+        .map(|c| match c {
+            '/' => "\\057".to_string(),
+            ':' => "\\072".to_string(),
+            c => c.to_string(),
+        })
+        .collect();
+    format!(
+        "{:010}.M{:06}P{}Q{}.{host},S={size}",
+        now.as_secs(),
+        now.subsec_micros(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Seconds (and microseconds after `.M`) from a Maildir name.
+fn time_of_name(name: &str) -> Option<(u64, u64)> {
+    let (secs, rest) = name.split_once('.')?;
+    let secs = secs.parse().ok()?;
+    let micros = rest
+        .strip_prefix('M')
+        .map(|r| {
+            r.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0);
+    Some((secs, micros))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deliver_then_list_in_arrival_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let md = Maildir::create(&dir.path().join("Maildir")).expect("create");
+        assert!(md.list().expect("list").is_empty());
+        let a = md.deliver(b"Subject: a\r\n\r\na\r\n").expect("deliver a");
+        let b = md.deliver(b"Subject: b\r\n\r\nbb\r\n").expect("deliver b");
+        assert!(a.starts_with(md.root().join("new")));
+        assert_ne!(a, b);
+        let list = md.list().expect("list");
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].path, a);
+        assert_eq!(list[1].path, b);
+        assert_eq!(list[1].size, 18);
+        assert_eq!(fs::read_dir(md.root().join("tmp")).expect("tmp").count(), 0);
+        assert!(list[0].name.ends_with(",S=17"));
+    }
+
+    #[test]
+    fn names_sort_by_time_and_cur_is_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let md = Maildir::create(dir.path()).expect("create");
+        fs::write(md.root().join("cur/0000000200.M000001P1Q0.h:2,S"), b"x").expect("w");
+        fs::write(md.root().join("new/0000000100.M000009P1Q0.h"), b"y").expect("w");
+        fs::write(md.root().join("new/.hidden"), b"z").expect("w");
+        let list = md.list().expect("list");
+        let names: Vec<&str> = list.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["0000000100.M000009P1Q0.h", "0000000200.M000001P1Q0.h"]
+        );
+        assert_eq!(time_of_name("12.M34P5"), Some((12, 34)));
+        assert_eq!(time_of_name("junk"), None);
+        assert!(
+            Maildir::open(&dir.path().join("none"))
+                .list()
+                .expect("list")
+                .is_empty()
+        );
+    }
+}
