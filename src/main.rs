@@ -14,7 +14,7 @@ use std::path::PathBuf;
     after_help = "Exit status: 0 all succeeded, 1 local error (bad input, missing file), 2 usage, \
 3 connection error, 4 server refused a command, 5 an `expect` failed, 130 interrupted.\n\
 History: $SMTPSH_HISTORY, else $XDG_STATE_HOME/smtpsh/history (~/.local/state/smtpsh/history).\n\
-Examples:\n  smtpsh 127.0.0.1 2525\n  smtpsh -f session.smtp 127.0.0.1 2525\n  smtpsh -c 'connect 127.0.0.1 2525' -c ehlo -c quit"
+Examples:\n  smtpsh 127.0.0.1 2525\n  smtpsh -f session.smtp 127.0.0.1 2525\n  smtpsh -c 'connect 127.0.0.1 2525' -c ehlo -c quit\n  smtpsh --starttls --require-tls smtp.example.org 587"
 )]
 struct Cli {
     /// Connect to HOST at start (also HOST:PORT or [IPv6]:PORT).
@@ -39,6 +39,27 @@ struct Cli {
     /// Walk through HELO, MAIL FROM, RCPT TO, the message and attachments step by step.
     #[arg(long, requires = "host")]
     guided: bool,
+    /// Start the built-in sandbox SMTP server (127.0.0.1, a free port; mail
+    /// stored in $SMTPSH_SANDBOX_DIR/Maildir, else $XDG_DATA_HOME/smtpsh/sandbox/Maildir)
+    /// and connect to it.
+    #[arg(long, conflicts_with = "host")]
+    sandbox: bool,
+    /// Connect to HOST with implicit TLS (TLS from the first byte; port 465 implies it).
+    #[arg(long, conflicts_with = "starttls")]
+    tls: bool,
+    /// Connect to HOST in plaintext, then upgrade with STARTTLS right after EHLO (ports 25, 587).
+    #[arg(long)]
+    starttls: bool,
+    /// Never send MAIL, RCPT, DATA or AUTH without TLS: connections upgrade with
+    /// STARTTLS or stop (also `set require-tls on`).
+    #[arg(long)]
+    require_tls: bool,
+    /// Trust the CA certificate(s) in this PEM file instead of the system's roots.
+    #[arg(long, value_name = "PATH")]
+    cafile: Option<PathBuf>,
+    /// Do not verify TLS certificates (unsafe; warned at every connect).
+    #[arg(long)]
+    insecure: bool,
 }
 
 fn main() {
@@ -56,6 +77,12 @@ fn main() {
         color: ColorChoice::parse(&cli.color).unwrap_or(ColorChoice::Auto),
         no_history: cli.no_history,
         guided: cli.guided,
+        sandbox: cli.sandbox,
+        tls: cli.tls,
+        starttls: cli.starttls,
+        require_tls: cli.require_tls,
+        cafile: cli.cafile,
+        insecure: cli.insecure,
     };
     std::process::exit(shell::run(opts));
 }

@@ -18,6 +18,8 @@ pub enum Complete {
     Settings,
     /// SMTP verbs and the extensions the server announced (for `raw`).
     Verbs,
+    /// The AUTH mechanisms the server announced (for `auth`).
+    Mechanisms,
 }
 
 /// How the text after the command name is handed to the handler.
@@ -63,13 +65,19 @@ pub static COMMANDS: &[Spec] = &[
     Spec {
         name: "connect",
         aliases: &["open"],
-        usage: "connect HOST [PORT]",
+        usage: "connect HOST [PORT] [--tls|--starttls] | connect sandbox",
         summary: "open a connection and show the server's greeting",
         help: "Connects to HOST on PORT (default 25) and shows the 220 greeting.\n\
                HOST may be a name, an IPv4 address, an IPv6 address (`::1`), or HOST:PORT / [IPv6]:PORT.\n\
+               --tls       implicit TLS: TLS from the first byte (RFC 8314); port 465 implies it\n\
+               --starttls  plaintext greeting, then EHLO and STARTTLS at once (ports 25 and 587);\n\
+               \u{20}           if STARTTLS is missing or fails, QUIT and close\n\
+               With `set require-tls on` (or --require-tls) every connect upgrades or stops.\n\
+               `connect sandbox` starts smtpsh's own SMTP server on a free loopback port (or reuses\n\
+               the one already running in this shell) and connects to it; `inbox` shows what it received.\n\
                Already connected: the old connection is closed with QUIT first.\n\
-               Example: connect 127.0.0.1 2525",
-        options: &[],
+               Example: connect 127.0.0.1 2525   connect --starttls smtp.example.org 587",
+        options: &["--tls", "--starttls"],
         complete: Complete::Nothing,
         args: ArgStyle::Words,
         arity: (1, 2),
@@ -101,6 +109,39 @@ pub static COMMANDS: &[Spec] = &[
         args: ArgStyle::Words,
         arity: (0, 1),
         run: exec::helo,
+    },
+    Spec {
+        name: "starttls",
+        aliases: &[],
+        usage: "starttls",
+        summary: "encrypt the connection (STARTTLS, then EHLO again)",
+        help: "Sends STARTTLS (EHLO first if needed); after 220 runs the TLS handshake, checking the\n\
+               certificate against the system's roots (or --cafile) and the host name, then greets\n\
+               again with EHLO and shows what the server announces differently (e.g. +AUTH PLAIN LOGIN).\n\
+               Bytes the server sent after its 220 are discarded, never read as a reply.\n\
+               A failed handshake closes the connection: nothing more is sent.",
+        options: &[],
+        complete: Complete::Nothing,
+        args: ArgStyle::Words,
+        arity: (0, 0),
+        run: super::secure::starttls,
+    },
+    Spec {
+        name: "auth",
+        aliases: &[],
+        usage: "auth [MECHANISM] [USER] [--password-env VAR] [--allow-plaintext-auth]",
+        summary: "log in (AUTH PLAIN, LOGIN, CRAM-MD5, XOAUTH2)",
+        help: "Authenticates as USER with MECHANISM (default: the strongest the server offers,\n\
+               CRAM-MD5, then PLAIN, then LOGIN; XOAUTH2 only when named). The password (or OAuth\n\
+               token) is typed with echo off; in scripts it comes from --password-env VAR, never\n\
+               from the script. The transcript shows AUTH PLAIN ****, and challenges decoded.\n\
+               Refused without TLS unless --allow-plaintext-auth (a server on this machine is allowed).\n\
+               Example: auth PLAIN alice@example.org --password-env SMTP_PASSWORD",
+        options: &["--password-env VAR", "--allow-plaintext-auth"],
+        complete: Complete::Mechanisms,
+        args: ArgStyle::Words,
+        arity: (0, 2),
+        run: super::secure::auth,
     },
     Spec {
         name: "from",
@@ -384,6 +425,25 @@ pub static COMMANDS: &[Spec] = &[
         run: exec::status,
     },
     Spec {
+        name: "inbox",
+        aliases: &[],
+        usage: "inbox [N] [--raw] [--save-attachments DIR]",
+        summary: "list the sandbox's messages, or show message N as a MIME tree",
+        help: "inbox       lists the messages the sandbox stored (number, time, from, to, subject, size)\n\
+               inbox N     shows message N: headers, then its MIME parts as a tree — type, encoding,\n\
+               size, file name, SHA-256 of the decoded content (compare with `sha256sum FILE`)\n\
+               inbox N --raw                    prints the stored bytes\n\
+               inbox N --save-attachments DIR   writes the decoded attachments into DIR (never overwrites)\n\
+               The messages are files in the sandbox's Maildir ($SMTPSH_SANDBOX_DIR/Maildir, else\n\
+               $XDG_DATA_HOME/smtpsh/sandbox/Maildir), so `inbox` works without a running sandbox.\n\
+               Example: inbox 1 --save-attachments /tmp/received",
+        options: &["--raw", "--save-attachments DIR"],
+        complete: Complete::Paths,
+        args: ArgStyle::Words,
+        arity: (0, 1),
+        run: super::inbox::inbox,
+    },
+    Spec {
         name: "expect",
         aliases: &[],
         usage: "expect CODE...",
@@ -427,11 +487,12 @@ pub static COMMANDS: &[Spec] = &[
         name: "set",
         aliases: &[],
         usage: "set [NAME [VALUE]]",
-        summary: "show or change a setting (timeout, color, verbose)",
+        summary: "show or change a setting (timeout, color, verbose, require-tls)",
         help: "set                  list the settings\n\
                set timeout SECONDS  how long to wait for the server (default 30)\n\
                set color auto|always|never\n\
-               set verbose on|off   show protocol notices (e.g. bare LF from the server)",
+               set verbose on|off   show protocol notices (e.g. bare LF from the server)\n\
+               set require-tls on|off  never send MAIL, RCPT, DATA or AUTH without TLS",
         options: &[],
         complete: Complete::Settings,
         args: ArgStyle::Words,

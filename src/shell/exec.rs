@@ -5,6 +5,7 @@
 use super::commands::{self, ArgStyle, COMMANDS, Spec};
 use super::input::{Input, Line, ScriptInput};
 use super::output::{ColorChoice, human_bytes};
+use super::secure::{self, TlsMode};
 use super::session::{Envelope, Session, format_peer};
 use crate::address::{Address, Mailbox, ReversePath};
 use crate::mime::{self, Attachment, Draft, Message, Stamp, draft::validate_header};
@@ -93,6 +94,8 @@ pub struct Args {
     pub rest: String,
     /// The command name as typed.
     pub typed: String,
+    /// Everything after the command name exactly as typed (for `raw`).
+    pub verbatim: String,
 }
 
 impl Args {
@@ -111,6 +114,19 @@ impl Args {
 /// the number of words. Errors carry the usage line.
 pub fn parse_line(line: &str) -> Result<(&'static Spec, Args), Failure> {
     let line = line.trim();
+    // Nothing typed may carry a line break or NUL into a command or header.
+    if let Some(c) = line.chars().find(|&c| c.is_control() && c != '\t') {
+        return Err(Failure::local(format!(
+            "the line contains a control character ({}); it was not run",
+            match c {
+                '\r' => "CR".to_string(),
+                '\n' => "LF".to_string(),
+                '\0' => "NUL".to_string(),
+                other => format!("U+{:04X}", other as u32),
+            }
+        ))
+        .hint("commands and headers cannot carry line breaks; use `body` for multi-line text"));
+    }
     let (name, rest) = match line.find(char::is_whitespace) {
         Some(i) => (&line[..i], line[i..].trim()),
         None => (line, ""),
@@ -134,6 +150,7 @@ pub fn parse_line(line: &str) -> Result<(&'static Spec, Args), Failure> {
     };
     let mut args = Args {
         rest: unquote_rest(rest),
+        verbatim: rest.to_string(),
         typed: name.to_string(),
         ..Args::default()
     };
@@ -203,17 +220,17 @@ fn unquote_rest(rest: &str) -> String {
 
 // ---------------------------------------------------------------- helpers
 
-fn not_connected() -> Failure {
+pub(crate) fn not_connected() -> Failure {
     Failure::local("not connected")
         .hint("connect first: `connect HOST [PORT]` (e.g. connect 127.0.0.1 2525)")
 }
 
-fn command_error(e: CommandError) -> Failure {
+pub(crate) fn command_error(e: CommandError) -> Failure {
     Failure::local(e.to_string())
 }
 
 /// Turns a connection error into a failure and forgets the connection.
-fn conn_failure(s: &mut Session, e: ConnError) -> Failure {
+pub(crate) fn conn_failure(s: &mut Session, e: ConnError) -> Failure {
     let interrupted = matches!(e, ConnError::Interrupted);
     s.drop_connection();
     let kind = if interrupted {
@@ -226,7 +243,7 @@ fn conn_failure(s: &mut Session, e: ConnError) -> Failure {
 }
 
 /// Sends one command and reads its reply, keeping the session in step.
-fn roundtrip(s: &mut Session, cmd: &Command) -> Result<Reply, Failure> {
+pub(crate) fn roundtrip(s: &mut Session, cmd: &Command) -> Result<Reply, Failure> {
     let Some(conn) = s.conn.as_mut() else {
         return Err(not_connected());
     };
@@ -244,7 +261,7 @@ fn roundtrip(s: &mut Session, cmd: &Command) -> Result<Reply, Failure> {
 }
 
 /// Ok for 2xx/3xx, else a Refused failure naming `what`, with a hint.
-fn judge(reply: &Reply, what: &str) -> Result<(), Failure> {
+pub(crate) fn judge(reply: &Reply, what: &str) -> Result<(), Failure> {
     if !reply.is_error() {
         return Ok(());
     }
@@ -426,17 +443,39 @@ pub fn parse_host_port(host: &str, port: Option<&str>) -> Result<(String, u16), 
 
 /// Opens a connection (closing any old one with QUIT).
 pub fn open(s: &mut Session, host: &str, port: u16) -> Result<(), Failure> {
+    open_with(s, host, port, TlsMode::Auto)
+}
+
+/// Opens a connection with TLS as `mode` says: implicit TLS (`--tls`, or
+/// port 465 in `Auto`), or plaintext upgraded with STARTTLS right after
+/// the greeting and EHLO (`--starttls`, or `require-tls` in `Auto`).
+pub fn open_with(s: &mut Session, host: &str, port: u16, mode: TlsMode) -> Result<(), Failure> {
+    let implicit = secure::is_implicit(mode, port);
+    // A bad --cafile fails before anything is touched or sent.
+    if implicit || mode == TlsMode::StartTls || s.settings.require_tls {
+        secure::tls_client(s)?;
+    }
+    let tls = if implicit {
+        Some(secure::tls_client(s)?)
+    } else {
+        None
+    };
     if s.conn.is_some() {
         s.out.note("closing the current connection first");
         let _ = quit_connection(s);
     }
     s.out
         .note(&format!("connecting to {}", format_peer(host, port)));
+    secure::warn_insecure(s);
     let options = ConnectOptions {
         timeout: s.settings.timeout,
         interrupt: s.interrupt.clone(),
     };
-    match Connection::open(host, port, options, &mut s.out) {
+    let opened = match &tls {
+        Some(client) => Connection::open_tls(host, port, options, client, &mut s.out),
+        None => Connection::open(host, port, options, &mut s.out),
+    };
+    match opened {
         Ok((conn, greeting)) => {
             s.conn = Some(conn);
             s.last_reply = Some(greeting.clone());
@@ -456,7 +495,7 @@ pub fn open(s: &mut Session, host: &str, port: u16) -> Result<(), Failure> {
                 }
                 return Err(f);
             }
-            Ok(())
+            secure::after_greeting(s, mode, implicit)
         }
         Err(e) => {
             let interrupted = matches!(e, ConnError::Interrupted);
@@ -466,21 +505,30 @@ pub fn open(s: &mut Session, host: &str, port: u16) -> Result<(), Failure> {
             } else {
                 FailKind::Connection
             };
-            Err(Failure::new(kind, e.to_string()))
+            let hint = secure::connect_error_hint(&e, implicit, port);
+            let f = Failure::new(kind, e.to_string());
+            Err(match hint {
+                Some(h) => f.hint(h),
+                None => f,
+            })
         }
     }
 }
 
 /// QUIT and close; the 221 is shown.
-fn quit_connection(s: &mut Session) -> Result<(), Failure> {
+pub(crate) fn quit_connection(s: &mut Session) -> Result<(), Failure> {
     let r = roundtrip(s, &Command::quit());
     s.drop_connection();
     r.map(|_| ())
 }
 
 pub(crate) fn connect(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    if a.words.len() == 1 && a.words[0].eq_ignore_ascii_case("sandbox") {
+        return super::inbox::connect_sandbox(s);
+    }
+    let mode = secure::mode_from_flags(a.flag("--tls"), a.flag("--starttls"))?;
     let (host, port) = parse_host_port(&a.words[0], a.words.get(1).map(String::as_str))?;
-    open(s, &host, port)
+    open_with(s, &host, port, mode)
 }
 
 pub(crate) fn quit(s: &mut Session, _i: &mut dyn Input, _a: Args) -> Result<(), Failure> {
@@ -494,7 +542,7 @@ pub(crate) fn quit(s: &mut Session, _i: &mut dyn Input, _a: Args) -> Result<(), 
 
 // ---------------------------------------------------------------- protocol
 
-fn greet(s: &mut Session, name: &str, ehlo: bool) -> Result<Reply, Failure> {
+pub(crate) fn greet(s: &mut Session, name: &str, ehlo: bool) -> Result<Reply, Failure> {
     let cmd = if ehlo {
         Command::ehlo(name)
     } else {
@@ -561,14 +609,23 @@ pub(crate) fn expn(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), F
 
 pub(crate) fn raw(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failure> {
     // `raw` sends the line exactly as typed: no unquoting.
-    let cmd = Command::raw(&a.rest).map_err(command_error)?;
+    let cmd = Command::raw(&a.verbatim).map_err(command_error)?;
     s.conn.as_ref().ok_or_else(not_connected)?;
     let verb = cmd.verb().to_string();
     if verb == "STARTTLS" {
         return Err(Failure::local(
             "`raw STARTTLS` cannot work: after 220 the server expects a TLS handshake",
         )
-        .hint("smtpsh does not speak TLS yet; use a server port without TLS"));
+        .hint("use `starttls`: it does the handshake and greets again"));
+    }
+    if verb == "AUTH" {
+        return Err(Failure::local(
+            "`raw AUTH` would put credentials in the transcript and the history",
+        )
+        .hint("use `auth [MECHANISM] [USER]`: it asks for the password and masks it"));
+    }
+    if matches!(verb.as_str(), "MAIL" | "RCPT" | "DATA" | "BDAT") {
+        secure::require_secure(s, &verb)?;
     }
     let reply = roundtrip(s, &cmd)?;
     if s.conn.is_none() {
@@ -610,6 +667,7 @@ fn path_of(line: &str) -> String {
 
 pub(crate) fn data(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), Failure> {
     s.conn.as_ref().ok_or_else(not_connected)?;
+    secure::require_secure(s, "DATA")?;
     let reply = roundtrip(s, &Command::data())?;
     if reply.code == 354 {
         return data_entry(s, input);
@@ -792,6 +850,7 @@ pub(crate) fn from(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), F
         ));
         return Ok(());
     }
+    secure::require_secure(s, "MAIL FROM")?;
     let cmd = mail_command(s, &path, &params)?;
     let reply = roundtrip(s, &cmd)?;
     if reply.is_positive() && s.conn.is_some() {
@@ -858,11 +917,16 @@ fn add_recipients(s: &mut Session, a: Args, field: Field) -> Result<(), Failure>
         ));
         return Ok(());
     }
+    secure::require_secure(s, "RCPT TO")?;
     let mut refused: Option<Failure> = None;
     for m in &boxes {
         let reply = rcpt(s, &m.address)?;
         if let Err(f) = judge(&reply, &format!("the recipient {}", m.address)) {
             refused = Some(sequence_hint(s, &reply, f));
+        }
+        if s.conn.is_none() {
+            // A 421 closed the connection: the other addresses cannot be sent.
+            break;
         }
     }
     refused.map_or(Ok(()), Err)
@@ -1183,6 +1247,7 @@ pub(crate) fn send(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), F
         }
     }
     size_check(s, msg.size(), true)?;
+    secure::require_secure(s, "the message (MAIL FROM, RCPT TO, DATA)")?;
     // MAIL FROM, unless this transaction already has it.
     if s.envelope.mail_from.is_none() {
         let mut params = Vec::new();
@@ -1197,7 +1262,12 @@ pub(crate) fn send(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), F
     // RCPT TO for each recipient not yet accepted.
     for addr in &recipients {
         if !s.envelope.is_accepted(addr) {
-            rcpt(s, addr)?;
+            let reply = rcpt(s, addr)?;
+            if s.conn.is_none() {
+                // A 421: the server closed the connection; that reply is the cause.
+                judge(&reply, &format!("the recipient {addr}"))?;
+                return Err(not_connected());
+            }
         }
     }
     let accepted = s.envelope.accepted.len();
@@ -1421,6 +1491,10 @@ pub(crate) fn set(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Fa
             "verbose  {}",
             if s.out.verbose { "on" } else { "off" }
         ));
+        s.out.plain(&format!(
+            "require-tls  {}",
+            if s.settings.require_tls { "on" } else { "off" }
+        ));
     };
     match (a.words.first().map(String::as_str), a.words.get(1)) {
         (None, _) => {
@@ -1460,13 +1534,26 @@ pub(crate) fn set(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Fa
             };
             Ok(())
         }
+        (Some("require-tls"), Some(v)) => {
+            s.settings.require_tls = match v.as_str() {
+                "on" | "true" | "1" => true,
+                "off" | "false" | "0" => false,
+                _ => return Err(Failure::local(format!("'{v}' is not on or off"))),
+            };
+            s.out.note(if s.settings.require_tls {
+                "require-tls is on: MAIL, RCPT, DATA and AUTH are never sent without TLS"
+            } else {
+                "require-tls is off"
+            });
+            Ok(())
+        }
         (Some(name), Some(_)) => Err(Failure::local(format!("unknown setting '{name}'"))
-            .hint("settings: timeout, color, verbose")),
+            .hint("settings: timeout, color, verbose, require-tls")),
     }
 }
 
 /// Setting names, for completion.
-pub const SETTINGS: &[&str] = &["timeout", "color", "verbose"];
+pub const SETTINGS: &[&str] = &["timeout", "color", "verbose", "require-tls"];
 
 pub(crate) fn history(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), Failure> {
     let h = input.history();
@@ -1585,6 +1672,9 @@ pub(crate) fn status(s: &mut Session, _i: &mut dyn Input, _a: Args) -> Result<()
                     o.plain(&format!("greeted:      HELO {name} (no extensions)"))
                 }
                 None => o.plain("greeted:      not yet (`ehlo`)"),
+            }
+            for line in secure::tls_status(s) {
+                o.plain(&line);
             }
         }
     }

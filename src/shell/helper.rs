@@ -45,6 +45,8 @@ pub struct ShellHelper {
     files: FilenameCompleter,
     /// Extension keywords the server announced (refreshed before each prompt).
     extensions: Rc<RefCell<Vec<String>>>,
+    /// AUTH mechanisms the server announced that smtpsh supports.
+    mechanisms: Rc<RefCell<Vec<String>>>,
 }
 
 impl rustyline::Helper for ShellHelper {}
@@ -124,7 +126,7 @@ impl ShellHelper {
             Complete::Settings if nargs == 1 => {
                 let values: &[&str] = match prev {
                     "color" => &["auto", "always", "never"],
-                    "verbose" => &["on", "off"],
+                    "verbose" | "require-tls" => &["on", "off"],
                     "timeout" => &["30", "60", "300"],
                     _ => &[],
                 };
@@ -167,6 +169,17 @@ impl ShellHelper {
                 .map(|(_, p)| p.to_string())
                 .collect();
                 (start, pairs(params))
+            }
+            Complete::Mechanisms if nargs == 0 => {
+                let up = word.to_ascii_uppercase();
+                let found = self
+                    .mechanisms
+                    .borrow()
+                    .iter()
+                    .filter(|m| m.starts_with(&up))
+                    .map(|m| format!("{m} "))
+                    .collect::<Vec<_>>();
+                (start, pairs(found))
             }
             _ => (start, Vec::new()),
         }
@@ -246,6 +259,7 @@ impl Highlighter for ShellHelper {
 pub struct Editor {
     ed: rustyline::Editor<ShellHelper, FileHistory>,
     extensions: Rc<RefCell<Vec<String>>>,
+    mechanisms: Rc<RefCell<Vec<String>>>,
     history: Option<HistoryFile>,
     warning: Option<String>,
 }
@@ -261,9 +275,11 @@ impl Editor {
             .build();
         let mut ed = rustyline::Editor::<ShellHelper, FileHistory>::with_config(config)?;
         let extensions = Rc::new(RefCell::new(Vec::new()));
+        let mechanisms = Rc::new(RefCell::new(Vec::new()));
         ed.set_helper(Some(ShellHelper {
             files: FilenameCompleter::new(),
             extensions: extensions.clone(),
+            mechanisms: mechanisms.clone(),
         }));
         let mut warning = None;
         let mut history = None;
@@ -286,6 +302,7 @@ impl Editor {
         Ok(Editor {
             ed,
             extensions,
+            mechanisms,
             history,
             warning,
         })
@@ -304,6 +321,7 @@ impl Editor {
                     .collect()
             })
             .unwrap_or_default();
+        *self.mechanisms.borrow_mut() = super::secure::completable_mechanisms(ext);
     }
     /// Adds a command line to the history (not message text), in memory
     /// and at once in the file, so nothing typed is lost.
@@ -368,7 +386,23 @@ mod tests {
                 "8BITMIME".into(),
                 "XCLIENT".into(),
             ])),
+            mechanisms: Rc::new(RefCell::new(vec![
+                "PLAIN".into(),
+                "LOGIN".into(),
+                "CRAM-MD5".into(),
+            ])),
         }
+    }
+
+    #[test]
+    fn completes_only_the_announced_auth_mechanisms() {
+        assert_eq!(words("auth "), vec!["PLAIN ", "LOGIN ", "CRAM-MD5 "]);
+        assert_eq!(words("auth c"), vec!["CRAM-MD5 "]);
+        assert!(words("auth x").is_empty());
+        assert!(words("auth PLAIN al").is_empty());
+        assert_eq!(words("auth PLAIN alice --pa"), vec!["--password-env "]);
+        assert_eq!(words("set require-tls o"), vec!["on", "off"]);
+        assert_eq!(words("connect --st"), vec!["--starttls "]);
     }
 
     fn words(line: &str) -> Vec<String> {

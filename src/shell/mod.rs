@@ -10,8 +10,10 @@ pub mod exec;
 pub mod guided;
 pub mod helper;
 pub mod history;
+pub mod inbox;
 pub mod input;
 pub mod output;
+pub mod secure;
 pub mod session;
 
 use exec::{FailKind, Failure};
@@ -49,6 +51,18 @@ pub struct Options {
     pub no_history: bool,
     /// `--guided`.
     pub guided: bool,
+    /// `--tls`: the HOST PORT connection uses implicit TLS.
+    pub tls: bool,
+    /// `--starttls`: the HOST PORT connection upgrades with STARTTLS at once.
+    pub starttls: bool,
+    /// `--require-tls`: never send MAIL, RCPT, DATA or AUTH in plaintext.
+    pub require_tls: bool,
+    /// `--cafile PATH`: trust this CA (PEM) instead of the system's roots.
+    pub cafile: Option<PathBuf>,
+    /// `--insecure`: do not verify TLS certificates.
+    pub insecure: bool,
+    /// `--sandbox`: start the built-in SMTP server and connect to it.
+    pub sandbox: bool,
 }
 
 /// Runs smtpsh as the options say; returns the exit status.
@@ -65,6 +79,9 @@ pub fn run(opts: Options) -> i32 {
     let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, interrupt.clone());
     let settings = Settings {
         color: opts.color,
+        require_tls: opts.require_tls,
+        cafile: opts.cafile.clone(),
+        insecure: opts.insecure,
         ..Settings::default()
     };
     let mut s = Session::new(settings, interrupt);
@@ -77,9 +94,20 @@ pub fn run(opts: Options) -> i32 {
             env!("CARGO_PKG_VERSION")
         ));
     }
+    if opts.sandbox {
+        if let Err(f) = inbox::connect_sandbox(&mut s) {
+            report(&s, &f, None);
+            if scripted || opts.guided {
+                return f.kind.exit_code();
+            }
+        }
+        s.interrupt.store(false, Ordering::SeqCst);
+    }
     if let Some(host) = &opts.host {
-        let target = exec::parse_host_port(host, opts.port.as_deref())
-            .and_then(|(h, p)| exec::open(&mut s, &h, p));
+        let target = secure::mode_from_flags(opts.tls, opts.starttls).and_then(|mode| {
+            exec::parse_host_port(host, opts.port.as_deref())
+                .and_then(|(h, p)| exec::open_with(&mut s, &h, p, mode))
+        });
         if let Err(f) = target {
             report(&s, &f, None);
             if scripted || opts.guided {
@@ -147,7 +175,8 @@ pub fn execute_line(s: &mut Session, input: &mut dyn Input, line: &str) -> Resul
         return Ok(());
     }
     let (spec, args) = exec::parse_line(trimmed)?;
-    if spec.name != "record" {
+    // `auth` records itself: a typed password becomes --password-env.
+    if spec.name != "record" && spec.name != "auth" {
         exec::record_line(s, trimmed);
     }
     if spec.name != "expect" {
@@ -225,7 +254,11 @@ fn interactive(s: &mut Session, no_history: bool) {
         ed.set_extensions(s.extensions.as_ref());
         match ed.command(&s.prompt()) {
             Line::Text(line) => {
-                ed.add_history(&line, &s.out);
+                // An `auth` line with a stray extra word may hold a typed
+                // password: it never reaches the history.
+                if !secure::may_hold_secret(&line) {
+                    ed.add_history(&line, &s.out);
+                }
                 if let Err(f) = execute_line(s, &mut ed, &line) {
                     report(s, &f, None);
                 }

@@ -66,6 +66,8 @@ pub fn by_class(code: u16, text: &str) -> ColoredString {
 pub struct Output {
     /// Extra detail (`set verbose on`): notices from the connection layer.
     pub verbose: bool,
+    /// During AUTH: show each 334 challenge decoded after it.
+    pub sasl: bool,
 }
 
 impl Output {
@@ -78,8 +80,24 @@ impl Output {
     pub fn reply(&self, reply: &Reply, secure: bool) {
         let arrow = if secure { "<~  " } else { "<-  " };
         let mut out = io::stdout().lock();
-        for line in reply.wire_lines() {
-            let _ = writeln!(out, "{}{}", arrow.dimmed(), by_class(reply.code, &line));
+        for (i, line) in reply.wire_lines().iter().enumerate() {
+            // AUTH challenges are base64: show what they say.
+            let decoded = match reply.lines.get(i) {
+                Some(text) if self.sasl && reply.code == 334 && !text.is_empty() => {
+                    match crate::smtp::sasl::decode_challenge(text) {
+                        Ok(bytes) => format!("   ({})", crate::smtp::sasl::show_challenge(&bytes)),
+                        Err(_) => "   (not base64)".to_string(),
+                    }
+                }
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "{}{}{}",
+                arrow.dimmed(),
+                by_class(reply.code, line),
+                decoded.dimmed()
+            );
         }
     }
     /// A local note (`=== ...`).

@@ -32,6 +32,13 @@ pub struct Settings {
     pub timeout: Duration,
     /// Colour choice.
     pub color: ColorChoice,
+    /// `--require-tls` / `set require-tls on`: never send MAIL, RCPT, DATA
+    /// or AUTH in plaintext; a connect upgrades with STARTTLS or stops.
+    pub require_tls: bool,
+    /// `--cafile PATH`: trust only this CA (PEM) instead of the system's roots.
+    pub cafile: Option<std::path::PathBuf>,
+    /// `--insecure`: do not verify certificates (warned at every connect).
+    pub insecure: bool,
 }
 
 impl Default for Settings {
@@ -39,6 +46,9 @@ impl Default for Settings {
         Settings {
             timeout: Duration::from_secs(30),
             color: ColorChoice::Auto,
+            require_tls: false,
+            cafile: None,
+            insecure: false,
         }
     }
 }
@@ -95,6 +105,11 @@ pub struct Session {
     pub exiting: bool,
     /// Nesting depth of `source`.
     pub source_depth: usize,
+    /// The user AUTH succeeded for on this connection.
+    pub auth: Option<String>,
+    /// The sandbox server started by `connect sandbox` / `--sandbox`; it
+    /// runs until the process ends (dropping it stops the listener).
+    pub sandbox: Option<crate::sandbox::Sandbox>,
 }
 
 impl Session {
@@ -116,6 +131,8 @@ impl Session {
             record: None,
             exiting: false,
             source_depth: 0,
+            auth: None,
+            sandbox: None,
         }
     }
 
@@ -138,6 +155,7 @@ impl Session {
         self.extensions = None;
         self.greeted = None;
         self.envelope = Envelope::default();
+        self.auth = None;
     }
 
     /// Marks the draft as changed: it needs sending and gets a new

@@ -1,0 +1,289 @@
+//! The sandbox in the shell: `connect sandbox` / `smtpsh --sandbox` start
+//! (or reuse) the in-process SMTP server and connect to it, and `inbox`
+//! reads its Maildir — which works in any smtpsh process, sandbox running
+//! or not, since the messages are files.
+
+use super::exec::{self, Args, FailKind, Failure};
+use super::input::{Input, ScriptInput};
+use super::output::human_bytes;
+use super::session::Session;
+use crate::sandbox::{self, Sandbox, inbox as mailbox};
+use std::io::Write;
+use std::path::PathBuf;
+
+/// What to try first, shown when the sandbox starts.
+pub const TRY_LINE: &str = "try: from you@example.com / to friend@example.org / subject hi / body hello / attach FILE / send / inbox 1";
+
+/// Starts the sandbox if this session has none yet (printing where it
+/// listens, its Maildir and the demo account), then connects to it and
+/// says EHLO.
+pub fn connect_sandbox(s: &mut Session) -> Result<(), Failure> {
+    let port = match &s.sandbox {
+        Some(sb) => {
+            s.out.note(&format!(
+                "the sandbox is already running on {} (Maildir {})",
+                sb.addr(),
+                sb.maildir().display()
+            ));
+            sb.port()
+        }
+        None => {
+            let sb = Sandbox::start().map_err(|e| {
+                Failure::local(format!("cannot start the sandbox: {e}"))
+                    .hint("set SMTPSH_SANDBOX_DIR to a writable directory for the sandbox's mail")
+            })?;
+            let (user, password) = sb.credentials();
+            s.out.note(&format!(
+                "sandbox listening on {} — a real SMTP server inside this smtpsh; it stores mail, never relays it",
+                sb.addr()
+            ));
+            s.out.note(&format!(
+                "Maildir: {} (`inbox` lists it)",
+                sb.maildir().display()
+            ));
+            s.out.note(&format!(
+                "demo account: user {user}, password {password} (AUTH PLAIN or LOGIN)"
+            ));
+            s.out.note(&format!(
+                "STARTTLS certificate made at start, trusted by this smtpsh process only (CA: {})",
+                sb.ca_file().display()
+            ));
+            s.out.note(TRY_LINE);
+            let port = sb.port();
+            s.sandbox = Some(sb);
+            port
+        }
+    };
+    exec::open(s, "127.0.0.1", port)?;
+    // Greet at once, so `from` can send MAIL FROM straight away and the
+    // extensions (STARTTLS, AUTH, SIZE, ...) are on screen.
+    let mut no_input = ScriptInput::from_lines("sandbox", Vec::new());
+    exec::ehlo(s, &mut no_input, Args::default())
+}
+
+/// The Maildir `inbox` reads: the running sandbox's, else the default one.
+fn maildir(s: &Session) -> Result<PathBuf, Failure> {
+    if let Some(sb) = &s.sandbox {
+        return Ok(sb.maildir().to_path_buf());
+    }
+    sandbox::default_maildir().ok_or_else(|| {
+        Failure::local("cannot find the sandbox's Maildir: neither SMTPSH_SANDBOX_DIR, XDG_DATA_HOME nor HOME is set")
+            .hint("set SMTPSH_SANDBOX_DIR to the sandbox directory (it holds Maildir/)")
+    })
+}
+
+fn inbox_failure(e: mailbox::InboxError) -> Failure {
+    let hint = match &e {
+        mailbox::InboxError::Empty { .. } => {
+            "`connect sandbox` (or `smtpsh --sandbox`), then compose and `send` a message"
+        }
+        mailbox::InboxError::NoSuchMessage { .. } => {
+            "`inbox` lists the messages with their numbers"
+        }
+        mailbox::InboxError::Io { .. } => {
+            "check the directory's permissions, or point SMTPSH_SANDBOX_DIR elsewhere"
+        }
+    };
+    Failure::local(e.to_string()).hint(hint)
+}
+
+/// `inbox [N] [--raw] [--save-attachments DIR]`.
+pub(crate) fn inbox(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let dir = maildir(s)?;
+    let raw = a.opts.iter().any(|(n, _)| n == "--raw");
+    let save = a
+        .opts
+        .iter()
+        .find(|(n, _)| n == "--save-attachments")
+        .and_then(|(_, v)| v.clone());
+    let Some(word) = a.words.first() else {
+        if raw || save.is_some() {
+            return Err(
+                Failure::local("--raw and --save-attachments need a message number")
+                    .hint("usage: inbox [N] [--raw] [--save-attachments DIR]; e.g. inbox 1 --raw"),
+            );
+        }
+        return list(s, &dir);
+    };
+    let n = word
+        .parse::<usize>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| {
+            Failure::local(format!("'{word}' is not a message number"))
+                .hint("messages are numbered from 1; `inbox` lists them")
+        })?;
+    let (entry, bytes) = mailbox::load(&dir, n).map_err(inbox_failure)?;
+    if raw {
+        let mut out = std::io::stdout().lock();
+        let written = out
+            .write_all(&bytes)
+            .and_then(|()| {
+                if bytes.ends_with(b"\n") {
+                    Ok(())
+                } else {
+                    out.write_all(b"\n")
+                }
+            })
+            .and_then(|()| out.flush());
+        if let Err(e) = written {
+            return Err(Failure::local(format!("cannot print the message: {e}")));
+        }
+        if save.is_none() {
+            return Ok(());
+        }
+    }
+    let Some(detail) = mailbox::inspect(&bytes) else {
+        return Err(Failure::local(format!(
+            "message {n} ({}) cannot be parsed as a mail message",
+            entry.path.display()
+        ))
+        .hint("`inbox N --raw` prints its bytes as stored"));
+    };
+    if let Some(target) = save {
+        return save_attachments(s, n, &detail, &target);
+    }
+    let (y, mo, d, hh, mi, ss) = sandbox::utc_parts(entry.received);
+    s.out.plain(&format!(
+        "message {n}: received {y}-{mo:02}-{d:02} {hh:02}:{mi:02}:{ss:02} UTC, {}",
+        human_bytes(entry.size)
+    ));
+    s.out.plain(&format!("  file: {}", entry.path.display()));
+    for (name, value) in detail.envelope.iter().chain(detail.headers.iter()) {
+        s.out
+            .plain(&format!("  {name}: {}", mailbox::printable(value)));
+    }
+    s.out.plain("  parts:");
+    for line in mailbox::render_tree(&detail.root) {
+        s.out.plain(&format!("  {line}"));
+    }
+    let attachments = detail
+        .root
+        .walk()
+        .into_iter()
+        .filter(|p| p.attachment && !p.is_container())
+        .count();
+    if attachments > 0 {
+        s.out.note(&format!(
+            "{attachments} attachment{}; `inbox {n} --save-attachments DIR` writes {} out",
+            if attachments == 1 { "" } else { "s" },
+            if attachments == 1 { "it" } else { "them" }
+        ));
+    }
+    Ok(())
+}
+
+fn list(s: &mut Session, dir: &std::path::Path) -> Result<(), Failure> {
+    let items = mailbox::list(dir).map_err(inbox_failure)?;
+    if items.is_empty() {
+        s.out
+            .note(&format!("the sandbox inbox is empty ({})", dir.display()));
+        s.out
+            .note("`connect sandbox` (or `smtpsh --sandbox`), then compose and `send` a message");
+        return Ok(());
+    }
+    s.out.plain(&format!(
+        "{:>3}  {:<19}  {:<24}  {:<24}  {:<30}  {:>9}",
+        "#", "received (UTC)", "from", "to", "subject", "size"
+    ));
+    for m in &items {
+        let (y, mo, d, hh, mi, ss) = sandbox::utc_parts(m.entry.received);
+        s.out.plain(&format!(
+            "{:>3}  {y}-{mo:02}-{d:02} {hh:02}:{mi:02}:{ss:02}  {:<24}  {:<24}  {:<30}  {:>9}",
+            m.number,
+            clip(&m.from, 24),
+            clip(&m.to, 24),
+            clip(&m.subject, 30),
+            short_size(m.entry.size)
+        ));
+    }
+    s.out.note(&format!(
+        "{} message{} in {}; `inbox N` shows one",
+        items.len(),
+        if items.len() == 1 { "" } else { "s" },
+        dir.display()
+    ));
+    Ok(())
+}
+
+fn save_attachments(
+    s: &mut Session,
+    n: usize,
+    detail: &mailbox::Detail,
+    target: &str,
+) -> Result<(), Failure> {
+    let dir = expand_home(target);
+    let saved = mailbox::save_attachments(&detail.root, &dir).map_err(|e| Failure {
+        kind: FailKind::Local,
+        message: format!("cannot save the attachments into {}: {e}", dir.display()),
+        hint: Some("choose a writable directory".into()),
+    })?;
+    if saved.is_empty() {
+        s.out.note(&format!("message {n} has no attachments"));
+        return Ok(());
+    }
+    for f in &saved {
+        let renamed = match &f.original {
+            Some(o) if f.path.file_name().is_none_or(|p| p.to_string_lossy() != *o) => {
+                format!(" (named \"{}\" in the message)", mailbox::printable(o))
+            }
+            _ => String::new(),
+        };
+        s.out.ok(&format!(
+            "saved {}{renamed}: {}, sha256 {}",
+            f.path.display(),
+            human_bytes(f.size as u64),
+            f.sha256
+        ));
+    }
+    Ok(())
+}
+
+/// `~/x` → `$HOME/x`.
+fn expand_home(p: &str) -> PathBuf {
+    if let Some(rest) = p.strip_prefix("~/")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    PathBuf::from(p)
+}
+
+/// At most `width` characters, `…` marking a cut; control characters replaced.
+fn clip(text: &str, width: usize) -> String {
+    let clean = mailbox::printable(text);
+    if clean.chars().count() <= width {
+        return clean;
+    }
+    let mut out: String = clean.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// `512 B`, `1.5 KiB`, `3.0 MiB`.
+fn short_size(n: u64) -> String {
+    const K: f64 = 1024.0;
+    let f = n as f64;
+    if n < 1024 {
+        format!("{n} B")
+    } else if f < K * K {
+        format!("{:.1} KiB", f / K)
+    } else {
+        format!("{:.1} MiB", f / (K * K))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clipping_and_sizes() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("abcdefghijkl", 5), "abcd…");
+        assert_eq!(clip("a\u{7}b", 5), "a\u{fffd}b");
+        assert_eq!(short_size(10), "10 B");
+        assert_eq!(short_size(1536), "1.5 KiB");
+        assert_eq!(short_size(3 * 1024 * 1024), "3.0 MiB");
+    }
+}
