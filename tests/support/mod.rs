@@ -18,6 +18,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// A private Postfix instance (with Dovecot SASL and a test CA).
+pub mod postfix;
+
 /// How long the server may take to print `READY`.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long `wait_for_messages` / `wait_for_event` poll.

@@ -1,0 +1,211 @@
+//! The documentation cannot drift from the code: docs/commands.md has a
+//! section with the exact usage line for every command of the command table,
+//! and README.md and docs/scripting.md list every exit status.
+
+use smtpsh::shell::commands::COMMANDS;
+use smtpsh::shell::exec::FailKind;
+use smtpsh::shell::{EXIT_OK, EXIT_USAGE};
+use std::path::Path;
+
+fn read_doc(rel: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{rel} must exist ({}): {e}", path.display()))
+}
+
+/// The lines of the markdown section under `### name` (up to the next
+/// heading of any level), or `None` if there is no such heading.
+fn section<'a>(doc: &'a str, heading: &str) -> Option<Vec<&'a str>> {
+    let mut lines = doc.lines();
+    lines.by_ref().find(|l| l.trim_end() == heading)?;
+    Some(lines.take_while(|l| !l.starts_with('#')).collect())
+}
+
+#[test]
+fn commands_md_documents_every_command_with_its_usage_line() {
+    let problems = command_doc_problems(&read_doc("docs/commands.md"));
+    assert!(
+        problems.is_empty(),
+        "docs/commands.md is out of step with the command table:\n  {}",
+        problems.join("\n  ")
+    );
+}
+
+/// What docs/commands.md (given as `doc`) gets wrong about the command table.
+fn command_doc_problems(doc: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for spec in COMMANDS {
+        let heading = format!("### {}", spec.name);
+        let Some(body) = section(doc, &heading) else {
+            problems.push(format!("no `{heading}` section"));
+            continue;
+        };
+        // The usage line, exactly, in backticks; optionally followed by the
+        // aliases: `connect HOST [PORT]` (also `open`)
+        let usage = format!("`{}`", spec.usage);
+        let usage_line = body.iter().find(|l| {
+            l.strip_prefix(usage.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(" (also "))
+        });
+        match usage_line {
+            None => problems.push(format!(
+                "{heading}: no line with the usage {usage} (as in src/shell/commands.rs)"
+            )),
+            Some(line) => {
+                for alias in spec.aliases {
+                    if !line.contains(&format!("`{alias}`")) {
+                        problems.push(format!(
+                            "{heading}: the usage line does not name the alias `{alias}`"
+                        ));
+                    }
+                }
+            }
+        }
+        if !body
+            .iter()
+            .any(|l| !l.trim().is_empty() && !l.starts_with('`'))
+        {
+            problems.push(format!("{heading}: no explanation after the usage line"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn commands_md_has_no_section_for_a_command_that_does_not_exist() {
+    let doc = read_doc("docs/commands.md");
+    let stale: Vec<&str> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("### "))
+        .map(str::trim)
+        .filter(|name| !COMMANDS.iter().any(|c| c.name == *name))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "docs/commands.md documents commands the shell does not have: {stale:?}"
+    );
+}
+
+/// Every exit status smtpsh can return: success, usage, and each failure kind.
+fn exit_statuses() -> Vec<i32> {
+    use FailKind::*;
+    let kinds = [Local, Connection, Refused, Expect, Interrupted];
+    // A new FailKind fails to compile here until it is added to `kinds`.
+    for k in kinds {
+        match k {
+            Local | Connection | Refused | Expect | Interrupted => {}
+        }
+    }
+    let mut codes = vec![EXIT_OK, EXIT_USAGE];
+    codes.extend(kinds.iter().map(|k| k.exit_code()));
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
+/// The text that documents exit statuses: the section whose heading
+/// mentions "exit status" (up to the next heading of the same or a higher
+/// level) and every paragraph that mentions it. Empty if there is none.
+fn exit_status_text(doc: &str) -> String {
+    let lines: Vec<&str> = doc.lines().collect();
+    let level = |l: &str| l.chars().take_while(|&c| c == '#').count();
+    let says = |l: &str| l.to_ascii_lowercase().contains("exit status");
+    let mut text = String::new();
+    if let Some(start) = lines.iter().position(|l| l.starts_with('#') && says(l)) {
+        let own = level(lines[start]);
+        let end = lines[start + 1..]
+            .iter()
+            .position(|l| l.starts_with('#') && level(l) <= own)
+            .map_or(lines.len(), |i| start + 1 + i);
+        text.push_str(&lines[start + 1..end].join("\n"));
+    }
+    for paragraph in doc.split("\n\n") {
+        if !paragraph.starts_with('#') && says(&paragraph.replace('\n', " ")) {
+            text.push('\n');
+            text.push_str(paragraph);
+        }
+    }
+    text
+}
+
+/// Whether `code` appears as a number of its own (not part of `130` or `1.0`).
+fn mentions_number(text: &str, code: i32) -> bool {
+    let want = code.to_string();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.') {
+                i += 1;
+            }
+            let number = text[start..i].trim_end_matches('.');
+            let before_ok = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
+            if before_ok && number == want {
+                return true;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+fn assert_documents_exit_statuses(rel: &str) {
+    let doc = read_doc(rel);
+    let section = exit_status_text(&doc);
+    assert!(
+        !section.is_empty(),
+        "{rel} has no section or paragraph about the exit status"
+    );
+    let missing: Vec<i32> = exit_statuses()
+        .into_iter()
+        .filter(|&c| !mentions_number(&section, c))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{rel} does not document the exit statuses {missing:?} where it talks about \
+         exit statuses (all: {:?})",
+        exit_statuses()
+    );
+}
+
+#[test]
+fn scripting_md_lists_every_exit_status() {
+    assert_documents_exit_statuses("docs/scripting.md");
+}
+
+#[test]
+fn readme_lists_every_exit_status() {
+    assert_documents_exit_statuses("README.md");
+}
+
+#[test]
+fn the_number_matcher_is_strict() {
+    assert!(mentions_number("| 1 | local error |", 1));
+    assert!(mentions_number("130 interrupted", 130));
+    assert!(!mentions_number("MIME-Version: 1.0 and 130", 1));
+    assert!(!mentions_number("RFC 5321", 1));
+    assert!(!mentions_number("x13", 13));
+    assert!(mentions_number("status 3.", 3));
+    assert_eq!(exit_statuses(), vec![0, 1, 2, 3, 4, 5, 130]);
+    let doc = "# x\n\nExit status: 0 ok, 1 local, 2 usage,\n3 connection, 4 refused, 5 expect.\n";
+    let text = exit_status_text(doc);
+    assert!(mentions_number(&text, 5) && !mentions_number(&text, 130));
+    assert!(exit_status_text("# x\n\nnothing here\n").is_empty());
+}
+
+#[test]
+fn the_command_doc_check_finds_drift() {
+    let doc = read_doc("docs/commands.md");
+    // A usage line that no longer matches, and a section that is gone.
+    let drifted = doc
+        .replace("`detach N`", "`detach NUMBER`")
+        .replace("### noop", "### no-op");
+    let problems = command_doc_problems(&drifted);
+    assert!(
+        problems.iter().any(|p| p.contains("### detach"))
+            && problems.iter().any(|p| p.contains("no `### noop` section")),
+        "{problems:?}"
+    );
+}
