@@ -268,6 +268,48 @@ fn smtpsh_starttls_and_auth_against_the_sandbox_with_its_ca_file() {
     );
 }
 
+#[test]
+fn the_sandbox_certificate_is_trusted_by_its_own_process_without_cafile() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut cmd = smtpsh();
+    cmd.env("SMTPSH_SANDBOX_DIR", data.path())
+        .arg("--sandbox")
+        .args(["-c", "starttls", "-c", "noop", "-c", "expect 250"]);
+    let out = run_with_timeout(cmd, RUN);
+    assert_exit(
+        &out,
+        0,
+        "STARTTLS to the in-process sandbox without --cafile",
+    );
+    let text = stdout(&out);
+    assert!(text.contains("TLS is on"), "{text}");
+    assert!(
+        text.contains(" ~> NOOP"),
+        "NOOP must travel inside TLS: {text}"
+    );
+
+    // Another process does not trust that CA: a second smtpsh connecting to
+    // this sandbox's port by address is refused (unknown issuer), as any
+    // client would be without --cafile.
+    let (mut child, rx) = spawn_waiting(data.path());
+    let port = wait_for_port(&rx);
+    let mut other = smtpsh();
+    other.args([
+        "-c",
+        &format!("connect 127.0.0.1 {port}"),
+        "-c",
+        "ehlo",
+        "-c",
+        "starttls",
+    ]);
+    let refused = run_with_timeout(other, RUN);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_exit(&refused, 3, "another process must not trust the sandbox CA");
+    let err = String::from_utf8_lossy(&refused.stderr).to_lowercase();
+    assert!(err.contains("issuer"), "{err}");
+}
+
 /// Reads one SMTP reply (all its lines) from `r`.
 fn read_reply(r: &mut impl BufRead) -> String {
     let mut all = String::new();

@@ -61,6 +61,9 @@ pub fn tls_client(s: &Session) -> Result<TlsClient, Failure> {
     let options = TlsOptions {
         cafile: s.settings.cafile.clone(),
         insecure: s.settings.insecure,
+        // The in-process sandbox's CA is trusted by this process only; it
+        // is name-constrained to loopback, so it vouches for nothing else.
+        extra_roots: s.sandbox.iter().map(|sb| sb.ca_der().to_vec()).collect(),
     };
     TlsClient::new(&options).map_err(|e| {
         Failure::local(e.to_string()).hint("nothing was sent; check the --cafile path (a PEM file)")

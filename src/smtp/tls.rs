@@ -38,6 +38,9 @@ pub struct TlsOptions {
     pub cafile: Option<PathBuf>,
     /// Accept any certificate (still shown in `status`, never verified).
     pub insecure: bool,
+    /// More CA certificates (DER) trusted in addition to the others: the
+    /// built-in sandbox's own CA, which only vouches for loopback names.
+    pub extra_roots: Vec<Vec<u8>>,
 }
 
 /// Where trust comes from.
@@ -103,6 +106,13 @@ fn default_roots() -> &'static (Arc<RootCertStore>, Trust) {
 }
 
 /// Reads the CA certificates of a PEM file.
+/// Adds DER certificates to `store`, skipping any that do not parse.
+fn add_extra_roots(store: &mut RootCertStore, roots: &[Vec<u8>]) {
+    for der in roots {
+        let _ = store.add(CertificateDer::from(der.clone()));
+    }
+}
+
 fn load_cafile(path: &Path) -> Result<RootCertStore, TlsError> {
     let config = |msg: String| TlsError::new(TlsErrorKind::Config, msg);
     let certs = CertificateDer::pem_file_iter(path)
@@ -142,14 +152,20 @@ impl TlsClient {
                 .with_no_client_auth();
             (config, Trust::Insecure)
         } else if let Some(path) = &options.cafile {
-            let store = load_cafile(path)?;
+            let mut store = load_cafile(path)?;
+            add_extra_roots(&mut store, &options.extra_roots);
             let config = builder.with_root_certificates(store).with_no_client_auth();
             (config, Trust::CaFile(path.clone()))
         } else {
             let (store, trust) = default_roots();
-            let config = builder
-                .with_root_certificates(store.clone())
-                .with_no_client_auth();
+            let store = if options.extra_roots.is_empty() {
+                store.clone()
+            } else {
+                let mut own = RootCertStore::clone(store);
+                add_extra_roots(&mut own, &options.extra_roots);
+                Arc::new(own)
+            };
+            let config = builder.with_root_certificates(store).with_no_client_auth();
             (config, trust.clone())
         };
         Ok(TlsClient {
@@ -1010,6 +1026,7 @@ mod tests {
         let client = TlsClient::new(&TlsOptions {
             cafile: Some(path),
             insecure: false,
+            ..TlsOptions::default()
         })
         .unwrap();
         (dir, client)
@@ -1150,6 +1167,7 @@ mod tests {
         let client = TlsClient::new(&TlsOptions {
             cafile: None,
             insecure: true,
+            ..TlsOptions::default()
         })
         .unwrap();
         assert!(!client.verifies());
@@ -1345,6 +1363,7 @@ mod tests {
         let e = TlsClient::new(&TlsOptions {
             cafile: Some(missing),
             insecure: false,
+            ..TlsOptions::default()
         })
         .unwrap_err();
         assert_eq!(e.kind, TlsErrorKind::Config);
@@ -1354,6 +1373,7 @@ mod tests {
         let e = TlsClient::new(&TlsOptions {
             cafile: Some(empty),
             insecure: false,
+            ..TlsOptions::default()
         })
         .unwrap_err();
         assert!(e.to_string().contains("no PEM certificate"), "{e}");
