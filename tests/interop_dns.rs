@@ -429,3 +429,81 @@ fn refusing_server_and_dead_resolver_give_clear_errors() {
     );
     assert!(e.to_string().contains(&addr.to_string()), "{e}");
 }
+
+// ---------------------------------------------------------------------------
+// The shell: `connect --mx` and `set resolver`, against dnsmasq + aiosmtpd.
+// ---------------------------------------------------------------------------
+
+#[path = "support/mod.rs"]
+mod support;
+
+#[test]
+fn connect_mx_tries_mail_servers_in_preference_order_and_status_names_the_one_that_answered() {
+    let server = support::Aiosmtpd::start();
+    // mx1 (preference 10) has an address where nothing listens; mx2 (20) is
+    // the real server; the shell must move on from mx1 to mx2.
+    let d = Dnsmasq::start(&[
+        "--mx-host=shop.test,mx2.shop.test,20",
+        "--mx-host=shop.test,mx1.shop.test,10",
+        "--host-record=mx1.shop.test,127.0.0.2",
+        "--host-record=mx2.shop.test,127.0.0.1",
+    ]);
+    let script = format!(
+        "set resolver {}\nto buyer@shop.test\nconnect --mx {}\nexpect 220\nstatus\nehlo\nfrom a@example.com\nsubject via MX\nbody hello\nsend\nexpect 250\n",
+        d.addr(),
+        server.port
+    );
+    let out = support::run_script(&script);
+    support::assert_exit(&out, 0, "connect --mx");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("mx1.shop.test: 127.0.0.2"), "{text}");
+    assert!(
+        errors.contains("mx1.shop.test"),
+        "the failed first MX is reported: {errors}"
+    );
+    assert!(
+        text.contains("found by MX:  mx2.shop.test, a mail server of shop.test"),
+        "{text}"
+    );
+    let stored = server.wait_for_messages(1);
+    assert_eq!(stored[0].rcpt_tos, ["buyer@shop.test"]);
+    // The MX query went to our resolver, not the system's.
+    assert!(
+        d.queries().iter().any(|q| q == "query[MX] shop.test"),
+        "{:?}",
+        d.queries()
+    );
+}
+
+#[test]
+fn connect_mx_falls_back_to_the_domain_address_and_refuses_a_null_mx() {
+    let server = support::Aiosmtpd::start();
+    let d = Dnsmasq::start(&[
+        "--host-record=plain.test,127.0.0.1",
+        "--mx-host=nomail.test,.,0",
+    ]);
+    let ok = support::run_script(&format!(
+        "set resolver {}\nconnect --mx plain.test {}\nexpect 220\nquit\n",
+        d.addr(),
+        server.port
+    ));
+    support::assert_exit(&ok, 0, "no MX: the domain's own address");
+    let nomail = support::run_script(&format!(
+        "set resolver {}\nconnect --mx nomail.test {}\n",
+        d.addr(),
+        server.port
+    ));
+    support::assert_exit(&nomail, 3, "null MX");
+    let err = String::from_utf8_lossy(&nomail.stderr);
+    assert!(err.contains("nomail.test"), "{err}");
+    assert!(
+        err.to_lowercase().contains("null mx") || err.contains("does not accept mail"),
+        "{err}"
+    );
+    let bad = support::run_script("set resolver not-an-address\n");
+    support::assert_exit(&bad, 1, "bad resolver address");
+    let none = support::run_script("connect --mx\n");
+    support::assert_exit(&none, 1, "no domain and no recipient");
+    assert!(String::from_utf8_lossy(&none.stderr).contains("needs a domain"));
+}

@@ -65,22 +65,25 @@ pub static COMMANDS: &[Spec] = &[
     Spec {
         name: "connect",
         aliases: &["open"],
-        usage: "connect HOST [PORT] [--tls|--starttls] | connect sandbox",
+        usage: "connect HOST [PORT] [--tls|--starttls] | connect --mx [DOMAIN] [PORT] | connect sandbox",
         summary: "open a connection and show the server's greeting",
         help: "Connects to HOST on PORT (default 25) and shows the 220 greeting.\n\
                HOST may be a name, an IPv4 address, an IPv6 address (`::1`), or HOST:PORT / [IPv6]:PORT.\n\
                --tls       implicit TLS: TLS from the first byte (RFC 8314); port 465 implies it\n\
                --starttls  plaintext greeting, then EHLO and STARTTLS at once (ports 25 and 587);\n\
                \u{20}           if STARTTLS is missing or fails, QUIT and close\n\
+               --mx [DOMAIN]  find DOMAIN's mail servers in DNS (MX records by preference, else the\n\
+               \u{20}           domain's own A/AAAA; RFC 5321 §5.1) and try each in turn; without DOMAIN,\n\
+               \u{20}           the domain of the draft's first recipient. `set resolver ADDR` picks the DNS server.\n\
                With `set require-tls on` (or --require-tls) every connect upgrades or stops.\n\
                `connect sandbox` starts smtpsh's own SMTP server on a free loopback port (or reuses\n\
                the one already running in this shell) and connects to it; `inbox` shows what it received.\n\
                Already connected: the old connection is closed with QUIT first.\n\
                Example: connect 127.0.0.1 2525   connect --starttls smtp.example.org 587",
-        options: &["--tls", "--starttls"],
+        options: &["--tls", "--starttls", "--mx"],
         complete: Complete::Nothing,
         args: ArgStyle::Words,
-        arity: (1, 2),
+        arity: (0, 2),
         run: exec::connect,
     },
     Spec {

@@ -476,8 +476,24 @@ pub fn open_with(s: &mut Session, host: &str, port: u16, mode: TlsMode) -> Resul
         None => Connection::open(host, port, options, &mut s.out),
     };
     match opened {
-        Ok((conn, greeting)) => {
+        Ok((conn, greeting)) => install(s, conn, greeting, mode, implicit),
+        Err(e) => Err(connect_failure(e, implicit, port)),
+    }
+}
+
+/// Makes a fresh connection the session's, judges its greeting, and runs
+/// what the TLS mode asks for next.
+pub(crate) fn install(
+    s: &mut Session,
+    conn: Connection,
+    greeting: Reply,
+    mode: TlsMode,
+    implicit: bool,
+) -> Result<(), Failure> {
+    {
+        {
             s.conn = Some(conn);
+            s.mx = None;
             s.last_reply = Some(greeting.clone());
             s.greeting = Some(greeting.clone());
             s.extensions = None;
@@ -497,21 +513,21 @@ pub fn open_with(s: &mut Session, host: &str, port: u16, mode: TlsMode) -> Resul
             }
             secure::after_greeting(s, mode, implicit)
         }
-        Err(e) => {
-            let interrupted = matches!(e, ConnError::Interrupted);
-            // The error's own text already says what to check.
-            let kind = if interrupted {
-                FailKind::Interrupted
-            } else {
-                FailKind::Connection
-            };
-            let hint = secure::connect_error_hint(&e, implicit, port);
-            let f = Failure::new(kind, e.to_string());
-            Err(match hint {
-                Some(h) => f.hint(h),
-                None => f,
-            })
-        }
+    }
+}
+
+/// A failed connect as a failure (the error's own text says what to check).
+pub(crate) fn connect_failure(e: ConnError, implicit: bool, port: u16) -> Failure {
+    let kind = if matches!(e, ConnError::Interrupted) {
+        FailKind::Interrupted
+    } else {
+        FailKind::Connection
+    };
+    let hint = secure::connect_error_hint(&e, implicit, port);
+    let f = Failure::new(kind, e.to_string());
+    match hint {
+        Some(h) => f.hint(h),
+        None => f,
     }
 }
 
@@ -527,7 +543,15 @@ pub(crate) fn connect(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<()
         return super::inbox::connect_sandbox(s);
     }
     let mode = secure::mode_from_flags(a.flag("--tls"), a.flag("--starttls"))?;
-    let (host, port) = parse_host_port(&a.words[0], a.words.get(1).map(String::as_str))?;
+    if a.flag("--mx") {
+        return super::mx::connect_mx(s, &a.words, mode);
+    }
+    let Some(target) = a.words.first() else {
+        return Err(
+            Failure::local("usage: connect HOST [PORT]").hint("example: connect 127.0.0.1 2525")
+        );
+    };
+    let (host, port) = parse_host_port(target, a.words.get(1).map(String::as_str))?;
     open_with(s, &host, port, mode)
 }
 
@@ -1495,6 +1519,12 @@ pub(crate) fn set(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Fa
             "require-tls  {}",
             if s.settings.require_tls { "on" } else { "off" }
         ));
+        s.out.plain(&format!(
+            "resolver {}",
+            s.settings
+                .resolver
+                .map_or("system (/etc/resolv.conf)".to_string(), |a| a.to_string())
+        ));
     };
     match (a.words.first().map(String::as_str), a.words.get(1)) {
         (None, _) => {
@@ -1503,6 +1533,7 @@ pub(crate) fn set(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Fa
         }
         (Some(name), None) => Err(Failure::local(format!("set {name} needs a value"))
             .hint("usage: set NAME VALUE (`set` lists them)")),
+        (Some("resolver"), Some(v)) => super::mx::set_resolver(s, v),
         (Some("timeout"), Some(v)) => {
             let secs = v
                 .parse::<u64>()
@@ -1548,12 +1579,12 @@ pub(crate) fn set(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Fa
             Ok(())
         }
         (Some(name), Some(_)) => Err(Failure::local(format!("unknown setting '{name}'"))
-            .hint("settings: timeout, color, verbose, require-tls")),
+            .hint("settings: timeout, color, verbose, require-tls, resolver")),
     }
 }
 
 /// Setting names, for completion.
-pub const SETTINGS: &[&str] = &["timeout", "color", "verbose", "require-tls"];
+pub const SETTINGS: &[&str] = &["timeout", "color", "verbose", "require-tls", "resolver"];
 
 pub(crate) fn history(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), Failure> {
     let h = input.history();
@@ -1663,6 +1694,9 @@ pub(crate) fn status(s: &mut Session, _i: &mut dyn Input, _a: Args) -> Result<()
                     ", plaintext"
                 }
             ));
+            if let Some((domain, host)) = &s.mx {
+                o.plain(&format!("found by MX:  {host}, a mail server of {domain}"));
+            }
             if let Some(g) = &s.greeting {
                 o.plain(&format!("greeting:     {} {}", g.code, g.text()));
             }

@@ -12,6 +12,7 @@ pub mod helper;
 pub mod history;
 pub mod inbox;
 pub mod input;
+pub mod mx;
 pub mod output;
 pub mod secure;
 pub mod session;

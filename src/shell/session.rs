@@ -39,6 +39,9 @@ pub struct Settings {
     pub cafile: Option<std::path::PathBuf>,
     /// `--insecure`: do not verify certificates (warned at every connect).
     pub insecure: bool,
+    /// `set resolver ADDR`: the DNS server for `connect --mx` (default:
+    /// the system's, from /etc/resolv.conf).
+    pub resolver: Option<std::net::SocketAddr>,
 }
 
 impl Default for Settings {
@@ -49,6 +52,7 @@ impl Default for Settings {
             require_tls: false,
             cafile: None,
             insecure: false,
+            resolver: None,
         }
     }
 }
@@ -77,6 +81,8 @@ impl Envelope {
 pub struct Session {
     /// The open connection, if any.
     pub conn: Option<Connection>,
+    /// For a connection found with `connect --mx`: (domain, MX host that answered).
+    pub mx: Option<(String, String)>,
     /// The greeting reply of the current connection.
     pub greeting: Option<Reply>,
     /// Extensions from the latest EHLO on this connection (`None` before EHLO or after HELO).
@@ -117,6 +123,7 @@ impl Session {
     pub fn new(settings: Settings, interrupt: Arc<AtomicBool>) -> Session {
         Session {
             conn: None,
+            mx: None,
             greeting: None,
             extensions: None,
             greeted: None,
@@ -152,6 +159,7 @@ impl Session {
             c.close();
         }
         self.greeting = None;
+        self.mx = None;
         self.extensions = None;
         self.greeted = None;
         self.envelope = Envelope::default();

@@ -419,7 +419,38 @@ impl Connection {
                 )));
             }
         };
-
+        Connection::open_resolved(host, &addrs, options, tls, observer)
+    }
+    /// Connects to `addrs` in order (e.g. the addresses of an MX host found
+    /// with [`super::dns`]) and reads the greeting; `host` is the name shown
+    /// and, with `tls` (implicit TLS), the name the certificate is checked
+    /// against.
+    pub fn open_addrs(
+        host: &str,
+        addrs: &[SocketAddr],
+        options: ConnectOptions,
+        tls: Option<&TlsClient>,
+        observer: &mut dyn Observer,
+    ) -> Result<(Connection, Reply), ConnError> {
+        Connection::open_resolved(host, addrs, options, tls, observer)
+    }
+    fn open_resolved(
+        host: &str,
+        addrs: &[SocketAddr],
+        options: ConnectOptions,
+        tls: Option<&TlsClient>,
+        observer: &mut dyn Observer,
+    ) -> Result<(Connection, Reply), ConnError> {
+        let name = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host)
+            .to_string();
+        let timeout = options.timeout.max(Duration::from_millis(1));
+        let resolve_err = |source: io::Error| ConnError::Resolve {
+            host: host.to_string(),
+            source,
+        };
         let mut last_error = None;
         let mut connected = None;
         for (i, &addr) in addrs.iter().enumerate() {
