@@ -191,12 +191,24 @@ impl Session {
             }
         };
         let tls = if conn.is_secure() { " tls" } else { "" };
-        let plain = format!("smtpsh {host}{tls} [{stage}]> ");
+        // Only printable characters reach the prompt (its width must be right).
+        let user: String = self
+            .auth
+            .as_deref()
+            .map(|u| {
+                format!(
+                    " {}",
+                    u.chars().filter(|c| !c.is_control()).collect::<String>()
+                )
+            })
+            .unwrap_or_default();
+        let plain = format!("smtpsh {host}{tls}{user} [{stage}]> ");
         let styled = format!(
-            "{} {}{} [{}]> ",
+            "{} {}{}{} [{}]> ",
             "smtpsh".bold(),
             host.cyan(),
             tls.green(),
+            user.magenta(),
             stage.yellow()
         );
         (plain, styled)
