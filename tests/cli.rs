@@ -1438,3 +1438,41 @@ fn reply_421_to_the_first_of_two_recipients_stops_there() {
     assert!(line.contains("421"), "the 421 is the cause: {line}");
     assert!(!err.contains("not connected"), "{err}");
 }
+
+#[test]
+fn save_to_a_device_writes_through_it_and_leaves_it_a_device() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("pipe.eml");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(&fifo).expect("read the fifo"))
+    };
+    let out = run_c(
+        &[],
+        &[
+            "from a@example.com",
+            "to b@example.org",
+            "subject through a pipe",
+            "body x",
+            &format!("save {}", fifo.display()),
+        ],
+    );
+    support::assert_exit(&out, 0, "save into a FIFO");
+    let got = reader.join().expect("reader");
+    assert!(
+        String::from_utf8_lossy(&got).contains("Subject: through a pipe\r\n"),
+        "the message went through the FIFO"
+    );
+    let kind = fs::symlink_metadata(&fifo)
+        .expect("still there")
+        .file_type();
+    assert!(
+        kind.is_fifo(),
+        "save must not replace a FIFO or device with a file"
+    );
+    // Nothing else was left in the directory (no temporary file).
+    assert_eq!(fs::read_dir(dir.path()).expect("list").count(), 1);
+}

@@ -57,19 +57,47 @@ impl Attachment {
 /// Checks that `path` is a regular file that can be opened for reading;
 /// returns its size.
 pub(crate) fn check_file(path: &Path) -> Result<u64, MimeError> {
+    let file = open_regular(path)?;
+    let meta = file.metadata().map_err(|source| MimeError::File {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(meta.len())
+}
+
+/// Opens `path` for reading, refusing anything but a regular file. The
+/// open never blocks: a FIFO (even one swapped in after `attach`) is
+/// opened non-blocking and refused by the check on the open file itself,
+/// so there is no window between checking and opening.
+pub(crate) fn open_regular(path: &Path) -> Result<std::fs::File, MimeError> {
+    use std::os::unix::fs::OpenOptionsExt;
     let file_error = |source| MimeError::File {
         path: path.to_path_buf(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(file_error)?;
+    let not_a_file = |meta: &std::fs::Metadata| MimeError::NotAFile {
+        path: path.to_path_buf(),
+        kind: file_kind(&meta.file_type()),
+    };
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        // A socket cannot be opened at all: name what it is.
+        Err(e) => {
+            return Err(match std::fs::metadata(path) {
+                Ok(meta) if !meta.is_file() => not_a_file(&meta),
+                _ => file_error(e),
+            });
+        }
+    };
+    let meta = file.metadata().map_err(file_error)?;
     if !meta.is_file() {
-        return Err(MimeError::NotAFile {
-            path: path.to_path_buf(),
-            kind: file_kind(&meta.file_type()),
-        });
+        return Err(not_a_file(&meta));
     }
-    std::fs::File::open(path).map_err(file_error)?;
-    Ok(meta.len())
+    Ok(file)
 }
 
 /// What a non-regular file is, for error messages.
@@ -224,7 +252,7 @@ fn rfc5322_date(secs: u64) -> String {
 
 /// Days since 1970-01-01 → (year, month 1-12, day 1-31), proleptic
 /// Gregorian (H. Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -366,6 +394,28 @@ mod tests {
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn sockets_and_fifos_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("s.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        match Attachment::new(&sock, None, None) {
+            Err(MimeError::NotAFile { kind, .. }) => assert_eq!(kind, "a socket"),
+            other => panic!("{other:?}"),
+        }
+        let fifo = dir.path().join("f.fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // No writer exists: a blocking open would hang here forever.
+        match open_regular(&fifo) {
+            Err(MimeError::NotAFile { kind, .. }) => assert_eq!(kind, "a FIFO"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

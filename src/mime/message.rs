@@ -2,8 +2,8 @@
 
 use super::draft::{Attachment, Draft, Stamp, check_file, validate_content_type, validate_header};
 use super::encode::{
-    LONG_WORD, base64_encoded_len, base64_lines, encode_display_name, encode_unstructured_at,
-    fold_header, mime_parameter, normalize_newlines, parameter_header, quoted_printable,
+    base64_encoded_len, base64_lines, encode_display_name, encode_unstructured_at, fold_header,
+    folds_as_is, mime_parameter, normalize_newlines, parameter_header, quoted_printable,
 };
 use crate::address::{Mailbox, ReversePath};
 use std::fmt;
@@ -158,6 +158,35 @@ pub struct Message {
     segments: Vec<Segment>,
     parts: Vec<PartSummary>,
 }
+
+/// Where [`Message::write_to_sink`] writes: a writer that may also take
+/// base64 bodies as lines known to need no DATA transparency (the SMTP
+/// content writer passes them on without scanning them).
+pub trait ContentSink: Write {
+    /// Writes lines of base64: each ended by CRLF, nothing but the base64
+    /// alphabet before it (so no other CR or LF, and never a `.` first).
+    /// The default is `write_all`.
+    fn write_clean_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        self.write_all(lines)
+    }
+}
+
+/// Any writer as a [`ContentSink`] that treats base64 like other bytes.
+struct PlainSink<'a>(&'a mut dyn Write);
+
+impl Write for PlainSink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.0.write_all(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+impl ContentSink for PlainSink<'_> {}
 
 /// Input bytes per chunk when streaming an attachment: a multiple of 57 so
 /// every chunk gives whole base64 lines (57 KiB in → 78 KiB out).
@@ -405,7 +434,7 @@ fn user_header(name: &str, value: &str, lower: &str) -> String {
             return fold_header(name, &mailbox_list(&list));
         }
     }
-    let plain = value.is_ascii() && value.split([' ', '\t']).all(|w| w.len() <= LONG_WORD);
+    let plain = value.is_ascii() && folds_as_is(value);
     if plain && (RAW_HEADERS.contains(&lower) || ADDRESS_HEADERS.contains(&lower)) {
         return fold_header(name, value);
     }
@@ -493,10 +522,7 @@ fn changed(path: &Path, expected: u64, actual: u64) -> MimeError {
 }
 
 fn open(path: &Path) -> Result<File, MimeError> {
-    File::open(path).map_err(|source| MimeError::File {
-        path: path.to_path_buf(),
-        source,
-    })
+    super::draft::open_regular(path)
 }
 
 /// Reads until `buf` is full or the file ends; returns the count.
@@ -569,7 +595,7 @@ fn expect_eof(f: &mut File, path: &Path, expected: u64) -> Result<(), MimeError>
 
 /// Writes a file as base64 lines, one write per chunk. Nothing of a chunk
 /// is written once the file is found shorter or longer than `size`.
-fn stream_file(path: &Path, size: u64, out: &mut dyn Write) -> Result<u64, MimeError> {
+fn stream_file(path: &Path, size: u64, out: &mut dyn ContentSink) -> Result<u64, MimeError> {
     let mut f = open(path)?;
     let now = f
         .metadata()
@@ -601,7 +627,7 @@ fn stream_file(path: &Path, size: u64, out: &mut dyn Write) -> Result<u64, MimeE
         }
         encoded.clear();
         base64_lines(&input[..got], &mut encoded);
-        out.write_all(&encoded).map_err(MimeError::Write)?;
+        out.write_clean_lines(&encoded).map_err(MimeError::Write)?;
         written += encoded.len() as u64;
     }
     Ok(written)
@@ -669,15 +695,46 @@ impl Message {
             })
             .sum()
     }
+    /// Whether the message has bytes above 127 (then it is 8-bit data:
+    /// `BODY=8BITMIME` when the server offers it). Attachments are base64,
+    /// and text 7bit or quoted-printable, so in practice only a header
+    /// with a UTF-8 address makes a message 8-bit.
+    pub fn has_8bit(&self) -> bool {
+        self.segments.iter().any(|s| match s {
+            Segment::Bytes(b) => !b.is_ascii(),
+            Segment::File { .. } => false,
+        })
+    }
+    /// Whether the top-level header has raw UTF-8 (an address with a
+    /// non-ASCII local part has no other form): the message then needs
+    /// SMTPUTF8 (RFC 6531, RFC 6532).
+    pub fn has_utf8_header(&self) -> bool {
+        match self.segments.first() {
+            Some(Segment::Bytes(b)) => {
+                let end = b
+                    .windows(4)
+                    .position(|w| w == b"\r\n\r\n")
+                    .map_or(b.len(), |i| i + 2);
+                !b[..end].is_ascii()
+            }
+            _ => false,
+        }
+    }
     /// Streams the message (CRLF line ends, no dot-stuffing) into `out`,
     /// reading attachments in chunks. Fails with [`MimeError::FileChanged`]
     /// as soon as a file turns out shorter or longer than planned, before
     /// the rest is written. Returns the bytes written.
     ///
-    /// Each attachment is read 57 KiB at a time and written as one
-    /// `write_all` of 78 KiB of base64 lines, from a buffer reused for the
-    /// whole file.
+    /// Each attachment is read [`CHUNK`] bytes at a time and written as
+    /// one `write_all` of base64 lines, from buffers reused for the whole
+    /// file.
     pub fn write_to(&self, out: &mut dyn Write) -> Result<u64, MimeError> {
+        self.write_to_sink(&mut PlainSink(out))
+    }
+    /// [`Message::write_to`] into a [`ContentSink`]: the same bytes, with
+    /// each attachment's base64 handed over through
+    /// [`ContentSink::write_clean_lines`].
+    pub fn write_to_sink(&self, out: &mut dyn ContentSink) -> Result<u64, MimeError> {
         let mut written = 0u64;
         for seg in &self.segments {
             match seg {
@@ -748,6 +805,28 @@ mod tests {
             body: "Hello,\nthis is the body.\n".to_string(),
             ..Draft::default()
         }
+    }
+
+    /// Found by fuzzing: a whitespace run and a long word that each fit
+    /// but together make a folded line over 998 octets.
+    #[test]
+    fn whitespace_run_before_a_long_word_still_folds_under_998() {
+        let tricky = format!("a{}{}", " ".repeat(500), "b".repeat(600));
+        let mut d = draft();
+        d.subject = Some(tricky.clone());
+        d.headers.push(("X-Tricky".into(), tricky.clone()));
+        d.headers.push(("In-Reply-To".into(), tricky.clone()));
+        d.to = vec![Mailbox {
+            name: Some(tricky.clone()),
+            address: mb("x@example.com").address,
+        }];
+        let m = compose(&d, &stamp()).expect("compose");
+        let bytes = render(&m);
+        for line in bytes.split(|&b| b == b'\n') {
+            assert!(line.len() <= 999, "a line of {} octets", line.len());
+        }
+        let parsed = MessageParser::default().parse(&bytes).expect("parses");
+        assert_eq!(parsed.subject(), Some(tricky.as_str()));
     }
 
     /// Writes the message, checks size() and the wire rules, returns bytes.

@@ -14,4 +14,4 @@ pub mod encode;
 pub mod message;
 
 pub use draft::{Attachment, Draft, Stamp, validate_header};
-pub use message::{Message, MimeError, PartSummary, compose};
+pub use message::{ContentSink, Message, MimeError, PartSummary, compose};

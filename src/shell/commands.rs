@@ -319,6 +319,11 @@ pub static COMMANDS: &[Spec] = &[
                RCPT TO for each recipient not yet accepted), then DATA, the message, `.`, and QUIT:\n\
                one message per connection. --keep-open skips the QUIT.\n\
                Rejected recipients are reported and skipped; with none accepted, DATA is not sent.\n\
+               With PIPELINING, MAIL, the RCPTs and DATA go out in one write. SIZE= is given when\n\
+               the server offers SIZE, and a message over its limit is refused before MAIL/DATA.\n\
+               `set transfer bdat` sends the content as one BDAT chunk (CHUNKING) instead of DATA.\n\
+               A progress bar shows on a terminal for uploads over a second; a line with the\n\
+               bytes on the wire, time and rate follows the reply.\n\
                The draft is kept: `connect` + `send` sends it again; `new` empties it.",
         options: &["--keep-open"],
         complete: Complete::Nothing,
@@ -490,12 +495,17 @@ pub static COMMANDS: &[Spec] = &[
         name: "set",
         aliases: &[],
         usage: "set [NAME [VALUE]]",
-        summary: "show or change a setting (timeout, color, verbose, require-tls)",
+        summary: "show or change a setting (timeout, color, verbose, require-tls, transfer)",
         help: "set                  list the settings\n\
-               set timeout SECONDS  how long to wait for the server (default 30)\n\
+               set timeout SECONDS  wait this long for the server, in every phase\n\
+               set timeout default  wait per phase as RFC 5321 says (the default):\n\
+               greeting, MAIL, RCPT 5 min; DATA 2 min; each data block 3 min;\n\
+               end of message 10 min; other commands 5 min; connecting 30 s\n\
                set color auto|always|never\n\
                set verbose on|off   show protocol notices (e.g. bare LF from the server)\n\
-               set require-tls on|off  never send MAIL, RCPT, DATA or AUTH without TLS",
+               set require-tls on|off  never send MAIL, RCPT, DATA or AUTH without TLS\n\
+               set transfer auto|data|bdat  how `send` sends the content: DATA (auto,\n\
+               the default) or one BDAT chunk (CHUNKING, RFC 3030)",
         options: &[],
         complete: Complete::Settings,
         args: ArgStyle::Words,
@@ -583,7 +593,9 @@ pub fn suggest(word: &str) -> Vec<&'static str> {
         })
         .filter_map(|(candidate, name)| {
             let d = edit_distance(&w, candidate);
-            let prefix = w.len() >= 3 && candidate.starts_with(&w[..3.min(w.len())]);
+            // The first three characters (not bytes: `w` may be any text).
+            let head: String = w.chars().take(3).collect();
+            let prefix = head.chars().count() == 3 && candidate.starts_with(&head);
             (d <= 2 || prefix).then_some((d, name))
         })
         .collect();
@@ -663,6 +675,9 @@ mod tests {
         assert_eq!(suggest("atach").first(), Some(&"attach"));
         assert_eq!(suggest("sned").first(), Some(&"send"));
         assert!(suggest("zzzzzzzz").is_empty());
+        // Multi-byte input never splits a character (found by fuzzing).
+        assert!(suggest("ˤü").len() <= 3);
+        assert!(suggest("sü€nd").len() <= 3);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 

@@ -5,8 +5,9 @@
 use super::commands::{self, ArgStyle, COMMANDS, Spec};
 use super::input::{Input, Line, ScriptInput};
 use super::output::{ColorChoice, human_bytes};
+use super::progress::{self, Meter, Progress, Upload};
 use super::secure::{self, TlsMode};
-use super::session::{Envelope, Session, format_peer};
+use super::session::{Envelope, Session, Transfer, format_peer};
 use crate::address::{Address, Mailbox, ReversePath};
 use crate::mime::{self, Attachment, Draft, Message, Stamp, draft::validate_header};
 use crate::smtp::{Command, CommandError, ConnError, ConnectOptions, Connection, Reply};
@@ -14,7 +15,7 @@ use std::fs;
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// A command handler.
 pub type Handler = fn(&mut Session, &mut dyn Input, Args) -> Result<(), Failure>;
@@ -506,7 +507,14 @@ pub(crate) fn install(
                         format!("unexpected greeting {}", greeting.code),
                     )
                 });
-                if greeting.is_error() {
+                if greeting.code == 421 {
+                    // 421: the server is closing the channel itself (RFC 5321 §3.8).
+                    s.drop_connection();
+                } else if greeting.is_error() {
+                    // 554/521: QUIT is enough (RFC 7504 §3); don't wait long for its 221.
+                    if let Some(c) = s.conn.as_mut() {
+                        c.set_timeout(Some(Duration::from_secs(5)));
+                    }
                     let _ = quit_connection(s);
                 }
                 return Err(f);
@@ -826,24 +834,40 @@ fn address_failure(input: &str, e: impl std::fmt::Display) -> Failure {
     )
 }
 
+/// Refuses a non-ASCII address (RFC 6531) unless the server announced
+/// SMTPUTF8: after EHLO without it, or after HELO (no extensions at all).
+/// Before any greeting there is nothing to judge yet.
 fn check_utf8_address(s: &Session, addr: &Address) -> Result<(), Failure> {
-    if let Some(ext) = &s.extensions
-        && addr.needs_smtputf8()
-        && !ext.has("SMTPUTF8")
-    {
+    if !addr.needs_smtputf8() || s.conn.is_none() {
+        return Ok(());
+    }
+    let offered = match (&s.extensions, &s.greeted) {
+        (Some(ext), _) => ext.has("SMTPUTF8"),
+        (None, Some(_)) => false,
+        (None, None) => return Ok(()),
+    };
+    if !offered {
         return Err(Failure::local(format!(
-            "{addr} has non-ASCII characters, but the server does not announce SMTPUTF8"
+            "{addr} has non-ASCII characters, but the server does not announce SMTPUTF8 \
+             (RFC 6531), so it cannot take this address; the address was not sent"
         ))
-        .hint("use an ASCII address for this server"));
+        .hint("use an ASCII address for this server, or a server that offers SMTPUTF8"));
     }
     Ok(())
 }
 
-/// MAIL FROM with the parameters the message needs.
+/// MAIL FROM with the parameters the message needs: SMTPUTF8 (RFC 6531)
+/// when the sender or a recipient of the draft is non-ASCII and the server
+/// offers it; a non-ASCII sender is refused when it does not.
 fn mail_command(s: &Session, path: &ReversePath, extra: &[String]) -> Result<Command, Failure> {
+    if let Some(addr) = path.address() {
+        check_utf8_address(s, addr)?;
+    }
+    let utf8 = path.address().is_some_and(Address::needs_smtputf8)
+        || s.draft.recipients().iter().any(Address::needs_smtputf8);
     let mut params: Vec<String> = extra.to_vec();
-    if let (Some(addr), Some(ext)) = (path.address(), &s.extensions)
-        && addr.needs_smtputf8()
+    if let Some(ext) = &s.extensions
+        && utf8
         && ext.has("SMTPUTF8")
         && !params.iter().any(|p| p.eq_ignore_ascii_case("SMTPUTF8"))
     {
@@ -958,8 +982,15 @@ fn add_recipients(s: &mut Session, a: Args, field: Field) -> Result<(), Failure>
 
 /// RCPT TO for one address, recording the outcome in the envelope.
 fn rcpt(s: &mut Session, addr: &Address) -> Result<Reply, Failure> {
+    check_utf8_address(s, addr)?;
     let cmd = Command::rcpt_to(addr, &[]).map_err(command_error)?;
     let reply = roundtrip(s, &cmd)?;
+    record_rcpt(s, addr, &reply);
+    Ok(reply)
+}
+
+/// Records the server's answer to RCPT TO for `addr` in the envelope.
+fn record_rcpt(s: &mut Session, addr: &Address, reply: &Reply) {
     let key = addr.to_string();
     s.envelope
         .rejected
@@ -971,7 +1002,6 @@ fn rcpt(s: &mut Session, addr: &Address) -> Result<Reply, Failure> {
     } else {
         s.envelope.rejected.push((key, reply.clone()));
     }
-    Ok(reply)
 }
 
 pub(crate) fn to(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
@@ -1209,29 +1239,154 @@ fn size_check(s: &Session, size: u64, refuse: bool) -> Result<(), Failure> {
 }
 
 pub(crate) fn save(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
-    let msg = compose(s)?;
     let path = expand_path(&a.words[0]);
-    let tmp = path.with_extension("smtpsh-tmp");
+    let n = write_message(s, &path, false)?;
+    s.out
+        .note(&format!("wrote {} to {}", human_bytes(n), path.display()));
+    Ok(())
+}
+
+/// Composes the draft (the very bytes `send` transmits, before
+/// dot-stuffing) and writes it to `path` through a temporary file renamed
+/// into place, so `path` is never left half-written. `private`: mode 0600.
+/// Returns the bytes written.
+pub(crate) fn write_message(s: &mut Session, path: &Path, private: bool) -> Result<u64, Failure> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let msg = compose(s)?;
+    let fail = |e: String| {
+        Failure::local(format!("cannot write {}: {e}", path.display()))
+            .hint("check the directory exists and is writable")
+    };
+    // A device or FIFO (`save /dev/stdout`) is written to as it is: renaming
+    // a file over it would replace it.
+    if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| fail(e.to_string()))?;
+        let mut w = std::io::BufWriter::with_capacity(256 * 1024, file);
+        let n = msg.write_to(&mut w).map_err(|e| fail(e.to_string()))?;
+        w.flush().map_err(|e| fail(e.to_string()))?;
+        return Ok(n);
+    }
+    // A regular file: write a new file beside it, then rename it over the
+    // target, so the target is never half written.
+    let name = path
+        .file_name()
+        .map_or_else(|| "message".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.smtpsh-{}.tmp", std::process::id()));
     let result = (|| -> Result<u64, String> {
-        let file = fs::File::create(&tmp).map_err(|e| e.to_string())?;
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(if private { 0o600 } else { 0o666 })
+            .open(&tmp)
+            .map_err(|e| e.to_string())?;
         let mut w = std::io::BufWriter::with_capacity(256 * 1024, file);
         let n = msg.write_to(&mut w).map_err(|e| e.to_string())?;
         w.flush().map_err(|e| e.to_string())?;
-        fs::rename(&tmp, &path).map_err(|e| e.to_string())?;
+        fs::rename(&tmp, path).map_err(|e| e.to_string())?;
         Ok(n)
     })();
-    match result {
-        Ok(n) => {
-            s.out
-                .note(&format!("wrote {} to {}", human_bytes(n), path.display()));
-            Ok(())
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        fail(e)
+    })
+}
+
+/// Where failed sends of a script are kept:
+/// `$XDG_STATE_HOME/smtpsh/dead-letter`, else
+/// `~/.local/state/smtpsh/dead-letter`.
+pub fn dead_letter_dir() -> Option<PathBuf> {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|p| !p.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/state"))
+        })?;
+    Some(state.join("smtpsh").join("dead-letter"))
+}
+
+/// After a failed `send` in a script: writes the draft as a message into
+/// the dead-letter directory (directory 0700, file 0600), named with the
+/// UTC date and the Message-ID's unique part, and says where. Returns the
+/// path, or `None` when there was nothing to keep or it could not be
+/// written (a warning says why). The draft itself is unchanged.
+pub fn save_dead_letter(s: &mut Session) -> Option<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    if s.draft.is_empty() {
+        return None;
+    }
+    let Some(dir) = dead_letter_dir() else {
+        s.out.warn(
+            "the message was not sent, and no dead letter was written: neither XDG_STATE_HOME nor HOME is set",
+        );
+        return None;
+    };
+    if let Err(e) = fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+    {
+        s.out.warn(&format!(
+            "the message was not sent, and no dead letter was written: cannot create {}: {e}",
+            dir.display()
+        ));
+        return None;
+    }
+    if s.draft.stamp.is_none() {
+        s.draft.stamp = Some(Stamp::new(SystemTime::now(), &stamp_domain()));
+    }
+    let unique: String = s
+        .draft
+        .stamp
+        .as_ref()
+        .map(|st| st.message_id.trim_start_matches('<'))
+        .and_then(|id| id.split('@').next())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+        .collect();
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (y, m, d) = mime::draft::civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    let base = format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z-{unique}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    );
+    let mut path = dir.join(format!("{base}.eml"));
+    let mut n = 1;
+    while path.exists() {
+        n += 1;
+        path = dir.join(format!("{base}-{n}.eml"));
+    }
+    match write_message(s, &path, true) {
+        Ok(_) => {
+            s.out.warn(&format!(
+                "the message was not sent; it was saved as a dead letter: {}",
+                path.display()
+            ));
+            if !s.draft.bcc.is_empty() {
+                let bcc: Vec<String> = s.draft.bcc.iter().map(|m| m.address.to_string()).collect();
+                s.out.hint(&format!(
+                    "Bcc recipients are never written into a message; they were: {}",
+                    bcc.join(", ")
+                ));
+            }
+            Some(path)
         }
-        Err(e) => {
-            let _ = fs::remove_file(&tmp);
-            Err(
-                Failure::local(format!("cannot write {}: {e}", path.display()))
-                    .hint("check the directory exists and is writable"),
-            )
+        Err(f) => {
+            s.out.warn(&format!(
+                "the message was not sent, and no dead letter was written: {}",
+                f.message
+            ));
+            None
         }
     }
 }
@@ -1270,30 +1425,30 @@ pub(crate) fn send(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), F
             judge(&reply, "HELO")?;
         }
     }
-    size_check(s, msg.size(), true)?;
+    // The exact size (RFC 1870): the bytes `save` writes, which are the
+    // content before dot-stuffing, without the final `.` line.
+    let size = msg.size();
+    send_size_check(s, size)?;
     secure::require_secure(s, "the message (MAIL FROM, RCPT TO, DATA)")?;
-    // MAIL FROM, unless this transaction already has it.
-    if s.envelope.mail_from.is_none() {
-        let mut params = Vec::new();
-        if s.extensions.as_ref().is_some_and(|e| e.has("SIZE")) {
-            params.push(format!("SIZE={}", msg.size()));
-        }
-        let cmd = mail_command(s, &from, &params)?;
-        let reply = roundtrip(s, &cmd)?;
-        judge(&reply, "the sender (MAIL FROM)")?;
-        s.envelope.mail_from = Some(from.address().map_or_else(String::new, |a| a.to_string()));
-    }
-    // RCPT TO for each recipient not yet accepted.
-    for addr in &recipients {
-        if !s.envelope.is_accepted(addr) {
-            let reply = rcpt(s, addr)?;
-            if s.conn.is_none() {
-                // A 421: the server closed the connection; that reply is the cause.
-                judge(&reply, &format!("the recipient {addr}"))?;
-                return Err(not_connected());
-            }
-        }
-    }
+    let bdat = use_bdat(s)?;
+    let params = mail_params(s, &msg, size, &from, &recipients)?;
+
+    // The envelope: MAIL FROM unless this transaction has it, RCPT TO for
+    // each recipient not yet accepted, and DATA — in one write when the
+    // server offers PIPELINING (RFC 2920), else one at a time.
+    let mail_needed = s.envelope.mail_from.is_none();
+    let rcpts_needed = recipients
+        .iter()
+        .filter(|a| !s.envelope.is_accepted(a))
+        .count();
+    let group = usize::from(mail_needed) + rcpts_needed + usize::from(!bdat);
+    let pipelining = group >= 2 && s.extensions.as_ref().is_some_and(|e| e.has("PIPELINING"));
+    let data_reply = if pipelining {
+        pipelined_envelope(s, &from, &params, &recipients, !bdat)?
+    } else {
+        stepwise_envelope(s, &from, &params, &recipients)?;
+        None
+    };
     let accepted = s.envelope.accepted.len();
     let rejected: Vec<String> = s
         .envelope
@@ -1302,20 +1457,7 @@ pub(crate) fn send(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), F
         .map(|(a, r)| format!("{a} ({})", r.code))
         .collect();
     if accepted == 0 {
-        let decisive = s.last_reply.clone();
-        let code = decisive.as_ref().map_or(0, |r| r.code);
-        let mut f = Failure::new(
-            FailKind::Refused,
-            format!(
-                "no recipient was accepted ({}); DATA was not sent",
-                rejected.join(", ")
-            ),
-        )
-        .hint("fix the recipients (`new` starts over, `rset` resets the server's transaction)");
-        if let Some(h) = reply_hint(code) {
-            f = f.hint(format!("no recipient was accepted — {h}"));
-        }
-        return Err(f);
+        return Err(no_recipient_failure(s, &rejected, data_reply.as_ref()));
     }
     if !rejected.is_empty() {
         s.out.warn(&format!(
@@ -1329,43 +1471,25 @@ pub(crate) fn send(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), F
             rejected.join(", ")
         ));
     }
-    // DATA.
-    let reply = roundtrip(s, &Command::data())?;
-    if reply.code != 354 {
-        judge(&reply, "DATA")?;
-        return Err(Failure::new(
-            FailKind::Refused,
-            format!(
-                "the server answered DATA with {}, not 354; nothing was sent",
-                reply.code
-            ),
-        ));
-    }
-    let Some(conn) = s.conn.as_mut() else {
-        return Err(not_connected());
-    };
-    let mut writer = conn.data_writer();
-    if let Err(e) = msg.write_to(&mut writer) {
-        drop(writer);
-        s.drop_connection();
-        let interrupted = s.interrupt.load(Ordering::SeqCst);
-        let (kind, what) = if interrupted {
-            (FailKind::Interrupted, "interrupted (Ctrl-C)".to_string())
-        } else {
-            let kind = if matches!(e, mime::MimeError::Write(_)) {
-                FailKind::Connection
-            } else {
-                FailKind::Local
-            };
-            (kind, e.to_string())
+    // DATA, unless pipelined already (BDAT needs none).
+    if !bdat {
+        let reply = match data_reply {
+            Some(r) => r,
+            None => roundtrip(s, &Command::data())?,
         };
-        return Err(Failure::new(kind, format!("sending stopped: {what}"))
-            .hint("the connection was closed before the final dot, so the server did not accept a partial message; the draft is kept"));
+        if reply.code != 354 {
+            judge(&reply, "DATA")?;
+            return Err(Failure::new(
+                FailKind::Refused,
+                format!(
+                    "the server answered DATA with {}, not 354; nothing was sent",
+                    reply.code
+                ),
+            ));
+        }
     }
-    let total = match writer.finish(&mut s.out) {
-        Ok(n) => n,
-        Err(e) => return Err(conn_failure(s, e)),
-    };
+    let started = Instant::now();
+    let total = upload(s, &msg, size, bdat)?;
     let Some(conn) = s.conn.as_mut() else {
         return Err(not_connected());
     };
@@ -1382,6 +1506,7 @@ pub(crate) fn send(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), F
             });
         }
     };
+    let elapsed = started.elapsed();
     s.envelope = Envelope::default();
     let outcome = judge(&final_reply, "the message");
     if outcome.is_ok() {
@@ -1393,11 +1518,310 @@ pub(crate) fn send(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), F
         s.unsent = false;
         s.draft.stamp = None;
     }
+    s.out.note(&progress::time_line(total, elapsed));
+    if final_reply.code == 421 {
+        s.out.warn("the server is closing the connection (421)");
+        s.drop_connection();
+    }
     if !keep_open && s.conn.is_some() {
         let _ = quit_connection(s);
     }
     s.last_reply = Some(final_reply);
     outcome
+}
+
+/// Refuses a message over the server's SIZE limit before anything of it
+/// is sent: before MAIL FROM, or — when MAIL FROM was typed by hand and
+/// the transaction is open — before RCPT TO and DATA.
+fn send_size_check(s: &Session, size: u64) -> Result<(), Failure> {
+    let open = s.envelope.mail_from.is_some();
+    size_check(s, size, true).map_err(|f| {
+        if open {
+            f.hint(
+                "DATA was not sent; the transaction you opened with MAIL FROM is still open \
+                 (`rset` ends it); remove attachments (`detach N`) or use another server",
+            )
+        } else {
+            f
+        }
+    })
+}
+
+/// Whether `send` uses BDAT: `set transfer bdat` needs the server's
+/// CHUNKING; `auto` and `data` use DATA (smtpsh's messages are 7-bit).
+fn use_bdat(s: &Session) -> Result<bool, Failure> {
+    match s.settings.transfer {
+        Transfer::Auto | Transfer::Data => Ok(false),
+        Transfer::Bdat if s.extensions.as_ref().is_some_and(|e| e.has("CHUNKING")) => Ok(true),
+        Transfer::Bdat => Err(Failure::local(
+            "`set transfer bdat` is on, but the server does not offer CHUNKING (BDAT); nothing was sent",
+        )
+        .hint("`set transfer auto` sends the message with DATA")),
+    }
+}
+
+/// The MAIL FROM parameters the message needs, among those the server
+/// offers: `SIZE=` (RFC 1870), `SMTPUTF8` (RFC 6531) when an address or
+/// the header is UTF-8, `BODY=8BITMIME` (RFC 6152) when any byte is 8-bit.
+fn mail_params(
+    s: &Session,
+    msg: &Message,
+    size: u64,
+    from: &ReversePath,
+    recipients: &[Address],
+) -> Result<Vec<String>, Failure> {
+    let Some(ext) = s.extensions.as_ref() else {
+        // HELO: no extensions, no parameters.
+        return Ok(Vec::new());
+    };
+    let mut params = Vec::new();
+    if ext.has("SIZE") {
+        params.push(format!("SIZE={size}"));
+    }
+    let utf8_address = from
+        .address()
+        .into_iter()
+        .chain(recipients.iter())
+        .find(|a| a.needs_smtputf8());
+    if utf8_address.is_some() || msg.has_utf8_header() {
+        if !ext.has("SMTPUTF8") {
+            let what = utf8_address.map_or_else(
+                || "the header has UTF-8".to_string(),
+                |a| format!("{a} has non-ASCII characters"),
+            );
+            return Err(Failure::local(format!(
+                "{what}, but the server does not announce SMTPUTF8; nothing was sent"
+            ))
+            .hint("use ASCII addresses for this server"));
+        }
+        params.push("SMTPUTF8".to_string());
+    }
+    if msg.has_8bit() && ext.has("8BITMIME") {
+        params.push("BODY=8BITMIME".to_string());
+    }
+    Ok(params)
+}
+
+/// MAIL FROM (unless the transaction has it) and RCPT TO for each
+/// recipient not yet accepted, one command at a time. Stops at a refused
+/// MAIL FROM and at a 421.
+fn stepwise_envelope(
+    s: &mut Session,
+    from: &ReversePath,
+    params: &[String],
+    recipients: &[Address],
+) -> Result<(), Failure> {
+    if s.envelope.mail_from.is_none() {
+        let cmd = mail_command(s, from, params)?;
+        let reply = roundtrip(s, &cmd)?;
+        judge(&reply, "the sender (MAIL FROM)")?;
+        s.envelope.mail_from = Some(from.address().map_or_else(String::new, |a| a.to_string()));
+    }
+    for addr in recipients {
+        if !s.envelope.is_accepted(addr) {
+            let reply = rcpt(s, addr)?;
+            if s.conn.is_none() {
+                // A 421: the server closed the connection; that reply is the cause.
+                judge(&reply, &format!("the recipient {addr}"))?;
+                return Err(not_connected());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One command of a pipelined group.
+enum Piped {
+    Mail,
+    Rcpt(Address),
+    Data,
+}
+
+/// MAIL FROM (unless the transaction has it), the RCPT TOs and, with
+/// `with_data`, DATA, in one write (RFC 2920); then each reply in order,
+/// printed after its own command. Every reply is read even when MAIL FROM
+/// was refused, so the connection stays in step; DATA's reply is returned
+/// for the caller to judge.
+///
+/// When DATA was answered 354 although MAIL FROM or every recipient was
+/// refused (RFC 2920 §3.1 warns that a server may), the connection is
+/// closed without a byte of content: a server in that state is not
+/// trusted with even an empty message (see docs/commands.md, `send`).
+fn pipelined_envelope(
+    s: &mut Session,
+    from: &ReversePath,
+    params: &[String],
+    recipients: &[Address],
+    with_data: bool,
+) -> Result<Option<Reply>, Failure> {
+    let mut group: Vec<(Piped, Command)> = Vec::new();
+    if s.envelope.mail_from.is_none() {
+        group.push((Piped::Mail, mail_command(s, from, params)?));
+    }
+    for addr in recipients {
+        if !s.envelope.is_accepted(addr) {
+            check_utf8_address(s, addr)?;
+            let cmd = Command::rcpt_to(addr, &[]).map_err(command_error)?;
+            group.push((Piped::Rcpt(addr.clone()), cmd));
+        }
+    }
+    if with_data {
+        group.push((Piped::Data, Command::data()));
+    }
+    let commands: Vec<Command> = group.iter().map(|(_, c)| c.clone()).collect();
+    let Some(conn) = s.conn.as_mut() else {
+        return Err(not_connected());
+    };
+    if let Err(e) = conn.send_batch(&commands) {
+        return Err(conn_failure(s, e));
+    }
+    let mut mail_refused = None;
+    let mut data_reply = None;
+    for (step, cmd) in &group {
+        let Some(conn) = s.conn.as_mut() else {
+            return Err(not_connected());
+        };
+        let reply = match conn.pipelined_reply(cmd, &mut s.out) {
+            Ok(r) => r,
+            Err(e) => return Err(conn_failure(s, e)),
+        };
+        s.last_reply = Some(reply.clone());
+        let what = match step {
+            Piped::Mail => "the sender (MAIL FROM)".to_string(),
+            Piped::Rcpt(addr) => format!("the recipient {addr}"),
+            Piped::Data => "DATA".to_string(),
+        };
+        if reply.code == 421 {
+            s.out.warn("the server is closing the connection (421)");
+            s.drop_connection();
+            judge(&reply, &what)?;
+            return Err(not_connected());
+        }
+        match step {
+            Piped::Mail if reply.is_positive() => {
+                s.envelope.mail_from =
+                    Some(from.address().map_or_else(String::new, |a| a.to_string()));
+            }
+            Piped::Mail => mail_refused = judge(&reply, &what).err(),
+            Piped::Rcpt(addr) => record_rcpt(s, addr, &reply),
+            Piped::Data => data_reply = Some(reply),
+        }
+    }
+    if let Some(f) = mail_refused {
+        if data_reply.as_ref().is_some_and(|r| r.code == 354) {
+            s.out.warn(
+                "the server answered DATA with 354 although it refused MAIL FROM; \
+                 the connection was closed without sending the message",
+            );
+            s.drop_connection();
+        }
+        return Err(f);
+    }
+    Ok(data_reply)
+}
+
+/// The failure when no recipient was accepted. With DATA pipelined, a
+/// 354 anyway means the server waits for content: the connection is closed
+/// without any, so nothing can be delivered.
+fn no_recipient_failure(
+    s: &mut Session,
+    rejected: &[String],
+    data_reply: Option<&Reply>,
+) -> Failure {
+    let code = s.last_reply.as_ref().map_or(0, |r| r.code);
+    let data = match data_reply {
+        None => "DATA was not sent".to_string(),
+        Some(r) if r.code == 354 => {
+            s.drop_connection();
+            "the server answered the pipelined DATA with 354 anyway, so the connection was closed \
+             without sending the message"
+                .to_string()
+        }
+        Some(r) => format!("the message was not sent (DATA: {})", r.code),
+    };
+    let mut f = Failure::new(
+        FailKind::Refused,
+        format!(
+            "no recipient was accepted ({}); {data}",
+            rejected.join(", ")
+        ),
+    )
+    .hint("fix the recipients (`new` starts over, `rset` resets the server's transaction)");
+    let rcpt_code = s.envelope.rejected.last().map_or(code, |(_, r)| r.code);
+    if let Some(h) = reply_hint(rcpt_code) {
+        f = f.hint(format!("no recipient was accepted — {h}"));
+    }
+    f
+}
+
+/// Streams the message after DATA's 354 (dot-stuffed, then `.`) or as one
+/// `BDAT <size> LAST` chunk, with a progress bar on a terminal. Returns
+/// the bytes put on the wire. On failure the connection is closed before
+/// the end of the content, so the server discards what it got.
+fn upload(s: &mut Session, msg: &Message, size: u64, bdat: bool) -> Result<u64, Failure> {
+    let mut progress = Progress::on_stderr(size);
+    let Some(conn) = s.conn.as_mut() else {
+        return Err(not_connected());
+    };
+    let result = stream_content(conn, &mut s.out, msg, size, bdat, &mut progress);
+    // The bar goes before anything else is printed.
+    progress.clear();
+    match result {
+        Ok(n) => Ok(n),
+        Err(UploadError::Conn(e)) => Err(conn_failure(s, e)),
+        Err(UploadError::Write(e)) => {
+            s.drop_connection();
+            let interrupted = s.interrupt.load(Ordering::SeqCst);
+            let (kind, what) = if interrupted {
+                (FailKind::Interrupted, "interrupted (Ctrl-C)".to_string())
+            } else {
+                let kind = if matches!(e, mime::MimeError::Write(_)) {
+                    FailKind::Connection
+                } else {
+                    FailKind::Local
+                };
+                (kind, e.to_string())
+            };
+            let end = if bdat {
+                "before the BDAT chunk was complete"
+            } else {
+                "before the final dot"
+            };
+            Err(Failure::new(kind, format!("sending stopped: {what}")).hint(format!(
+                "the connection was closed {end}, so the server did not accept a partial message; the draft is kept"
+            )))
+        }
+    }
+}
+
+/// Why [`stream_content`] stopped.
+enum UploadError {
+    /// Starting or ending the content failed on the connection.
+    Conn(ConnError),
+    /// Writing the message failed (a file, or the connection underneath).
+    Write(mime::MimeError),
+}
+
+/// The content itself: the writer for DATA or BDAT, the message through a
+/// [`Meter`], then the end of the content. A failed write drops the
+/// writer unfinished, which closes the connection.
+fn stream_content(
+    conn: &mut Connection,
+    out: &mut super::output::Output,
+    msg: &Message,
+    size: u64,
+    bdat: bool,
+    progress: &mut Progress,
+) -> Result<u64, UploadError> {
+    let mut upload = if bdat {
+        Upload::Bdat(conn.bdat_writer(size, out).map_err(UploadError::Conn)?)
+    } else {
+        Upload::Data(conn.data_writer())
+    };
+    msg.write_to_sink(&mut Meter::new(&mut upload, progress))
+        .map_err(UploadError::Write)?;
+    progress.clear();
+    upload.finish(out).map_err(UploadError::Conn)
 }
 
 // ---------------------------------------------------------------- scripting
@@ -1470,7 +1894,19 @@ pub(crate) fn source(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(),
     s.source_depth += 1;
     let r = super::run_script(s, &mut script, false);
     s.source_depth -= 1;
-    r
+    // The error was shown at its own file and line: here, say where the
+    // sourced script stopped (same kind, so the same exit status).
+    r.map_err(|f| Failure {
+        message: format!(
+            "the sourced script stopped at {} ({})",
+            script
+                .location()
+                .unwrap_or_else(|| path.display().to_string()),
+            f.message
+        ),
+        hint: None,
+        ..f
+    })
 }
 
 pub(crate) fn record(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
@@ -1508,7 +1944,7 @@ pub(crate) fn record(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(),
 pub(crate) fn set(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
     let show = |s: &Session| {
         s.out
-            .plain(&format!("timeout  {}", s.settings.timeout.as_secs()));
+            .plain(&format!("timeout  {}", timeout_text(s.settings.timeout)));
         s.out
             .plain(&format!("color    {}", s.settings.color.name()));
         s.out.plain(&format!(
@@ -1525,6 +1961,8 @@ pub(crate) fn set(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Fa
                 .resolver
                 .map_or("system (/etc/resolv.conf)".to_string(), |a| a.to_string())
         ));
+        s.out
+            .plain(&format!("transfer {}", s.settings.transfer.name()));
     };
     match (a.words.first().map(String::as_str), a.words.get(1)) {
         (None, _) => {
@@ -1535,19 +1973,26 @@ pub(crate) fn set(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Fa
             .hint("usage: set NAME VALUE (`set` lists them)")),
         (Some("resolver"), Some(v)) => super::mx::set_resolver(s, v),
         (Some("timeout"), Some(v)) => {
-            let secs = v
-                .parse::<u64>()
-                .ok()
-                .filter(|&n| (1..=86400).contains(&n))
-                .ok_or_else(|| {
-                    Failure::local(format!("'{v}' is not a number of seconds (1-86400)"))
+            s.settings.timeout = if v.eq_ignore_ascii_case("default") {
+                None
+            } else {
+                let secs = v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|&n| (1..=86400).contains(&n))
+                    .ok_or_else(|| {
+                        Failure::local(format!(
+                            "'{v}' is not a number of seconds (1-86400) or `default`"
+                        ))
                         .hint("example: set timeout 60")
-                })?;
-            s.settings.timeout = Duration::from_secs(secs);
+                    })?;
+                Some(Duration::from_secs(secs))
+            };
             if let Some(c) = s.conn.as_mut() {
                 c.set_timeout(s.settings.timeout);
             }
-            s.out.note(&format!("timeout is {secs} s"));
+            s.out
+                .note(&format!("timeout: {}", timeout_text(s.settings.timeout)));
             Ok(())
         }
         (Some("color" | "colour"), Some(v)) => {
@@ -1578,13 +2023,59 @@ pub(crate) fn set(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Fa
             });
             Ok(())
         }
+        (Some("transfer"), Some(v)) => {
+            let t = Transfer::parse(v).ok_or_else(|| {
+                Failure::local(format!("'{v}' is not auto, data or bdat"))
+                    .hint("example: set transfer bdat")
+            })?;
+            s.settings.transfer = t;
+            s.out.note(match t {
+                Transfer::Auto => "transfer: auto (DATA: smtpsh's messages are 7-bit)",
+                Transfer::Data => "transfer: DATA",
+                Transfer::Bdat => {
+                    "transfer: BDAT (CHUNKING, RFC 3030); `send` stops before MAIL if the server does not offer it"
+                }
+            });
+            Ok(())
+        }
         (Some(name), Some(_)) => Err(Failure::local(format!("unknown setting '{name}'"))
-            .hint("settings: timeout, color, verbose, require-tls, resolver")),
+            .hint("settings: timeout, color, verbose, require-tls, resolver, transfer")),
+    }
+}
+
+/// The timeout setting in words: one value, or the per-phase defaults.
+fn timeout_text(timeout: Option<Duration>) -> String {
+    use crate::smtp::conn::TimeoutPhase as P;
+    let secs = |p: P| p.default_timeout().as_secs();
+    match timeout {
+        Some(t) => format!(
+            "{} s for every phase (`set timeout default` restores the defaults)",
+            t.as_secs()
+        ),
+        None => format!(
+            "default (RFC 5321 §4.5.3.2): greeting {} s, MAIL {} s, RCPT {} s, DATA {} s, \
+             each data block {} s, end of message {} s, other commands {} s; connecting {} s",
+            secs(P::Greeting),
+            secs(P::Mail),
+            secs(P::Rcpt),
+            secs(P::DataInit),
+            secs(P::DataBlock),
+            secs(P::DataEnd),
+            secs(P::Command),
+            secs(P::Connect),
+        ),
     }
 }
 
 /// Setting names, for completion.
-pub const SETTINGS: &[&str] = &["timeout", "color", "verbose", "require-tls", "resolver"];
+pub const SETTINGS: &[&str] = &[
+    "timeout",
+    "color",
+    "verbose",
+    "require-tls",
+    "resolver",
+    "transfer",
+];
 
 pub(crate) fn history(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), Failure> {
     let h = input.history();

@@ -48,7 +48,7 @@ fn step(
     s.out.note(explain);
     loop {
         let prompt = match default {
-            Some(d) => format!("{question} [{d}]: "),
+            Some(d) => format!("{question} (Enter for {d}): "),
             None => format!("{question}: "),
         };
         let answer = match input.continuation(&prompt) {
@@ -88,19 +88,19 @@ fn walk(s: &mut Session, input: &mut dyn Input) -> i32 {
     let helo_default = exec::default_helo_name(s);
     let steps: Vec<Step> = vec![
         (
-            "Step 1/3: say hello. HELO tells the server the name of your machine.",
+            "Step 1/5: say hello. HELO tells the server the name of your machine.",
             "Your host name for HELO",
             Some(helo_default),
             (|a: &str| Some(format!("helo {a}"))),
         ),
         (
-            "Step 2/3: MAIL FROM names the sender of the envelope (where bounces go).",
+            "Step 2/5: MAIL FROM names the sender of the envelope (where bounces go).",
             "Sender address (MAIL FROM)",
             None,
             (|a: &str| (!a.is_empty()).then(|| format!("from {a}"))),
         ),
         (
-            "Step 3/3: RCPT TO names a recipient; the server accepts or refuses each one.",
+            "Step 3/5: RCPT TO names a recipient; the server accepts or refuses each one.",
             "Recipient address (RCPT TO)",
             None,
             (|a: &str| (!a.is_empty()).then(|| format!("to {}", shell_quote(a)))),
@@ -136,7 +136,7 @@ fn walk(s: &mut Session, input: &mut dyn Input) -> i32 {
         }
     }
     s.out
-        .note("Now the message. The subject goes in a header; the text follows.");
+        .note("Step 4/5: the message. The subject goes in a header; the text follows.");
     let subject = match input.continuation("Subject: ") {
         Line::Text(t) => t,
         _ => {
@@ -150,14 +150,14 @@ fn walk(s: &mut Session, input: &mut dyn Input) -> i32 {
         report(s, &f, None);
     }
     s.out.note(
-        "Type the message text. A line with only '.' ends it (that is how DATA ends in SMTP too).",
+        "In SMTP the server reads message lines until one holding only '.': so does this prompt.",
     );
     if let Err(f) = execute_line(s, input, "body") {
         report(s, &f, None);
         return f.kind.exit_code();
     }
     s.out
-        .note("Attachments: type a file path per line (Tab completes); an empty line when done.");
+        .note("Step 5/5: attachments. Type a file path per line (Tab completes); an empty line when done.");
     while let Line::Text(t) = input.continuation("Attachment path: ") {
         let answer = t.trim().to_string();
         if answer.is_empty() {

@@ -127,7 +127,8 @@ impl ShellHelper {
                 let values: &[&str] = match prev {
                     "color" => &["auto", "always", "never"],
                     "verbose" | "require-tls" => &["on", "off"],
-                    "timeout" => &["30", "60", "300"],
+                    "transfer" => &["auto", "data", "bdat"],
+                    "timeout" => &["default", "30", "60", "300"],
                     _ => &[],
                 };
                 (

@@ -14,6 +14,7 @@ pub mod inbox;
 pub mod input;
 pub mod mx;
 pub mod output;
+pub mod progress;
 pub mod secure;
 pub mod session;
 
@@ -218,6 +219,11 @@ pub fn run_script(s: &mut Session, input: &mut dyn Input, keep_going: bool) -> R
         // reply is in the transcript and the `expect` says whether it was wanted.
         if !(judged_by_expect && f.kind == FailKind::Refused) {
             report(s, &f, input.location().as_deref());
+        }
+        // Nothing typed is lost: a message a script failed to send (for any
+        // reason) is kept as a dead letter. The draft stays as it was.
+        if exec::parse_line(&line).is_ok_and(|(spec, _)| spec.name == "send") {
+            exec::save_dead_letter(s);
         }
         if f.kind == FailKind::Interrupted {
             return Err(f);

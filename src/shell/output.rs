@@ -134,17 +134,24 @@ impl Observer for Output {
         match event {
             Event::Sent { line, secure } => self.sent(line, secure),
             Event::Received { reply, secure } => self.reply(reply, secure),
-            Event::DataSent { bytes, secure } => {
+            Event::DataSent {
+                bytes,
+                secure,
+                bdat,
+            } => {
                 let arrow = if secure { " ~> " } else { " -> " };
-                println!(
-                    "{}{}",
-                    arrow.bold(),
+                let what = if bdat {
+                    format!(
+                        "[message content: {} as the BDAT chunk, no dot-stuffing]",
+                        human_bytes(bytes)
+                    )
+                } else {
                     format!(
                         "[message content: {} on the wire, ended by <CRLF>.<CRLF>]",
                         human_bytes(bytes)
                     )
-                    .dimmed()
-                );
+                };
+                println!("{}{}", arrow.bold(), what.dimmed());
             }
             Event::Notice(text) => {
                 if self.verbose {

@@ -28,8 +28,11 @@ pub enum Stage {
 /// User settings (`set`).
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// How long to wait for the server to make progress.
-    pub timeout: Duration,
+    /// How long to wait for the server to make progress: `None` (the
+    /// default) gives each phase its RFC 5321 timeout
+    /// ([`crate::smtp::conn::TimeoutPhase`]); `set timeout N` sets one
+    /// value for every phase.
+    pub timeout: Option<Duration>,
     /// Colour choice.
     pub color: ColorChoice,
     /// `--require-tls` / `set require-tls on`: never send MAIL, RCPT, DATA
@@ -42,17 +45,55 @@ pub struct Settings {
     /// `set resolver ADDR`: the DNS server for `connect --mx` (default:
     /// the system's, from /etc/resolv.conf).
     pub resolver: Option<std::net::SocketAddr>,
+    /// `set transfer`: how `send` transfers the content.
+    pub transfer: Transfer,
+}
+
+/// How `send` transfers the message content (`set transfer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transfer {
+    /// DATA: smtpsh's messages are 7-bit (text 7bit or quoted-printable,
+    /// attachments base64), which is what DATA is for; BDAT would only be
+    /// needed for binary content (BINARYMIME), which smtpsh never sends.
+    #[default]
+    Auto,
+    /// Always DATA.
+    Data,
+    /// BDAT (RFC 3030 CHUNKING); refused before MAIL when the server does
+    /// not offer CHUNKING.
+    Bdat,
+}
+
+impl Transfer {
+    /// Parses `auto`, `data` or `bdat`.
+    pub fn parse(s: &str) -> Option<Transfer> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Some(Transfer::Auto),
+            "data" => Some(Transfer::Data),
+            "bdat" | "chunking" => Some(Transfer::Bdat),
+            _ => None,
+        }
+    }
+    /// The name as typed.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transfer::Auto => "auto",
+            Transfer::Data => "data",
+            Transfer::Bdat => "bdat",
+        }
+    }
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            timeout: Duration::from_secs(30),
+            timeout: None,
             color: ColorChoice::Auto,
             require_tls: false,
             cafile: None,
             insecure: false,
             resolver: None,
+            transfer: Transfer::Auto,
         }
     }
 }

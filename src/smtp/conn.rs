@@ -103,12 +103,16 @@ pub enum Event<'a> {
         /// Whether it travelled inside TLS.
         secure: bool,
     },
-    /// The message content was sent (after DATA's 354).
+    /// The message content was sent (after DATA's 354, or as the chunk of
+    /// a `BDAT n LAST`).
     DataSent {
-        /// Bytes on the wire, terminator included.
+        /// Bytes on the wire: for DATA the dot-stuffed content and the
+        /// terminator; for BDAT the chunk (the command line not counted).
         bytes: u64,
         /// Whether it travelled inside TLS.
         secure: bool,
+        /// Whether it was a BDAT chunk (RFC 3030) rather than DATA content.
+        bdat: bool,
     },
     /// Something the layer noticed, e.g. "the server ended a line with a bare LF".
     Notice(&'a str),
@@ -117,11 +121,80 @@ pub enum Event<'a> {
 /// Settings for opening a connection.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
-    /// How long to wait for each connect, reply, or write to make progress.
-    pub timeout: Duration,
+    /// How long each wait may last without progress: `None` gives every
+    /// phase its own default ([`TimeoutPhase::default_timeout`], RFC 5321
+    /// §4.5.3.2); `Some(t)` (`set timeout`) uses `t` for every phase,
+    /// connecting included.
+    pub timeout: Option<Duration>,
     /// Set (by a Ctrl-C handler) to abandon whatever is being waited for.
     pub interrupt: Arc<AtomicBool>,
 }
+
+/// What the client is waiting for. Each phase has its own default timeout
+/// (RFC 5321 §4.5.3.2); a timeout set by the user replaces them all.
+///
+/// A [`Connection`] picks the phase itself: the greeting until a command
+/// was sent, then the reply to each command sent, in order (so pipelined
+/// replies get their own command's timeout), the end of the message after
+/// [`DataWriter::finish`], and the data block for message content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutPhase {
+    /// Name resolution and the TCP connect: 30 s (not an SMTP phase).
+    Connect,
+    /// The greeting (and an implicit-TLS handshake before it): 5 min.
+    Greeting,
+    /// The reply to MAIL: 5 min.
+    Mail,
+    /// The reply to RCPT: 5 min.
+    Rcpt,
+    /// The reply to DATA (the 354): 2 min.
+    DataInit,
+    /// Each write of message content to make progress: 3 min.
+    DataBlock,
+    /// The reply after the final dot (or to a BDAT chunk): 10 min.
+    DataEnd,
+    /// The reply to any other command (EHLO, NOOP, STARTTLS and its
+    /// handshake, AUTH, QUIT, ...): 5 min.
+    Command,
+}
+
+impl TimeoutPhase {
+    /// The default timeout of this phase.
+    pub fn default_timeout(self) -> Duration {
+        let secs = match self {
+            TimeoutPhase::Connect => 30,
+            TimeoutPhase::Greeting
+            | TimeoutPhase::Mail
+            | TimeoutPhase::Rcpt
+            | TimeoutPhase::Command => 5 * 60,
+            TimeoutPhase::DataInit => 2 * 60,
+            TimeoutPhase::DataBlock => 3 * 60,
+            TimeoutPhase::DataEnd => 10 * 60,
+        };
+        Duration::from_secs(secs)
+    }
+    /// The phase of the reply to a command with this verb.
+    pub fn for_verb(verb: &str) -> TimeoutPhase {
+        match verb.to_ascii_uppercase().as_str() {
+            "MAIL" => TimeoutPhase::Mail,
+            "RCPT" => TimeoutPhase::Rcpt,
+            "DATA" => TimeoutPhase::DataInit,
+            "BDAT" => TimeoutPhase::DataEnd,
+            _ => TimeoutPhase::Command,
+        }
+    }
+    /// The timeout of this phase: `overall` if set, else the default.
+    pub fn timeout(self, overall: Option<Duration>) -> Duration {
+        overall
+            .unwrap_or_else(|| self.default_timeout())
+            .max(Duration::from_millis(1))
+    }
+}
+
+/// A reply that keeps arriving byte by byte without ending is abandoned
+/// after this many times the phase's timeout (bytes that trickle in count
+/// as progress, but not forever).
+pub const REPLY_TIME_FACTOR: u32 = 4;
 
 /// What went wrong below the level of replies.
 #[derive(Debug)]
@@ -145,6 +218,14 @@ pub enum ConnError {
         /// What we waited for, e.g. "the greeting", "the reply to MAIL".
         waiting_for: String,
         /// The timeout that ran out.
+        after: Duration,
+    },
+    /// A reply kept trickling in (progress, so no [`ConnError::Timeout`])
+    /// but was not complete after [`REPLY_TIME_FACTOR`] times the timeout.
+    TooSlow {
+        /// What we waited for, e.g. "the reply to EHLO".
+        waiting_for: String,
+        /// How long the reply took before it was abandoned.
         after: Duration,
     },
     /// The server closed the connection.
@@ -191,6 +272,12 @@ impl fmt::Display for ConnError {
                 f,
                 "no reply from the server within {} while waiting for {waiting_for} \
                  (raise it with `set timeout SECONDS`)",
+                human_duration(*after)
+            ),
+            ConnError::TooSlow { waiting_for, after } => write!(
+                f,
+                "the server kept sending {waiting_for} a few bytes at a time and had not finished it \
+                 after {}; the connection was closed (raise the wait with `set timeout SECONDS`)",
                 human_duration(*after)
             ),
             ConnError::Closed { during } => {
@@ -253,9 +340,11 @@ fn into_io(e: ConnError) -> io::Error {
     io::Error::new(kind, e)
 }
 
-/// `30 s`, `300 ms`, `1.5 s`.
+/// `30 s`, `300 ms`, `1.5 s`, `5 min`.
 fn human_duration(d: Duration) -> String {
-    if d.subsec_millis() == 0 && d.as_secs() > 0 {
+    if d.subsec_millis() == 0 && d.as_secs() >= 60 && d.as_secs().is_multiple_of(60) {
+        format!("{} min", d.as_secs() / 60)
+    } else if d.subsec_millis() == 0 && d.as_secs() > 0 {
         format!("{} s", d.as_secs())
     } else if d.as_secs() == 0 {
         format!("{} ms", d.as_millis())
@@ -345,6 +434,12 @@ pub struct Connection {
     tls: Option<TlsInfo>,
     /// Whether the bare-LF notice was given already.
     bare_lf_noticed: bool,
+    /// The phases of the replies still expected, oldest first: one per
+    /// command sent (and one for the end of the message), taken by
+    /// [`Connection::read_reply`].
+    expecting: std::collections::VecDeque<TimeoutPhase>,
+    /// Whether anything was sent yet (before that, a reply is the greeting).
+    sent_any: bool,
 }
 
 impl Connection {
@@ -384,7 +479,7 @@ impl Connection {
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host)
             .to_string();
-        let timeout = options.timeout.max(Duration::from_millis(1));
+        let timeout = TimeoutPhase::Connect.timeout(options.timeout);
         let resolve_err = |source: io::Error| ConnError::Resolve {
             host: host.to_string(),
             source,
@@ -394,6 +489,11 @@ impl Connection {
                 io::ErrorKind::InvalidInput,
                 "the host name is empty",
             )));
+        }
+        // An address literal needs no resolver (nor a helper thread).
+        if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+            let addrs = [SocketAddr::new(ip, port)];
+            return Connection::open_resolved(host, &addrs, options, tls, observer);
         }
         let lookup = {
             let name = name.clone();
@@ -446,7 +546,7 @@ impl Connection {
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host)
             .to_string();
-        let timeout = options.timeout.max(Duration::from_millis(1));
+        let timeout = TimeoutPhase::Connect.timeout(options.timeout);
         let resolve_err = |source: io::Error| ConnError::Resolve {
             host: host.to_string(),
             source,
@@ -495,7 +595,7 @@ impl Connection {
                     client,
                     &name,
                     Phase::Implicit,
-                    timeout,
+                    TimeoutPhase::Greeting.timeout(options.timeout),
                     &options.interrupt,
                 )?;
                 let mut conn =
@@ -527,6 +627,8 @@ impl Connection {
             secure: false,
             tls: None,
             bare_lf_noticed: false,
+            expecting: std::collections::VecDeque::new(),
+            sent_any: false,
         }
     }
     /// Upgrades to TLS after the server answered STARTTLS with 220
@@ -545,6 +647,8 @@ impl Connection {
         }
         let discarded = self.parser.pending_bytes();
         self.parser.clear();
+        // Replies expected before TLS can never come now.
+        self.expecting.clear();
         if discarded > 0 {
             let note = format!(
                 "discarded {discarded} byte{} the server sent after its 220 to STARTTLS, before TLS \
@@ -565,7 +669,7 @@ impl Connection {
             tls,
             &name,
             Phase::StartTls,
-            self.options.timeout,
+            TimeoutPhase::Command.timeout(self.options.timeout),
             &self.options.interrupt,
         ) {
             Ok((stream, mut info)) => {
@@ -595,15 +699,20 @@ impl Connection {
             return Err(ConnError::Broken);
         }
         let verb = command.verb();
+        let phase = TimeoutPhase::for_verb(verb);
+        self.sent_any = true;
         self.write_all_checked(
             &command.wire(),
+            phase,
             &format!("the server to accept the {verb} command"),
             &format!("sending {verb}"),
         )?;
         self.flush_checked(
+            phase,
             &format!("the server to accept the {verb} command"),
             &format!("sending {verb}"),
         )?;
+        self.expecting.push_back(phase);
         let line = command.to_string();
         observer.event(Event::Sent {
             line: &line,
@@ -612,7 +721,11 @@ impl Connection {
         Ok(())
     }
     /// Waits for the next complete reply (reporting [`Event::Received`]).
-    /// `waiting_for` names it in a timeout or close error.
+    /// `waiting_for` names it in a timeout or close error. The timeout is
+    /// that of the reply's phase ([`TimeoutPhase`]): the greeting before
+    /// anything was sent, else the phase of the oldest command whose reply
+    /// has not been read. Each byte received restarts the wait, but one
+    /// reply may take at most [`REPLY_TIME_FACTOR`] times the timeout.
     pub fn read_reply(
         &mut self,
         waiting_for: &str,
@@ -621,24 +734,39 @@ impl Connection {
         if self.broken {
             return Err(ConnError::Broken);
         }
+        let phase = self.expecting.pop_front().unwrap_or(if self.sent_any {
+            TimeoutPhase::Command
+        } else {
+            TimeoutPhase::Greeting
+        });
         if let Some(reply) = self.parser.next_reply() {
             return Ok(self.received(reply, observer));
         }
-        let timeout = self.options.timeout.max(Duration::from_millis(1));
-        let mut deadline = Instant::now() + timeout;
+        let timeout = phase.timeout(self.options.timeout);
+        let started = Instant::now();
+        let limit = timeout.saturating_mul(REPLY_TIME_FACTOR);
+        let mut deadline = started + timeout;
         let mut buf = [0u8; READ_BUFFER];
         loop {
             if self.options.interrupt.load(Ordering::SeqCst) {
                 return Err(self.fail(ConnError::Interrupted));
             }
-            let left = deadline.saturating_duration_since(Instant::now());
+            let now = Instant::now();
+            if now.saturating_duration_since(started) >= limit {
+                return Err(self.fail(ConnError::TooSlow {
+                    waiting_for: waiting_for.to_string(),
+                    after: limit,
+                }));
+            }
+            let left = deadline.saturating_duration_since(now);
             if left.is_zero() {
                 return Err(self.fail(ConnError::Timeout {
                     waiting_for: waiting_for.to_string(),
                     after: timeout,
                 }));
             }
-            let slice = left.clamp(Duration::from_millis(1), SLICE);
+            let to_limit = (started + limit).saturating_duration_since(now);
+            let slice = left.min(to_limit).clamp(Duration::from_millis(1), SLICE);
             if let Err(e) = self.stream.set_read_timeout(Some(slice)) {
                 return Err(self.fail(ConnError::Io(e)));
             }
@@ -695,13 +823,14 @@ impl Connection {
     fn write_all_checked(
         &mut self,
         mut data: &[u8],
+        phase: TimeoutPhase,
         waiting_for: &str,
         during: &str,
     ) -> Result<(), ConnError> {
         if self.broken {
             return Err(ConnError::Broken);
         }
-        let timeout = self.options.timeout.max(Duration::from_millis(1));
+        let timeout = phase.timeout(self.options.timeout);
         let mut deadline = Instant::now() + timeout;
         let closed = || ConnError::Closed {
             during: during.to_string(),
@@ -738,11 +867,16 @@ impl Connection {
     }
     /// Flushes the stream (TLS may hold a record back), retrying socket
     /// timeouts like [`Connection::write_all_checked`].
-    fn flush_checked(&mut self, waiting_for: &str, during: &str) -> Result<(), ConnError> {
+    fn flush_checked(
+        &mut self,
+        phase: TimeoutPhase,
+        waiting_for: &str,
+        during: &str,
+    ) -> Result<(), ConnError> {
         if self.broken {
             return Err(ConnError::Broken);
         }
-        let timeout = self.options.timeout.max(Duration::from_millis(1));
+        let timeout = phase.timeout(self.options.timeout);
         let deadline = Instant::now() + timeout;
         loop {
             if self.options.interrupt.load(Ordering::SeqCst) {
@@ -783,6 +917,98 @@ impl Connection {
         let what = format!("the reply to {}", command.verb());
         self.read_reply(&what, observer)
     }
+    /// Sends several commands in one write (RFC 2920 pipelining) and
+    /// reports nothing yet: read their replies in order with
+    /// [`Connection::pipelined_reply`], which reports each command just
+    /// before its reply, so the transcript pairs them as if they had been
+    /// sent one at a time. Each reply gets its own command's timeout.
+    pub fn send_batch(&mut self, commands: &[Command]) -> Result<(), ConnError> {
+        if self.broken {
+            return Err(ConnError::Broken);
+        }
+        let Some(first) = commands.first() else {
+            return Ok(());
+        };
+        let mut wire = Vec::with_capacity(commands.len() * 48);
+        for c in commands {
+            wire.extend_from_slice(&c.wire());
+        }
+        let verbs: Vec<&str> = commands.iter().map(Command::verb).collect();
+        let verbs = verbs.join(", ");
+        let phase = TimeoutPhase::for_verb(first.verb());
+        self.sent_any = true;
+        self.write_all_checked(
+            &wire,
+            phase,
+            &format!("the server to accept the commands {verbs}"),
+            &format!("sending {verbs}"),
+        )?;
+        self.flush_checked(
+            phase,
+            &format!("the server to accept the commands {verbs}"),
+            &format!("sending {verbs}"),
+        )?;
+        for c in commands {
+            self.expecting.push_back(TimeoutPhase::for_verb(c.verb()));
+        }
+        Ok(())
+    }
+    /// For a command sent by [`Connection::send_batch`]: reports it
+    /// ([`Event::Sent`]) and reads the next reply, which is its reply.
+    /// Call it once per command, in the order they were sent.
+    pub fn pipelined_reply(
+        &mut self,
+        command: &Command,
+        observer: &mut dyn Observer,
+    ) -> Result<Reply, ConnError> {
+        if self.broken {
+            return Err(ConnError::Broken);
+        }
+        let line = command.to_string();
+        observer.event(Event::Sent {
+            line: &line,
+            secure: self.secure,
+        });
+        let what = format!("the reply to {}", command.verb());
+        self.read_reply(&what, observer)
+    }
+    /// Starts one `BDAT <size> LAST` chunk (RFC 3030) and returns the
+    /// writer for its content; the command is reported now and goes out
+    /// in the same write as the first content bytes. Exactly `size` bytes
+    /// must follow: a write past `size` fails and closes the connection
+    /// (the extra bytes would be read as commands), and
+    /// [`BdatWriter::finish`] fails on a short chunk. No dot-stuffing and
+    /// no terminator: the chunk is sent as given. Dropping the writer
+    /// unfinished closes the connection, so the server never sees a whole
+    /// chunk.
+    pub fn bdat_writer(
+        &mut self,
+        size: u64,
+        observer: &mut dyn Observer,
+    ) -> Result<BdatWriter<'_>, ConnError> {
+        if self.broken {
+            return Err(ConnError::Broken);
+        }
+        let command = Command::raw(&format!("BDAT {size} LAST"))
+            .map_err(|e| ConnError::Io(io::Error::other(e.to_string())))?;
+        let line = command.to_string();
+        observer.event(Event::Sent {
+            line: &line,
+            secure: self.secure,
+        });
+        self.sent_any = true;
+        let mut buf = Vec::with_capacity(DATA_BUFFER);
+        buf.extend_from_slice(&command.wire());
+        Ok(BdatWriter {
+            socket: Some(SocketWriter {
+                conn: self,
+                buf,
+                wire_bytes: 0,
+            }),
+            size,
+            written: 0,
+        })
+    }
     /// A writer for the message content after a 354: CRLF-normalises,
     /// dot-stuffs, buffers in large blocks, honours timeout and interrupt.
     /// Call [`DataWriter::finish`] to send `<CRLF>.<CRLF>`; dropping it
@@ -817,8 +1043,9 @@ impl Connection {
     pub fn is_broken(&self) -> bool {
         self.broken
     }
-    /// Changes the timeout for later operations.
-    pub fn set_timeout(&mut self, timeout: Duration) {
+    /// Changes the timeout for later operations: `Some` for every phase,
+    /// `None` for each phase's default ([`TimeoutPhase`]).
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) {
         self.options.timeout = timeout;
     }
     /// Closes the socket without QUIT (inside TLS, after a close_notify).
@@ -856,6 +1083,7 @@ impl SocketWriter<'_> {
         self.conn
             .write_all_checked(
                 data,
+                TimeoutPhase::DataBlock,
                 "the server to accept more message data",
                 "sending the message data",
             )
@@ -893,6 +1121,7 @@ impl Write for SocketWriter<'_> {
         self.flush_buffer()?;
         self.conn
             .flush_checked(
+                TimeoutPhase::DataBlock,
                 "the server to accept more message data",
                 "sending the message data",
             )
@@ -905,6 +1134,15 @@ impl DataWriter<'_> {
     pub fn bytes_in(&self) -> u64 {
         self.stuffer.as_ref().map_or(0, DotStuffer::bytes_in)
     }
+    /// Writes lines that need no dot-stuffing (base64), without scanning
+    /// them; see [`DotStuffer::write_clean_lines`] for the promise they
+    /// keep. Errors as for `write`.
+    pub fn write_clean_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        match self.stuffer.as_mut() {
+            Some(stuffer) => stuffer.write_clean_lines(lines),
+            None => Err(into_io(ConnError::Broken)),
+        }
+    }
     /// Sends the end-of-data mark and flushes; returns the bytes put on the
     /// wire for the content and terminator (reports [`Event::DataSent`]).
     pub fn finish(mut self, observer: &mut dyn Observer) -> Result<u64, ConnError> {
@@ -915,9 +1153,11 @@ impl DataWriter<'_> {
         let mut socket = stuffer.finish().map_err(ConnError::from)?;
         socket.flush().map_err(ConnError::from)?;
         let bytes = socket.wire_bytes;
+        socket.conn.expecting.push_back(TimeoutPhase::DataEnd);
         observer.event(Event::DataSent {
             bytes,
             secure: socket.conn.secure,
+            bdat: false,
         });
         Ok(bytes)
     }
@@ -952,6 +1192,91 @@ impl Drop for DataWriter<'_> {
     }
 }
 
+/// Streams the content of one BDAT chunk; see [`Connection::bdat_writer`].
+pub struct BdatWriter<'a> {
+    /// `None` once finished or failed (so that `Drop` knows).
+    socket: Option<SocketWriter<'a>>,
+    /// The chunk size announced in the command.
+    size: u64,
+    /// Content bytes accepted so far.
+    written: u64,
+}
+
+impl BdatWriter<'_> {
+    /// Content bytes accepted so far.
+    pub fn bytes_in(&self) -> u64 {
+        self.written
+    }
+    /// The same as `write_all`: BDAT content needs no dot-stuffing.
+    pub fn write_clean_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        self.write_all(lines)
+    }
+    /// Closes the connection without completing the chunk.
+    fn abandon(&mut self) {
+        if let Some(mut socket) = self.socket.take() {
+            socket.buf.clear();
+            socket.conn.broken = true;
+            let _ = socket.conn.stream.shutdown();
+        }
+    }
+    /// Flushes the chunk, which must be complete; returns its size
+    /// (reports [`Event::DataSent`]). The caller then reads the reply.
+    pub fn finish(mut self, observer: &mut dyn Observer) -> Result<u64, ConnError> {
+        if self.written != self.size {
+            let (written, size) = (self.written, self.size);
+            self.abandon();
+            return Err(ConnError::Io(io::Error::other(format!(
+                "the message was {written} bytes, not the {size} announced in BDAT"
+            ))));
+        }
+        let Some(mut socket) = self.socket.take() else {
+            return Err(ConnError::Broken);
+        };
+        socket.flush().map_err(ConnError::from)?;
+        socket.conn.expecting.push_back(TimeoutPhase::DataEnd);
+        observer.event(Event::DataSent {
+            bytes: self.size,
+            secure: socket.conn.secure,
+            bdat: true,
+        });
+        Ok(self.size)
+    }
+}
+
+impl Write for BdatWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.socket.is_none() {
+            return Err(into_io(ConnError::Broken));
+        }
+        if self.written + buf.len() as u64 > self.size {
+            self.abandon();
+            return Err(into_io(ConnError::Io(io::Error::other(format!(
+                "the message is longer than the {} bytes announced in BDAT",
+                self.size
+            )))));
+        }
+        let Some(socket) = self.socket.as_mut() else {
+            return Err(into_io(ConnError::Broken));
+        };
+        socket.write_all(buf)?;
+        self.written += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self.socket.as_mut() {
+            Some(socket) => socket.flush(),
+            None => Err(into_io(ConnError::Broken)),
+        }
+    }
+}
+
+impl Drop for BdatWriter<'_> {
+    /// An unfinished chunk is never completed: the connection is closed.
+    fn drop(&mut self) {
+        self.abandon();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -971,7 +1296,15 @@ mod tests {
                 Event::Received { reply, secure } => {
                     format!("S{}: {}", tls(secure), reply.wire_lines().join(" | "))
                 }
-                Event::DataSent { bytes, secure } => format!("DATA{}: {bytes}", tls(secure)),
+                Event::DataSent {
+                    bytes,
+                    secure,
+                    bdat,
+                } => format!(
+                    "{}{}: {bytes}",
+                    if bdat { "BDAT" } else { "DATA" },
+                    tls(secure)
+                ),
                 Event::Notice(text) => format!("NOTE: {text}"),
             });
         }
@@ -989,7 +1322,7 @@ mod tests {
 
     fn opts(ms: u64) -> ConnectOptions {
         ConnectOptions {
-            timeout: Duration::from_millis(ms),
+            timeout: Some(Duration::from_millis(ms)),
             interrupt: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -1241,13 +1574,14 @@ mod tests {
     #[test]
     fn timeout_counts_from_the_last_progress() {
         // A reply dripping in one byte at a time, slower overall than the
-        // timeout but never silent for long, is still received.
+        // timeout (but well within REPLY_TIME_FACTOR times it) and never
+        // silent for long, is still received.
         let (port, server) = server(|mut p| {
             p.send(b"220 hi\r\n");
             p.line();
             for &b in b"250 slow but steady\r\n" {
                 p.send(&[b]);
-                thread::sleep(Duration::from_millis(60));
+                thread::sleep(Duration::from_millis(30));
             }
         });
         let mut log = Log::default();
@@ -1591,7 +1925,7 @@ mod tests {
         });
         let mut log = Log::default();
         let (mut conn, _) = open(port, opts(5000), &mut log);
-        conn.set_timeout(Duration::from_millis(200));
+        conn.set_timeout(Some(Duration::from_millis(200)));
         assert!(matches!(
             conn.read_reply("nothing", &mut log),
             Err(ConnError::Timeout { after, .. }) if after == Duration::from_millis(200)
@@ -1684,5 +2018,252 @@ mod tests {
         assert_eq!(human_duration(Duration::from_millis(300)), "300 ms");
         assert_eq!(human_duration(Duration::from_millis(1500)), "1.5 s");
         assert_eq!(human_duration(Duration::ZERO), "0 ms");
+        assert_eq!(human_duration(Duration::from_secs(300)), "5 min");
+        assert_eq!(human_duration(Duration::from_secs(90)), "90 s");
+    }
+
+    #[test]
+    fn phase_defaults_follow_rfc_5321() {
+        use TimeoutPhase::*;
+        let min = |m: u64| Duration::from_secs(m * 60);
+        for (phase, want) in [
+            (Greeting, min(5)),
+            (Mail, min(5)),
+            (Rcpt, min(5)),
+            (DataInit, min(2)),
+            (DataBlock, min(3)),
+            (DataEnd, min(10)),
+            (Command, min(5)),
+            (Connect, Duration::from_secs(30)),
+        ] {
+            assert_eq!(phase.default_timeout(), want, "{phase:?}");
+            assert_eq!(phase.timeout(None), want, "{phase:?}");
+            // `set timeout` replaces every default.
+            assert_eq!(
+                phase.timeout(Some(Duration::from_secs(7))),
+                Duration::from_secs(7)
+            );
+        }
+        assert_eq!(TimeoutPhase::for_verb("MAIL"), Mail);
+        assert_eq!(TimeoutPhase::for_verb("rcpt"), Rcpt);
+        assert_eq!(TimeoutPhase::for_verb("DATA"), DataInit);
+        assert_eq!(TimeoutPhase::for_verb("BDAT"), DataEnd);
+        for verb in [
+            "EHLO", "HELO", "NOOP", "RSET", "QUIT", "STARTTLS", "AUTH", "XYZ", "",
+        ] {
+            assert_eq!(TimeoutPhase::for_verb(verb), Command, "{verb}");
+        }
+    }
+
+    #[test]
+    fn each_reply_gets_the_phase_of_its_command() {
+        let (port, server) = server(|mut p| {
+            p.send(b"220 hi\r\n");
+            let lines = [p.line(), p.line(), p.line()];
+            p.send(b"250 ok\r\n250 ok\r\n354 go\r\n");
+            let data = read_data_or_dot(&mut p);
+            p.send(b"250 queued\r\n");
+            (lines, data)
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(5000), &mut log);
+        assert!(conn.expecting.is_empty() && conn.sent_any.eq(&false));
+        let from = Address::parse("a@example.com").expect("valid");
+        conn.send(
+            &Command::mail_from(Some(&from), &[]).expect("valid"),
+            &mut log,
+        )
+        .expect("send");
+        conn.send(&Command::rcpt_to(&from, &[]).expect("valid"), &mut log)
+            .expect("send");
+        conn.send(&Command::data(), &mut log).expect("send");
+        use TimeoutPhase::{DataEnd, DataInit, Mail, Rcpt};
+        assert_eq!(
+            Vec::from(conn.expecting.clone()),
+            vec![Mail, Rcpt, DataInit]
+        );
+        conn.read_reply("MAIL", &mut log).expect("250");
+        assert_eq!(Vec::from(conn.expecting.clone()), vec![Rcpt, DataInit]);
+        conn.read_reply("RCPT", &mut log).expect("250");
+        assert_eq!(conn.read_reply("DATA", &mut log).expect("354").code, 354);
+        assert!(conn.expecting.is_empty());
+        conn.data_writer().finish(&mut log).expect("dot");
+        assert_eq!(Vec::from(conn.expecting.clone()), vec![DataEnd]);
+        assert_eq!(conn.read_reply("end", &mut log).expect("250").code, 250);
+        let (lines, data) = server.join().expect("server");
+        assert_eq!(lines[2], "DATA\r\n");
+        assert_eq!(data, b".\r\n");
+    }
+
+    #[test]
+    fn a_reply_that_trickles_forever_is_abandoned() {
+        let (port, server) = server(|mut p| {
+            p.send(b"220 hi\r\n");
+            p.line();
+            p.send(b"250 ");
+            // One byte every 10 ms: always progress, never an end.
+            for _ in 0..60_000 {
+                if p.stream.write_all(b"x").is_err() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(10));
+            }
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(300), &mut log);
+        let err = conn
+            .command(&Command::noop(), &mut log)
+            .expect_err("abandoned");
+        match &err {
+            ConnError::TooSlow { waiting_for, after } => {
+                assert_eq!(waiting_for, "the reply to NOOP");
+                assert_eq!(*after, Duration::from_millis(300) * REPLY_TIME_FACTOR);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            err.to_string().starts_with(
+                "the server kept sending the reply to NOOP a few bytes at a time and had not finished it after 1.2 s"
+            ),
+            "{err}"
+        );
+        assert!(conn.is_broken());
+        server.join().expect("server");
+    }
+
+    #[test]
+    fn a_batch_is_one_write_and_each_reply_follows_its_command() {
+        let (port, server) = server(|mut p| {
+            p.send(b"220 hi\r\n");
+            // One read holds the whole group.
+            let group = String::from_utf8_lossy(p.reader.fill_buf().expect("read")).into_owned();
+            let n = group.len();
+            p.reader.consume(n);
+            p.send(b"250 2.1.0 ok\r\n550 5.1.1 no\r\n250 2.1.5 ok\r\n354 go\r\n");
+            group
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(5000), &mut log);
+        let from = Address::parse("a@example.com").expect("valid");
+        let commands = [
+            Command::mail_from(Some(&from), &[]).expect("valid"),
+            Command::rcpt_to(&Address::parse("x@example.com").expect("valid"), &[]).expect("valid"),
+            Command::rcpt_to(&Address::parse("y@example.com").expect("valid"), &[]).expect("valid"),
+            Command::data(),
+        ];
+        conn.send_batch(&commands).expect("batch");
+        assert_eq!(
+            log.0.len(),
+            1,
+            "nothing reported before the replies: {:?}",
+            log.0
+        );
+        let codes: Vec<u16> = commands
+            .iter()
+            .map(|c| conn.pipelined_reply(c, &mut log).expect("reply").code)
+            .collect();
+        assert_eq!(codes, [250, 550, 250, 354]);
+        assert_eq!(
+            log.0[1..],
+            [
+                "C: MAIL FROM:<a@example.com>",
+                "S: 250 2.1.0 ok",
+                "C: RCPT TO:<x@example.com>",
+                "S: 550 5.1.1 no",
+                "C: RCPT TO:<y@example.com>",
+                "S: 250 2.1.5 ok",
+                "C: DATA",
+                "S: 354 go",
+            ]
+        );
+        assert_eq!(
+            server.join().expect("server"),
+            "MAIL FROM:<a@example.com>\r\nRCPT TO:<x@example.com>\r\nRCPT TO:<y@example.com>\r\nDATA\r\n"
+        );
+    }
+
+    /// Reads `BDAT n LAST` and then exactly n bytes.
+    fn read_chunk(p: &mut Peer) -> (String, Vec<u8>) {
+        let line = p.line();
+        let n: usize = line
+            .strip_prefix("BDAT ")
+            .and_then(|r| r.strip_suffix(" LAST\r\n"))
+            .and_then(|n| n.parse().ok())
+            .expect("BDAT n LAST");
+        let mut chunk = vec![0u8; n];
+        p.reader.read_exact(&mut chunk).expect("chunk");
+        (line, chunk)
+    }
+
+    #[test]
+    fn bdat_sends_exactly_the_announced_chunk_unstuffed() {
+        let content = awkward_content(200 * 1024);
+        let expected = content.clone();
+        let (port, server) = server(|mut p| {
+            p.send(b"220 hi\r\n");
+            let (line, chunk) = read_chunk(&mut p);
+            p.send(b"250 2.0.0 queued\r\n");
+            let after = p.until_eof();
+            (line, chunk, after)
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(5000), &mut log);
+        let mut w = conn
+            .bdat_writer(content.len() as u64, &mut log)
+            .expect("bdat");
+        let (a, b) = content.split_at(1000);
+        w.write_all(a).expect("write");
+        w.write_clean_lines(b).expect("write");
+        assert_eq!(w.bytes_in(), content.len() as u64);
+        assert_eq!(w.finish(&mut log).expect("finish"), content.len() as u64);
+        let reply = conn
+            .read_reply("the reply to BDAT", &mut log)
+            .expect("reply");
+        assert_eq!(reply.code, 250);
+        conn.close();
+        let (line, chunk, after) = server.join().expect("server");
+        assert_eq!(line, format!("BDAT {} LAST\r\n", expected.len()));
+        assert!(chunk == expected, "the chunk is the content, unchanged");
+        assert!(after.is_empty(), "nothing after the chunk");
+        assert!(
+            log.0.contains(&format!("BDAT: {}", expected.len())),
+            "{:?}",
+            log.0
+        );
+        assert!(log.0.contains(&format!("C: BDAT {} LAST", expected.len())));
+    }
+
+    #[test]
+    fn bdat_never_sends_more_or_less_than_announced() {
+        // Too much: the write fails, nothing of it leaves, the connection closes.
+        let (port, peer) = server(|mut p| {
+            p.send(b"220 hi\r\n");
+            p.until_eof()
+        });
+        let mut log = Log::default();
+        let (mut conn, _) = open(port, opts(5000), &mut log);
+        {
+            let mut w = conn.bdat_writer(10, &mut log).expect("bdat");
+            w.write_all(b"0123456789").expect("exactly 10");
+            assert!(w.write_all(b"X").is_err());
+            assert!(matches!(w.finish(&mut log), Err(ConnError::Broken)));
+        }
+        assert!(conn.is_broken());
+        let got = peer.join().expect("server");
+        assert!(!got.contains(&b'X'), "{:?}", String::from_utf8_lossy(&got));
+
+        // Too little: finish fails and the connection closes unfinished.
+        let (port, peer) = server(|mut p| {
+            p.send(b"220 hi\r\n");
+            p.until_eof()
+        });
+        let (mut conn, _) = open(port, opts(5000), &mut log);
+        let mut w = conn.bdat_writer(10, &mut log).expect("bdat");
+        w.write_all(b"01234").expect("write");
+        let err = w.finish(&mut log).expect_err("short chunk");
+        assert!(err.to_string().contains("not the 10 announced"), "{err}");
+        assert!(conn.is_broken());
+        let got = peer.join().expect("server");
+        assert!(got.len() < "BDAT 10 LAST\r\n".len() + 10);
     }
 }

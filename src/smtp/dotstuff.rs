@@ -67,6 +67,41 @@ impl<W: Write> DotStuffer<W> {
         Ok(self.inner)
     }
 
+    /// Writes `lines` that are already safe for DATA, without scanning
+    /// them: the fast path for base64 bodies, which are most of the bytes
+    /// of a large message.
+    ///
+    /// "Safe" means: the content is whole lines, each ended by CRLF, with
+    /// no other CR or LF in it, and no line starting with `.` — true of
+    /// base64 in CRLF-ended lines by construction (its alphabet is
+    /// `A-Z a-z 0-9 + / =`). Only the cheap parts of that are checked
+    /// here (current position at a line start, first byte not `.`, last
+    /// two bytes CRLF); when they do not hold, the bytes take the normal
+    /// scanning path instead, so the output is right either way as long
+    /// as the middle of `lines` keeps the promise. Debug builds check all
+    /// of it.
+    pub fn write_clean_lines(&mut self, lines: &[u8]) -> io::Result<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let fast =
+            self.at_line_start && lines[0] != b'.' && lines[0] != b'\n' && lines.ends_with(b"\r\n");
+        if !fast {
+            return self.write_all(lines);
+        }
+        debug_assert!(
+            clean_lines(lines),
+            "write_clean_lines given bytes that need stuffing"
+        );
+        self.bytes_in += lines.len() as u64;
+        // A pending LF-after-CR cannot apply: the first byte is not an LF
+        // (it is not a line ending at all in clean lines).
+        self.skip_lf = false;
+        self.emit(lines)?;
+        self.at_line_start = true;
+        Ok(())
+    }
+
     fn emit(&mut self, bytes: &[u8]) -> io::Result<()> {
         if !bytes.is_empty() {
             self.inner.write_all(bytes)?;
@@ -130,6 +165,25 @@ impl<W: Write> Write for DotStuffer<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
+}
+
+/// Whether `lines` keeps the promise of [`DotStuffer::write_clean_lines`]:
+/// whole CRLF-ended lines, no other CR or LF, no line starting with `.`.
+pub fn clean_lines(lines: &[u8]) -> bool {
+    if !lines.is_empty() && !lines.ends_with(b"\r\n") {
+        return false;
+    }
+    let mut rest = lines;
+    while !rest.is_empty() {
+        let Some(end) = rest.iter().position(|&b| b == b'\r' || b == b'\n') else {
+            return false;
+        };
+        if rest[0] == b'.' || rest[end] != b'\r' || rest.get(end + 1) != Some(&b'\n') {
+            return false;
+        }
+        rest = &rest[end + 2..];
+    }
+    true
 }
 
 /// The whole DATA stream for `content` in one call, terminator included
@@ -487,5 +541,67 @@ mod tests {
         let mut s = DotStuffer::new(Failing);
         assert!(s.write(b"x").is_err());
         assert!(s.finish().is_err());
+    }
+
+    /// Writes `pieces` alternating plain writes (even) and clean-line
+    /// writes (odd), returning the stream.
+    fn mixed(pieces: &[&[u8]]) -> Vec<u8> {
+        let mut s = DotStuffer::new(Vec::new());
+        for (i, piece) in pieces.iter().enumerate() {
+            if i % 2 == 0 {
+                s.write_all(piece).expect("vec");
+            } else {
+                s.write_clean_lines(piece).expect("vec");
+            }
+        }
+        let total: usize = pieces.iter().map(|p| p.len()).sum();
+        assert_eq!(s.bytes_in(), total as u64);
+        s.finish().expect("vec")
+    }
+
+    #[test]
+    fn clean_lines_take_the_fast_path_with_the_same_result() {
+        let base64: &[u8] = b"QUJD\r\nREVG\r\n";
+        let cases: [&[&[u8]]; 6] = [
+            &[b"head\r\n", base64, b"tail"],
+            // Not at a line start: falls back to scanning.
+            &[b"head", base64, b"\r\n.tail\r\n"],
+            // A CR at the end of the plain write: its LF never comes.
+            &[b"head\r", base64, b""],
+            // Contract broken at the cheap checks: scanned instead.
+            &[b"", b".dot\r\n", b""],
+            &[b"", b"no line end", b""],
+            &[b"x\n", b"\nlf first\r\n", b".y"],
+        ];
+        for pieces in cases {
+            let joined: Vec<u8> = pieces.concat();
+            assert_eq!(
+                String::from_utf8_lossy(&mixed(pieces)),
+                String::from_utf8_lossy(&stuff(&joined)),
+                "{pieces:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn clean_lines_are_recognised() {
+        assert!(clean_lines(b""));
+        assert!(clean_lines(b"abc\r\n\r\nd=\r\n"));
+        assert!(!clean_lines(b".abc\r\n"));
+        assert!(!clean_lines(b"abc\r\n.d\r\n"));
+        assert!(!clean_lines(b"abc\ndef\r\n"));
+        assert!(!clean_lines(b"abc\rdef\r\n"));
+        assert!(!clean_lines(b"abc"));
+    }
+
+    #[test]
+    fn clean_lines_pass_through_in_one_write() {
+        let mut s = DotStuffer::new(Recorder::default());
+        s.write_all(b"head\r\n").expect("write");
+        let body = b"QUJD\r\n".repeat(10_000);
+        s.write_clean_lines(&body).expect("write");
+        let rec = s.finish().expect("finish");
+        assert_eq!(rec.calls, 3, "head, body, terminator");
+        assert_eq!(rec.data.len(), 6 + body.len() + 3);
     }
 }

@@ -1060,7 +1060,7 @@ mod tests {
 
     fn opts() -> ConnectOptions {
         ConnectOptions {
-            timeout: Duration::from_secs(10),
+            timeout: Some(Duration::from_secs(10)),
             interrupt: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -53,6 +53,73 @@ pub enum Step {
     Close,
     /// Answer nothing: read (and record) until the client closes.
     Hold,
+    /// Write `chunk` again and again until `total` bytes are out, without
+    /// holding them all in memory (e.g. a 10 MB reply line). If the client
+    /// closes meanwhile, [`Transcript::client_gone`] is set and the script
+    /// ends there (not an error: a client may hang up on a flood).
+    SendRepeat {
+        /// What to repeat.
+        chunk: Vec<u8>,
+        /// How many bytes in all (the last chunk is cut to fit).
+        total: usize,
+    },
+    /// Write these bytes one at a time, waiting `interval` before each
+    /// (a server that trickles). A client hang-up ends the script as for
+    /// [`Step::SendRepeat`].
+    Trickle {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// The pause before each byte.
+        interval: Duration,
+    },
+    /// Wait (reading nothing) until the test opens the gate.
+    Wait(Gate),
+    /// Run a piece of the test (e.g. change a file) at this point.
+    Call(Hook),
+}
+
+/// A gate the fake server waits at ([`Step::Wait`]) until the test opens it.
+#[derive(Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, std::sync::Condvar)>);
+
+impl Gate {
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+    /// Lets the server go on.
+    pub fn open(&self) {
+        let (lock, cvar) = &*self.0;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cvar.notify_all();
+    }
+    /// Waits until opened (or the safety net runs out).
+    fn wait(&self) {
+        let (lock, cvar) = &*self.0;
+        let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = cvar.wait_timeout_while(guard, IO_TIMEOUT, |open| !*open);
+    }
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gate")
+    }
+}
+
+/// A piece of the test run by the server ([`Step::Call`]).
+#[derive(Clone)]
+pub struct Hook(pub Arc<dyn Fn() + Send + Sync>);
+
+impl Hook {
+    pub fn new(f: impl Fn() + Send + Sync + 'static) -> Hook {
+        Hook(Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hook")
+    }
 }
 
 /// `Send(line + CRLF)`.
@@ -97,6 +164,9 @@ pub struct Transcript {
     pub errors: Vec<String>,
     /// Whether every step was played.
     pub completed: bool,
+    /// Whether the client closed the connection while a [`Step::SendRepeat`]
+    /// or [`Step::Trickle`] was still sending.
+    pub client_gone: bool,
 }
 
 impl Transcript {
@@ -124,6 +194,11 @@ impl Transcript {
     /// Whether `needle` occurs anywhere in what the client sent.
     pub fn received_contains(&self, needle: &[u8]) -> bool {
         find(&self.received, needle).is_some()
+    }
+
+    /// Whether `<CRLF>.<CRLF>` (the end of a message) ever arrived.
+    pub fn saw_final_dot(&self) -> bool {
+        self.received_contains(b"\r\n.\r\n")
     }
 
     /// Everything received, for assertion messages.
@@ -352,6 +427,28 @@ fn serve(listener: &TcpListener, steps: &[Step], stop: &AtomicBool, shared: &Mut
                 return;
             }
             Step::Hold => while c.fill() {},
+            Step::SendRepeat { chunk, total } => {
+                let mut left = *total;
+                while left > 0 && !chunk.is_empty() {
+                    let n = left.min(chunk.len());
+                    if c.stream.write_all(&chunk[..n]).is_err() {
+                        lock(shared).client_gone = true;
+                        return;
+                    }
+                    left -= n;
+                }
+            }
+            Step::Trickle { bytes, interval } => {
+                for b in bytes {
+                    thread::sleep(*interval);
+                    if c.stream.write_all(std::slice::from_ref(b)).is_err() {
+                        lock(shared).client_gone = true;
+                        return;
+                    }
+                }
+            }
+            Step::Wait(gate) => gate.wait(),
+            Step::Call(hook) => (hook.0)(),
         }
     }
     lock(shared).completed = true;
