@@ -162,8 +162,17 @@ impl Observer for Output {
     }
 }
 
-/// `1234` → `1234 bytes`; `3145728` → `3.0 MiB (3145728 bytes)`.
+/// `1234` → `1.2 KiB (1234 bytes)`; `3145728` → `3.0 MiB (3145728 bytes)`.
 pub fn human_bytes(n: u64) -> String {
+    if n < 1024 {
+        short_bytes(n)
+    } else {
+        format!("{} ({n} bytes)", short_bytes(n))
+    }
+}
+
+/// `412 bytes`, `1.5 KiB`, `136.8 MiB`, `1.25 GiB`.
+pub fn short_bytes(n: u64) -> String {
     const KIB: f64 = 1024.0;
     let f = n as f64;
     if n == 1 {
@@ -171,11 +180,11 @@ pub fn human_bytes(n: u64) -> String {
     } else if n < 1024 {
         format!("{n} bytes")
     } else if f < KIB * KIB {
-        format!("{:.1} KiB ({n} bytes)", f / KIB)
+        format!("{:.1} KiB", f / KIB)
     } else if f < KIB * KIB * KIB {
-        format!("{:.1} MiB ({n} bytes)", f / (KIB * KIB))
+        format!("{:.1} MiB", f / (KIB * KIB))
     } else {
-        format!("{:.2} GiB ({n} bytes)", f / (KIB * KIB * KIB))
+        format!("{:.2} GiB", f / (KIB * KIB * KIB))
     }
 }
 

@@ -9,6 +9,7 @@
 //! anything else is printed: the content line, the server's reply, an
 //! error.
 
+use super::output::short_bytes;
 use crate::mime::ContentSink;
 use crate::smtp::conn::{BdatWriter, ConnError, DataWriter, Observer};
 use std::io::{self, IsTerminal, Write};
@@ -139,23 +140,6 @@ fn clock(secs: f64) -> String {
         format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
     } else {
         format!("{}:{:02}", s / 60, s % 60)
-    }
-}
-
-/// `412 bytes`, `1.5 KiB`, `136.8 MiB`, `1.25 GiB`.
-pub fn short_bytes(n: u64) -> String {
-    const KIB: f64 = 1024.0;
-    let f = n as f64;
-    if n == 1 {
-        "1 byte".to_string()
-    } else if n < 1024 {
-        format!("{n} bytes")
-    } else if f < KIB * KIB {
-        format!("{:.1} KiB", f / KIB)
-    } else if f < KIB * KIB * KIB {
-        format!("{:.1} MiB", f / (KIB * KIB))
-    } else {
-        format!("{:.2} GiB", f / (KIB * KIB * KIB))
     }
 }
 

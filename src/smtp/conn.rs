@@ -420,6 +420,14 @@ fn classify(e: &io::Error) -> IoFailure {
     }
 }
 
+/// A host name without IPv6 brackets (`[::1]` → `::1`).
+fn bare_host(host: &str) -> String {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+        .to_string()
+}
+
 /// An open SMTP connection.
 pub struct Connection {
     stream: Box<dyn Stream>,
@@ -474,11 +482,7 @@ impl Connection {
         tls: Option<&TlsClient>,
         observer: &mut dyn Observer,
     ) -> Result<(Connection, Reply), ConnError> {
-        let name = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host)
-            .to_string();
+        let name = bare_host(host);
         let timeout = TimeoutPhase::Connect.timeout(options.timeout);
         let resolve_err = |source: io::Error| ConnError::Resolve {
             host: host.to_string(),
@@ -541,11 +545,7 @@ impl Connection {
         tls: Option<&TlsClient>,
         observer: &mut dyn Observer,
     ) -> Result<(Connection, Reply), ConnError> {
-        let name = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host)
-            .to_string();
+        let name = bare_host(host);
         let timeout = TimeoutPhase::Connect.timeout(options.timeout);
         let resolve_err = |source: io::Error| ConnError::Resolve {
             host: host.to_string(),
