@@ -40,10 +40,15 @@ impl Attachment {
         };
         let content_type = match content_type {
             Some(t) => validate_content_type(t)?,
-            None => mime_guess::from_path(&name)
-                .first_or_octet_stream()
-                .essence_str()
-                .to_ascii_lowercase(),
+            None => {
+                let guessed = mime_guess::from_path(&name)
+                    .first_or_octet_stream()
+                    .essence_str()
+                    .to_ascii_lowercase();
+                // `.eml` guesses message/rfc822, which may not be base64.
+                validate_content_type(&guessed)
+                    .unwrap_or_else(|_| "application/octet-stream".to_string())
+            }
         };
         Ok(Attachment {
             path: path.to_path_buf(),
@@ -178,8 +183,11 @@ pub(crate) fn validate_content_type(t: &str) -> Result<String, MimeError> {
         }
         None => false,
     };
-    if ok {
-        Ok(trimmed.to_ascii_lowercase())
+    let lower = trimmed.to_ascii_lowercase();
+    // An attachment is sent base64; RFC 2045 §6.4 forbids any encoding but
+    // 7bit/8bit/binary for multipart/* and message/* types.
+    if ok && !lower.starts_with("multipart/") && !lower.starts_with("message/") {
+        Ok(lower)
     } else {
         Err(MimeError::BadContentType(t.to_string()))
     }
@@ -394,6 +402,22 @@ mod tests {
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn container_types_cannot_be_base64_attachments() {
+        let dir = tempfile::tempdir().unwrap();
+        let eml = dir.path().join("forward.eml");
+        std::fs::write(&eml, b"Subject: x\r\n\r\nbody\r\n").unwrap();
+        let a = Attachment::new(&eml, None, None).unwrap();
+        assert_eq!(a.content_type, "application/octet-stream");
+        for t in ["message/rfc822", "Multipart/Mixed"] {
+            let e = Attachment::new(&eml, Some(t), None).unwrap_err();
+            assert!(
+                e.to_string().contains("cannot be an attachment type"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -443,7 +443,10 @@ fn quote(s: &str) -> String {
 /// split into `name*0*=`, `name*1*=`, ... sections when long.
 /// Returns the pieces to join with `;` (each fits a folded line).
 pub fn mime_parameter(name: &str, value: &str) -> Vec<String> {
-    let plain = value.is_ascii() && !value.chars().any(|c| c.is_control());
+    // `=?` would be read as an RFC 2047 encoded-word by many mail readers
+    // (which RFC 2047 §5 forbids in parameters, but they do it anyway):
+    // such a name goes RFC 2231-encoded so it arrives as typed.
+    let plain = value.is_ascii() && !value.chars().any(|c| c.is_control()) && !value.contains("=?");
     if plain {
         let single = if !value.is_empty() && value.chars().all(is_token_char) {
             format!("{name}={value}")
@@ -569,6 +572,15 @@ pub fn fold_header(name: &str, value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_with_encoded_word_markers_use_rfc_2231() {
+        let p = mime_parameter("filename", "=?UTF-8?B?ZXZpbA==?=.txt");
+        assert_eq!(
+            p,
+            vec!["filename*=UTF-8''%3D%3FUTF-8%3FB%3FZXZpbA%3D%3D%3F%3D.txt".to_string()]
+        );
+    }
 
     fn b64_decode(s: &str) -> Vec<u8> {
         STANDARD.decode(s).expect("valid base64")

@@ -103,10 +103,20 @@ impl fmt::Display for MimeError {
                 )
             }
             MimeError::BadContentType(t) => {
-                write!(
-                    f,
-                    "invalid content type {t:?}: give it as type/subtype, e.g. application/pdf"
-                )
+                let lower = t.trim().to_ascii_lowercase();
+                if lower.starts_with("multipart/") || lower.starts_with("message/") {
+                    write!(
+                        f,
+                        "{t:?} cannot be an attachment type: attachments are sent base64, which \
+                         MIME forbids for multipart/* and message/* (use application/octet-stream, \
+                         or message/rfc822 files as application/octet-stream)"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "invalid content type {t:?}: give it as type/subtype, e.g. application/pdf"
+                    )
+                }
             }
             MimeError::BadFileName { name, reason } => {
                 write!(
