@@ -10,6 +10,7 @@
 #[path = "support/fake.rs"]
 mod fake;
 mod support;
+use support::{path_str, stderr, stdout};
 
 use fake::{FakeServer, Step, answer, expect, find, greet_ehlo, reply};
 use std::fs;
@@ -24,18 +25,6 @@ use support::{assert_exit, describe_output, quote, run_with_timeout, smtpsh};
 const RUN: Duration = Duration::from_secs(90);
 
 // ------------------------------------------------------------------ helpers
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn path_str(p: &Path) -> String {
-    p.to_str().expect("UTF-8 temp path").to_string()
-}
 
 /// A port on 127.0.0.1 where nothing listens: bound, then released.
 fn closed_port() -> u16 {

@@ -4,9 +4,9 @@
 #![cfg(feature = "interop")]
 
 mod support;
+use support::path_str;
 
 use std::fs;
-use std::path::Path;
 
 use mail_parser::{MessageParser, MimeHeaders};
 
@@ -14,10 +14,6 @@ use support::*;
 
 /// Exit codes of `smtpsh -f` (see README).
 const EXIT_SERVER_REFUSAL: i32 = 4;
-
-fn path_str(p: &Path) -> String {
-    p.to_str().expect("UTF-8 temp path").to_string()
-}
 
 /// RFC 5322/5321 line checks on raw DATA bytes: CRLF everywhere, no bare CR
 /// or LF, no line longer than 998 octets.

@@ -7,6 +7,7 @@
 #![cfg(feature = "interop")]
 
 mod support;
+use support::path_str;
 
 use mail_parser::{MessageParser, MimeHeaders};
 use std::fs;
@@ -14,10 +15,6 @@ use std::path::Path;
 use std::process::Output;
 use support::postfix::Postfix;
 use support::*;
-
-fn path_str(p: &Path) -> String {
-    p.to_str().expect("UTF-8 temp path").to_string()
-}
 
 fn text(out: &Output) -> String {
     format!(

@@ -8,11 +8,11 @@
 #![cfg(feature = "interop")]
 
 mod support;
+use support::path_str;
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,10 +26,6 @@ use support::*;
 
 /// Exit codes of `smtpsh -f` (docs/scripting.md).
 const EXIT_SERVER_REFUSAL: i32 = 4;
-
-fn path_str(p: &Path) -> String {
-    p.to_str().expect("UTF-8 temp path").to_string()
-}
 
 /// Run `smtpsh ARGS... -f SCRIPT` with extra environment variables.
 fn run_smtpsh(args: &[&str], envs: &[(&str, &str)], script: &str) -> Output {

@@ -5,6 +5,7 @@
 #![cfg(feature = "interop")]
 
 mod support;
+use support::{stderr, stdout};
 mod tls_support;
 
 use mail_parser::{MessageParser, MimeHeaders};
@@ -51,14 +52,6 @@ fn run(args: &[&str], script: &str, password: &str) -> Output {
         .arg(&file)
         .env(PASSWORD_ENV, password);
     run_with_timeout(cmd, SCRIPT_TIMEOUT)
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The password (and its PLAIN encoding) appears nowhere in `texts`.

@@ -11,6 +11,7 @@
 #[path = "support/fake.rs"]
 mod fake;
 mod support;
+use support::{path_str, stderr, stdout};
 
 use fake::{FakeServer, Step, answer, expect, find, reply};
 use std::fs;
@@ -25,18 +26,6 @@ use support::{assert_exit, describe_output, quote, random_bytes, run_with_timeou
 const RUN: Duration = Duration::from_secs(90);
 
 // ------------------------------------------------------------------ helpers
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn path_str(p: &Path) -> String {
-    p.to_str().expect("UTF-8 temp path").to_string()
-}
 
 /// `smtpsh ARGS... -c CMD...`.
 fn run_c(args: &[&str], commands: &[String]) -> Output {

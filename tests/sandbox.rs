@@ -7,6 +7,7 @@
 //! Every run stores into its own temporary `SMTPSH_SANDBOX_DIR`.
 
 mod support;
+use support::stdout;
 
 use base64::Engine as _;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -22,10 +23,6 @@ use support::{assert_exit, describe_output, random_bytes, run_with_timeout, sha2
 
 /// A safety net: each run here ends on its own in seconds.
 const RUN: Duration = Duration::from_secs(90);
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// `smtpsh --sandbox -f SCRIPT` with SMTPSH_SANDBOX_DIR=`dir`, run in `cwd`.
 fn run_sandbox_script(dir: &Path, cwd: &Path, script: &str) -> Output {

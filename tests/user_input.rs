@@ -10,6 +10,7 @@
 #[path = "support/fake.rs"]
 mod fake;
 mod support;
+use support::{path_str, stderr, stdout};
 
 use fake::{FakeServer, Hook, Step, Transcript, answer, expect, greet_ehlo, reply};
 use std::fs;
@@ -20,18 +21,6 @@ use support::{assert_exit, describe_output, quote, run_with_timeout, smtpsh};
 
 /// A safety net only.
 const RUN: Duration = Duration::from_secs(90);
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn path_str(p: &Path) -> String {
-    p.to_str().expect("UTF-8 temp path").to_string()
-}
 
 fn steps(parts: Vec<Vec<Step>>) -> Vec<Step> {
     parts.into_iter().flatten().collect()

@@ -860,3 +860,18 @@ impl JsonParser<'_> {
         String::from_utf8(out).or_else(|_| self.err("invalid UTF-8 in string"))
     }
 }
+
+/// A run's standard output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A run's standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A temporary path as a `&str` for a script line (temp paths are UTF-8).
+pub fn path_str(p: &Path) -> String {
+    p.to_str().expect("UTF-8 temp path").to_string()
+}
