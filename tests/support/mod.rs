@@ -875,3 +875,88 @@ pub fn stderr(o: &Output) -> String {
 pub fn path_str(p: &Path) -> String {
     p.to_str().expect("UTF-8 temp path").to_string()
 }
+
+/// The header, body and attachment checks of the interop tests' "full
+/// message" (From/To/Cc/Subject, no Bcc, the text, the three attachments by
+/// name, type and SHA-256) on a stored message, CRLF or LF line ends.
+#[cfg(feature = "interop")]
+pub fn check_full_message_content(
+    data: &[u8],
+    subject: &str,
+    bin: &[u8],
+    text_name: &str,
+    text: &str,
+    png: &[u8],
+) {
+    use mail_parser::{MessageParser, MimeHeaders};
+    let msg = MessageParser::default()
+        .parse(data)
+        .expect("mail-parser cannot parse the message");
+
+    let from = msg.from().and_then(|a| a.first()).expect("From header");
+    assert_eq!(from.address(), Some("ann@example.com"));
+    assert_eq!(from.name(), Some("Ann Example"));
+    let to: Vec<_> = msg.to().expect("To header").iter().collect();
+    assert_eq!(to.len(), 1);
+    assert_eq!(to[0].address(), Some("bob@example.com"));
+    let cc: Vec<_> = msg.cc().expect("Cc header").iter().collect();
+    assert_eq!(cc.len(), 1);
+    assert_eq!(cc[0].address(), Some("carol@example.com"));
+    assert!(msg.bcc().is_none(), "Bcc header present");
+    assert!(msg.header_raw("Bcc").is_none(), "Bcc header present");
+    assert_eq!(msg.subject(), Some(subject));
+    assert!(msg.date().is_some(), "Date header missing or invalid");
+    assert!(
+        msg.message_id().is_some_and(|id| id.contains('@')),
+        "Message-ID missing: {:?}",
+        msg.message_id()
+    );
+    assert!(
+        msg.header_raw("MIME-Version").is_some(),
+        "MIME-Version missing"
+    );
+
+    let body = msg.body_text(0).expect("text body");
+    let body = body.replace("\r\n", "\n");
+    assert_eq!(
+        body.trim_end(),
+        "Hello Bob,\n\nhere are the files — all three of them."
+    );
+
+    let atts: Vec<_> = msg.attachments().collect();
+    assert_eq!(atts.len(), 3, "attachments: {}", atts.len());
+    let find = |name: &str| {
+        atts.iter()
+            .find(|a| a.attachment_name() == Some(name))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no attachment named {name:?}; names: {:?}",
+                    atts.iter().map(|a| a.attachment_name()).collect::<Vec<_>>()
+                )
+            })
+    };
+
+    let a_bin = find("data.bin");
+    let ct = a_bin.content_type().expect("data.bin Content-Type");
+    assert_eq!(
+        (ct.ctype(), ct.subtype()),
+        ("application", Some("octet-stream"))
+    );
+    assert_eq!(sha256_hex(a_bin.contents()), sha256_hex(bin));
+
+    let a_txt = find(text_name);
+    let ct = a_txt.content_type().expect("text Content-Type");
+    assert_eq!((ct.ctype(), ct.subtype()), ("text", Some("plain")));
+    assert!(
+        ct.attribute("charset")
+            .is_some_and(|c| c.eq_ignore_ascii_case("utf-8")),
+        "charset: {:?}",
+        ct.attribute("charset")
+    );
+    assert_eq!(sha256_hex(a_txt.contents()), sha256_hex(text.as_bytes()));
+
+    let a_png = find("pixel.png");
+    let ct = a_png.content_type().expect("png Content-Type");
+    assert_eq!((ct.ctype(), ct.subtype()), ("image", Some("png")));
+    assert_eq!(sha256_hex(a_png.contents()), sha256_hex(png));
+}
