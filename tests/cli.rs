@@ -1465,3 +1465,39 @@ fn save_to_a_device_writes_through_it_and_leaves_it_a_device() {
     // Nothing else was left in the directory (no temporary file).
     assert_eq!(fs::read_dir(dir.path()).expect("list").count(), 1);
 }
+
+#[test]
+fn help_lists_every_command_with_long_usages_on_their_own_line() {
+    let out = run_c(&["--color", "never"], &["help"]);
+    support::assert_exit(&out, 0, "help");
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    for spec in smtpsh::shell::commands::COMMANDS {
+        let i = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with(spec.usage))
+            .unwrap_or_else(|| panic!("`help` does not list `{}`:\n{text}", spec.usage));
+        let summary_here = lines[i].ends_with(spec.summary);
+        let summary_below = lines
+            .get(i + 1)
+            .is_some_and(|l| l.trim() == spec.summary && l.starts_with("   "));
+        assert!(
+            summary_here || summary_below,
+            "summary of `{}` misplaced:\n{text}",
+            spec.name
+        );
+        // Summaries line up in one column, whether beside or below the usage.
+        let column = if summary_here {
+            lines[i].rfind(spec.summary)
+        } else {
+            lines[i + 1].find(spec.summary)
+        };
+        assert_eq!(
+            column,
+            Some(47),
+            "`{}` summary not aligned:\n{text}",
+            spec.name
+        );
+    }
+    assert!(text.contains("connect sandbox"), "{text}");
+}

@@ -495,7 +495,7 @@ pub static COMMANDS: &[Spec] = &[
         name: "set",
         aliases: &[],
         usage: "set [NAME [VALUE]]",
-        summary: "show or change a setting (timeout, color, verbose, require-tls, transfer)",
+        summary: "show or change a setting (timeout, color, verbose, require-tls, transfer, resolver)",
         help: "set                  list the settings\n\
                set timeout SECONDS  wait this long for the server, in every phase\n\
                set timeout default  wait per phase as RFC 5321 says (the default):\n\
@@ -505,7 +505,8 @@ pub static COMMANDS: &[Spec] = &[
                set verbose on|off   show protocol notices (e.g. bare LF from the server)\n\
                set require-tls on|off  never send MAIL, RCPT, DATA or AUTH without TLS\n\
                set transfer auto|data|bdat  how `send` sends the content: DATA (auto,\n\
-               the default) or one BDAT chunk (CHUNKING, RFC 3030)",
+               the default) or one BDAT chunk (CHUNKING, RFC 3030)\n\
+               set resolver ADDR|system  the DNS server `connect --mx` asks (e.g. 127.0.0.1:5353)",
         options: &[],
         complete: Complete::Settings,
         args: ArgStyle::Words,

@@ -2113,11 +2113,21 @@ pub(crate) fn help(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), F
     }
     s.out
         .plain("Commands (help COMMAND for details; Tab completes):");
+    const WIDTH: usize = 44;
     for c in COMMANDS {
-        s.out
-            .plain(&format!("  {:<44} {}", c.usage.bold(), c.summary));
+        if c.usage.chars().count() > WIDTH {
+            // A long usage line gets its own line; the summary goes below it.
+            s.out.plain(&format!("  {}", c.usage.bold()));
+            s.out.plain(&format!("  {:WIDTH$} {}", "", c.summary));
+        } else {
+            s.out
+                .plain(&format!("  {:<WIDTH$} {}", c.usage.bold(), c.summary));
+        }
     }
-    s.out.plain("\nA session: connect HOST PORT, ehlo, from ADDR, to ADDR, subject TEXT, body, attach FILE, send.");
+    s.out.plain(
+        "\nA session: connect HOST PORT, ehlo, from ADDR, to ADDR, subject TEXT, body, attach FILE, send.\n\
+         No server at hand? `connect sandbox` starts one inside smtpsh.",
+    );
     Ok(())
 }
 

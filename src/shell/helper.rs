@@ -129,6 +129,7 @@ impl ShellHelper {
                     "verbose" | "require-tls" => &["on", "off"],
                     "transfer" => &["auto", "data", "bdat"],
                     "timeout" => &["default", "30", "60", "300"],
+                    "resolver" => &["system", "127.0.0.1:53"],
                     _ => &[],
                 };
                 (
