@@ -350,12 +350,17 @@ fn expand_path(p: &str) -> PathBuf {
 
 /// Writes a line to the `record` file, if recording.
 pub fn record_line(s: &mut Session, line: &str) {
-    if let Some((path, file)) = s.record.as_mut()
+    record_into(&mut s.record, &s.out, line);
+}
+
+/// [`record_line`] on the session's fields, for code that holds a borrow
+/// of the connection (the message writer) at the same time.
+fn record_into(record: &mut Option<(String, fs::File)>, out: &super::output::Output, line: &str) {
+    if let Some((path, file)) = record.as_mut()
         && let Err(e) = writeln!(file, "{line}")
     {
-        let msg = format!("recording to {path} stopped: {e}");
-        s.record = None;
-        s.out.warn(&msg);
+        out.warn(&format!("recording to {path} stopped: {e}"));
+        *record = None;
     }
 }
 
@@ -582,34 +587,38 @@ pub(crate) fn greet(s: &mut Session, name: &str, ehlo: bool) -> Result<Reply, Fa
     }
     .map_err(command_error)?;
     let reply = roundtrip(s, &cmd)?;
-    if reply.is_positive() {
-        s.extensions = ehlo.then(|| crate::smtp::Extensions::from_ehlo(&reply));
-        s.greeted = Some((name.to_string(), ehlo));
-        s.envelope = Envelope::default();
-    }
+    note_greeting(s, name, ehlo, &reply);
     Ok(reply)
 }
 
-pub(crate) fn ehlo(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+/// After an accepted EHLO/HELO: the new capabilities (none after HELO),
+/// the name used, and a fresh transaction.
+fn note_greeting(s: &mut Session, name: &str, ehlo: bool, reply: &Reply) {
+    if reply.is_positive() && s.conn.is_some() {
+        s.extensions = ehlo.then(|| crate::smtp::Extensions::from_ehlo(reply));
+        s.greeted = Some((name.to_string(), ehlo));
+        s.envelope = Envelope::default();
+    }
+}
+
+/// `ehlo [DOMAIN]` and `helo [DOMAIN]`.
+fn greeting_command(s: &mut Session, a: &Args, ehlo: bool) -> Result<(), Failure> {
     s.conn.as_ref().ok_or_else(not_connected)?;
     let name = a
         .words
         .first()
         .cloned()
         .unwrap_or_else(|| default_helo_name(s));
-    let reply = greet(s, &name, true)?;
-    judge(&reply, "EHLO")
+    let reply = greet(s, &name, ehlo)?;
+    judge(&reply, if ehlo { "EHLO" } else { "HELO" })
+}
+
+pub(crate) fn ehlo(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    greeting_command(s, &a, true)
 }
 
 pub(crate) fn helo(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
-    s.conn.as_ref().ok_or_else(not_connected)?;
-    let name = a
-        .words
-        .first()
-        .cloned()
-        .unwrap_or_else(|| default_helo_name(s));
-    let reply = greet(s, &name, false)?;
-    judge(&reply, "HELO")
+    greeting_command(s, &a, false)
 }
 
 fn simple(s: &mut Session, cmd: Command, what: &str) -> Result<Reply, Failure> {
@@ -664,20 +673,17 @@ pub(crate) fn raw(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(),
         return judge(&reply, &verb);
     }
     match verb.as_str() {
-        "EHLO" | "HELO" if reply.is_positive() => {
-            let name = a.rest.split_whitespace().nth(1).unwrap_or("").to_string();
-            s.extensions = (verb == "EHLO").then(|| crate::smtp::Extensions::from_ehlo(&reply));
-            s.greeted = Some((name, verb == "EHLO"));
-            s.envelope = Envelope::default();
+        "EHLO" | "HELO" => {
+            let name = a.verbatim.split_whitespace().nth(1).unwrap_or("");
+            note_greeting(s, name, verb == "EHLO", &reply);
         }
         "MAIL" if reply.is_positive() => {
             s.envelope = Envelope {
-                mail_from: Some(path_of(&a.rest)),
+                mail_from: Some(path_of(&a.verbatim)),
                 ..Envelope::default()
             };
         }
-        "RCPT" if reply.is_positive() => s.envelope.accepted.push(path_of(&a.rest)),
-        "RCPT" => s.envelope.rejected.push((path_of(&a.rest), reply.clone())),
+        "RCPT" => s.envelope.record_rcpt(&path_of(&a.verbatim), &reply),
         "RSET" if reply.is_positive() => s.envelope = Envelope::default(),
         "QUIT" => s.drop_connection(),
         "DATA" if reply.code == 354 => return data_entry(s, input),
@@ -730,31 +736,16 @@ fn data_entry(s: &mut Session, input: &mut dyn Input) -> Result<(), Failure> {
             // In a script, `expect 354` may follow `raw DATA` / `data`
             // directly: it checks the 354 and is not message text.
             Line::Text(l) if first && !input.interactive() && is_expect_line(&l) => {
-                if let Some(reply) = &s.last_reply {
-                    let pats: Vec<&str> = l.split_whitespace().skip(1).collect();
-                    if pats.iter().any(|p| code_matches(p, reply.code)) {
-                        s.out
-                            .ok(&format!("expect {}: got {}", pats.join(" or "), reply.code));
-                    } else {
-                        failed = Some(Failure::new(
-                            FailKind::Expect,
-                            format!(
-                                "expected {}, got {} {}",
-                                pats.join(" or "),
-                                reply.code,
-                                reply.text()
-                            ),
-                        ));
-                        break;
-                    }
+                let patterns: Vec<&str> = l.split_whitespace().skip(1).collect();
+                if let Err(f) = judge_expect(&patterns, s.last_reply.as_ref(), &s.out) {
+                    failed = Some(f);
+                    break;
                 }
                 first = false;
             }
             Line::Text(l) => {
                 first = false;
-                if let Some((_, f)) = s.record.as_mut() {
-                    let _ = writeln!(f, "{l}");
-                }
+                record_into(&mut s.record, &s.out, &l);
                 if l == "." {
                     break;
                 }
@@ -786,6 +777,23 @@ fn data_entry(s: &mut Session, input: &mut dyn Input) -> Result<(), Failure> {
     if let Err(e) = writer.finish(&mut s.out) {
         return Err(conn_failure(s, e));
     }
+    let reply = final_reply(s)?;
+    let d = &s.draft;
+    let envelope_only = d.subject.is_none()
+        && d.body.is_empty()
+        && d.headers.is_empty()
+        && d.attachments.is_empty();
+    if reply.is_positive() && envelope_only {
+        // The hand-typed message was the message: nothing left unsent.
+        s.unsent = false;
+    }
+    judge(&reply, "the message")
+}
+
+/// The reply after the end of the message (`.` or `BDAT ... LAST`): the
+/// transaction is over either way. A lost connection here means nobody
+/// knows whether the message was delivered, and the error says so.
+fn final_reply(s: &mut Session) -> Result<Reply, Failure> {
     let Some(conn) = s.conn.as_mut() else {
         return Err(not_connected());
     };
@@ -793,22 +801,17 @@ fn data_entry(s: &mut Session, input: &mut dyn Input) -> Result<(), Failure> {
         Ok(reply) => {
             s.last_reply = Some(reply.clone());
             s.envelope = Envelope::default();
-            let d = &s.draft;
-            let envelope_only = d.subject.is_none()
-                && d.body.is_empty()
-                && d.headers.is_empty()
-                && d.attachments.is_empty();
-            if reply.is_positive() && envelope_only {
-                // The hand-typed message was the message: nothing left unsent.
-                s.unsent = false;
+            if reply.code == 421 {
+                s.out.warn("the server is closing the connection (421)");
+                s.drop_connection();
             }
-            judge(&reply, "the message")
+            Ok(reply)
         }
         Err(e) => {
             let f = conn_failure(s, e);
             Err(Failure {
                 message: format!(
-                    "{} — whether the message was delivered is unknown",
+                    "{} — the message was sent but no reply came: whether it was delivered is unknown",
                     f.message
                 ),
                 ..f
@@ -985,23 +988,8 @@ fn rcpt(s: &mut Session, addr: &Address) -> Result<Reply, Failure> {
     check_utf8_address(s, addr)?;
     let cmd = Command::rcpt_to(addr, &[]).map_err(command_error)?;
     let reply = roundtrip(s, &cmd)?;
-    record_rcpt(s, addr, &reply);
+    s.envelope.record_rcpt(addr.as_str(), &reply);
     Ok(reply)
-}
-
-/// Records the server's answer to RCPT TO for `addr` in the envelope.
-fn record_rcpt(s: &mut Session, addr: &Address, reply: &Reply) {
-    let key = addr.to_string();
-    s.envelope
-        .rejected
-        .retain(|(a, _)| !a.eq_ignore_ascii_case(&key));
-    if reply.is_positive() {
-        if !s.envelope.is_accepted(addr) {
-            s.envelope.accepted.push(key);
-        }
-    } else {
-        s.envelope.rejected.push((key, reply.clone()));
-    }
 }
 
 pub(crate) fn to(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
@@ -1490,24 +1478,8 @@ pub(crate) fn send(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), F
     }
     let started = Instant::now();
     let total = upload(s, &msg, size, bdat)?;
-    let Some(conn) = s.conn.as_mut() else {
-        return Err(not_connected());
-    };
-    let final_reply = match conn.read_reply("the reply to the end of the message", &mut s.out) {
-        Ok(r) => r,
-        Err(e) => {
-            let f = conn_failure(s, e);
-            return Err(Failure {
-                message: format!(
-                    "{} — the message was sent but no reply came: whether it was delivered is unknown",
-                    f.message
-                ),
-                ..f
-            });
-        }
-    };
+    let final_reply = final_reply(s)?;
     let elapsed = started.elapsed();
-    s.envelope = Envelope::default();
     let outcome = judge(&final_reply, "the message");
     if outcome.is_ok() {
         s.out.ok(&format!(
@@ -1519,10 +1491,6 @@ pub(crate) fn send(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), F
         s.draft.stamp = None;
     }
     s.out.note(&progress::time_line(total, elapsed));
-    if final_reply.code == 421 {
-        s.out.warn("the server is closing the connection (421)");
-        s.drop_connection();
-    }
     if !keep_open && s.conn.is_some() {
         let _ = quit_connection(s);
     }
@@ -1703,7 +1671,7 @@ fn pipelined_envelope(
                     Some(from.address().map_or_else(String::new, |a| a.to_string()));
             }
             Piped::Mail => mail_refused = judge(&reply, &what).err(),
-            Piped::Rcpt(addr) => record_rcpt(s, addr, &reply),
+            Piped::Rcpt(addr) => s.envelope.record_rcpt(addr.as_str(), &reply),
             Piped::Data => data_reply = Some(reply),
         }
     }
@@ -1860,15 +1828,32 @@ pub(crate) fn expect(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(),
                 .hint("examples: expect 250, expect 2xx, expect 55x 45x"));
         }
     }
-    let want = a.words.join(" or ");
-    let Some(reply) = &s.last_reply else {
+    judge_expect(&a.words, s.last_reply.as_ref(), &s.out)
+}
+
+/// Whether the last reply matches one of `patterns` (already checked);
+/// says so on success, fails with what arrived otherwise.
+fn judge_expect<P: AsRef<str>>(
+    patterns: &[P],
+    last: Option<&Reply>,
+    out: &super::output::Output,
+) -> Result<(), Failure> {
+    let want = patterns
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let Some(reply) = last else {
         return Err(Failure::new(
             FailKind::Expect,
             format!("expected {want}, but the previous command got no reply from the server"),
         ));
     };
-    if a.words.iter().any(|p| code_matches(p, reply.code)) {
-        s.out.ok(&format!("expect {want}: got {}", reply.code));
+    if patterns
+        .iter()
+        .any(|p| code_matches(p.as_ref(), reply.code))
+    {
+        out.ok(&format!("expect {want}: got {}", reply.code));
         Ok(())
     } else {
         Err(Failure::new(
@@ -2310,12 +2295,6 @@ pub(crate) fn status(s: &mut Session, _i: &mut dyn Input, _a: Args) -> Result<()
         ));
     }
     Ok(())
-}
-
-/// Whether `path` looks like it exists, for messages.
-#[allow(dead_code)]
-fn exists(path: &Path) -> bool {
-    path.exists()
 }
 
 #[cfg(test)]

@@ -116,6 +116,16 @@ impl Envelope {
             .iter()
             .any(|a| a.eq_ignore_ascii_case(addr.as_str()))
     }
+    /// Records the server's answer to `RCPT TO:<path>`: accepted once, or
+    /// rejected with the latest reply.
+    pub fn record_rcpt(&mut self, path: &str, reply: &Reply) {
+        self.rejected.retain(|(a, _)| !a.eq_ignore_ascii_case(path));
+        if !reply.is_positive() {
+            self.rejected.push((path.to_string(), reply.clone()));
+        } else if !self.accepted.iter().any(|a| a.eq_ignore_ascii_case(path)) {
+            self.accepted.push(path.to_string());
+        }
+    }
 }
 
 /// The whole state of one shell.

@@ -420,6 +420,16 @@ fn classify(e: &io::Error) -> IoFailure {
     }
 }
 
+/// What one step of a blocking write did.
+enum WriteStep {
+    /// Everything is written (or flushed).
+    Done,
+    /// Some bytes went out: the deadline starts again.
+    Progress,
+    /// The peer accepted nothing: the connection is closed.
+    Closed,
+}
+
 /// A host name without IPv6 brackets (`[::1]` → `::1`).
 fn bare_host(host: &str) -> String {
     host.strip_prefix('[')
@@ -442,6 +452,9 @@ pub struct Connection {
     tls: Option<TlsInfo>,
     /// Whether the bare-LF notice was given already.
     bare_lf_noticed: bool,
+    /// The socket read and write timeouts last set, so the hot loops make
+    /// the `setsockopt` call only when the slice changes.
+    applied: (Option<Duration>, Option<Duration>),
     /// The phases of the replies still expected, oldest first: one per
     /// command sent (and one for the end of the message), taken by
     /// [`Connection::read_reply`].
@@ -627,6 +640,7 @@ impl Connection {
             secure: false,
             tls: None,
             bare_lf_noticed: false,
+            applied: (None, None),
             expecting: std::collections::VecDeque::new(),
             sent_any: false,
         }
@@ -657,13 +671,9 @@ impl Connection {
             );
             observer.event(Event::Notice(&note));
         }
-        let name = self
-            .host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(&self.host)
-            .to_string();
+        let name = bare_host(&self.host);
         let plain = std::mem::replace(&mut self.stream, Box::new(Gone));
+        self.applied = (None, None);
         match TlsStream::handshake(
             plain,
             tls,
@@ -767,7 +777,7 @@ impl Connection {
             }
             let to_limit = (started + limit).saturating_duration_since(now);
             let slice = left.min(to_limit).clamp(Duration::from_millis(1), SLICE);
-            if let Err(e) = self.stream.set_read_timeout(Some(slice)) {
+            if let Err(e) = self.read_slice(slice) {
                 return Err(self.fail(ConnError::Io(e)));
             }
             match self.stream.read(&mut buf) {
@@ -818,6 +828,15 @@ impl Connection {
         e
     }
 
+    /// Sets the socket read timeout to `slice`, unless it already is.
+    fn read_slice(&mut self, slice: Duration) -> io::Result<()> {
+        if self.applied.0 != Some(slice) {
+            self.stream.set_read_timeout(Some(slice))?;
+            self.applied.0 = Some(slice);
+        }
+        Ok(())
+    }
+
     /// Writes all of `data`, in slices so that the interrupt flag and the
     /// progress deadline are checked while the socket is blocked.
     fn write_all_checked(
@@ -827,44 +846,19 @@ impl Connection {
         waiting_for: &str,
         during: &str,
     ) -> Result<(), ConnError> {
-        if self.broken {
-            return Err(ConnError::Broken);
-        }
-        let timeout = phase.timeout(self.options.timeout);
-        let mut deadline = Instant::now() + timeout;
-        let closed = || ConnError::Closed {
-            during: during.to_string(),
-        };
-        while !data.is_empty() {
-            if self.options.interrupt.load(Ordering::SeqCst) {
-                return Err(self.fail(ConnError::Interrupted));
+        self.drive_write(phase, waiting_for, during, |stream| {
+            if data.is_empty() {
+                return Ok(WriteStep::Done);
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(self.fail(ConnError::Timeout {
-                    waiting_for: waiting_for.to_string(),
-                    after: timeout,
-                }));
+            let n = stream.write(data)?;
+            if n == 0 {
+                return Ok(WriteStep::Closed);
             }
-            let slice = left.clamp(Duration::from_millis(1), SLICE);
-            if let Err(e) = self.stream.set_write_timeout(Some(slice)) {
-                return Err(self.fail(ConnError::Io(e)));
-            }
-            match self.stream.write(data) {
-                Ok(0) => return Err(self.fail(closed())),
-                Ok(n) => {
-                    data = &data[n..];
-                    deadline = Instant::now() + timeout;
-                }
-                Err(e) => match classify(&e) {
-                    IoFailure::Slice | IoFailure::Retry => {}
-                    IoFailure::Closed => return Err(self.fail(closed())),
-                    IoFailure::Other => return Err(self.fail(ConnError::Io(e))),
-                },
-            }
-        }
-        Ok(())
+            data = &data[n..];
+            Ok(WriteStep::Progress)
+        })
     }
+
     /// Flushes the stream (TLS may hold a record back), retrying socket
     /// timeouts like [`Connection::write_all_checked`].
     fn flush_checked(
@@ -873,11 +867,29 @@ impl Connection {
         waiting_for: &str,
         during: &str,
     ) -> Result<(), ConnError> {
+        self.drive_write(phase, waiting_for, during, |stream| {
+            stream.flush().map(|()| WriteStep::Done)
+        })
+    }
+
+    /// Runs `step` until it is done, with the socket write timeout set to
+    /// short slices: between slices the interrupt flag and the deadline
+    /// (restarted by every bit of progress) are checked.
+    fn drive_write(
+        &mut self,
+        phase: TimeoutPhase,
+        waiting_for: &str,
+        during: &str,
+        mut step: impl FnMut(&mut dyn Stream) -> io::Result<WriteStep>,
+    ) -> Result<(), ConnError> {
         if self.broken {
             return Err(ConnError::Broken);
         }
         let timeout = phase.timeout(self.options.timeout);
-        let deadline = Instant::now() + timeout;
+        let mut deadline = Instant::now() + timeout;
+        let closed = || ConnError::Closed {
+            during: during.to_string(),
+        };
         loop {
             if self.options.interrupt.load(Ordering::SeqCst) {
                 return Err(self.fail(ConnError::Interrupted));
@@ -890,18 +902,19 @@ impl Connection {
                 }));
             }
             let slice = left.clamp(Duration::from_millis(1), SLICE);
-            if let Err(e) = self.stream.set_write_timeout(Some(slice)) {
-                return Err(self.fail(ConnError::Io(e)));
+            if self.applied.1 != Some(slice) {
+                if let Err(e) = self.stream.set_write_timeout(Some(slice)) {
+                    return Err(self.fail(ConnError::Io(e)));
+                }
+                self.applied.1 = Some(slice);
             }
-            match self.stream.flush() {
-                Ok(()) => return Ok(()),
+            match step(self.stream.as_mut()) {
+                Ok(WriteStep::Done) => return Ok(()),
+                Ok(WriteStep::Progress) => deadline = Instant::now() + timeout,
+                Ok(WriteStep::Closed) => return Err(self.fail(closed())),
                 Err(e) => match classify(&e) {
                     IoFailure::Slice | IoFailure::Retry => {}
-                    IoFailure::Closed => {
-                        return Err(self.fail(ConnError::Closed {
-                            during: during.to_string(),
-                        }));
-                    }
+                    IoFailure::Closed => return Err(self.fail(closed())),
                     IoFailure::Other => return Err(self.fail(ConnError::Io(e))),
                 },
             }
