@@ -1381,8 +1381,19 @@ pub fn save_dead_letter(s: &mut Session) -> Option<PathBuf> {
 
 // ---------------------------------------------------------------- send
 
-pub(crate) fn send(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
-    let keep_open = a.flag("--keep-open");
+pub(crate) fn send(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let result = send_draft(s, a.flag("--keep-open"));
+    // Nothing typed is lost: in a script, a message that failed to go out
+    // (for any reason) is kept as a dead letter; interactively the draft
+    // stays in the session and `save` writes it.
+    if result.is_err() && !input.interactive() {
+        save_dead_letter(s);
+    }
+    result
+}
+
+/// `send` itself.
+fn send_draft(s: &mut Session, keep_open: bool) -> Result<(), Failure> {
     // Everything local first: nothing goes on the wire for a bad draft.
     let Some(from) = s.draft.from.clone() else {
         return Err(Failure::local("the draft has no sender")

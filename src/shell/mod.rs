@@ -220,11 +220,6 @@ pub fn run_script(s: &mut Session, input: &mut dyn Input, keep_going: bool) -> R
         if !(judged_by_expect && f.kind == FailKind::Refused) {
             report(s, &f, input.location().as_deref());
         }
-        // Nothing typed is lost: a message a script failed to send (for any
-        // reason) is kept as a dead letter. The draft stays as it was.
-        if exec::parse_line(&line).is_ok_and(|(spec, _)| spec.name == "send") {
-            exec::save_dead_letter(s);
-        }
         if f.kind == FailKind::Interrupted {
             return Err(f);
         }
