@@ -257,21 +257,18 @@ impl Aiosmtpd {
     }
 
     fn wait_for_messages_ctx(&self, n: usize, context: &str) -> Vec<Stored> {
-        let deadline = Instant::now() + WAIT_TIMEOUT;
-        loop {
-            let msgs = self.messages();
-            if msgs.len() >= n {
-                return msgs;
-            }
-            if Instant::now() >= deadline {
-                panic!(
+        poll_until(
+            WAIT_TIMEOUT,
+            || self.messages(),
+            |msgs| msgs.len() >= n,
+            |msgs| {
+                format!(
                     "expected {n} stored message(s), have {}\n{}{context}",
                     msgs.len(),
                     self.describe()
-                );
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+                )
+            },
+        )
     }
 
     /// Every event so far. A last line still being written is skipped.
@@ -334,16 +331,13 @@ impl Aiosmtpd {
 
     /// Poll (up to ~10 s) until some event satisfies `pred`; returns it.
     pub fn wait_for_event(&self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
-        let deadline = Instant::now() + WAIT_TIMEOUT;
-        loop {
-            if let Some(e) = self.events().into_iter().find(|e| pred(e)) {
-                return e;
-            }
-            if Instant::now() >= deadline {
-                panic!("timed out waiting for {what}\n{}", self.describe());
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        poll_until(
+            WAIT_TIMEOUT,
+            || self.events().into_iter().find(|e| pred(e)),
+            Option::is_some,
+            |_| format!("timed out waiting for {what}\n{}", self.describe()),
+        )
+        .expect("poll_until returns only a ready value")
     }
 
     /// Wait until connection `session` is closed (its `close` event).
@@ -959,4 +953,25 @@ pub fn check_full_message_content(
     let ct = a_png.content_type().expect("png Content-Type");
     assert_eq!((ct.ctype(), ct.subtype()), ("image", Some("png")));
     assert_eq!(sha256_hex(a_png.contents()), sha256_hex(png));
+}
+
+/// Calls `get` every 10 ms until `ready` accepts its value, for up to
+/// `within`; then panics with `explain` of the last value.
+pub fn poll_until<T>(
+    within: Duration,
+    mut get: impl FnMut() -> T,
+    ready: impl Fn(&T) -> bool,
+    explain: impl FnOnce(&T) -> String,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        let value = get();
+        if ready(&value) {
+            return value;
+        }
+        if Instant::now() >= deadline {
+            panic!("{}", explain(&value));
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
 }

@@ -750,21 +750,18 @@ case $1 in /tmp/smtpsh-postfix-*) rm -rf -- "$1" ;; esac
     }
 
     fn wait_for_messages_ctx(&self, n: usize, context: &str) -> Vec<Delivered> {
-        let deadline = Instant::now() + WAIT_TIMEOUT;
-        loop {
-            let msgs = self.messages();
-            if msgs.len() >= n {
-                return msgs;
-            }
-            if Instant::now() >= deadline {
-                panic!(
+        super::poll_until(
+            WAIT_TIMEOUT,
+            || self.messages(),
+            |msgs| msgs.len() >= n,
+            |msgs| {
+                format!(
                     "expected {n} delivered message(s), have {}\n{}{context}",
                     msgs.len(),
                     self.describe()
-                );
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+                )
+            },
+        )
     }
 
     /// Postfix's log so far (`maillog_file`).
@@ -787,19 +784,18 @@ case $1 in /tmp/smtpsh-postfix-*) rm -rf -- "$1" ;; esac
 
     /// Poll (up to ~10 s) until a log line satisfies `pred`; returns it.
     pub fn wait_for_log(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + WAIT_TIMEOUT;
-        loop {
-            if let Some(line) = self.log().lines().find(|l| pred(l)) {
-                return line.to_string();
-            }
-            if Instant::now() >= deadline {
-                panic!(
+        super::poll_until(
+            WAIT_TIMEOUT,
+            || self.log().lines().find(|l| pred(l)).map(str::to_string),
+            Option::is_some,
+            |_| {
+                format!(
                     "timed out waiting for {what} in the Postfix log\n{}",
                     self.describe()
-                );
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+                )
+            },
+        )
+        .expect("poll_until returns only a ready value")
     }
 
     /// smtpd's `disconnect from ...` lines so far: one per finished
@@ -826,21 +822,18 @@ case $1 in /tmp/smtpsh-postfix-*) rm -rf -- "$1" ;; esac
     }
 
     fn wait_for_disconnects_ctx(&self, n: usize, context: &str) -> Vec<String> {
-        let deadline = Instant::now() + WAIT_TIMEOUT;
-        loop {
-            let d = self.disconnects();
-            if d.len() >= n {
-                return d;
-            }
-            if Instant::now() >= deadline {
-                panic!(
+        super::poll_until(
+            WAIT_TIMEOUT,
+            || self.disconnects(),
+            |d| d.len() >= n,
+            |d| {
+                format!(
                     "expected {n} finished connection(s), have {}\n{}{context}",
                     d.len(),
                     self.describe()
-                );
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+                )
+            },
+        )
     }
 
     /// Ports, the Postfix log and Dovecot's log, for panics.
