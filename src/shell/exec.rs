@@ -68,6 +68,15 @@ impl Failure {
             hint: None,
         }
     }
+    /// Adds a line after the hint (or as the hint, when there is none).
+    pub fn also(mut self, line: impl Into<String>) -> Failure {
+        let line = line.into();
+        self.hint = Some(match self.hint.take() {
+            Some(h) => format!("{h}\n{line}"),
+            None => line,
+        });
+        self
+    }
     /// Adds a hint.
     pub fn hint(mut self, hint: impl Into<String>) -> Failure {
         self.hint = Some(hint.into());
@@ -1299,30 +1308,30 @@ pub fn dead_letter_dir() -> Option<PathBuf> {
 
 /// After a failed `send` in a script: writes the draft as a message into
 /// the dead-letter directory (directory 0700, file 0600), named with the
-/// UTC date and the Message-ID's unique part, and says where. Returns the
-/// path, or `None` when there was nothing to keep or it could not be
-/// written (a warning says why). The draft itself is unchanged.
-pub fn save_dead_letter(s: &mut Session) -> Option<PathBuf> {
+/// UTC date and the Message-ID's unique part. Returns what to tell the
+/// user: `Ok` with the path, `Err` with why none was written, `None` for
+/// an empty draft. The draft itself is unchanged.
+pub fn save_dead_letter(s: &mut Session) -> Option<Result<String, String>> {
     use std::os::unix::fs::DirBuilderExt;
     if s.draft.is_empty() {
         return None;
     }
     let Some(dir) = dead_letter_dir() else {
-        s.out.warn(
-            "the message was not sent, and no dead letter was written: neither XDG_STATE_HOME nor HOME is set",
-        );
-        return None;
+        return Some(Err(
+            "the message was not sent, and no dead letter was written: \
+                         neither XDG_STATE_HOME nor HOME is set"
+                .to_string(),
+        ));
     };
     if let Err(e) = fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(&dir)
     {
-        s.out.warn(&format!(
+        return Some(Err(format!(
             "the message was not sent, and no dead letter was written: cannot create {}: {e}",
             dir.display()
-        ));
-        return None;
+        )));
     }
     if s.draft.stamp.is_none() {
         s.draft.stamp = Some(Stamp::new(SystemTime::now(), &stamp_domain()));
@@ -1354,42 +1363,44 @@ pub fn save_dead_letter(s: &mut Session) -> Option<PathBuf> {
         n += 1;
         path = dir.join(format!("{base}-{n}.eml"));
     }
-    match write_message(s, &path, true) {
+    Some(match write_message(s, &path, true) {
         Ok(_) => {
-            s.out.warn(&format!(
+            let mut note = format!(
                 "the message was not sent; it was saved as a dead letter: {}",
                 path.display()
-            ));
+            );
             if !s.draft.bcc.is_empty() {
                 let bcc: Vec<String> = s.draft.bcc.iter().map(|m| m.address.to_string()).collect();
-                s.out.hint(&format!(
-                    "Bcc recipients are never written into a message; they were: {}",
+                note.push_str(&format!(
+                    "\nBcc recipients are never written into a message; they were: {}",
                     bcc.join(", ")
                 ));
             }
-            Some(path)
+            Ok(note)
         }
-        Err(f) => {
-            s.out.warn(&format!(
-                "the message was not sent, and no dead letter was written: {}",
-                f.message
-            ));
-            None
-        }
-    }
+        Err(f) => Err(format!(
+            "the message was not sent, and no dead letter was written: {}",
+            f.message
+        )),
+    })
 }
 
 // ---------------------------------------------------------------- send
 
 pub(crate) fn send(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failure> {
-    let result = send_draft(s, a.flag("--keep-open"));
     // Nothing typed is lost: in a script, a message that failed to go out
-    // (for any reason) is kept as a dead letter; interactively the draft
-    // stays in the session and `save` writes it.
-    if result.is_err() && !input.interactive() {
-        save_dead_letter(s);
-    }
-    result
+    // (for any reason) is kept as a dead letter, said after the failure
+    // itself; interactively the draft stays in the session and `save`
+    // writes it.
+    send_draft(s, a.flag("--keep-open")).map_err(|f| {
+        if input.interactive() {
+            return f;
+        }
+        match save_dead_letter(s) {
+            Some(Ok(note) | Err(note)) => f.also(note),
+            None => f,
+        }
+    })
 }
 
 /// `send` itself.

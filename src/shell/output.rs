@@ -121,7 +121,9 @@ impl Output {
     /// A hint after an error: what to do next.
     pub fn hint(&self, text: &str) {
         let _ = io::stdout().flush();
-        eprintln!("    {}", text.dimmed());
+        for line in text.lines() {
+            eprintln!("    {}", line.dimmed());
+        }
     }
     /// Plain text on standard output.
     pub fn plain(&self, text: &str) {
