@@ -2,8 +2,15 @@
 //!
 //! Data flows one way: [`shell`] reads commands and keeps the session;
 //! it composes messages with [`mime`] and talks to servers with [`smtp`].
+//! [`sandbox`] is a peer of the client (a server), never importing
+//! [`shell`]. [`address`], [`clock`] and [`local`] serve every layer.
+//! See docs/architecture.md.
+
+#![forbid(unsafe_code)]
 
 pub mod address;
+pub mod clock;
+pub mod local;
 pub mod mime;
 pub mod sandbox;
 pub mod shell;

@@ -1,0 +1,104 @@
+//! Dates and times as smtpsh writes them, all from the `time` crate and
+//! all in UTC: the RFC 5322 `Date:` form for headers, a readable form for
+//! `status` and `inbox`, and a compact form for file names.
+
+use std::time::SystemTime;
+use time::format_description::BorrowedFormatItem;
+use time::format_description::well_known::Rfc2822;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcDateTime};
+
+/// `2026-12-06 17:39:35 UTC`.
+const READABLE: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+/// `20261206T173935Z`.
+const COMPACT: &[BorrowedFormatItem<'static>] =
+    format_description!("[year][month][day]T[hour][minute][second]Z");
+
+/// `t` as a UTC date-time; times before 1970 or past what `time` holds
+/// become the nearest one it does.
+fn utc(t: SystemTime) -> UtcDateTime {
+    let secs = match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    };
+    from_unix(secs)
+}
+
+/// Seconds since the epoch as a UTC date-time, clamped to what `time` holds.
+fn from_unix(secs: i64) -> UtcDateTime {
+    UtcDateTime::from_unix_timestamp(secs).unwrap_or(if secs < 0 {
+        UtcDateTime::MIN
+    } else {
+        UtcDateTime::MAX
+    })
+}
+
+/// The RFC 5322 §3.3 date-time of `t` in UTC, for `Date:` and
+/// `Received:` headers: `Sun, 06 Dec 2026 17:39:35 +0000`.
+pub fn rfc5322(t: SystemTime) -> String {
+    // RFC 2822's date-time is RFC 5322's (minus the obsolete forms).
+    OffsetDateTime::from(utc(t))
+        .format(&Rfc2822)
+        .unwrap_or_else(|_| "Thu, 01 Jan 1970 00:00:00 +0000".to_string())
+}
+
+/// `2026-12-06 17:39:35 UTC`, for people (`status`, `inbox`).
+pub fn readable(t: SystemTime) -> String {
+    readable_unix(utc_secs(t))
+}
+
+/// [`readable`] for seconds since the epoch (certificate validity).
+pub fn readable_unix(secs: i64) -> String {
+    from_unix(secs)
+        .format(READABLE)
+        .unwrap_or_else(|_| format!("{secs} s after the epoch"))
+}
+
+/// `20261206T173935Z`, for file names that sort by time.
+pub fn compact(t: SystemTime) -> String {
+    utc(t)
+        .format(COMPACT)
+        .unwrap_or_else(|_| "00000000T000000Z".to_string())
+}
+
+/// Seconds since the epoch (negative before it).
+pub fn utc_secs(t: SystemTime) -> i64 {
+    utc(t).unix_timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn rfc5322_dates_in_utc() {
+        assert_eq!(rfc5322(at(0)), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(rfc5322(at(951_782_400)), "Tue, 29 Feb 2000 00:00:00 +0000");
+        assert_eq!(
+            rfc5322(at(1_796_578_775)),
+            "Sun, 06 Dec 2026 17:39:35 +0000"
+        );
+    }
+
+    #[test]
+    fn readable_and_compact_forms() {
+        assert_eq!(readable(at(0)), "1970-01-01 00:00:00 UTC");
+        assert_eq!(readable_unix(951_782_400 + 3723), "2000-02-29 01:02:03 UTC");
+        assert_eq!(compact(at(1_700_000_000)), "20231114T221320Z");
+        assert_eq!(utc_secs(at(1_700_000_000)), 1_700_000_000);
+    }
+
+    #[test]
+    fn out_of_range_times_do_not_panic() {
+        assert!(readable_unix(i64::MAX).contains("UTC"));
+        assert!(readable_unix(i64::MIN).contains("UTC"));
+        let before = SystemTime::UNIX_EPOCH - Duration::from_secs(86_400);
+        assert_eq!(readable(before), "1969-12-31 00:00:00 UTC");
+    }
+}

@@ -1,0 +1,124 @@
+//! Facts about this machine and user that several layers need: the host
+//! name (EHLO, Message-ID, Maildir names) and where smtpsh keeps its files.
+//!
+//! Files follow the XDG base directories (through `etcetera`: a variable
+//! that is unset, empty or relative is ignored, and the home directory is
+//! the fallback), each overridable by a variable of smtpsh's own:
+//!
+//! | what | override | default |
+//! | --- | --- | --- |
+//! | history | `$SMTPSH_HISTORY` (a file) | `$XDG_STATE_HOME/smtpsh/history` |
+//! | dead letters | — | `$XDG_STATE_HOME/smtpsh/dead-letter/` |
+//! | sandbox (Maildir, CA) | `$SMTPSH_SANDBOX_DIR` | `$XDG_DATA_HOME/smtpsh/sandbox/` |
+//!
+//! `$XDG_STATE_HOME` defaults to `~/.local/state`, `$XDG_DATA_HOME` to
+//! `~/.local/share`.
+
+use etcetera::BaseStrategy;
+use etcetera::base_strategy::Xdg;
+use std::path::PathBuf;
+
+/// This machine's host name, or `localhost` when it has none that is a
+/// valid DNS name.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 253
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        })
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+/// This host's name as a fully qualified domain: the host name when it
+/// has a dot, else `NAME.localdomain` (for Message-ID and Maildir names).
+pub fn domain_name() -> String {
+    let h = host_name();
+    if h.contains('.') {
+        h
+    } else {
+        format!("{h}.localdomain")
+    }
+}
+
+/// A variable's value when it is set and not empty.
+fn env_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// A base directory from `pick`, when it is absolute (a relative one
+/// would depend on the directory smtpsh happens to run in).
+fn base(pick: impl FnOnce(&Xdg) -> Option<PathBuf>) -> Option<PathBuf> {
+    Xdg::new()
+        .ok()
+        .and_then(|x| pick(&x))
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join("smtpsh"))
+}
+
+/// `$XDG_STATE_HOME/smtpsh` (history, dead letters).
+pub fn state_dir() -> Option<PathBuf> {
+    base(Xdg::state_dir)
+}
+
+/// `$XDG_DATA_HOME/smtpsh` (the sandbox's mail).
+pub fn data_dir() -> Option<PathBuf> {
+    base(|x| Some(x.data_dir()))
+}
+
+/// The history file: `$SMTPSH_HISTORY`, else `state_dir()/history`.
+pub fn history_file() -> Option<PathBuf> {
+    env_path("SMTPSH_HISTORY").or_else(|| state_dir().map(|d| d.join("history")))
+}
+
+/// Where messages a script failed to send are kept: `state_dir()/dead-letter`.
+pub fn dead_letter_dir() -> Option<PathBuf> {
+    state_dir().map(|d| d.join("dead-letter"))
+}
+
+/// The sandbox's directory (its `Maildir/` and `ca.pem`):
+/// `$SMTPSH_SANDBOX_DIR`, else `data_dir()/sandbox`.
+pub fn sandbox_dir() -> Option<PathBuf> {
+    env_path("SMTPSH_SANDBOX_DIR").or_else(|| data_dir().map(|d| d.join("sandbox")))
+}
+
+/// A path as typed, with a leading `~/` standing for the home directory.
+pub fn expand_tilde(typed: &str) -> PathBuf {
+    if let Some(rest) = typed.strip_prefix("~/")
+        && let Some(home) = std::env::home_dir().filter(|h| h.is_absolute())
+    {
+        return home.join(rest);
+    }
+    PathBuf::from(typed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_name_is_a_dns_name() {
+        let h = host_name();
+        assert!(!h.is_empty());
+        assert!(
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        );
+        assert!(domain_name().contains('.'));
+    }
+
+    #[test]
+    fn tilde_expands_only_at_the_start() {
+        assert_eq!(expand_tilde("a/~/b"), PathBuf::from("a/~/b"));
+        assert_eq!(expand_tilde("/x"), PathBuf::from("/x"));
+        if let Some(home) = std::env::home_dir().filter(|h| h.is_absolute()) {
+            assert_eq!(expand_tilde("~/x.txt"), home.join("x.txt"));
+        }
+    }
+}
