@@ -63,7 +63,14 @@ pub fn tls_client(s: &Session) -> Result<TlsClient, Failure> {
         insecure: s.settings.insecure,
         // The in-process sandbox's CA is trusted by this process only; it
         // is name-constrained to loopback, so it vouches for nothing else.
-        extra_roots: s.sandbox.iter().map(|sb| sb.ca_der().to_vec()).collect(),
+        extra_roots: s
+            .sandbox
+            .iter()
+            .map(|sb| crate::smtp::tls::ExtraRoot {
+                label: "the sandbox's own CA, trusted by this smtpsh process only".to_string(),
+                der: sb.ca_der().to_vec(),
+            })
+            .collect(),
     };
     TlsClient::new(&options).map_err(|e| {
         Failure::local(e.to_string()).hint("nothing was sent; check the --cafile path (a PEM file)")

@@ -1,0 +1,343 @@
+//! Handshake failures explained in one line: [`TlsError`], its
+//! [`TlsErrorKind`], and [`classify`], which turns what rustls and the
+//! socket report into that line.
+
+use crate::clock::readable_unix;
+use rustls::pki_types::UnixTime;
+use rustls::{AlertDescription, CertificateError};
+use std::fmt;
+use std::io;
+
+/// Whether TLS starts at once or after STARTTLS (for error messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Implicit TLS (RFC 8314, port 465): TLS from the first byte.
+    Implicit,
+    /// After the server's 220 to STARTTLS (RFC 3207).
+    StartTls,
+}
+
+/// What kind of TLS failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsErrorKind {
+    /// The certificate chain does not lead to a trusted root.
+    UnknownIssuer,
+    /// The certificate's notAfter has passed.
+    Expired,
+    /// The certificate's notBefore is in the future.
+    NotValidYet,
+    /// The certificate is not for the host name (or address) connected to.
+    NameMismatch,
+    /// The certificate was revoked.
+    Revoked,
+    /// The server presents a CA certificate as its own.
+    CaAsServerCertificate,
+    /// Another certificate problem (bad signature, wrong purpose, ...).
+    BadCertificate,
+    /// The server answered with plaintext where TLS was expected.
+    Plaintext,
+    /// The server closed the connection during the handshake.
+    Closed,
+    /// The server refused the handshake with an alert.
+    Refused,
+    /// No TLS version or cipher suite in common, or a protocol violation.
+    Incompatible,
+    /// Local setup: unreadable CA file, unusable host name.
+    Config,
+    /// Anything else.
+    Other,
+}
+
+/// A TLS failure, as one line that names the reason. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsError {
+    /// The kind.
+    pub kind: TlsErrorKind,
+    message: String,
+}
+
+impl TlsError {
+    pub(super) fn new(kind: TlsErrorKind, message: impl Into<String>) -> TlsError {
+        TlsError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for TlsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TlsError {}
+
+/// Bytes as text for a message: the first line, control characters and
+/// non-UTF-8 escaped, at most `max` characters.
+pub(super) fn printable(bytes: &[u8], max: usize) -> String {
+    let line = bytes
+        .split(|&b| b == b'\r' || b == b'\n')
+        .next()
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(line);
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i >= max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.push_str(&format!("\\x{:02x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether `start` could begin a TLS record (content type 20-24, version 3.x).
+fn looks_like_tls(start: &[u8]) -> bool {
+    match start {
+        [] => true,
+        [t] => (20..=24).contains(t),
+        [t, v, ..] => (20..=24).contains(t) && *v == 3,
+    }
+}
+
+/// Turns a failed handshake into one clear line. `start` holds the first
+/// bytes the server sent during the handshake; `host` the name checked.
+pub fn classify(error: &io::Error, start: &[u8], phase: Phase, host: &str) -> TlsError {
+    use TlsErrorKind as K;
+    let plaintext = !start.is_empty() && !looks_like_tls(start);
+    if plaintext {
+        let first = printable(start, 60);
+        return TlsError::new(
+            K::Plaintext,
+            match phase {
+                Phase::Implicit => format!(
+                    "the server answered in plaintext (\"{first}\") instead of TLS: this port speaks \
+                     plain SMTP, not implicit TLS (what OpenSSL calls \"wrong version number\") — \
+                     use `connect --starttls HOST PORT` (ports 25 and 587), or port 465 for implicit TLS"
+                ),
+                Phase::StartTls => format!(
+                    "after accepting STARTTLS the server sent plaintext (\"{first}\") instead of a TLS handshake"
+                ),
+            },
+        );
+    }
+    let closed = match phase {
+        Phase::Implicit => {
+            "the server closed the connection during the TLS handshake — does this port use implicit TLS? \
+             (ports 25 and 587 use `--starttls`, port 465 uses `--tls`)"
+        }
+        Phase::StartTls => {
+            "the server closed the connection during the TLS handshake after STARTTLS"
+        }
+    };
+    let Some(tls) = error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    else {
+        return match error.kind() {
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe => TlsError::new(K::Closed, closed),
+            _ => TlsError::new(K::Other, format!("the TLS handshake failed: {error}")),
+        };
+    };
+    match tls {
+        rustls::Error::InvalidCertificate(cert) => certificate_error(cert, host),
+        rustls::Error::AlertReceived(alert) => {
+            let why = match alert {
+                AlertDescription::ProtocolVersion => {
+                    " — it seems to offer only TLS versions older than 1.2, which smtpsh does not use"
+                }
+                AlertDescription::HandshakeFailure | AlertDescription::InsufficientSecurity => {
+                    " — no TLS version or cipher suite in common"
+                }
+                AlertDescription::UnrecognisedName => {
+                    " — it does not know the host name sent in SNI; connect with the name it expects"
+                }
+                _ => "",
+            };
+            TlsError::new(
+                K::Refused,
+                format!(
+                    "the server refused the TLS handshake (alert: {}){why}",
+                    alert_name(alert)
+                ),
+            )
+        }
+        rustls::Error::PeerIncompatible(why) => TlsError::new(
+            K::Incompatible,
+            format!("the server's TLS is incompatible with smtpsh (TLS 1.2 and 1.3 only): {why:?}"),
+        ),
+        rustls::Error::InvalidMessage(why) => TlsError::new(
+            K::Incompatible,
+            format!("the server sent a malformed TLS message ({why:?})"),
+        ),
+        other => TlsError::new(K::Other, format!("the TLS handshake failed: {other}")),
+    }
+}
+
+fn alert_name(alert: &AlertDescription) -> String {
+    // `HandshakeFailure` → `handshake failure`.
+    let name = format!("{alert:?}");
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// A certificate time (seconds since the epoch) as `2026-05-01 12:00:00 UTC`.
+fn readable(t: &UnixTime) -> String {
+    readable_unix(i64::try_from(t.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The line for a certificate the verifier rejected.
+fn certificate_error(error: &CertificateError, host: &str) -> TlsError {
+    use TlsErrorKind as K;
+    match error {
+        CertificateError::UnknownIssuer => TlsError::new(
+            K::UnknownIssuer,
+            "the server's certificate is not trusted (unknown issuer): it is not signed by a \
+             certificate authority smtpsh trusts — a private CA or a self-signed certificate? \
+             Trust that CA with --cafile PATH",
+        ),
+        CertificateError::ExpiredContext { not_after, .. } => TlsError::new(
+            K::Expired,
+            format!(
+                "the server's certificate has expired (valid until {}); its owner must renew it",
+                readable(not_after)
+            ),
+        ),
+        CertificateError::Expired => {
+            TlsError::new(K::Expired, "the server's certificate has expired")
+        }
+        CertificateError::NotValidYetContext { not_before, .. } => TlsError::new(
+            K::NotValidYet,
+            format!(
+                "the server's certificate is not valid yet (valid from {}); check this computer's clock",
+                readable(not_before)
+            ),
+        ),
+        CertificateError::NotValidYet => TlsError::new(
+            K::NotValidYet,
+            "the server's certificate is not valid yet; check this computer's clock",
+        ),
+        CertificateError::NotValidForNameContext { presented, .. } => {
+            let names: Vec<String> = presented
+                .iter()
+                .take(8)
+                .map(|n| printable(n.as_bytes(), 80))
+                .collect();
+            let list = if names.is_empty() {
+                "no names".to_string()
+            } else {
+                names.join(", ")
+            };
+            TlsError::new(
+                K::NameMismatch,
+                format!(
+                    "the server's certificate does not match the name \"{}\" (name mismatch): it is for {list} — connect using one of those names",
+                    printable(host.as_bytes(), 80)
+                ),
+            )
+        }
+        CertificateError::NotValidForName => TlsError::new(
+            K::NameMismatch,
+            format!(
+                "the server's certificate does not match the name \"{}\" (name mismatch)",
+                printable(host.as_bytes(), 80)
+            ),
+        ),
+        CertificateError::Revoked => {
+            TlsError::new(K::Revoked, "the server's certificate has been revoked")
+        }
+        CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+            TlsError::new(
+                K::BadCertificate,
+                "the server's certificate is not meant for a TLS server (extended key usage)",
+            )
+        }
+        CertificateError::Other(other) if other.to_string().contains("CaUsedAsEndEntity") => {
+            TlsError::new(
+                K::CaAsServerCertificate,
+                "the server presents a CA certificate (CA:TRUE) as its own certificate; it needs a \
+                 server certificate signed by that CA",
+            )
+        }
+        other => TlsError::new(
+            K::BadCertificate,
+            format!("the server's certificate was rejected: {other}"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_of_constructed_errors() {
+        let wrap = |e: rustls::Error| io::Error::new(io::ErrorKind::InvalidData, e);
+        let c = |e: rustls::Error| classify(&wrap(e), &[], Phase::StartTls, "mx.example.org");
+        assert_eq!(
+            c(rustls::Error::InvalidCertificate(
+                CertificateError::UnknownIssuer
+            ))
+            .kind,
+            TlsErrorKind::UnknownIssuer
+        );
+        assert_eq!(
+            c(rustls::Error::InvalidCertificate(CertificateError::Expired)).kind,
+            TlsErrorKind::Expired
+        );
+        assert_eq!(
+            c(rustls::Error::InvalidCertificate(CertificateError::Revoked)).kind,
+            TlsErrorKind::Revoked
+        );
+        let e = c(rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName,
+        ));
+        assert_eq!(e.kind, TlsErrorKind::NameMismatch);
+        assert!(e.to_string().contains("mx.example.org"));
+        let e = c(rustls::Error::AlertReceived(
+            AlertDescription::ProtocolVersion,
+        ));
+        assert_eq!(e.kind, TlsErrorKind::Refused);
+        assert!(e.to_string().contains("alert: protocol version"), "{e}");
+        assert!(e.to_string().contains("older than 1.2"), "{e}");
+        let e = classify(
+            &io::Error::from(io::ErrorKind::UnexpectedEof),
+            &[],
+            Phase::Implicit,
+            "x",
+        );
+        assert_eq!(e.kind, TlsErrorKind::Closed);
+        let e = classify(
+            &wrap(rustls::Error::General("x".into())),
+            b"250 injected\r\n",
+            Phase::StartTls,
+            "x",
+        );
+        assert_eq!(e.kind, TlsErrorKind::Plaintext);
+        assert!(e.to_string().contains("\"250 injected\""), "{e}");
+        let e = classify(
+            &wrap(rustls::Error::General("x".into())),
+            b"\x1b[2J\r\n",
+            Phase::Implicit,
+            "x",
+        );
+        assert!(e.to_string().contains("\\x1b[2J"), "{e}");
+        assert!(!e.to_string().contains('\x1b'));
+        assert!(looks_like_tls(&[0x16, 0x03, 0x03]));
+        assert!(!looks_like_tls(b"220 "));
+    }
+}

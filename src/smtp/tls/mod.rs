@@ -1,0 +1,34 @@
+//! TLS for SMTP with rustls (the `ring` provider): client configuration
+//! (system roots, else the compiled-in Mozilla set; `--cafile`;
+//! `--insecure`; named extra roots such as the sandbox's own CA), a
+//! [`TlsStream`] that a [`Connection`](super::Connection) runs over, the
+//! handshake with timeouts and Ctrl-C, a one-line explanation for every way
+//! a handshake fails, and a summary of the server's certificate for
+//! `status`, including the trust anchors that actually verified it.
+//!
+//! Server names: a host name is checked against the certificate's DNS
+//! names and sent as SNI; an IP address is checked against its IP
+//! addresses and no SNI is sent (RFC 6066 §3 forbids literal addresses).
+//!
+//! - `config`: [`TlsOptions`], [`ExtraRoot`], [`Trust`], [`TlsClient`],
+//!   [`server_name`].
+//! - `verify`: the certificate verifier that tries the extra roots, then
+//!   the main trust store, and records which one vouched for the server.
+//! - `stream`: [`TlsStream`] and the handshake.
+//! - `error`: [`TlsError`], [`TlsErrorKind`], [`Phase`], [`classify`].
+//! - `cert`: [`TlsInfo`], [`CertSummary`], [`summarize_certificate`]
+//!   (with `x509-parser`).
+
+mod cert;
+mod config;
+mod error;
+mod stream;
+mod verify;
+
+#[cfg(test)]
+mod tests;
+
+pub use cert::{CertSummary, TlsInfo, summarize_certificate};
+pub use config::{ExtraRoot, TlsClient, TlsOptions, Trust, server_name};
+pub use error::{Phase, TlsError, TlsErrorKind, classify};
+pub use stream::TlsStream;

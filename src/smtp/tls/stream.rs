@@ -1,0 +1,220 @@
+//! [`TlsStream`]: a rustls client connection over any [`Stream`], and the
+//! handshake with timeouts and Ctrl-C.
+
+use super::cert::{TlsInfo, summarize_certificate};
+use super::config::{TlsClient, Trust, server_name};
+use super::error::{Phase, classify};
+use super::verify::Outcome;
+use crate::smtp::conn::{ConnError, Stream};
+use rustls::{ClientConnection, ProtocolVersion};
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Longest single blocking wait during the handshake.
+const SLICE: Duration = Duration::from_millis(100);
+/// How many of the server's first bytes are kept to explain a failure.
+const KEEP_START: usize = 80;
+
+/// The plain stream under TLS, keeping the first bytes read (to explain a
+/// handshake that meets plaintext).
+struct Recorder {
+    inner: Box<dyn Stream>,
+    start: Vec<u8>,
+}
+
+impl Read for Recorder {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.start.len() < KEEP_START {
+            let keep = (KEEP_START - self.start.len()).min(n);
+            self.start.extend_from_slice(&buf[..keep]);
+        }
+        Ok(n)
+    }
+}
+
+impl Write for Recorder {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A TLS client stream over any [`Stream`]. `write` accepts bytes only
+/// after earlier ones are on the wire, so a timeout never strands data;
+/// `flush` pushes out the rest (either may report a socket timeout, which
+/// the connection retries).
+pub struct TlsStream {
+    conn: ClientConnection,
+    sock: Recorder,
+}
+
+fn is_slice(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
+impl TlsStream {
+    /// Runs the handshake over `inner` (nothing else must have been read
+    /// from it that belongs to TLS). Honours `timeout` (per step of
+    /// progress) and `interrupt`. On failure the stream is dropped (closed).
+    pub fn handshake(
+        inner: Box<dyn Stream>,
+        client: &TlsClient,
+        host: &str,
+        phase: Phase,
+        timeout: Duration,
+        interrupt: &AtomicBool,
+    ) -> Result<(TlsStream, TlsInfo), ConnError> {
+        let name = server_name(host).map_err(ConnError::Tls)?;
+        let (conn, outcome) = client.connection(name).map_err(ConnError::Tls)?;
+        let mut tls = TlsStream {
+            conn,
+            sock: Recorder {
+                inner,
+                start: Vec::new(),
+            },
+        };
+        let timeout = timeout.max(Duration::from_millis(1));
+        let mut deadline = Instant::now() + timeout;
+        while tls.conn.is_handshaking() {
+            if interrupt.load(Ordering::SeqCst) {
+                let _ = tls.sock.inner.shutdown();
+                return Err(ConnError::Interrupted);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                let _ = tls.sock.inner.shutdown();
+                return Err(ConnError::Timeout {
+                    waiting_for: "the TLS handshake".into(),
+                    after: timeout,
+                });
+            }
+            let slice = left.clamp(Duration::from_millis(1), SLICE);
+            let timeouts = tls
+                .sock
+                .inner
+                .set_read_timeout(Some(slice))
+                .and_then(|()| tls.sock.inner.set_write_timeout(Some(slice)));
+            if let Err(e) = timeouts {
+                return Err(ConnError::Io(e));
+            }
+            match tls.conn.complete_io(&mut tls.sock) {
+                Ok((read, written)) => {
+                    if read + written > 0 {
+                        deadline = Instant::now() + timeout;
+                    }
+                }
+                Err(e) if is_slice(&e) => {}
+                Err(e) => {
+                    let _ = tls.sock.inner.shutdown();
+                    return Err(ConnError::Tls(classify(&e, &tls.sock.start, phase, host)));
+                }
+            }
+        }
+        let info = tls.info(client, &outcome);
+        Ok((tls, info))
+    }
+
+    /// What was negotiated, and which trust anchors verified the server.
+    fn info(&self, client: &TlsClient, outcome: &Outcome) -> TlsInfo {
+        let version = match self.conn.protocol_version() {
+            Some(ProtocolVersion::TLSv1_3) => "TLS 1.3".to_string(),
+            Some(ProtocolVersion::TLSv1_2) => "TLS 1.2".to_string(),
+            Some(other) => format!("{other:?}"),
+            None => "unknown".to_string(),
+        };
+        let cipher = self
+            .conn
+            .negotiated_cipher_suite()
+            .map_or_else(|| "unknown".to_string(), |s| format!("{:?}", s.suite()));
+        let chain = self.conn.peer_certificates().unwrap_or_default();
+        // Every full handshake runs the verifier (resumption is off); the
+        // main store stands in should one ever complete without it.
+        let trust = outcome.get().unwrap_or(client.trust()).clone();
+        TlsInfo {
+            version,
+            cipher,
+            certificate: chain.first().and_then(|c| summarize_certificate(c)),
+            chain_length: chain.len(),
+            verified: !matches!(trust, Trust::Insecure),
+            trust,
+            discarded: 0,
+        }
+    }
+
+    /// Writes out every TLS record waiting to go.
+    fn push_out(&mut self) -> io::Result<()> {
+        while self.conn.wants_write() {
+            if self.conn.write_tls(&mut self.sock)? == 0 {
+                return Err(io::Error::from(io::ErrorKind::WriteZero));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Read for TlsStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            // Anything still queued (a command, a key update) goes first.
+            self.push_out()?;
+            match self.conn.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            self.conn.read_tls(&mut self.sock)?;
+            if let Err(e) = self.conn.process_new_packets() {
+                // Send the alert that explains it, if we can.
+                let _ = self.conn.write_tls(&mut self.sock);
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+            }
+        }
+    }
+}
+
+impl Write for TlsStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Earlier records first: until they are out, accept nothing new.
+        self.push_out()?;
+        let n = self.conn.writer().write(buf)?;
+        match self.push_out() {
+            Ok(()) => Ok(n),
+            // Accepted; the rest goes out with the next write, read or flush.
+            Err(e) if is_slice(&e) => Ok(n),
+            Err(e) => Err(e),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.conn.writer().flush()?;
+        self.push_out()?;
+        self.sock.flush()
+    }
+}
+
+impl Stream for TlsStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.sock.inner.set_read_timeout(timeout)
+    }
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.sock.inner.set_write_timeout(timeout)
+    }
+    fn shutdown(&self) -> io::Result<()> {
+        self.sock.inner.shutdown()
+    }
+    fn close_notify(&mut self) {
+        // RFC 8314 §3.4: close_notify before closing TCP (best effort, briefly).
+        self.conn.send_close_notify();
+        let _ = self
+            .sock
+            .inner
+            .set_write_timeout(Some(Duration::from_millis(500)));
+        let _ = self.push_out();
+    }
+}

@@ -1,0 +1,172 @@
+//! The server certificate verifier: the extra roots first (each its own
+//! webpki verifier, so each can be named), then the main store (the
+//! system's roots, the Mozilla set or `--cafile`); the one that verified
+//! the chain is recorded for this handshake. With `--insecure` every
+//! certificate is accepted, but the handshake signatures are still
+//! checked, so the server holds the key of the certificate `status` shows.
+
+use super::config::Trust;
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use std::sync::{Arc, OnceLock};
+
+/// The trust anchor sets of a client, in the order they are tried.
+#[derive(Debug)]
+pub(super) enum Anchors {
+    /// `--insecure`: nothing is verified.
+    Insecure,
+    /// Verify against `extra`, one after the other, then `main`.
+    Verify {
+        /// The named extra roots.
+        extra: Vec<(Trust, Arc<WebPkiServerVerifier>)>,
+        /// `--cafile`, else the system's roots, else the Mozilla set.
+        main: (Trust, Arc<WebPkiServerVerifier>),
+    },
+}
+
+impl Anchors {
+    /// The main trust source.
+    pub(super) fn main_trust(&self) -> &Trust {
+        match self {
+            Anchors::Insecure => &Trust::Insecure,
+            Anchors::Verify { main, .. } => &main.0,
+        }
+    }
+}
+
+/// Which trust anchors verified the server in one handshake (set by the
+/// verifier, read after the handshake).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Outcome(Arc<OnceLock<Trust>>);
+
+impl Outcome {
+    fn set(&self, trust: &Trust) {
+        // One verification per handshake: a second one would find it set.
+        let _ = self.0.set(trust.clone());
+    }
+    /// The trust anchors that verified the certificate, once they have.
+    pub(super) fn get(&self) -> Option<&Trust> {
+        self.0.get()
+    }
+}
+
+/// The verifier of one handshake.
+#[derive(Debug)]
+pub(super) struct Verifier {
+    anchors: Arc<Anchors>,
+    provider: Arc<CryptoProvider>,
+    outcome: Outcome,
+}
+
+impl Verifier {
+    /// A verifier over `anchors` that records its verdict in `outcome`.
+    pub(super) fn new(
+        anchors: Arc<Anchors>,
+        provider: Arc<CryptoProvider>,
+        outcome: Outcome,
+    ) -> Verifier {
+        Verifier {
+            anchors,
+            provider,
+            outcome,
+        }
+    }
+}
+
+fn is_unknown_issuer(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)
+    )
+}
+
+fn is_name_mismatch(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
+        )
+    )
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let (extra, main) = match &*self.anchors {
+            Anchors::Insecure => {
+                self.outcome.set(&Trust::Insecure);
+                return Ok(ServerCertVerified::assertion());
+            }
+            Anchors::Verify { extra, main } => (extra, main),
+        };
+        let verify = |verifier: &WebPkiServerVerifier| {
+            verifier.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        };
+        // A name mismatch under an extra root: the chain does lead to that
+        // root, but the name is wrong, which says more than the main
+        // store's "unknown issuer".
+        let mut extra_error = None;
+        for (trust, verifier) in extra {
+            match verify(verifier) {
+                Ok(verified) => {
+                    self.outcome.set(trust);
+                    return Ok(verified);
+                }
+                Err(e) if extra_error.is_none() && is_name_mismatch(&e) => extra_error = Some(e),
+                Err(_) => {}
+            }
+        }
+        let (trust, verifier) = main;
+        match verify(verifier) {
+            Ok(verified) => {
+                self.outcome.set(trust);
+                Ok(verified)
+            }
+            Err(e) if is_unknown_issuer(&e) => Err(extra_error.unwrap_or(e)),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
