@@ -153,7 +153,7 @@ fn unique_name(size: usize) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let host: String = crate::shell::exec::local_host_name()
+    let host: String = crate::local::host_name()
         .chars()
         .map(|c| match c {
             '/' => "\\057".to_string(),

@@ -99,20 +99,12 @@ impl std::error::Error for SandboxError {
     }
 }
 
-/// The sandbox's directory: `$SMTPSH_SANDBOX_DIR` if set, else
-/// `$XDG_DATA_HOME/smtpsh/sandbox`, else `~/.local/share/smtpsh/sandbox`.
-/// The Maildir is its `Maildir` subdirectory; the CA certificate is `ca.pem`.
+/// The sandbox's directory: [`crate::local::sandbox_dir`]
+/// (`$SMTPSH_SANDBOX_DIR`, else `$XDG_DATA_HOME/smtpsh/sandbox`, else
+/// `~/.local/share/smtpsh/sandbox`). The Maildir is its `Maildir`
+/// subdirectory; the CA certificate is `ca.pem`.
 pub fn sandbox_dir() -> Option<PathBuf> {
-    let nonempty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(dir) = nonempty("SMTPSH_SANDBOX_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    if let Some(data) = nonempty("XDG_DATA_HOME").map(PathBuf::from)
-        && data.is_absolute()
-    {
-        return Some(data.join("smtpsh").join("sandbox"));
-    }
-    nonempty("HOME").map(|h| PathBuf::from(h).join(".local/share/smtpsh/sandbox"))
+    crate::local::sandbox_dir()
 }
 
 /// The Maildir of [`sandbox_dir`].
