@@ -4,7 +4,6 @@ use super::encode::is_token_char;
 use super::message::MimeError;
 use crate::address::{Address, Mailbox, ReversePath};
 use std::collections::HashSet;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -223,20 +222,24 @@ impl Stamp {
     }
 }
 
-/// 64 random bits from std only: a randomly keyed SipHash (RandomState)
-/// over a process-wide counter, the pid, the thread and the clock.
+/// 64 random bits from the operating system's generator. Should it fail
+/// (no `getrandom(2)` and no `/dev/urandom`), a process-wide counter mixed
+/// with the clock and the pid: still unique, no longer unpredictable,
+/// which is all a Message-ID or a boundary needs.
 fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::getrandom(&mut bytes).is_ok() {
+        return u64::from_ne_bytes(bytes);
+    }
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u32(std::process::id());
-    std::thread::current().id().hash(&mut h);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    h.write_u128(nanos);
-    h.finish()
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos
+        ^ (u64::from(std::process::id()) << 32)
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// Days since 1970-01-01 → (year, month 1-12, day 1-31) in UTC, clamped

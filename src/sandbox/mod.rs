@@ -51,6 +51,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The demo account's user name.
 pub const DEMO_USER: &str = "demo";
@@ -229,9 +230,34 @@ fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// 64 random bits from the operating system's generator (queue ids,
+/// Maildir names). Should it fail, a process-wide counter mixed with the
+/// clock and the pid: still unique within the process, which is what the
+/// ids need.
+pub(crate) fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::getrandom(&mut bytes).is_ok() {
+        return u64::from_ne_bytes(bytes);
+    }
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos
+        ^ (u64::from(std::process::id()) << 32)
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_ids_differ() {
+        assert_ne!(random_u64(), random_u64());
+    }
 
     #[test]
     fn sandbox_starts_writes_its_ca_and_uses_distinct_ports() {

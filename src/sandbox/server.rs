@@ -932,15 +932,10 @@ impl<'a> Session<'a> {
     }
 }
 
-/// A unique short id for the reply and the `Received:` header.
+/// A unique short id for the reply and the `Received:` header: 64 random
+/// bits as 16 upper-case hex digits.
 fn queue_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{:08X}{:04X}{:04X}",
-        crate::clock::utc_secs(std::time::SystemTime::now()) as u32,
-        std::process::id() as u16,
-        COUNTER.fetch_add(1, Ordering::Relaxed) as u16
-    )
+    format!("{:016X}", super::random_u64())
 }
 
 /// The text of a command line: it must end in CRLF and hold no other CR,
