@@ -17,6 +17,28 @@
 use etcetera::BaseStrategy;
 use etcetera::base_strategy::Xdg;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// 64 random bits from the operating system's generator (Message-IDs,
+/// MIME boundaries, sandbox queue ids and Maildir names). Should it fail
+/// (no `getrandom(2)` and no `/dev/urandom`), a process-wide counter mixed
+/// with the clock and the pid: still unique, no longer unpredictable,
+/// which is all those identifiers need.
+pub fn random_u64() -> u64 {
+    if let Ok(n) = getrandom::u64() {
+        return n;
+    }
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos
+        ^ (u64::from(std::process::id()) << 32)
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
 
 /// This machine's host name, or `localhost` when it has none that is a
 /// valid DNS name.
@@ -111,6 +133,11 @@ mod tests {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         );
         assert!(domain_name().contains('.'));
+    }
+
+    #[test]
+    fn random_ids_differ() {
+        assert_ne!(random_u64(), random_u64());
     }
 
     #[test]

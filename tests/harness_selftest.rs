@@ -387,19 +387,18 @@ print("PNG", w, h, depth, ctype, ",".join(kinds))
 }
 
 #[test]
-fn json_reader() {
-    let j = Json::parse(
-        r#"{"a": "x\"y\\z\n\u00e9\ud83d\ude00", "b": [1, -2.5e1, true, false, null], "c": {}}"#,
+fn json_fields() {
+    let j: serde_json::Value = serde_json::from_str(
+        r#"{"a": "x\"y\\z\n\u00e9\ud83d\ude00", "b": ["p", 1, "q", null], "n": 7}"#,
     )
     .unwrap();
-    assert_eq!(j.get("a").as_str(), Some("x\"y\\z\né😀"));
-    assert_eq!(j.get("b").as_array().len(), 5);
-    assert_eq!(j.get("b").as_array()[0].as_u64(), Some(1));
-    assert_eq!(j.get("b").as_array()[1], Json::Num(-25.0));
-    assert_eq!(j.get("missing"), &Json::Null);
-    assert!(Json::parse("{\"a\": ").is_err());
-    assert!(Json::parse("[1,]").is_err());
-    assert!(Json::parse("{} x").is_err());
+    assert_eq!(json_str(&j, "a"), "x\"y\\z\né😀");
+    assert_eq!(json_str(&j, "n"), "");
+    assert_eq!(json_str(&j, "missing"), "");
+    assert_eq!(json_str_list(&j, "b"), ["p", "q"]);
+    assert!(json_str_list(&j, "a").is_empty());
+    // A line the server is still writing does not parse.
+    assert!(serde_json::from_str::<serde_json::Value>("{\"a\": ").is_err());
 }
 
 #[test]

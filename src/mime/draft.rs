@@ -4,9 +4,7 @@ use super::encode::is_token_char;
 use super::message::MimeError;
 use crate::address::{Address, Mailbox, ReversePath};
 use std::collections::HashSet;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// An attached file. The file is read only when the message is written.
@@ -209,68 +207,22 @@ pub struct Stamp {
 
 impl Stamp {
     /// A fresh stamp: `now` as the date, a unique Message-ID on `domain`
-    /// (the local host name), a random boundary.
+    /// (the local host name), a random boundary. A time before the epoch
+    /// counts as the epoch.
     pub fn new(now: SystemTime, domain: &str) -> Stamp {
-        let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let secs = since.as_secs();
-        let id = format!("{secs}.{:016x}", random_u64());
+        let now = now.max(UNIX_EPOCH);
+        let secs = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let id = format!("{secs}.{:016x}", crate::local::random_u64());
         Stamp {
-            date: rfc5322_date(secs),
+            date: crate::clock::rfc5322(now),
             message_id: format!("<{id}@{}>", sanitize_domain(domain)),
-            boundary: format!("=_smtpsh_{:016x}{:016x}", random_u64(), random_u64()),
+            boundary: format!(
+                "=_smtpsh_{:016x}{:016x}",
+                crate::local::random_u64(),
+                crate::local::random_u64()
+            ),
         }
     }
-}
-
-/// 64 random bits from std only: a randomly keyed SipHash (RandomState)
-/// over a process-wide counter, the pid, the thread and the clock.
-fn random_u64() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.write_u32(std::process::id());
-    std::thread::current().id().hash(&mut h);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    h.write_u128(nanos);
-    h.finish()
-}
-
-/// `secs` since the epoch as an RFC 5322 date-time in UTC, e.g.
-/// `Thu, 26 Nov 2026 14:31:10 +0000`.
-fn rfc5322_date(secs: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{}, {d} {} {y} {:02}:{:02}:{:02} +0000",
-        DAYS[(days % 7) as usize],
-        MONTHS[(m - 1) as usize],
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month 1-12, day 1-31), proleptic
-/// Gregorian (H. Hinnant's `civil_from_days`).
-pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// The host name as a dot-atom for the Message-ID: labels of letters,
@@ -445,11 +397,11 @@ mod tests {
     #[test]
     fn dates() {
         for (t, want) in [
-            (0, "Thu, 1 Jan 1970 00:00:00 +0000"),
+            (0, "Thu, 01 Jan 1970 00:00:00 +0000"),
             (1795703470, "Thu, 26 Nov 2026 14:31:10 +0000"),
             (1709211661, "Thu, 29 Feb 2024 13:01:01 +0000"),
             (951782400, "Tue, 29 Feb 2000 00:00:00 +0000"),
-            (4102444800, "Fri, 1 Jan 2100 00:00:00 +0000"),
+            (4102444800, "Fri, 01 Jan 2100 00:00:00 +0000"),
             (1234567890, "Fri, 13 Feb 2009 23:31:30 +0000"),
         ] {
             assert_eq!(Stamp::new(at(t), "example.com").date, want);
@@ -457,7 +409,7 @@ mod tests {
         // Before the epoch: clamped, still valid syntax.
         assert_eq!(
             Stamp::new(UNIX_EPOCH - Duration::from_secs(5), "x").date,
-            "Thu, 1 Jan 1970 00:00:00 +0000"
+            "Thu, 01 Jan 1970 00:00:00 +0000"
         );
     }
 

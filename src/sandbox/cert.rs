@@ -13,6 +13,7 @@ use rcgen::{
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
 
 /// The names the server certificate is valid for.
 pub const SERVER_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
@@ -30,15 +31,15 @@ impl Authority {
     /// yesterday for a year.
     pub fn generate() -> Result<Authority, String> {
         let err = |e: rcgen::Error| e.to_string();
-        let now = super::now_secs();
-        let (y0, m0, d0, ..) = super::utc_parts(now.saturating_sub(86_400));
-        let (y1, m1, d1, ..) = super::utc_parts(now + 365 * 86_400);
-        let (y0, y1) = (
-            i32::try_from(y0).map_err(|e| e.to_string())?,
-            i32::try_from(y1).map_err(|e| e.to_string())?,
-        );
-        let from = rcgen::date_time_ymd(y0, m0 as u8, d0 as u8);
-        let until = rcgen::date_time_ymd(y1, m1 as u8, d1 as u8);
+        let now = OffsetDateTime::now_utc();
+        let day = |d: OffsetDateTime| d.replace_time(time::Time::MIDNIGHT);
+        let (from, until) = match (
+            now.checked_sub(Duration::days(1)),
+            now.checked_add(Duration::days(365)),
+        ) {
+            (Some(from), Some(until)) => (day(from), day(until)),
+            _ => return Err(format!("the clock ({now}) is out of range")),
+        };
 
         let ca_key = KeyPair::generate().map_err(err)?;
         let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;

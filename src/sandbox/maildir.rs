@@ -1,8 +1,9 @@
 //! A Maildir (<https://cr.yp.to/proto/maildir.html>): each message is one
 //! file, written into `tmp/` and renamed into `new/`, so a reader never
-//! sees a partial message. Names are `SECS.MUSECPPID_QN.HOST,S=SIZE`
-//! (seconds zero-padded, so name order is arrival order). Any mail reader
-//! that knows Maildir can open it; `inbox` reads `new/` and `cur/`.
+//! sees a partial message. Names are
+//! `SECS.M<usec>P<pid>Q<n>R<random>.HOST,S=<size>` (seconds zero-padded,
+//! so name order is arrival order). Any mail reader that knows Maildir can
+//! open it; `inbox` reads `new/` and `cur/`.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -146,14 +147,15 @@ impl Store for Maildir {
     }
 }
 
-/// `SECS.MUSECPPID_QN.HOST,S=SIZE`, unique per Maildir conventions
-/// (time, pid, a per-process counter, host).
+/// `SECS.M<usec>P<pid>Q<n>R<random>.HOST,S=<size>`, unique per Maildir
+/// conventions (time, pid, a per-process counter, 64 bits from the OS
+/// generator, host).
 fn unique_name(size: usize) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let host: String = crate::shell::exec::local_host_name()
+    let host: String = crate::local::host_name()
         .chars()
         .map(|c| match c {
             '/' => "\\057".to_string(),
@@ -162,11 +164,12 @@ fn unique_name(size: usize) -> String {
         })
         .collect();
     format!(
-        "{:010}.M{:06}P{}Q{}.{host},S={size}",
+        "{:010}.M{:06}P{}Q{}R{:016x}.{host},S={size}",
         now.as_secs(),
         now.subsec_micros(),
         std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        crate::local::random_u64()
     )
 }
 

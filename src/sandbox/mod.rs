@@ -99,20 +99,12 @@ impl std::error::Error for SandboxError {
     }
 }
 
-/// The sandbox's directory: `$SMTPSH_SANDBOX_DIR` if set, else
-/// `$XDG_DATA_HOME/smtpsh/sandbox`, else `~/.local/share/smtpsh/sandbox`.
-/// The Maildir is its `Maildir` subdirectory; the CA certificate is `ca.pem`.
+/// The sandbox's directory: [`crate::local::sandbox_dir`]
+/// (`$SMTPSH_SANDBOX_DIR`, else `$XDG_DATA_HOME/smtpsh/sandbox`, else
+/// `~/.local/share/smtpsh/sandbox`). The Maildir is its `Maildir`
+/// subdirectory; the CA certificate is `ca.pem`.
 pub fn sandbox_dir() -> Option<PathBuf> {
-    let nonempty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(dir) = nonempty("SMTPSH_SANDBOX_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    if let Some(data) = nonempty("XDG_DATA_HOME").map(PathBuf::from)
-        && data.is_absolute()
-    {
-        return Some(data.join("smtpsh").join("sandbox"));
-    }
-    nonempty("HOME").map(|h| PathBuf::from(h).join(".local/share/smtpsh/sandbox"))
+    crate::local::sandbox_dir()
 }
 
 /// The Maildir of [`sandbox_dir`].
@@ -237,56 +229,9 @@ fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
-/// Seconds since the epoch → (year, month 1-12, day, hour, minute, second)
-/// in UTC (H. Hinnant's `civil_from_days`).
-pub(crate) fn utc_parts(secs: u64) -> (i64, u32, u32, u64, u64, u64) {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = if m <= 2 { y + 1 } else { y };
-    (y, m, d, rem / 3600, rem / 60 % 60, rem % 60)
-}
-
-/// An RFC 5322 date-time in UTC, e.g. `Thu, 26 Nov 2026 14:31:10 +0000`.
-pub(crate) fn rfc5322_date(secs: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let (y, m, d, hh, mm, ss) = utc_parts(secs);
-    format!(
-        "{}, {d} {} {y} {hh:02}:{mm:02}:{ss:02} +0000",
-        DAYS[((secs / 86_400) % 7) as usize],
-        MONTHS[(m as usize).saturating_sub(1) % 12]
-    )
-}
-
-/// Seconds since the epoch, now.
-pub(crate) fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_are_rfc5322_utc() {
-        assert_eq!(rfc5322_date(0), "Thu, 1 Jan 1970 00:00:00 +0000");
-        assert_eq!(rfc5322_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
-        assert_eq!(utc_parts(1_700_000_000), (2023, 11, 14, 22, 13, 20));
-    }
 
     #[test]
     fn sandbox_starts_writes_its_ca_and_uses_distinct_ports() {

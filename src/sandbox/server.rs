@@ -922,7 +922,7 @@ impl<'a> Session<'a> {
             "Return-Path: <{from}>\r\nReceived: from {helo} (localhost [{}])\r\n\tby {} (smtpsh sandbox) with {with} id {id}{for_clause};\r\n\t{}\r\n",
             self.peer.ip(),
             self.config().hostname,
-            super::rfc5322_date(super::now_secs()),
+            crate::clock::rfc5322(std::time::SystemTime::now()),
         );
         h.push_str("X-Envelope-To: ");
         let list: Vec<String> = recipients.iter().map(|r| format!("<{r}>")).collect();
@@ -932,15 +932,10 @@ impl<'a> Session<'a> {
     }
 }
 
-/// A unique short id for the reply and the `Received:` header.
+/// A unique short id for the reply and the `Received:` header: 64 random
+/// bits as 16 upper-case hex digits.
 fn queue_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{:08X}{:04X}{:04X}",
-        super::now_secs() as u32,
-        std::process::id() as u16,
-        COUNTER.fetch_add(1, Ordering::Relaxed) as u16
-    )
+    format!("{:016X}", crate::local::random_u64())
 }
 
 /// The text of a command line: it must end in CRLF and hold no other CR,

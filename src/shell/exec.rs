@@ -1346,17 +1346,7 @@ pub fn save_dead_letter(s: &mut Session) -> Option<Result<String, String>> {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
         .collect();
-    let secs = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (y, m, d) = mime::draft::civil_from_days((secs / 86_400) as i64);
-    let rem = secs % 86_400;
-    let base = format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z-{unique}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    );
+    let base = format!("{}-{unique}", crate::clock::compact(SystemTime::now()));
     let mut path = dir.join(format!("{base}.eml"));
     let mut n = 1;
     while path.exists() {

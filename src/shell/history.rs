@@ -17,17 +17,11 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// Where the history is kept: `$SMTPSH_HISTORY`, else
-/// `$XDG_STATE_HOME/smtpsh/history`, else `~/.local/state/smtpsh/history`.
+/// Where the history is kept: [`crate::local::history_file`]
+/// (`$SMTPSH_HISTORY`, else `$XDG_STATE_HOME/smtpsh/history`, else
+/// `~/.local/state/smtpsh/history`).
 pub fn default_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("SMTPSH_HISTORY").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))?;
-    Some(state.join("smtpsh").join("history"))
+    crate::local::history_file()
 }
 
 /// A history file.

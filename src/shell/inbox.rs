@@ -143,9 +143,9 @@ pub(crate) fn inbox(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), 
     if let Some(target) = save {
         return save_attachments(s, n, &detail, &target);
     }
-    let (y, mo, d, hh, mi, ss) = sandbox::utc_parts(entry.received);
     s.out.plain(&format!(
-        "message {n}: received {y}-{mo:02}-{d:02} {hh:02}:{mi:02}:{ss:02} UTC, {}",
+        "message {n}: received {}, {}",
+        received(entry.received),
         human_bytes(entry.size)
     ));
     s.out.plain(&format!("  file: {}", entry.path.display()));
@@ -187,10 +187,11 @@ fn list(s: &mut Session, dir: &std::path::Path) -> Result<(), Failure> {
         "#", "received (UTC)", "from", "to", "subject", "size"
     ));
     for m in &items {
-        let (y, mo, d, hh, mi, ss) = sandbox::utc_parts(m.entry.received);
+        let when = received(m.entry.received);
         s.out.plain(&format!(
-            "{:>3}  {y}-{mo:02}-{d:02} {hh:02}:{mi:02}:{ss:02}  {:<24}  {:<24}  {:<30}  {:>9}",
+            "{:>3}  {:<19}  {:<24}  {:<24}  {:<30}  {:>9}",
             m.number,
+            when.strip_suffix(" UTC").unwrap_or(&when),
             clip(&m.from, 24),
             clip(&m.to, 24),
             clip(&m.subject, 30),
@@ -260,6 +261,12 @@ fn clip(text: &str, width: usize) -> String {
     out
 }
 
+/// When a message arrived (seconds since the epoch), as
+/// `2026-12-06 17:39:35 UTC`.
+fn received(secs: u64) -> String {
+    crate::clock::readable_unix(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
 /// `512 B`, `1.5 KiB`, `3.0 MiB`.
 fn short_size(n: u64) -> String {
     const K: f64 = 1024.0;
@@ -285,5 +292,6 @@ mod tests {
         assert_eq!(short_size(10), "10 B");
         assert_eq!(short_size(1536), "1.5 KiB");
         assert_eq!(short_size(3 * 1024 * 1024), "3.0 MiB");
+        assert_eq!(received(1_700_000_000), "2023-11-14 22:13:20 UTC");
     }
 }

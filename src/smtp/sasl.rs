@@ -10,21 +10,26 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use md5::{Digest, Md5};
+use hmac::{Hmac, KeyInit, Mac};
+use md5::Md5;
 use std::fmt;
+use zeroize::Zeroizing;
 
 /// Longest SASL response line we send (RFC 4954 §4: servers accept at least
 /// 12288 octets per line).
 pub const MAX_RESPONSE: usize = 12288;
 
-/// A password or token. It prints as `****` and is overwritten when dropped.
+/// A password, a token or a response made from one. It prints as `****`
+/// and its whole buffer (spare capacity included) is overwritten when
+/// dropped ([`zeroize`]).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(Zeroizing<String>);
 
 impl Secret {
-    /// Wraps a secret.
+    /// Wraps a secret. A `String` is moved in as it is, so no copy is left
+    /// behind; a `&str` is copied (the caller still owns the original).
     pub fn new(secret: impl Into<String>) -> Secret {
-        Secret(secret.into())
+        Secret(Zeroizing::new(secret.into()))
     }
     /// The secret itself, for building a response. Never print it.
     pub fn expose(&self) -> &str {
@@ -45,15 +50,6 @@ impl fmt::Debug for Secret {
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("****")
-    }
-}
-
-impl Drop for Secret {
-    /// Best effort: overwrite the bytes before the memory is freed.
-    fn drop(&mut self) {
-        let mut bytes = std::mem::take(&mut self.0).into_bytes();
-        bytes.iter_mut().for_each(|b| *b = 0);
-        std::hint::black_box(&bytes);
     }
 }
 
@@ -135,6 +131,10 @@ pub enum SaslError {
     UnexpectedChallenge,
     /// The response would be longer than [`MAX_RESPONSE`].
     TooLong,
+    /// The HMAC implementation refused the password as a key. HMAC takes
+    /// keys of any length (RFC 2104 §2), so the `hmac` crate never does;
+    /// this is here so that CRAM-MD5 needs no panic.
+    BadKey,
 }
 
 impl fmt::Display for SaslError {
@@ -153,6 +153,7 @@ impl fmt::Display for SaslError {
             SaslError::TooLong => {
                 write!(f, "the response would be longer than {MAX_RESPONSE} octets")
             }
+            SaslError::BadKey => f.write_str("the password cannot be used as an HMAC-MD5 key"),
         }
     }
 }
@@ -181,52 +182,68 @@ fn reject(s: &str, what: &'static str, bad: &[char]) -> Result<(), SaslError> {
     Ok(())
 }
 
+/// `data` in base64 as a [`Secret`], written straight into a buffer of
+/// the exact size (no intermediate copy, no reallocation leaving the
+/// encoded secret in freed memory).
+fn encode_secret(data: &[u8]) -> Result<Secret, SaslError> {
+    let len = base64::encoded_len(data.len(), true).ok_or(SaslError::TooLong)?;
+    let mut ascii = Zeroizing::new(vec![0u8; len]);
+    let n = B64
+        .encode_slice(data, &mut ascii[..])
+        .map_err(|_| SaslError::TooLong)?;
+    let mut text = Zeroizing::new(String::with_capacity(n));
+    // Base64 is ASCII: one char per byte, within the capacity reserved.
+    text.extend(ascii[..n].iter().map(|&b| char::from(b)));
+    Ok(Secret(text))
+}
+
+/// A buffer for the raw (unencoded) response, wiped when dropped, its
+/// capacity reserved up front so that filling it never reallocates.
+fn raw_buffer(parts: &[&[u8]]) -> Zeroizing<Vec<u8>> {
+    let len = parts.iter().map(|p| p.len()).sum();
+    let mut raw = Zeroizing::new(Vec::with_capacity(len));
+    parts.iter().for_each(|p| raw.extend_from_slice(p));
+    raw
+}
+
 /// PLAIN (RFC 4616 §2): base64(`authzid NUL authcid NUL passwd`), UTF-8.
 /// `authzid` is usually empty (act as yourself).
 pub fn plain(authzid: &str, user: &str, password: &Secret) -> Result<Secret, SaslError> {
     reject(authzid, "the authorization identity", &['\0'])?;
     reject(user, "the user name", &['\0'])?;
     reject(password.expose(), "the password", &['\0'])?;
-    let mut raw = Vec::with_capacity(authzid.len() + user.len() + password.expose().len() + 2);
-    raw.extend_from_slice(authzid.as_bytes());
-    raw.push(0);
-    raw.extend_from_slice(user.as_bytes());
-    raw.push(0);
-    raw.extend_from_slice(password.expose().as_bytes());
-    let out = Secret::new(encode(&raw));
-    raw.iter_mut().for_each(|b| *b = 0);
-    Ok(out)
+    let raw = raw_buffer(&[
+        authzid.as_bytes(),
+        b"\0",
+        user.as_bytes(),
+        b"\0",
+        password.expose().as_bytes(),
+    ]);
+    encode_secret(&raw)
 }
 
-/// HMAC-MD5 (RFC 2104) of `message` under `key`.
-pub fn hmac_md5(key: &[u8], message: &[u8]) -> [u8; 16] {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..16].copy_from_slice(&Md5::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Md5::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(message);
-    let inner = inner.finalize();
-    let mut outer = Md5::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner);
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&outer.finalize());
-    k.iter_mut().for_each(|b| *b = 0);
-    out
+/// HMAC-MD5 (RFC 2104) of `message` under `key`, by the `hmac` crate. The
+/// keyed MD5 states are wiped when the MAC is dropped; the result is
+/// returned in a buffer that wipes itself too.
+pub fn hmac_md5(key: &[u8], message: &[u8]) -> Result<Zeroizing<[u8; 16]>, SaslError> {
+    let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(key).map_err(|_| SaslError::BadKey)?;
+    mac.update(message);
+    Ok(Zeroizing::new(mac.finalize().into_bytes().into()))
 }
 
 /// CRAM-MD5 (RFC 2195 §2): base64(`user SP hex(HMAC-MD5(password, challenge))`),
 /// hex in lower case. `challenge` is the decoded 334 text.
 pub fn cram_md5(user: &str, password: &Secret, challenge: &[u8]) -> Result<Secret, SaslError> {
     reject(user, "the user name", &['\0', '\r', '\n'])?;
-    let mac = hmac_md5(password.expose().as_bytes(), challenge);
-    let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(Secret::new(encode(format!("{user} {hex}").as_bytes())))
+    let mac = hmac_md5(password.expose().as_bytes(), challenge)?;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = Zeroizing::new([0u8; 32]);
+    for (pair, b) in hex.chunks_exact_mut(2).zip(mac.iter()) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0x0f)];
+    }
+    let raw = raw_buffer(&[user.as_bytes(), b" ", &hex[..]]);
+    encode_secret(&raw)
 }
 
 /// XOAUTH2: base64(`user=` USER `^Aauth=Bearer ` TOKEN `^A^A`).
@@ -234,11 +251,14 @@ pub fn xoauth2(user: &str, token: &Secret) -> Result<Secret, SaslError> {
     let bad = ['\u{1}', '\0', '\r', '\n'];
     reject(user, "the user name", &bad)?;
     reject(token.expose(), "the token", &bad)?;
-    let raw = format!("user={user}\u{1}auth=Bearer {}\u{1}\u{1}", token.expose());
-    let out = Secret::new(encode(raw.as_bytes()));
-    let mut bytes = raw.into_bytes();
-    bytes.iter_mut().for_each(|b| *b = 0);
-    Ok(out)
+    let raw = raw_buffer(&[
+        b"user=",
+        user.as_bytes(),
+        b"\x01auth=Bearer ",
+        token.expose().as_bytes(),
+        b"\x01\x01",
+    ]);
+    encode_secret(&raw)
 }
 
 /// One response line of the exchange.
@@ -322,7 +342,7 @@ impl Client {
                     step == 1
                 };
                 if password {
-                    Secret::new(encode(self.secret.expose().as_bytes()))
+                    encode_secret(self.secret.expose().as_bytes())?
                 } else {
                     reject(&self.user, "the user name", &['\0', '\r', '\n'])?;
                     Secret::new(encode(self.user.as_bytes()))
@@ -378,6 +398,26 @@ mod tests {
     }
 
     #[test]
+    fn responses_fill_exact_buffers() {
+        // A buffer filled to its reserved capacity never reallocated, so no
+        // freed copy of the secret is left behind.
+        for r in [
+            plain("az", "user", &secret("pässword")).unwrap(),
+            xoauth2("u@example.com", &secret("token")).unwrap(),
+            cram_md5("tim", &secret("tanstaaftanstaaf"), b"<1.2@x>").unwrap(),
+            encode_secret(b"").unwrap(),
+            encode_secret(&[0xff; 1000]).unwrap(),
+        ] {
+            assert_eq!(r.0.capacity(), r.0.len(), "{}", r.expose());
+        }
+        let raw = raw_buffer(&[b"ab", b"\0", b"cde"]);
+        assert_eq!(&raw[..], b"ab\0cde");
+        assert_eq!(raw.capacity(), raw.len());
+        assert!(secret("").is_empty());
+        assert!(!secret("x").is_empty());
+    }
+
+    #[test]
     fn plain_rfc4616_examples() {
         // RFC 4616 §4: "<NUL>tim<NUL>tanstaaftanstaaf".
         assert_eq!(
@@ -414,7 +454,12 @@ mod tests {
 
     #[test]
     fn hmac_md5_rfc2104_vectors() {
-        let hex = |b: [u8; 16]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let hex = |b: Result<Zeroizing<[u8; 16]>, SaslError>| {
+            b.unwrap()
+                .iter()
+                .map(|x| format!("{x:02x}"))
+                .collect::<String>()
+        };
         assert_eq!(
             hex(hmac_md5(&[0x0b; 16], b"Hi There")),
             "9294727a3638bb1c13f48ef8158bfc9d"

@@ -8,7 +8,7 @@
 //! (or `python3 -m venv .venv-test && .venv-test/bin/pip install aiosmtpd`).
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use serde_json::Value;
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
@@ -89,7 +89,7 @@ pub struct Event {
     /// For `message`: `msg-NNNN`.
     pub id: String,
     /// The whole parsed record.
-    pub raw: Json,
+    pub raw: Value,
 }
 
 impl Event {
@@ -225,18 +225,21 @@ impl Aiosmtpd {
                 let meta_path = self.dir.path().join(name);
                 let meta_text = fs::read_to_string(&meta_path)
                     .unwrap_or_else(|e| panic!("read {}: {e}", meta_path.display()));
-                let meta = Json::parse(&meta_text)
+                let meta: Value = serde_json::from_str(&meta_text)
                     .unwrap_or_else(|e| panic!("parse {}: {e}", meta_path.display()));
                 let data_path = self.dir.path().join(format!("{id}.eml"));
                 let data = fs::read(&data_path)
                     .unwrap_or_else(|e| panic!("read {}: {e}", data_path.display()));
                 Stored {
-                    mail_from: meta.get("mail_from").str_or_empty().to_string(),
-                    rcpt_tos: meta.get("rcpt_tos").str_list(),
-                    mail_options: meta.get("mail_options").str_list(),
-                    session: meta.get("session").as_u64().unwrap_or(0),
-                    tls: meta.get("tls").as_bool().unwrap_or(false),
-                    auth_login: meta.get("auth_login").as_str().map(str::to_string),
+                    mail_from: json_str(&meta, "mail_from"),
+                    rcpt_tos: json_str_list(&meta, "rcpt_tos"),
+                    mail_options: json_str_list(&meta, "mail_options"),
+                    session: meta.get("session").and_then(Value::as_u64).unwrap_or(0),
+                    tls: meta.get("tls").and_then(Value::as_bool).unwrap_or(false),
+                    auth_login: meta
+                        .get("auth_login")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
                     id,
                     data,
                 }
@@ -280,14 +283,14 @@ impl Aiosmtpd {
         };
         text.split_inclusive('\n')
             .filter(|l| l.ends_with('\n') && !l.trim().is_empty())
-            .filter_map(|l| Json::parse(l).ok())
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .map(|j| Event {
-                session: j.get("session").as_u64().unwrap_or(0),
-                kind: j.get("event").str_or_empty().to_string(),
-                verb: j.get("verb").str_or_empty().to_string(),
-                arg: j.get("arg").str_or_empty().to_string(),
-                line: j.get("line").str_or_empty().to_string(),
-                id: j.get("id").str_or_empty().to_string(),
+                session: j.get("session").and_then(Value::as_u64).unwrap_or(0),
+                kind: json_str(&j, "event"),
+                verb: json_str(&j, "verb"),
+                arg: json_str(&j, "arg"),
+                line: json_str(&j, "line"),
+                id: json_str(&j, "id"),
                 raw: j,
             })
             .collect()
@@ -610,249 +613,29 @@ pub fn raw_lines(data: &[u8]) -> Vec<&[u8]> {
 }
 
 // ---------------------------------------------------------------------------
-// A tiny JSON reader (no serde available): enough for the server's files.
+// The server's JSON files, read with serde_json.
 // ---------------------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Json {
-    Null,
-    Bool(bool),
-    Num(f64),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(BTreeMap<String, Json>),
+/// A string member of a JSON object; empty when absent or not a string.
+pub fn json_str(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
-static JSON_NULL: Json = Json::Null;
-
-impl Json {
-    pub fn parse(text: &str) -> Result<Json, String> {
-        let mut p = JsonParser {
-            s: text.as_bytes(),
-            i: 0,
-        };
-        p.ws();
-        let v = p.value()?;
-        p.ws();
-        if p.i != p.s.len() {
-            return Err(format!("trailing data at byte {}", p.i));
-        }
-        Ok(v)
-    }
-
-    /// Member of an object (`Null` if absent or not an object).
-    pub fn get(&self, key: &str) -> &Json {
-        match self {
-            Json::Obj(m) => m.get(key).unwrap_or(&JSON_NULL),
-            _ => &JSON_NULL,
-        }
-    }
-
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Json::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    pub fn str_or_empty(&self) -> &str {
-        self.as_str().unwrap_or("")
-    }
-
-    pub fn as_u64(&self) -> Option<u64> {
-        match self {
-            Json::Num(n) if *n >= 0.0 && n.fract() == 0.0 => Some(*n as u64),
-            _ => None,
-        }
-    }
-
-    pub fn as_bool(&self) -> Option<bool> {
-        match self {
-            Json::Bool(b) => Some(*b),
-            _ => None,
-        }
-    }
-
-    pub fn as_array(&self) -> &[Json] {
-        match self {
-            Json::Arr(v) => v,
-            _ => &[],
-        }
-    }
-
-    pub fn str_list(&self) -> Vec<String> {
-        self.as_array()
-            .iter()
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
-    }
-}
-
-struct JsonParser<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl JsonParser<'_> {
-    fn ws(&mut self) {
-        while self.i < self.s.len() && matches!(self.s[self.i], b' ' | b'\t' | b'\n' | b'\r') {
-            self.i += 1;
-        }
-    }
-
-    fn err<T>(&self, what: &str) -> Result<T, String> {
-        Err(format!("JSON: {what} at byte {}", self.i))
-    }
-
-    fn eat(&mut self, lit: &str) -> bool {
-        if self.s[self.i..].starts_with(lit.as_bytes()) {
-            self.i += lit.len();
-            true
-        } else {
-            false
-        }
-    }
-
-    fn value(&mut self) -> Result<Json, String> {
-        match self.s.get(self.i) {
-            None => self.err("unexpected end"),
-            Some(b'{') => {
-                self.i += 1;
-                let mut map = BTreeMap::new();
-                self.ws();
-                if self.eat("}") {
-                    return Ok(Json::Obj(map));
-                }
-                loop {
-                    self.ws();
-                    if self.s.get(self.i) != Some(&b'"') {
-                        return self.err("expected key");
-                    }
-                    let k = self.string()?;
-                    self.ws();
-                    if !self.eat(":") {
-                        return self.err("expected ':'");
-                    }
-                    self.ws();
-                    let v = self.value()?;
-                    map.insert(k, v);
-                    self.ws();
-                    if self.eat(",") {
-                        continue;
-                    }
-                    if self.eat("}") {
-                        return Ok(Json::Obj(map));
-                    }
-                    return self.err("expected ',' or '}'");
-                }
-            }
-            Some(b'[') => {
-                self.i += 1;
-                let mut items = Vec::new();
-                self.ws();
-                if self.eat("]") {
-                    return Ok(Json::Arr(items));
-                }
-                loop {
-                    self.ws();
-                    items.push(self.value()?);
-                    self.ws();
-                    if self.eat(",") {
-                        continue;
-                    }
-                    if self.eat("]") {
-                        return Ok(Json::Arr(items));
-                    }
-                    return self.err("expected ',' or ']'");
-                }
-            }
-            Some(b'"') => self.string().map(Json::Str),
-            Some(b't') if self.eat("true") => Ok(Json::Bool(true)),
-            Some(b'f') if self.eat("false") => Ok(Json::Bool(false)),
-            Some(b'n') if self.eat("null") => Ok(Json::Null),
-            Some(b'-' | b'0'..=b'9') => {
-                let start = self.i;
-                while self.i < self.s.len()
-                    && matches!(
-                        self.s[self.i],
-                        b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9'
-                    )
-                {
-                    self.i += 1;
-                }
-                let text = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
-                text.parse::<f64>()
-                    .map(Json::Num)
-                    .or_else(|_| self.err("bad number"))
-            }
-            Some(_) => self.err("unexpected character"),
-        }
-    }
-
-    fn hex4(&mut self) -> Result<u32, String> {
-        let h = self
-            .s
-            .get(self.i..self.i + 4)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u32::from_str_radix(h, 16).ok());
-        match h {
-            Some(v) => {
-                self.i += 4;
-                Ok(v)
-            }
-            None => self.err("bad \\u escape"),
-        }
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        self.i += 1; // opening quote
-        let mut out: Vec<u8> = Vec::new();
-        loop {
-            let Some(&c) = self.s.get(self.i) else {
-                return self.err("unterminated string");
-            };
-            self.i += 1;
-            match c {
-                b'"' => break,
-                b'\\' => {
-                    let Some(&e) = self.s.get(self.i) else {
-                        return self.err("unterminated escape");
-                    };
-                    self.i += 1;
-                    let ch = match e {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'u' => {
-                            let hi = self.hex4()?;
-                            let code = if (0xD800..0xDC00).contains(&hi) && self.eat("\\u") {
-                                let lo = self.hex4()?;
-                                if (0xDC00..0xE000).contains(&lo) {
-                                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
-                                } else {
-                                    0xFFFD
-                                }
-                            } else {
-                                hi
-                            };
-                            // Lone surrogates (Python's surrogateescape) become U+FFFD.
-                            char::from_u32(code).unwrap_or('\u{FFFD}')
-                        }
-                        _ => return self.err("bad escape"),
-                    };
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
-                }
-                _ => out.push(c),
-            }
-        }
-        String::from_utf8(out).or_else(|_| self.err("invalid UTF-8 in string"))
-    }
+/// The strings of an array member of a JSON object (other items skipped);
+/// empty when absent or not an array.
+pub fn json_str_list(v: &Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A run's standard output as text.
