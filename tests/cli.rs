@@ -600,7 +600,10 @@ fn draft_survives_a_connection_error() {
         2,
         "{text}"
     );
-    assert_eq!(text.matches("connection:   none").count(), 2, "{text}");
+    // The first status shows the connection the server closed; after the
+    // failed connect there is none.
+    assert_eq!(text.matches("[closed by server]").count(), 1, "{text}");
+    assert_eq!(text.matches("connection:   none").count(), 1, "{text}");
     assert!(text.contains("from:       alice@example.com"), "{text}");
     assert!(
         text.contains("Subject: Survivor"),
@@ -979,7 +982,7 @@ fn connection_lost_while_sending_the_message() {
         "the final dot never went out, so it is known: {err}"
     );
     let text = stdout(&out);
-    assert!(text.contains("connection:   none"), "{text}");
+    assert!(text.contains("[closed by server]"), "{text}");
     assert!(text.contains("subject:    Big one"), "{text}");
     assert!(text.contains("attach 1:   big.bin"), "{text}");
 }
@@ -1356,13 +1359,15 @@ fn reply_421_drops_the_connection() {
         "{err}"
     );
     assert!(err.contains("closing the connection"), "{err}");
+    // The prompt and `status` say the server closed it, with its reply.
     assert!(
-        stdout(&out).contains("connection:   none"),
+        stdout(&out).contains("[closed by server]")
+            && stdout(&out).contains("closed:       the server closed the connection (421"),
         "{}",
         describe_output(&out)
     );
     assert!(
-        line_with(&err, "-c:5:").is_some_and(|l| l.contains("not connected")),
+        line_with(&err, "-c:5:").is_some_and(|l| l.contains("the server closed the connection")),
         "{err}"
     );
 }
@@ -1394,7 +1399,7 @@ fn reply_421_to_a_recipient_during_send_is_a_server_refusal() {
     let line = line_with(&err, "-c:4:").unwrap_or_else(|| panic!("{err}"));
     assert!(line.contains("421"), "the 421 is the cause: {line}");
     assert!(
-        stdout(&out).contains("connection:   none"),
+        stdout(&out).contains("[closed by server]"),
         "{}",
         describe_output(&out)
     );
@@ -1500,4 +1505,30 @@ fn help_lists_every_command_with_long_usages_on_their_own_line() {
         );
     }
     assert!(text.contains("connect sandbox"), "{text}");
+}
+
+#[test]
+fn a_closed_standard_output_ends_smtpsh_quietly_with_status_141() {
+    // `smtpsh -c help | head -1`: the reader goes away after one line.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    let mut cmd = smtpsh();
+    for _ in 0..50 {
+        cmd.arg("-c").arg("help");
+    }
+    cmd.stdout(writer)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("spawn smtpsh");
+    // Close the reading end once the first bytes came (and the writer's
+    // copy in this process, so the pipe really has no reader left).
+    drop(cmd);
+    let mut first = [0u8; 16];
+    let mut reader = reader;
+    std::io::Read::read(&mut reader, &mut first).expect("first bytes");
+    drop(reader);
+    let out = child.wait_with_output().expect("smtpsh ends");
+    assert_eq!(out.status.code(), Some(141), "{}", describe_output(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.is_empty(), "quietly: {err}");
 }

@@ -3,7 +3,7 @@
 //! and README.md and docs/scripting.md list every exit status.
 
 use smtpsh::shell::commands::COMMANDS;
-use smtpsh::shell::exec::FailKind;
+use smtpsh::shell::failure::FailKind;
 use smtpsh::shell::{EXIT_OK, EXIT_USAGE};
 use std::path::Path;
 

@@ -72,13 +72,13 @@ fn errors_are_coloured_and_suggest_a_command() {
     let out = type_line(&mut s, "sned");
     // Red error marker, then the did-you-mean hint.
     assert!(
-        out.contains("\x1b[1;31m***\x1b[0m \x1b[31munknown command 'sned'"),
+        out.contains("\x1b[1m\x1b[31m***\x1b[0m \x1b[31munknown command 'sned'"),
         "{out:?}"
     );
     assert!(out.contains("did you mean `send`"), "{out}");
     let out = type_line(&mut s, "connect 127.0.0.1 1");
     assert!(out.contains("refused"), "{out}");
-    assert!(out.contains("\x1b[1;31m***"), "{out:?}");
+    assert!(out.contains("\x1b[1m\x1b[31m***"), "{out:?}");
     s.send_line("exit").unwrap();
     s.expect(Eof).unwrap();
 }

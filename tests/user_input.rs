@@ -546,7 +546,7 @@ fn a_file_that_changes_during_the_send_aborts_it_before_the_final_dot() {
         );
         assert!(err.contains("before the final dot"), "{err}");
         let text = stdout(&out);
-        assert!(text.contains("connection:   none"), "{text}");
+        assert!(text.contains("plaintext [closed]"), "{text}");
         assert!(text.contains("subject:    With a file"), "{text}");
     }
 }

@@ -2,7 +2,7 @@
 //! newcomers. Each answer becomes the shell command it stands for, so every
 //! server reply is shown as in the shell, and a wrong answer is asked again.
 
-use super::exec::{self, Failure};
+use super::failure::Failure;
 use super::input::{Input, Line, ScriptInput};
 use super::session::Session;
 use super::{execute_line, report};
@@ -10,13 +10,13 @@ use std::io::IsTerminal;
 
 /// Runs the guided walk-through on an open connection; returns the exit status.
 pub fn run(s: &mut Session, no_history: bool) -> i32 {
-    if s.conn.is_none() {
+    if !s.is_open() {
         s.out
             .error("--guided needs a server: smtpsh --guided HOST [PORT]");
         return super::EXIT_USAGE;
     }
     if std::io::stdin().is_terminal() {
-        match super::helper::Editor::new(true) {
+        match super::helper::Editor::new(true, s.out.color()) {
             Ok(mut ed) => {
                 let _ = no_history;
                 walk(s, &mut ed)
@@ -68,7 +68,7 @@ fn step(
             Ok(()) => return Some(Ok(())),
             Err(f) => {
                 report(s, &f, None);
-                if s.conn.is_none() {
+                if !s.is_open() {
                     return Some(Err(f));
                 }
                 if !input.interactive() {
@@ -85,7 +85,7 @@ fn walk(s: &mut Session, input: &mut dyn Input) -> i32 {
         Failure::local("the guided session ended before the message was sent")
             .hint("run `smtpsh` for the full shell")
     };
-    let helo_default = exec::default_helo_name(s);
+    let helo_default = super::cmd::helo_name(s);
     let steps: Vec<Step> = vec![
         (
             "Step 1/5: say hello. HELO tells the server the name of your machine.",
@@ -130,7 +130,7 @@ fn walk(s: &mut Session, input: &mut dyn Input) -> i32 {
         }
         if let Err(f) = execute_line(s, input, &format!("to {}", shell_quote(&answer))) {
             report(s, &f, None);
-            if s.conn.is_none() {
+            if !s.is_open() {
                 return f.kind.exit_code();
             }
         }

@@ -2,12 +2,11 @@
 //! highlights from the command table, and a history file kept across runs.
 
 use super::commands::{self, COMMANDS, Complete};
-use super::exec::SETTINGS;
 use super::history::{self, HistoryFile};
 use super::input::{Input, Line};
-use super::output::Output;
-use crate::smtp::Extensions;
-use colored::Colorize;
+use super::output::{Output, Tone, paint};
+use super::settings::{self, SETTINGS};
+use crate::smtp::{Ext, Extensions, Verb};
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::error::ReadlineError;
 use rustyline::highlight::{CmdKind, Highlighter};
@@ -22,23 +21,15 @@ use std::rc::Rc;
 /// Most commands kept in the history.
 const MAX_HISTORY: usize = 5000;
 
-/// SMTP verbs offered after `raw`.
-const VERBS: &[&str] = &[
-    "EHLO",
-    "HELO",
-    "MAIL FROM:<",
-    "RCPT TO:<",
-    "DATA",
-    "RSET",
-    "NOOP",
-    "QUIT",
-    "VRFY",
-    "EXPN",
-    "HELP",
-    "STARTTLS",
-    "AUTH",
-    "BDAT",
-];
+/// How an SMTP verb starts a line after `raw` (MAIL and RCPT with their
+/// keyword).
+fn verb_start(v: Verb) -> String {
+    match v {
+        Verb::Mail => "MAIL FROM:<".to_string(),
+        Verb::Rcpt => "RCPT TO:<".to_string(),
+        other => other.name().to_string(),
+    }
+}
 
 /// The rustyline helper.
 pub struct ShellHelper {
@@ -47,6 +38,11 @@ pub struct ShellHelper {
     extensions: Rc<RefCell<Vec<String>>>,
     /// AUTH mechanisms the server announced that smtpsh supports.
     mechanisms: Rc<RefCell<Vec<String>>>,
+    /// The line as it stands while it is edited (to give it back when the
+    /// prompt is redrawn for a reply the server sent on its own).
+    editing: Rc<RefCell<String>>,
+    /// Whether to colour.
+    color: bool,
 }
 
 impl rustyline::Helper for ShellHelper {}
@@ -119,19 +115,13 @@ impl ShellHelper {
                 pairs(
                     SETTINGS
                         .iter()
+                        .map(|s| s.name)
                         .filter(|s| s.starts_with(word))
                         .map(|s| format!("{s} ")),
                 ),
             ),
             Complete::Settings if nargs == 1 => {
-                let values: &[&str] = match prev {
-                    "color" => &["auto", "always", "never"],
-                    "verbose" | "require-tls" => &["on", "off"],
-                    "transfer" => &["auto", "data", "bdat"],
-                    "timeout" => &["default", "30", "60", "300"],
-                    "resolver" => &["system", "127.0.0.1:53"],
-                    _ => &[],
-                };
+                let values = settings::find(prev).map_or(&[][..], |s| s.suggestions);
                 (
                     start,
                     pairs(
@@ -142,15 +132,28 @@ impl ShellHelper {
                     ),
                 )
             }
+            Complete::Connect if nargs == 0 => (
+                start,
+                pairs(
+                    ["sandbox"]
+                        .iter()
+                        .filter(|w| w.starts_with(word))
+                        .map(|w| w.to_string()),
+                ),
+            ),
             Complete::Verbs if nargs == 0 => {
+                // The verbs, then the extensions the server announced that
+                // are verbs of their own (XCLIENT, ETRN...), not those that
+                // only add parameters (SIZE, PIPELINING...).
                 let up = word.to_ascii_uppercase();
-                let mut v: Vec<String> = VERBS
+                let mut v: Vec<String> = Verb::ALL
                     .iter()
+                    .map(|&verb| verb_start(verb))
                     .filter(|v| v.starts_with(&up))
-                    .map(|v| v.to_string())
                     .collect();
                 for ext in self.extensions.borrow().iter() {
-                    if ext.starts_with(&up) && !v.contains(ext) {
+                    let known = Ext::ALL.iter().any(|e| e.keyword() == ext);
+                    if !known && ext.starts_with(&up) && !v.contains(ext) {
                         v.push(ext.clone());
                     }
                 }
@@ -160,16 +163,13 @@ impl ShellHelper {
                 // ESMTP parameters the server announced.
                 let up = word.to_ascii_uppercase();
                 let ext = self.extensions.borrow();
-                let params: Vec<String> = [
-                    ("SIZE", "SIZE="),
-                    ("8BITMIME", "BODY=8BITMIME"),
-                    ("SMTPUTF8", "SMTPUTF8"),
-                    ("DSN", "RET="),
-                ]
-                .iter()
-                .filter(|(k, p)| ext.iter().any(|e| e == k) && p.starts_with(&up))
-                .map(|(_, p)| p.to_string())
-                .collect();
+                let params: Vec<String> = Ext::ALL
+                    .iter()
+                    .filter(|e| ext.iter().any(|k| k == e.keyword()))
+                    .filter_map(|e| e.mail_parameter())
+                    .filter(|p| p.starts_with(&up))
+                    .map(str::to_string)
+                    .collect();
                 (start, pairs(params))
             }
             Complete::Mechanisms if nargs == 0 => {
@@ -204,6 +204,8 @@ impl Hinter for ShellHelper {
     type Hint = String;
     /// After a complete command name, the rest of its usage line.
     fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<String> {
+        // Called on every edit: the line as it stands now.
+        line.clone_into(&mut self.editing.borrow_mut());
         if pos != line.len() {
             return None;
         }
@@ -234,9 +236,9 @@ impl Highlighter for ShellHelper {
             return Cow::Borrowed(line);
         }
         let colored = if commands::find(word).is_some() {
-            word.green().bold()
+            paint(self.color, Tone::BoldGreen, word)
         } else if commands::names_starting_with(word).is_empty() {
-            word.red()
+            paint(self.color, Tone::Red, word)
         } else {
             return Cow::Borrowed(line);
         };
@@ -250,39 +252,58 @@ impl Highlighter for ShellHelper {
         Cow::Borrowed(prompt)
     }
     fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
-        Cow::Owned(hint.dimmed().to_string())
+        Cow::Owned(paint(self.color, Tone::Dim, hint))
     }
     fn highlight_char(&self, _line: &str, _pos: usize, kind: CmdKind) -> bool {
         kind != CmdKind::MoveCursor
     }
 }
 
+/// A printer that writes above the prompt while the user edits a line.
+pub type Printer = Box<dyn rustyline::ExternalPrinter + Send>;
+
 /// The line editor as an [`Input`].
 pub struct Editor {
     ed: rustyline::Editor<ShellHelper, FileHistory>,
     extensions: Rc<RefCell<Vec<String>>>,
     mechanisms: Rc<RefCell<Vec<String>>>,
+    editing: Rc<RefCell<String>>,
     history: Option<HistoryFile>,
     warning: Option<String>,
+    printer: Option<Printer>,
+    color: bool,
 }
 
 impl Editor {
-    /// Starts the editor and loads the history (unless `no_history`).
-    pub fn new(no_history: bool) -> rustyline::Result<Editor> {
+    /// Starts the editor and loads the history (unless `no_history`);
+    /// `color`: highlight typed commands and the prompt.
+    pub fn new(no_history: bool, color: bool) -> rustyline::Result<Editor> {
         let config = Config::builder()
             .history_ignore_space(true)
             .completion_type(CompletionType::List)
             .max_history_size(MAX_HISTORY)?
             .auto_add_history(false)
+            .color_mode(if color {
+                rustyline::ColorMode::Forced
+            } else {
+                rustyline::ColorMode::Disabled
+            })
             .build();
         let mut ed = rustyline::Editor::<ShellHelper, FileHistory>::with_config(config)?;
         let extensions = Rc::new(RefCell::new(Vec::new()));
         let mechanisms = Rc::new(RefCell::new(Vec::new()));
+        let editing = Rc::new(RefCell::new(String::new()));
         ed.set_helper(Some(ShellHelper {
             files: FilenameCompleter::new(),
             extensions: extensions.clone(),
             mechanisms: mechanisms.clone(),
+            editing: editing.clone(),
+            color,
         }));
+        let printer = ed
+            .create_external_printer()
+            .ok()
+            .map(|p| Box::new(p) as Printer);
         let mut warning = None;
         let mut history = None;
         if let Some(path) = history::default_path().filter(|_| !no_history) {
@@ -305,8 +326,11 @@ impl Editor {
             ed,
             extensions,
             mechanisms,
+            editing,
             history,
             warning,
+            printer,
+            color,
         })
     }
     /// A problem with the history file, to show once.
@@ -323,7 +347,7 @@ impl Editor {
                     .collect()
             })
             .unwrap_or_default();
-        *self.mechanisms.borrow_mut() = super::secure::completable_mechanisms(ext);
+        *self.mechanisms.borrow_mut() = super::cmd::auth::completable_mechanisms(ext);
     }
     /// Adds a command line to the history (not message text), in memory
     /// and at once in the file, so nothing typed is lost.
@@ -342,23 +366,61 @@ impl Editor {
             self.history = None;
         }
     }
-    fn read(&mut self, prompt: &(String, String)) -> Line {
+    /// The printer for text above the prompt (taken for the time a line is
+    /// read; give it back with [`Editor::give_printer`]).
+    pub fn take_printer(&mut self) -> Option<Printer> {
+        self.printer.take()
+    }
+    /// Gives back the printer taken with [`Editor::take_printer`].
+    pub fn give_printer(&mut self, printer: Option<Printer>) {
+        self.printer = printer;
+    }
+    /// Reads a command line that starts as `initial` (text typed before
+    /// the prompt had to be redrawn).
+    pub fn command_from(&mut self, prompt: &(String, String), initial: &str) -> Line {
+        self.editing.borrow_mut().clear();
         let p: (&str, &str) = (&prompt.0, &prompt.1);
-        match self.ed.readline(&p) {
+        let read = if initial.is_empty() {
+            self.ed.readline(&p)
+        } else {
+            self.ed.readline_with_initial(&p, (initial, ""))
+        };
+        match read {
             Ok(l) => Line::Text(l),
             Err(ReadlineError::Interrupted) => Line::Interrupted,
             Err(_) => Line::Eof,
         }
     }
+    /// What was typed at the prompt when the line was given up (the
+    /// prompt redrawn for a reply the server sent on its own): that text
+    /// is put back, and the old prompt line erased from the screen.
+    pub fn abandoned_line(&mut self, prompt: &(String, String)) -> String {
+        let text = self.editing.borrow().clone();
+        let cols = self
+            .ed
+            .dimensions()
+            .map_or(80, |(cols, _)| usize::from(cols).max(1));
+        let width = unicode_width::UnicodeWidthStr::width(prompt.0.as_str())
+            + unicode_width::UnicodeWidthStr::width(text.as_str());
+        let rows = width / cols + 1;
+        let mut err = std::io::stderr();
+        let _ = std::io::Write::write_all(&mut err, format!("\x1b[{rows}A\r\x1b[J").as_bytes());
+        let _ = std::io::Write::flush(&mut err);
+        text
+    }
+    /// Whether the editor colours.
+    pub fn color(&self) -> bool {
+        self.color
+    }
 }
 
 impl Input for Editor {
     fn command(&mut self, prompt: &(String, String)) -> Line {
-        self.read(prompt)
+        self.command_from(prompt, "")
     }
     fn continuation(&mut self, prompt: &str) -> Line {
-        let styled = prompt.dimmed().to_string();
-        self.read(&(prompt.to_string(), styled))
+        let styled = paint(self.color, Tone::Dim, prompt);
+        self.command_from(&(prompt.to_string(), styled), "")
     }
     fn interactive(&self) -> bool {
         true
@@ -393,6 +455,8 @@ mod tests {
                 "LOGIN".into(),
                 "CRAM-MD5".into(),
             ])),
+            editing: Rc::new(RefCell::new(String::new())),
+            color: true,
         }
     }
 
@@ -460,11 +524,9 @@ mod tests {
 
     #[test]
     fn highlights_known_and_unknown_commands() {
-        colored::control::set_override(true);
         let h = helper();
         assert!(h.highlight("send", 4).contains("\x1b["));
         assert!(h.highlight("zzz now", 3).contains("\x1b[31m"));
         assert_eq!(h.highlight("# comment", 0), "# comment");
-        colored::control::unset_override();
     }
 }

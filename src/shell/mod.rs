@@ -1,27 +1,43 @@
-//! The interactive shell: the command table, the session model, the line
-//! editor helper, script replay and the guided walk-through.
+//! The interactive shell: the command table and its handlers, the session,
+//! the line editor, script replay and the guided walk-through.
+//!
+//! - [`commands`]: the command table; [`settings`]: the settings table.
+//! - [`args`]: a typed line → a command and its arguments.
+//! - [`cmd`]: the handlers, grouped by concern; [`delivery`]: the `send`
+//!   transaction.
+//! - [`session`]: the shell's state; the connection lives in [`session::Live`].
+//! - [`failure`]: how commands fail; [`output`]: everything printed.
+//! - [`input`], [`helper`], [`history`], [`watch`]: where lines come from,
+//!   the line editor, its history, and replies that arrive at the prompt.
+//! - [`guided`], [`progress`]: the guided walk-through; the upload bar.
 //!
 //! [`run`] is the entry point: it connects if asked, then reads commands
 //! from the line editor (a terminal), a script (`-f`, standard input) or
 //! the `-c` list, and returns the process exit status.
 
+pub mod args;
+pub mod cmd;
 pub mod commands;
-pub mod exec;
+pub mod delivery;
+pub mod failure;
 pub mod guided;
 pub mod helper;
 pub mod history;
-pub mod inbox;
 pub mod input;
-pub mod mx;
 pub mod output;
 pub mod progress;
-pub mod secure;
 pub mod session;
+pub mod settings;
+pub mod watch;
 
-use exec::{FailKind, Failure};
+use args::parse_line;
+use cmd::tls::TlsMode;
+use commands::{Handler, Record};
+use failure::{FailKind, Failure};
 use input::{Input, Line, ScriptInput};
-use output::ColorChoice;
-use session::{Session, Settings};
+use output::{ColorChoice, Output};
+use session::{Session, Target};
+use settings::{Color, Settings};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,6 +49,10 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_LOCAL: i32 = 1;
 /// Exit status: wrong use of smtpsh's own command line.
 pub const EXIT_USAGE: i32 = 2;
+/// Exit status: standard output was closed by its reader (`smtpsh ... |
+/// head`): smtpsh stopped quietly, as a process ended by SIGPIPE would
+/// (128 + 13).
+pub const EXIT_PIPE: i32 = 141;
 
 /// What the command line asked for.
 #[derive(Debug, Clone)]
@@ -69,7 +89,6 @@ pub struct Options {
 
 /// Runs smtpsh as the options say; returns the exit status.
 pub fn run(opts: Options) -> i32 {
-    opts.color.apply();
     let interrupt = Arc::new(AtomicBool::new(false));
     // Ctrl-C outside the line editor sets the flag (network waits check it);
     // a second Ctrl-C while the flag is still set ends the process.
@@ -80,47 +99,46 @@ pub fn run(opts: Options) -> i32 {
     );
     let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, interrupt.clone());
     let settings = Settings {
-        color: opts.color,
+        color: Color(opts.color),
         require_tls: opts.require_tls,
         cafile: opts.cafile.clone(),
         insecure: opts.insecure,
         ..Settings::default()
     };
-    let mut s = Session::new(settings, interrupt);
+    let mut out = Output::default();
+    out.set_color(opts.color.resolve());
+    let mut s = Session::new(settings, out, interrupt);
+    let status = run_session(&mut s, &opts);
+    if s.is_open() {
+        let _ = cmd::connect::leave(&mut s, false);
+    }
+    let _ = s.out.flush();
+    if s.out.is_broken() { EXIT_PIPE } else { status }
+}
 
-    let scripted =
-        opts.file.is_some() || !opts.commands.is_empty() || !std::io::stdin().is_terminal();
+/// Where the commands come from.
+fn scripted(opts: &Options) -> bool {
+    opts.file.is_some() || !opts.commands.is_empty() || !std::io::stdin().is_terminal()
+}
+
+/// Connects as the command line says, then runs the commands.
+fn run_session(s: &mut Session, opts: &Options) -> i32 {
+    let scripted = scripted(opts);
     if !scripted && !opts.guided {
         s.out.note(&format!(
             "smtpsh {} — type `help` for commands, Tab to complete, Ctrl-D to leave",
             env!("CARGO_PKG_VERSION")
         ));
     }
-    if opts.sandbox {
-        if let Err(f) = inbox::connect_sandbox(&mut s) {
-            report(&s, &f, None);
-            if scripted || opts.guided {
-                return f.kind.exit_code();
-            }
+    if let Err(f) = connect_at_start(s, opts) {
+        report(s, &f, None);
+        if scripted || opts.guided {
+            return f.kind.exit_code();
         }
-        s.interrupt.store(false, Ordering::SeqCst);
     }
-    if let Some(host) = &opts.host {
-        let target = secure::mode_from_flags(opts.tls, opts.starttls).and_then(|mode| {
-            exec::parse_host_port(host, opts.port.as_deref())
-                .and_then(|(h, p)| exec::open_with(&mut s, &h, p, mode))
-        });
-        if let Err(f) = target {
-            report(&s, &f, None);
-            if scripted || opts.guided {
-                return f.kind.exit_code();
-            }
-        }
-        s.interrupt.store(false, Ordering::SeqCst);
-    }
-
+    s.interrupt.store(false, Ordering::SeqCst);
     if opts.guided {
-        return guided::run(&mut s, opts.no_history);
+        return guided::run(s, opts.no_history);
     }
     let result = if let Some(file) = &opts.file {
         let name = file.display().to_string();
@@ -135,32 +153,46 @@ pub fn run(opts: Options) -> i32 {
                 }
             }
         };
-        let mut script = ScriptInput::from_reader(&name, reader);
-        run_script(&mut s, &mut script, opts.keep_going)
+        run_script(
+            s,
+            &mut ScriptInput::from_reader(&name, reader),
+            opts.keep_going,
+        )
     } else if !opts.commands.is_empty() {
         let mut script = ScriptInput::from_lines("-c", opts.commands.clone());
-        run_script(&mut s, &mut script, opts.keep_going)
-    } else if !std::io::stdin().is_terminal() {
-        let mut script = ScriptInput::from_reader(
-            "<stdin>",
-            Box::new(std::io::BufReader::new(std::io::stdin())),
-        );
-        run_script(&mut s, &mut script, opts.keep_going)
+        run_script(s, &mut script, opts.keep_going)
+    } else if scripted {
+        let stdin = Box::new(std::io::BufReader::new(std::io::stdin()));
+        run_script(
+            s,
+            &mut ScriptInput::from_reader("<stdin>", stdin),
+            opts.keep_going,
+        )
     } else {
-        interactive(&mut s, opts.no_history);
+        interactive(s, opts.no_history);
         Ok(())
     };
-    if s.conn.is_some() {
-        let _ = exec::leave(&mut s, false);
-    }
     match result {
         Ok(()) => EXIT_OK,
         Err(f) => f.kind.exit_code(),
     }
 }
 
+/// `--sandbox`, or HOST [PORT] with `--tls` / `--starttls`.
+fn connect_at_start(s: &mut Session, opts: &Options) -> Result<(), Failure> {
+    if opts.sandbox {
+        cmd::inbox::connect_sandbox(s)?;
+    }
+    let Some(host) = &opts.host else {
+        return Ok(());
+    };
+    let mode: TlsMode = cmd::tls::mode_from_flags(opts.tls, opts.starttls)?;
+    let (host, port) = cmd::connect::parse_host_port(host, opts.port.as_deref())?;
+    cmd::connect::open(s, Target { host, port, mode })
+}
+
 /// Prints a failure with its location and hint.
-fn report(s: &Session, f: &Failure, location: Option<&str>) {
+pub fn report(s: &Session, f: &Failure, location: Option<&str>) {
     match location {
         Some(loc) => s.out.error(&format!("{loc}: {}", f.message)),
         None => s.out.error(&f.message),
@@ -176,33 +208,40 @@ pub fn execute_line(s: &mut Session, input: &mut dyn Input, line: &str) -> Resul
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Ok(());
     }
-    let (spec, args) = exec::parse_line(trimmed)?;
-    // `auth` records itself: a typed password becomes --password-env.
-    if spec.name != "record" && spec.name != "auth" {
-        exec::record_line(s, trimmed);
+    let (spec, args) = parse_line(trimmed)?;
+    if spec.record == Record::Line {
+        cmd::record_line(s, trimmed);
     }
-    if spec.name != "expect" {
-        s.last_reply = None;
+    if !spec.judges_last_reply {
+        s.out.forget_reply();
     }
     s.interrupt.store(false, Ordering::SeqCst);
-    let r = (spec.run)(s, input, args);
+    let r = match spec.run {
+        Handler::Plain(run) => run(s, args),
+        Handler::Reads(run) => run(s, input, args),
+        Handler::Bare(run) => run(s),
+    };
     s.interrupt.store(false, Ordering::SeqCst);
     r
 }
 
+/// Whether a typed line may hold a secret (a command whose stray words may
+/// be one, say `auth PLAIN alice hunter2`, that does not parse): it never
+/// reaches the history.
+pub fn may_hold_secret(line: &str) -> bool {
+    let first = line.split_whitespace().next().unwrap_or("");
+    commands::find(first).is_some_and(|spec| spec.secret_words) && parse_line(line).is_err()
+}
+
 /// Runs a script: stops at the first failure (unless `keep_going`), except
 /// that a failure directly followed by `expect` is left to the `expect`.
-/// Returns the first failure.
+/// Returns the first failure. Stops quietly when standard output is closed.
 pub fn run_script(s: &mut Session, input: &mut dyn Input, keep_going: bool) -> Result<(), Failure> {
     let mut first: Option<Failure> = None;
     let prompt = (String::new(), String::new());
-    while !s.exiting {
+    while !s.exiting && !s.out.is_broken() {
         if s.interrupt.swap(false, Ordering::SeqCst) {
-            let f = Failure {
-                kind: FailKind::Interrupted,
-                message: "interrupted (Ctrl-C)".into(),
-                hint: None,
-            };
+            let f = Failure::new(FailKind::Interrupted, "interrupted (Ctrl-C)");
             report(s, &f, input.location().as_deref());
             return Err(f);
         }
@@ -242,7 +281,7 @@ pub fn run_script(s: &mut Session, input: &mut dyn Input, keep_going: bool) -> R
 
 /// The interactive loop with the line editor.
 fn interactive(s: &mut Session, no_history: bool) {
-    let mut ed = match helper::Editor::new(no_history) {
+    let mut ed = match helper::Editor::new(no_history, s.out.color()) {
         Ok(ed) => ed,
         Err(e) => {
             s.out.error(&format!("cannot start the line editor: {e}"));
@@ -252,23 +291,42 @@ fn interactive(s: &mut Session, no_history: bool) {
     if let Some(w) = ed.history_warning() {
         s.out.warn(&w);
     }
-    while !s.exiting {
-        ed.set_extensions(s.extensions.as_ref());
-        match ed.command(&s.prompt()) {
+    let wake = std::io::stdout().is_terminal();
+    let mut resume = String::new();
+    while !s.exiting && !s.out.is_broken() {
+        ed.set_extensions(s.conversation().and_then(|c| c.extensions()));
+        let prompt = s.prompt();
+        let mut printer = ed.take_printer();
+        let reach = watch::Reach {
+            printer: printer.as_mut(),
+            color: s.out.color(),
+            wake,
+        };
+        let conn = s.live.as_mut().map(|l| &mut l.conn);
+        let (line, seen) = watch::around(conn, reach, || ed.command_from(&prompt, &resume));
+        ed.give_printer(printer);
+        resume.clear();
+        if seen.woke {
+            // Our own wake-up call, not the user's Ctrl-C.
+            s.interrupt.store(false, Ordering::SeqCst);
+        }
+        match line {
             Line::Text(line) => {
-                // An `auth` line with a stray extra word may hold a typed
-                // password: it never reaches the history.
-                if !secure::may_hold_secret(&line) {
+                if !may_hold_secret(&line) {
                     ed.add_history(&line, &s.out);
                 }
                 if let Err(f) = execute_line(s, &mut ed, &line) {
                     report(s, &f, None);
                 }
             }
-            Line::Interrupted => continue,
+            Line::Interrupted if seen.woke => resume = ed.abandoned_line(&prompt),
+            Line::Interrupted => {}
             Line::Eof => {
-                let _ = exec::leave(s, true);
+                let _ = cmd::connect::leave(s, true);
             }
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

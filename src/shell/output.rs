@@ -1,10 +1,17 @@
-//! Everything the shell prints: the transcript in swaks' convention
+//! Everything the shell prints, through writers (standard output and
+//! error, or buffers in tests): the transcript in swaks' convention
 //! (` -> ` client, `<-  ` server, ` ~> ` / `<~  ` inside TLS, `===` notes,
-//! `***` errors), replies coloured by class, and warnings.
+//! `***` errors), replies coloured by class, warnings and hints.
+//!
+//! Nothing is printed with `println!`: a closed standard output (`smtpsh
+//! ... | head -1`) is noticed ([`Output::is_broken`]) and the shell stops
+//! quietly with exit status [`super::EXIT_PIPE`], never a panic.
 
 use crate::smtp::{Event, Observer, Reply};
-use colored::{ColoredString, Colorize};
-use std::io::{self, Write};
+use anstyle::{AnsiColor, Style};
+use std::cell::{Cell, RefCell};
+use std::io::{self, IsTerminal, Write};
+use std::sync::{Arc, Mutex};
 
 /// How colour is chosen (`--color`, `set color`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,51 +42,220 @@ impl ColorChoice {
             ColorChoice::Never => "never",
         }
     }
-    /// Applies the choice to all later output.
-    pub fn apply(self) {
-        use std::io::IsTerminal;
-        let on = match self {
+    /// Whether output is coloured under this choice, here and now.
+    pub fn resolve(self) -> bool {
+        match self {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
                 std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                     && io::stdout().is_terminal()
             }
-        };
-        colored::control::set_override(on);
+        }
     }
 }
 
-/// Colours a reply line by the reply's class.
-pub fn by_class(code: u16, text: &str) -> ColoredString {
+/// A style for a piece of text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    /// Bold.
+    Bold,
+    /// Dimmed (hints, decoded challenges).
+    Dim,
+    /// Green (2xx, success).
+    Green,
+    /// Cyan (3xx, hosts).
+    Cyan,
+    /// Yellow (4xx, warnings, the conversation's stage).
+    Yellow,
+    /// Red (5xx, errors).
+    Red,
+    /// Blue (`===`).
+    Blue,
+    /// Magenta (the authenticated user).
+    Magenta,
+    /// Bold green (known commands).
+    BoldGreen,
+    /// Bold red (`***` of an error).
+    BoldRed,
+    /// Bold yellow (`***` of a warning).
+    BoldYellow,
+}
+
+impl Tone {
+    fn style(self) -> Style {
+        let fg = |c: AnsiColor| Style::new().fg_color(Some(c.into()));
+        match self {
+            Tone::Bold => Style::new().bold(),
+            Tone::Dim => Style::new().dimmed(),
+            Tone::Green => fg(AnsiColor::Green),
+            Tone::Cyan => fg(AnsiColor::Cyan),
+            Tone::Yellow => fg(AnsiColor::Yellow),
+            Tone::Red => fg(AnsiColor::Red),
+            Tone::Blue => fg(AnsiColor::Blue),
+            Tone::Magenta => fg(AnsiColor::Magenta),
+            Tone::BoldGreen => fg(AnsiColor::Green).bold(),
+            Tone::BoldRed => fg(AnsiColor::Red).bold(),
+            Tone::BoldYellow => fg(AnsiColor::Yellow).bold(),
+        }
+    }
+}
+
+/// `text` in `tone` when `on`, else as it is.
+pub fn paint(on: bool, tone: Tone, text: &str) -> String {
+    if !on || text.is_empty() {
+        return text.to_string();
+    }
+    let style = tone.style();
+    format!("{style}{text}{style:#}")
+}
+
+/// The tone of a reply's class.
+pub fn class_tone(code: u16) -> Tone {
     match code / 100 {
-        2 => text.green(),
-        3 => text.cyan(),
-        4 => text.yellow(),
-        _ => text.red(),
+        2 => Tone::Green,
+        3 => Tone::Cyan,
+        4 => Tone::Yellow,
+        _ => Tone::Red,
     }
 }
 
-/// The shell's printer. Transcript and notes go to standard output, errors
-/// and warnings to standard error.
-#[derive(Debug, Default)]
+/// A writer that can be moved to another thread.
+type Sink = RefCell<Box<dyn Write + Send>>;
+
+/// The shell's printer. Transcript and notes go to one writer (standard
+/// output), errors, warnings and hints to the other (standard error).
 pub struct Output {
+    out: Sink,
+    err: Sink,
+    color: bool,
     /// Extra detail (`set verbose on`): notices from the connection layer.
     pub verbose: bool,
     /// During AUTH: show each 334 challenge decoded after it.
     pub sasl: bool,
+    /// The last reply shown, for `expect`.
+    last_reply: Option<Reply>,
+    /// Standard output was closed by its reader.
+    broken: Cell<bool>,
+}
+
+impl Default for Output {
+    fn default() -> Output {
+        Output::new(Box::new(io::stdout()), Box::new(io::stderr()), false)
+    }
 }
 
 impl Output {
+    /// An output on these writers.
+    pub fn new(out: Box<dyn Write + Send>, err: Box<dyn Write + Send>, color: bool) -> Output {
+        Output {
+            out: RefCell::new(out),
+            err: RefCell::new(err),
+            color,
+            verbose: false,
+            sasl: false,
+            last_reply: None,
+            broken: Cell::new(false),
+        }
+    }
+    /// An output into memory (tests, the idle watcher): what it printed
+    /// is in the returned [`Captured`].
+    pub fn capture(color: bool) -> (Output, Captured) {
+        let c = Captured::default();
+        let out = Output::new(
+            Box::new(SharedBuf(c.out.clone())),
+            Box::new(SharedBuf(c.err.clone())),
+            color,
+        );
+        (out, c)
+    }
+    /// Whether output is coloured.
+    pub fn color(&self) -> bool {
+        self.color
+    }
+    /// Turns colour on or off.
+    pub fn set_color(&mut self, on: bool) {
+        self.color = on;
+    }
+    /// `text` in `tone`, if colour is on.
+    pub fn paint(&self, tone: Tone, text: &str) -> String {
+        paint(self.color, tone, text)
+    }
+    /// Whether standard output was closed by its reader (`| head`).
+    pub fn is_broken(&self) -> bool {
+        self.broken.get()
+    }
+    /// The last reply shown since [`Output::forget_reply`].
+    pub fn last_reply(&self) -> Option<&Reply> {
+        self.last_reply.as_ref()
+    }
+    /// Makes `reply` the one `expect` judges (the reply that matters when
+    /// a command ends with a formality: `send`'s QUIT after the message).
+    pub fn judge_by(&mut self, reply: Reply) {
+        self.last_reply = Some(reply);
+    }
+    /// Forgets the last reply (a new command starts).
+    pub fn forget_reply(&mut self) {
+        self.last_reply = None;
+    }
+
+    /// Writes a line to standard output; a closed pipe is remembered and
+    /// later output dropped.
+    fn line_out(&self, text: &str) {
+        if self.broken.get() {
+            return;
+        }
+        let mut out = self.out.borrow_mut();
+        if let Err(e) = writeln!(out, "{text}") {
+            self.write_failed(&e);
+        }
+    }
+    /// Writes a line to standard error (after flushing standard output,
+    /// so the two stay in order on a terminal).
+    fn line_err(&self, text: &str) {
+        let _ = self.flush();
+        let _ = writeln!(self.err.borrow_mut(), "{text}");
+    }
+    fn write_failed(&self, e: &io::Error) {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            self.broken.set(true);
+        }
+    }
+    /// Flushes standard output.
+    pub fn flush(&self) -> io::Result<()> {
+        if self.broken.get() {
+            return Ok(());
+        }
+        let r = self.out.borrow_mut().flush();
+        if let Err(e) = &r {
+            self.write_failed(e);
+        }
+        r
+    }
+    /// Bytes as they are on standard output (`inbox N --raw`).
+    pub fn bytes(&self, data: &[u8]) -> io::Result<()> {
+        if self.broken.get() {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        let r = self.out.borrow_mut().write_all(data);
+        if let Err(e) = &r {
+            self.write_failed(e);
+        }
+        r
+    }
+
     /// A line we sent.
     pub fn sent(&self, line: &str, secure: bool) {
         let arrow = if secure { " ~> " } else { " -> " };
-        println!("{}{}", arrow.bold(), line.bold());
+        self.line_out(&format!(
+            "{}{}",
+            self.paint(Tone::Bold, arrow),
+            self.paint(Tone::Bold, line)
+        ));
     }
     /// A reply, every line.
     pub fn reply(&self, reply: &Reply, secure: bool) {
         let arrow = if secure { "<~  " } else { "<-  " };
-        let mut out = io::stdout().lock();
         for (i, line) in reply.wire_lines().iter().enumerate() {
             // AUTH challenges are base64: show what they say.
             let decoded = match reply.lines.get(i) {
@@ -91,43 +267,51 @@ impl Output {
                 }
                 _ => String::new(),
             };
-            let _ = writeln!(
-                out,
+            self.line_out(&format!(
                 "{}{}{}",
-                arrow.dimmed(),
-                by_class(reply.code, line),
-                decoded.dimmed()
-            );
+                self.paint(Tone::Dim, arrow),
+                self.paint(class_tone(reply.code), line),
+                self.paint(Tone::Dim, &decoded)
+            ));
         }
     }
     /// A local note (`=== ...`).
     pub fn note(&self, text: &str) {
-        println!("{} {}", "===".blue(), text);
+        self.line_out(&format!("{} {text}", self.paint(Tone::Blue, "===")));
     }
     /// A success note (`=== ...` in green).
     pub fn ok(&self, text: &str) {
-        println!("{} {}", "===".green(), text.green());
+        self.line_out(&format!(
+            "{} {}",
+            self.paint(Tone::Green, "==="),
+            self.paint(Tone::Green, text)
+        ));
     }
     /// A warning on standard error.
     pub fn warn(&self, text: &str) {
-        let _ = io::stdout().flush();
-        eprintln!("{} {}", "***".yellow().bold(), text.yellow());
+        self.line_err(&format!(
+            "{} {}",
+            self.paint(Tone::BoldYellow, "***"),
+            self.paint(Tone::Yellow, text)
+        ));
     }
     /// An error on standard error (`*** ...`).
     pub fn error(&self, text: &str) {
-        let _ = io::stdout().flush();
-        eprintln!("{} {}", "***".red().bold(), text.red());
+        self.line_err(&format!(
+            "{} {}",
+            self.paint(Tone::BoldRed, "***"),
+            self.paint(Tone::Red, text)
+        ));
     }
     /// A hint after an error: what to do next.
     pub fn hint(&self, text: &str) {
-        let _ = io::stdout().flush();
         for line in text.lines() {
-            eprintln!("    {}", line.dimmed());
+            self.line_err(&format!("    {}", self.paint(Tone::Dim, line)));
         }
     }
     /// Plain text on standard output.
     pub fn plain(&self, text: &str) {
-        println!("{text}");
+        self.line_out(text);
     }
 }
 
@@ -135,7 +319,10 @@ impl Observer for Output {
     fn event(&mut self, event: Event<'_>) {
         match event {
             Event::Sent { line, secure } => self.sent(line, secure),
-            Event::Received { reply, secure } => self.reply(reply, secure),
+            Event::Received { reply, secure } => {
+                self.reply(reply, secure);
+                self.last_reply = Some(reply.clone());
+            }
             Event::DataSent {
                 bytes,
                 secure,
@@ -153,7 +340,11 @@ impl Observer for Output {
                         human_bytes(bytes)
                     )
                 };
-                println!("{}{}", arrow.bold(), what.dimmed());
+                self.line_out(&format!(
+                    "{}{}",
+                    self.paint(Tone::Bold, arrow),
+                    self.paint(Tone::Dim, &what)
+                ));
             }
             Event::Notice(text) => {
                 if self.verbose {
@@ -161,6 +352,57 @@ impl Observer for Output {
                 }
             }
         }
+    }
+}
+
+/// What an [`Output::capture`] printed.
+#[derive(Debug, Clone, Default)]
+pub struct Captured {
+    out: Arc<Mutex<Vec<u8>>>,
+    err: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Captured {
+    /// Standard output so far.
+    pub fn stdout(&self) -> String {
+        Captured::text(&self.out)
+    }
+    /// Standard error so far.
+    pub fn stderr(&self) -> String {
+        Captured::text(&self.err)
+    }
+    /// Takes standard output and standard error so far (in that order),
+    /// leaving both empty.
+    pub fn take(&self) -> String {
+        let mut text = Captured::drain(&self.out);
+        text.push_str(&Captured::drain(&self.err));
+        text
+    }
+    fn text(buf: &Mutex<Vec<u8>>) -> String {
+        buf.lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+    fn drain(buf: &Mutex<Vec<u8>>) -> String {
+        buf.lock()
+            .map(|mut b| String::from_utf8_lossy(&std::mem::take(&mut *b)).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+/// A writer into shared memory.
+struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| io::Error::other("output buffer poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -212,5 +454,53 @@ mod tests {
             Some("auto")
         );
         assert_eq!(ColorChoice::parse("blue"), None);
+        assert!(ColorChoice::Always.resolve());
+        assert!(!ColorChoice::Never.resolve());
+    }
+
+    #[test]
+    fn replies_are_coloured_by_class_only_when_asked() {
+        let (mut o, c) = Output::capture(true);
+        let mut p = crate::smtp::ReplyParser::new();
+        p.push(b"550 5.1.1 no\r\n").unwrap();
+        let r = p.next_reply().unwrap();
+        o.event(Event::Received {
+            reply: &r,
+            secure: false,
+        });
+        assert!(
+            c.stdout().contains("\x1b[31m550 5.1.1 no"),
+            "{:?}",
+            c.stdout()
+        );
+        assert_eq!(o.last_reply().map(|r| r.code), Some(550));
+        o.forget_reply();
+        assert!(o.last_reply().is_none());
+        let (o, c) = Output::capture(false);
+        o.error("bad");
+        o.hint("do this");
+        assert_eq!(c.stderr(), "*** bad\n    do this\n");
+        assert!(c.stdout().is_empty());
+    }
+
+    /// A reader that went away.
+    struct Closed;
+    impl Write for Closed {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_noticed_not_a_panic() {
+        let o = Output::new(Box::new(Closed), Box::new(io::sink()), false);
+        assert!(!o.is_broken());
+        o.plain("first");
+        assert!(o.is_broken());
+        o.note("later lines are dropped");
+        assert!(o.bytes(b"x").is_err());
     }
 }

@@ -1,155 +1,91 @@
-//! The session model: the connection and where it stands, what the server
-//! announced, the envelope of the current transaction, the draft, the last
-//! reply, and the settings. Handlers in `exec` change it; the prompt,
-//! `status` and completion read it.
+//! The shell's state: the live connection (with its conversation inside),
+//! the draft and the message sent last, the settings, the output, and
+//! what a script run needs. Per-connection state lives only in [`Live`],
+//! so it dies with the connection; the conversation itself (greeting,
+//! extensions, TLS, AUTH, the transaction) lives only in the connection's
+//! [`Conversation`].
 
-use super::output::{ColorChoice, Output};
-use crate::address::Address;
+use super::cmd::tls::TlsMode;
+use super::failure::{Failure, closed_failure, conn_failure, not_connected};
+use super::output::{Output, Tone};
+use super::settings::Settings;
 use crate::mime::Draft;
-use crate::smtp::{Connection, Extensions, Reply};
+use crate::smtp::{Closed, Command, Connection, Conversation, Reply, Stage};
 use std::fs::File;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
-/// Where the SMTP conversation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// No connection.
-    Disconnected,
-    /// Greeted by the server; no EHLO/HELO accepted yet.
-    Connected,
-    /// EHLO or HELO accepted; no transaction.
-    Ready,
-    /// MAIL FROM accepted.
-    Mail,
+/// Where a connection goes: what `connect` was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The host as typed (name or address).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// How TLS comes in.
+    pub mode: TlsMode,
 }
 
-/// User settings (`set`).
+/// The mail server a `connect --mx` lookup found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MxFound {
+    /// The domain looked up.
+    pub domain: String,
+    /// The MX host that answered.
+    pub host: String,
+}
+
+/// A connection and what the shell knows about how it was made. Dropping
+/// it forgets everything learned on the connection.
+pub struct Live {
+    /// The connection, with its conversation.
+    pub conn: Connection,
+    /// What `connect` was given (for `connect` without arguments).
+    pub target: Target,
+    /// For a connection found with `connect --mx`.
+    pub mx: Option<MxFound>,
+}
+
+impl Live {
+    /// The conversation on this connection.
+    pub fn conversation(&self) -> &Conversation {
+        self.conn.conversation()
+    }
+}
+
+/// The message accepted last, for `show --last` and `new --again`.
 #[derive(Debug, Clone)]
-pub struct Settings {
-    /// How long to wait for the server to make progress: `None` (the
-    /// default) gives each phase its RFC 5321 timeout
-    /// ([`crate::smtp::conn::TimeoutPhase`]); `set timeout N` sets one
-    /// value for every phase.
-    pub timeout: Option<Duration>,
-    /// Colour choice.
-    pub color: ColorChoice,
-    /// `--require-tls` / `set require-tls on`: never send MAIL, RCPT, DATA
-    /// or AUTH in plaintext; a connect upgrades with STARTTLS or stops.
-    pub require_tls: bool,
-    /// `--cafile PATH`: trust only this CA (PEM) instead of the system's roots.
-    pub cafile: Option<std::path::PathBuf>,
-    /// `--insecure`: do not verify certificates (warned at every connect).
-    pub insecure: bool,
-    /// `set resolver ADDR`: the DNS server for `connect --mx` (default:
-    /// the system's, from /etc/resolv.conf).
-    pub resolver: Option<std::net::SocketAddr>,
-    /// `set transfer`: how `send` transfers the content.
-    pub transfer: Transfer,
+pub enum LastSent {
+    /// A draft sent with `send` (with its Date and Message-ID).
+    Draft(Box<Draft>),
+    /// A message typed by hand after DATA (its lines, up to a limit).
+    Typed(String),
 }
 
-/// How `send` transfers the message content (`set transfer`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Transfer {
-    /// DATA: smtpsh's messages are 7-bit (text 7bit or quoted-printable,
-    /// attachments base64), which is what DATA is for; BDAT would only be
-    /// needed for binary content (BINARYMIME), which smtpsh never sends.
-    #[default]
-    Auto,
-    /// Always DATA.
-    Data,
-    /// BDAT (RFC 3030 CHUNKING); refused before MAIL when the server does
-    /// not offer CHUNKING.
-    Bdat,
-}
-
-impl Transfer {
-    /// Parses `auto`, `data` or `bdat`.
-    pub fn parse(s: &str) -> Option<Transfer> {
-        match s.to_ascii_lowercase().as_str() {
-            "auto" => Some(Transfer::Auto),
-            "data" => Some(Transfer::Data),
-            "bdat" | "chunking" => Some(Transfer::Bdat),
-            _ => None,
-        }
-    }
-    /// The name as typed.
-    pub fn name(self) -> &'static str {
-        match self {
-            Transfer::Auto => "auto",
-            Transfer::Data => "data",
-            Transfer::Bdat => "bdat",
-        }
-    }
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            timeout: None,
-            color: ColorChoice::Auto,
-            require_tls: false,
-            cafile: None,
-            insecure: false,
-            resolver: None,
-            transfer: Transfer::Auto,
-        }
-    }
-}
-
-/// The envelope of the current transaction on the current connection.
-#[derive(Debug, Clone, Default)]
-pub struct Envelope {
-    /// The MAIL FROM path the server accepted (`<>` for the null sender).
-    pub mail_from: Option<String>,
-    /// Recipients the server accepted with 2xx (as sent, lower-cased for comparison).
-    pub accepted: Vec<String>,
-    /// Recipients the server refused, with the reply.
-    pub rejected: Vec<(String, Reply)>,
-}
-
-impl Envelope {
-    /// Whether `addr` was accepted already (case-insensitive).
-    pub fn is_accepted(&self, addr: &Address) -> bool {
-        self.accepted
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(addr.as_str()))
-    }
-    /// Records the server's answer to `RCPT TO:<path>`: accepted once, or
-    /// rejected with the latest reply.
-    pub fn record_rcpt(&mut self, path: &str, reply: &Reply) {
-        self.rejected.retain(|(a, _)| !a.eq_ignore_ascii_case(path));
-        if !reply.is_positive() {
-            self.rejected.push((path.to_string(), reply.clone()));
-        } else if !self.accepted.iter().any(|a| a.eq_ignore_ascii_case(path)) {
-            self.accepted.push(path.to_string());
-        }
-    }
+/// `record FILE`: where commands are written.
+#[derive(Debug)]
+pub struct Recording {
+    /// The path as shown.
+    pub path: String,
+    /// The open file.
+    pub file: File,
 }
 
 /// The whole state of one shell.
 pub struct Session {
-    /// The open connection, if any.
-    pub conn: Option<Connection>,
-    /// For a connection found with `connect --mx`: (domain, MX host that answered).
-    pub mx: Option<(String, String)>,
-    /// The greeting reply of the current connection.
-    pub greeting: Option<Reply>,
-    /// Extensions from the latest EHLO on this connection (`None` before EHLO or after HELO).
-    pub extensions: Option<Extensions>,
-    /// The name we greeted with and whether it was EHLO (`true`) or HELO.
-    pub greeted: Option<(String, bool)>,
-    /// The current transaction.
-    pub envelope: Envelope,
+    /// The connection, if any (also when the server closed it: the prompt
+    /// says so until the next `connect`).
+    pub live: Option<Live>,
+    /// The last server connected to, for `connect` without arguments.
+    pub last_target: Option<Target>,
     /// The message being composed.
     pub draft: Draft,
+    /// The message accepted last.
+    pub last_sent: Option<LastSent>,
     /// True when the draft changed since it was last sent successfully.
     pub unsent: bool,
     /// Whether the exit warning about an unsent draft was given.
     pub warned_unsent: bool,
-    /// The last server reply to the last command (cleared at each command).
-    pub last_reply: Option<Reply>,
     /// Settings.
     pub settings: Settings,
     /// Printer.
@@ -157,64 +93,100 @@ pub struct Session {
     /// Set by Ctrl-C while a network operation runs.
     pub interrupt: Arc<AtomicBool>,
     /// `record FILE` target.
-    pub record: Option<(String, File)>,
+    pub record: Option<Recording>,
     /// True once `exit` was accepted.
     pub exiting: bool,
     /// Nesting depth of `source`.
     pub source_depth: usize,
-    /// The user AUTH succeeded for on this connection.
-    pub auth: Option<String>,
     /// The sandbox server started by `connect sandbox` / `--sandbox`; it
     /// runs until the process ends (dropping it stops the listener).
     pub sandbox: Option<crate::sandbox::Sandbox>,
+    /// Where a script's failed sends are kept ([`crate::local::dead_letter_dir`]).
+    pub dead_letters: Option<std::path::PathBuf>,
 }
 
 impl Session {
-    /// A fresh session.
-    pub fn new(settings: Settings, interrupt: Arc<AtomicBool>) -> Session {
+    /// A fresh session printing to `out`.
+    pub fn new(settings: Settings, out: Output, interrupt: Arc<AtomicBool>) -> Session {
         Session {
-            conn: None,
-            mx: None,
-            greeting: None,
-            extensions: None,
-            greeted: None,
-            envelope: Envelope::default(),
+            live: None,
+            last_target: None,
             draft: Draft::default(),
+            last_sent: None,
             unsent: false,
             warned_unsent: false,
-            last_reply: None,
             settings,
-            out: Output::default(),
+            out,
             interrupt,
             record: None,
             exiting: false,
             source_depth: 0,
-            auth: None,
             sandbox: None,
+            dead_letters: crate::local::dead_letter_dir(),
         }
     }
 
-    /// Where the conversation stands.
-    pub fn stage(&self) -> Stage {
-        match (&self.conn, &self.greeted, &self.envelope.mail_from) {
-            (None, _, _) => Stage::Disconnected,
-            (Some(_), None, _) => Stage::Connected,
-            (Some(_), Some(_), None) => Stage::Ready,
-            (Some(_), Some(_), Some(_)) => Stage::Mail,
+    /// A session printing into memory, for tests; what it printed is in
+    /// the [`super::output::Captured`].
+    #[cfg(test)]
+    pub fn for_tests() -> (Session, super::output::Captured) {
+        let (out, captured) = Output::capture(false);
+        let mut s = Session::new(Settings::default(), out, Arc::new(AtomicBool::new(false)));
+        s.dead_letters = None;
+        (s, captured)
+    }
+
+    /// The conversation of the connection, open or closed.
+    pub fn conversation(&self) -> Option<&Conversation> {
+        self.live.as_ref().map(Live::conversation)
+    }
+
+    /// The open connection: fails when there is none or it is closed.
+    pub fn open_live(&mut self) -> Result<&mut Live, Failure> {
+        match self.live.as_mut() {
+            None => Err(not_connected()),
+            Some(live) => match live.conn.conversation().closed() {
+                Some(closed) => Err(closed_failure(closed)),
+                None => Ok(live),
+            },
         }
     }
 
-    /// Forgets the connection and everything learned on it (the draft stays).
-    pub fn drop_connection(&mut self) {
-        if let Some(mut c) = self.conn.take() {
-            c.close();
+    /// The open connection and the output, borrowed together (to talk to
+    /// the server directly); fails as [`Session::open_live`] does.
+    pub fn open_parts(&mut self) -> Result<(&mut Live, &mut Output), Failure> {
+        self.open_live()?;
+        match self.live.as_mut() {
+            Some(live) => Ok((live, &mut self.out)),
+            None => Err(not_connected()),
         }
-        self.greeting = None;
-        self.mx = None;
-        self.extensions = None;
-        self.greeted = None;
-        self.envelope = Envelope::default();
-        self.auth = None;
+    }
+
+    /// Whether a connection is open (not closed by either side).
+    pub fn is_open(&self) -> bool {
+        self.conversation().is_some_and(|c| c.closed().is_none())
+    }
+
+    /// Sends one command and reads its reply: the one way the shell talks
+    /// to the server one command at a time. A reply that closes the
+    /// conversation (421) is said.
+    pub fn exchange(&mut self, cmd: &Command) -> Result<Reply, Failure> {
+        let (live, out) = self.open_parts()?;
+        exchange_on(&mut live.conn, out, cmd)
+    }
+
+    /// After a reply: if it closed the conversation (421), say so.
+    pub fn said_closing(&self) {
+        if let Some(live) = self.live.as_ref() {
+            closing_note(&live.conn, &self.out);
+        }
+    }
+
+    /// Closes the connection without QUIT and forgets it.
+    pub fn drop_live(&mut self) {
+        if let Some(mut live) = self.live.take() {
+            live.conn.close();
+        }
     }
 
     /// Marks the draft as changed: it needs sending and gets a new
@@ -227,25 +199,21 @@ impl Session {
 
     /// The prompt: plain and coloured versions (same width).
     pub fn prompt(&self) -> (String, String) {
-        use colored::Colorize;
-        let Some(conn) = &self.conn else {
-            return ("smtpsh> ".to_string(), format!("{}> ", "smtpsh".bold()));
+        let o = &self.out;
+        let Some(live) = &self.live else {
+            return (
+                "smtpsh> ".to_string(),
+                format!("{}> ", o.paint(Tone::Bold, "smtpsh")),
+            );
         };
+        let conn = &live.conn;
         let host = format_peer(conn.host(), conn.peer().port());
-        let stage = match self.stage() {
-            Stage::Disconnected => String::new(),
-            Stage::Connected => "greeted".to_string(),
-            Stage::Ready => "ready".to_string(),
-            Stage::Mail => {
-                let n = self.envelope.accepted.len();
-                format!("mail, {n} rcpt")
-            }
-        };
-        let tls = if conn.is_secure() { " tls" } else { "" };
+        let c = conn.conversation();
+        let stage = stage_text(c);
+        let tls = if c.is_secure() { " tls" } else { "" };
         // Only printable characters reach the prompt (its width must be right).
-        let user: String = self
-            .auth
-            .as_deref()
+        let user: String = c
+            .user()
             .map(|u| {
                 format!(
                     " {}",
@@ -256,13 +224,62 @@ impl Session {
         let plain = format!("smtpsh {host}{tls}{user} [{stage}]> ");
         let styled = format!(
             "{} {}{}{} [{}]> ",
-            "smtpsh".bold(),
-            host.cyan(),
-            tls.green(),
-            user.magenta(),
-            stage.yellow()
+            o.paint(Tone::Bold, "smtpsh"),
+            o.paint(Tone::Cyan, &host),
+            o.paint(Tone::Green, tls),
+            o.paint(Tone::Magenta, &user),
+            o.paint(
+                if c.closed().is_some() {
+                    Tone::Red
+                } else {
+                    Tone::Yellow
+                },
+                &stage
+            )
         );
         (plain, styled)
+    }
+}
+
+/// Sends one command on `conn` and reads its reply; a reply that closes
+/// the conversation (421) is said.
+pub fn exchange_on(
+    conn: &mut Connection,
+    out: &mut Output,
+    cmd: &Command,
+) -> Result<Reply, Failure> {
+    match conn.command(cmd, out) {
+        Ok(reply) => {
+            closing_note(conn, out);
+            Ok(reply)
+        }
+        Err(e) => Err(conn_failure(e)),
+    }
+}
+
+/// Says that the server closed the conversation with a 421, if it just did.
+pub fn closing_note(conn: &Connection, out: &Output) {
+    if let Some(Closed::ByServer(r)) = conn.conversation().closed() {
+        out.warn(&format!(
+            "the server closed the connection ({}); the draft is kept — `connect` to connect again",
+            r.code
+        ));
+    }
+}
+
+/// The stage of a conversation in the prompt's words.
+pub fn stage_text(c: &Conversation) -> String {
+    match c.stage() {
+        Stage::Greeting => "connecting".into(),
+        Stage::Connected => "connected".into(),
+        Stage::Ready => "ready".into(),
+        Stage::Mail { recipients } => format!("mail, {recipients} rcpt"),
+        Stage::Data => "data".into(),
+        Stage::TlsHandshake => "tls handshake".into(),
+        Stage::Closed => match c.closed() {
+            Some(Closed::Lost(_) | Closed::Quit) => "closed".into(),
+            _ => "closed by server".into(),
+        },
     }
 }
 

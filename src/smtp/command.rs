@@ -74,13 +74,135 @@ impl fmt::Display for CommandError {
 
 impl std::error::Error for CommandError {}
 
+/// The SMTP verbs smtpsh knows, so that a typo is a compile error rather
+/// than a comparison that is silently false. Anything else is [`Verb::Other`]
+/// (its text is [`Command::word`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verb {
+    /// `EHLO` (RFC 5321 §4.1.1.1).
+    Ehlo,
+    /// `HELO`.
+    Helo,
+    /// `LHLO` (LMTP, RFC 2033).
+    Lhlo,
+    /// `MAIL FROM:`.
+    Mail,
+    /// `RCPT TO:`.
+    Rcpt,
+    /// `DATA`.
+    Data,
+    /// `BDAT` (RFC 3030 CHUNKING).
+    Bdat,
+    /// `RSET`.
+    Rset,
+    /// `NOOP`.
+    Noop,
+    /// `QUIT`.
+    Quit,
+    /// `VRFY`.
+    Vrfy,
+    /// `EXPN`.
+    Expn,
+    /// `HELP`.
+    Help,
+    /// `STARTTLS` (RFC 3207).
+    StartTls,
+    /// `AUTH` (RFC 4954).
+    Auth,
+    /// A line answering a `334` AUTH challenge (no verb of its own).
+    AuthResponse,
+    /// Any other verb (an extension such as `XCLIENT`, or a typo).
+    Other,
+}
+
+impl Verb {
+    /// Every named verb, in RFC order (for completion and help).
+    pub const ALL: &'static [Verb] = &[
+        Verb::Ehlo,
+        Verb::Helo,
+        Verb::Lhlo,
+        Verb::Mail,
+        Verb::Rcpt,
+        Verb::Data,
+        Verb::Bdat,
+        Verb::Rset,
+        Verb::Noop,
+        Verb::Quit,
+        Verb::Vrfy,
+        Verb::Expn,
+        Verb::Help,
+        Verb::StartTls,
+        Verb::Auth,
+    ];
+    /// The verb for a word as typed (case-insensitive).
+    pub fn parse(word: &str) -> Verb {
+        Verb::ALL
+            .iter()
+            .copied()
+            .find(|v| v.name().eq_ignore_ascii_case(word))
+            .unwrap_or(Verb::Other)
+    }
+    /// The verb as it goes on the wire (`""` for [`Verb::AuthResponse`]
+    /// and [`Verb::Other`], which have no name of their own).
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Ehlo => "EHLO",
+            Verb::Helo => "HELO",
+            Verb::Lhlo => "LHLO",
+            Verb::Mail => "MAIL",
+            Verb::Rcpt => "RCPT",
+            Verb::Data => "DATA",
+            Verb::Bdat => "BDAT",
+            Verb::Rset => "RSET",
+            Verb::Noop => "NOOP",
+            Verb::Quit => "QUIT",
+            Verb::Vrfy => "VRFY",
+            Verb::Expn => "EXPN",
+            Verb::Help => "HELP",
+            Verb::StartTls => "STARTTLS",
+            Verb::Auth => "AUTH",
+            Verb::AuthResponse | Verb::Other => "",
+        }
+    }
+    /// Whether this verb greets (EHLO, HELO, LHLO).
+    pub fn is_hello(self) -> bool {
+        matches!(self, Verb::Ehlo | Verb::Helo | Verb::Lhlo)
+    }
+}
+
+/// What a command says that the conversation keeps track of, read from
+/// the line itself (so a line typed with `raw` counts like one built here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    /// Nothing beyond the verb.
+    None,
+    /// EHLO/HELO/LHLO: the name given (empty if none).
+    Hello(String),
+    /// MAIL/RCPT: the path between `<` and `>` (empty for the null path
+    /// `<>`); `None` when the line has no readable path.
+    Path(Option<String>),
+    /// AUTH: the user it authenticates as, when smtpsh built it (never on
+    /// the wire).
+    Auth(Option<String>),
+    /// BDAT: whether the chunk is the last (`BDAT n LAST`).
+    Bdat {
+        /// `LAST` was given.
+        last: bool,
+    },
+}
+
 /// One SMTP command line, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     /// The line without CRLF, exactly as it goes on the wire.
     line: String,
-    /// The verb, upper-case (`EHLO`, `MAIL`, ...; for `raw`, the first word).
-    verb: String,
+    /// The verb.
+    verb: Verb,
+    /// The verb as typed, upper-case (`EHLO`, `XCLIENT`; `AUTH` for a
+    /// response line).
+    word: String,
+    /// What the conversation needs to know besides the verb.
+    detail: Detail,
     /// What the transcript shows instead of `line` (secrets masked), if set.
     shown: Option<String>,
 }
@@ -146,12 +268,11 @@ impl Command {
     /// than TAB, and empty lines.
     pub fn raw(line: &str) -> Result<Command, CommandError> {
         check_argument(line, "the command line")?;
-        let verb = line
-            .split([' ', '\t'])
-            .find(|w| !w.is_empty())
-            .unwrap_or_default()
-            .to_uppercase();
-        Command::build(&verb, line.to_string())
+        let trimmed = line.trim_start_matches([' ', '\t']);
+        let (word, rest) = trimmed.split_once([' ', '\t']).unwrap_or((trimmed, ""));
+        let mut command = Command::build(&word.to_uppercase(), line.to_string())?;
+        command.detail = detail_of(command.verb, rest);
+        Ok(command)
     }
     /// A line whose transcript form hides a secret, e.g.
     /// `Command::masked("AUTH PLAIN dXNlcgB1c2VyAHB3", "AUTH PLAIN ********")`.
@@ -191,6 +312,14 @@ impl Command {
         command.shown = Some(format!("AUTH {mechanism} ****"));
         Ok(command)
     }
+    /// The same AUTH command, noting the user it authenticates as (kept
+    /// for the conversation; never sent).
+    pub fn for_user(mut self, user: &str) -> Command {
+        if self.verb == Verb::Auth {
+            self.detail = Detail::Auth(Some(user.to_string()));
+        }
+        self
+    }
     /// One line answering a `334` challenge: base64 (possibly empty), or
     /// `*` to cancel. Up to 12288 octets (RFC 4954 §4), not 512. The
     /// transcript shows `shown` instead (e.g. `****`).
@@ -207,13 +336,39 @@ impl Command {
         }
         Ok(Command {
             line: data.to_string(),
-            verb: "AUTH".to_string(),
+            verb: Verb::AuthResponse,
+            word: "AUTH".to_string(),
+            detail: Detail::None,
             shown: Some(shown.to_string()),
         })
     }
-    /// The verb in upper case, e.g. `MAIL`.
-    pub fn verb(&self) -> &str {
-        &self.verb
+    /// `BDAT size` or `BDAT size LAST` (RFC 3030).
+    pub fn bdat(size: u64, last: bool) -> Command {
+        let line = if last {
+            format!("BDAT {size} LAST")
+        } else {
+            format!("BDAT {size}")
+        };
+        Command {
+            line,
+            verb: Verb::Bdat,
+            word: "BDAT".to_string(),
+            detail: Detail::Bdat { last },
+            shown: None,
+        }
+    }
+    /// The verb.
+    pub fn verb(&self) -> Verb {
+        self.verb
+    }
+    /// The verb as typed, upper case, e.g. `MAIL` or `XCLIENT` (`AUTH` for
+    /// a line answering an AUTH challenge).
+    pub fn word(&self) -> &str {
+        &self.word
+    }
+    /// What the command says besides its verb.
+    pub fn detail(&self) -> &Detail {
+        &self.detail
     }
     /// The exact bytes for the wire, CRLF included.
     pub fn wire(&self) -> Vec<u8> {
@@ -224,26 +379,70 @@ impl Command {
     }
 
     /// A command without arguments.
-    fn fixed(verb: &str) -> Command {
+    fn fixed(word: &str) -> Command {
         Command {
-            line: verb.to_string(),
-            verb: verb.to_string(),
+            line: word.to_string(),
+            verb: Verb::parse(word),
+            word: word.to_string(),
+            detail: Detail::None,
             shown: None,
         }
     }
 
-    /// Checks the length of an otherwise validated line.
-    fn build(verb: &str, line: String) -> Result<Command, CommandError> {
+    /// Checks the length of an otherwise validated line; the detail is
+    /// read from the line.
+    fn build(word: &str, line: String) -> Result<Command, CommandError> {
         let len = line.len() + 2;
         if len > MAX_COMMAND_LINE {
             return Err(CommandError::TooLong { len });
         }
+        let verb = Verb::parse(word);
+        let rest = line.split_once(' ').map_or("", |(_, r)| r);
+        let detail = detail_of(verb, rest);
         Ok(Command {
             line,
-            verb: verb.to_string(),
+            verb,
+            word: word.to_string(),
+            detail,
             shown: None,
         })
     }
+}
+
+/// What the conversation needs from the arguments of `verb`.
+fn detail_of(verb: Verb, rest: &str) -> Detail {
+    let rest = rest.trim_matches([' ', '\t']);
+    match verb {
+        Verb::Ehlo | Verb::Helo | Verb::Lhlo => {
+            Detail::Hello(rest.split([' ', '\t']).next().unwrap_or("").to_string())
+        }
+        Verb::Mail => Detail::Path(path_after(rest, "FROM:")),
+        Verb::Rcpt => Detail::Path(path_after(rest, "TO:")),
+        Verb::Auth => Detail::Auth(None),
+        Verb::Bdat => Detail::Bdat {
+            last: rest
+                .split([' ', '\t'])
+                .nth(1)
+                .is_some_and(|w| w.eq_ignore_ascii_case("LAST")),
+        },
+        _ => Detail::None,
+    }
+}
+
+/// The path of `FROM:<path> params` / `TO:<path> params`, read leniently
+/// (spaces after the colon, a path without brackets), as servers do.
+/// `None` when there is no `keyword` or no path.
+pub fn path_after(args: &str, keyword: &str) -> Option<String> {
+    let head = args.get(..keyword.len())?;
+    if !head.eq_ignore_ascii_case(keyword) {
+        return None;
+    }
+    let rest = args[keyword.len()..].trim_start_matches([' ', '\t']);
+    if let Some(inner) = rest.strip_prefix('<') {
+        return inner.find('>').map(|end| inner[..end].to_string());
+    }
+    let word = rest.split([' ', '\t']).next().unwrap_or("");
+    (!word.is_empty()).then(|| word.to_string())
 }
 
 impl fmt::Display for Command {
@@ -411,7 +610,7 @@ mod tests {
             (Command::starttls(), "STARTTLS"),
         ] {
             assert_eq!(cmd.to_string(), line);
-            assert_eq!(cmd.verb(), line);
+            assert_eq!(cmd.word(), line);
             assert_eq!(cmd.wire(), format!("{line}\r\n").into_bytes());
         }
     }
@@ -420,11 +619,11 @@ mod tests {
     fn ehlo_and_helo() {
         let c = Command::ehlo("client.example.com").expect("valid");
         assert_eq!(c.wire(), b"EHLO client.example.com\r\n");
-        assert_eq!(c.verb(), "EHLO");
+        assert_eq!(c.word(), "EHLO");
         assert_eq!(c.to_string(), "EHLO client.example.com");
         let c = Command::helo("localhost").expect("valid");
         assert_eq!(c.wire(), b"HELO localhost\r\n");
-        assert_eq!(c.verb(), "HELO");
+        assert_eq!(c.word(), "HELO");
         for ok in [
             "a",
             "my-host",
@@ -499,7 +698,7 @@ mod tests {
         let a = addr("alice@example.com");
         let c = Command::mail_from(Some(&a), &[]).expect("valid");
         assert_eq!(c.wire(), b"MAIL FROM:<alice@example.com>\r\n");
-        assert_eq!(c.verb(), "MAIL");
+        assert_eq!(c.word(), "MAIL");
         let c = Command::mail_from(None, &[]).expect("valid");
         assert_eq!(c.to_string(), "MAIL FROM:<>");
         let c = Command::mail_from(
@@ -517,7 +716,7 @@ mod tests {
     fn rcpt_to() {
         let c = Command::rcpt_to(&addr("<bob@example.org>"), &[]).expect("valid");
         assert_eq!(c.wire(), b"RCPT TO:<bob@example.org>\r\n");
-        assert_eq!(c.verb(), "RCPT");
+        assert_eq!(c.word(), "RCPT");
         let c = Command::rcpt_to(
             &addr("bob@example.org"),
             &params(&["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;bob@example.org"]),
@@ -629,10 +828,10 @@ mod tests {
     fn vrfy_and_expn() {
         let c = Command::vrfy("postmaster").expect("valid");
         assert_eq!(c.wire(), b"VRFY postmaster\r\n");
-        assert_eq!(c.verb(), "VRFY");
+        assert_eq!(c.word(), "VRFY");
         let c = Command::expn("staff\tlist").expect("TAB is allowed");
         assert_eq!(c.to_string(), "EXPN staff\tlist");
-        assert_eq!(c.verb(), "EXPN");
+        assert_eq!(c.word(), "EXPN");
         assert_eq!(
             Command::vrfy(" "),
             Err(CommandError::Empty {
@@ -665,11 +864,11 @@ mod tests {
     #[test]
     fn raw_lines() {
         let c = Command::raw("xclient name=foo").expect("valid");
-        assert_eq!(c.verb(), "XCLIENT");
+        assert_eq!(c.word(), "XCLIENT");
         assert_eq!(c.to_string(), "xclient name=foo");
         assert_eq!(c.wire(), b"xclient name=foo\r\n");
         let c = Command::raw("  noop\tx").expect("valid");
-        assert_eq!(c.verb(), "NOOP");
+        assert_eq!(c.word(), "NOOP");
         assert_eq!(c.wire(), b"  noop\tx\r\n");
         for empty in ["", " ", "\t \t"] {
             assert_eq!(
@@ -695,7 +894,7 @@ mod tests {
         let c = Command::auth("PLAIN", Some("AHRpbQB0YW5zdGFhZnRhbnN0YWFm")).expect("valid");
         assert_eq!(c.wire(), b"AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n");
         assert_eq!(c.to_string(), "AUTH PLAIN ****");
-        assert_eq!(c.verb(), "AUTH");
+        assert_eq!(c.word(), "AUTH");
         let c = Command::auth("CRAM-MD5", None).expect("valid");
         assert_eq!(c.to_string(), "AUTH CRAM-MD5");
         assert_eq!(
@@ -713,7 +912,7 @@ mod tests {
         // A response may be long, but not endless, and hides its content.
         let r = Command::sasl_response(&long, "****").expect("valid");
         assert_eq!(r.to_string(), "****");
-        assert_eq!(r.verb(), "AUTH");
+        assert_eq!(r.word(), "AUTH");
         assert_eq!(
             Command::sasl_response("", "").expect("valid").wire(),
             b"\r\n"
@@ -734,7 +933,7 @@ mod tests {
             .expect("valid");
         assert_eq!(c.to_string(), "AUTH PLAIN ********");
         assert_eq!(c.wire(), b"AUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
-        assert_eq!(c.verb(), "AUTH");
+        assert_eq!(c.word(), "AUTH");
         assert!(Command::masked("x\r\ny", "x").is_err());
         assert!(Command::masked("AUTH x", "AUTH\n").is_err());
     }
@@ -769,5 +968,58 @@ mod tests {
         assert!(long.starts_with("\"x yx y"));
         assert!(long.len() < 250, "{long}");
         assert!(long.contains("[192.0.2.1]"));
+    }
+
+    #[test]
+    fn verbs_are_typed_and_details_read_from_the_line() {
+        assert_eq!(Verb::parse("ehlo"), Verb::Ehlo);
+        assert_eq!(Verb::parse("StartTLS"), Verb::StartTls);
+        assert_eq!(Verb::parse("XCLIENT"), Verb::Other);
+        for v in Verb::ALL {
+            assert_eq!(Verb::parse(v.name()), *v);
+        }
+        let c = Command::raw("MAIL FROM:<a@b.org> SIZE=10").unwrap();
+        assert_eq!(c.verb(), Verb::Mail);
+        assert_eq!(c.detail(), &Detail::Path(Some("a@b.org".into())));
+        let c = Command::raw("  rcpt to: <x@y.org>").unwrap();
+        assert_eq!(c.verb(), Verb::Rcpt);
+        assert_eq!(c.detail(), &Detail::Path(Some("x@y.org".into())));
+        let c = Command::raw("MAIL FROM:<>").unwrap();
+        assert_eq!(c.detail(), &Detail::Path(Some(String::new())));
+        let c = Command::raw("RCPT TO:bare@y.org NOTIFY=NEVER").unwrap();
+        assert_eq!(c.detail(), &Detail::Path(Some("bare@y.org".into())));
+        let c = Command::raw("RCPT x@y.org").unwrap();
+        assert_eq!(c.detail(), &Detail::Path(None));
+        let c = Command::raw("MAIL FROM:<unclosed").unwrap();
+        assert_eq!(c.detail(), &Detail::Path(None));
+        let c = Command::raw("helo  client.example").unwrap();
+        assert_eq!(c.detail(), &Detail::Hello("client.example".into()));
+        let c = Command::mail_from(Some(&addr("s@example.org")), &params(&["SIZE=1"])).unwrap();
+        assert_eq!(c.detail(), &Detail::Path(Some("s@example.org".into())));
+        assert_eq!(
+            Command::mail_from(None, &[]).unwrap().detail(),
+            &Detail::Path(Some(String::new()))
+        );
+        let c = Command::auth("PLAIN", Some("AGEAYg=="))
+            .unwrap()
+            .for_user("ann");
+        assert_eq!(c.detail(), &Detail::Auth(Some("ann".into())));
+        assert!(!c.wire().windows(3).any(|w| w == b"ann"));
+        assert_eq!(Command::bdat(10, true).to_string(), "BDAT 10 LAST");
+        assert_eq!(
+            Command::bdat(10, true).detail(),
+            &Detail::Bdat { last: true }
+        );
+        assert_eq!(
+            Command::raw("BDAT 5").unwrap().detail(),
+            &Detail::Bdat { last: false }
+        );
+        assert_eq!(
+            Command::sasl_response("*", "*").unwrap().verb(),
+            Verb::AuthResponse
+        );
+        assert_eq!(path_after("FROM:", "FROM:"), None);
+        assert_eq!(path_after("FR", "FROM:"), None);
+        assert_eq!(path_after("TO:é", "FROM:"), None);
     }
 }

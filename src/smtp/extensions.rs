@@ -4,6 +4,75 @@
 
 use super::reply::Reply;
 
+/// The service extensions smtpsh acts on, named once so that a typo is a
+/// compile error rather than a keyword that is silently never announced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ext {
+    /// `PIPELINING` (RFC 2920).
+    Pipelining,
+    /// `SIZE` (RFC 1870).
+    Size,
+    /// `8BITMIME` (RFC 6152).
+    EightBitMime,
+    /// `SMTPUTF8` (RFC 6531).
+    SmtpUtf8,
+    /// `STARTTLS` (RFC 3207).
+    StartTls,
+    /// `AUTH` (RFC 4954).
+    Auth,
+    /// `CHUNKING`: BDAT (RFC 3030).
+    Chunking,
+    /// `BINARYMIME` (RFC 3030).
+    BinaryMime,
+    /// `DSN` (RFC 3461).
+    Dsn,
+    /// `ENHANCEDSTATUSCODES` (RFC 2034).
+    EnhancedStatusCodes,
+}
+
+impl Ext {
+    /// Every extension smtpsh knows.
+    pub const ALL: &'static [Ext] = &[
+        Ext::Pipelining,
+        Ext::Size,
+        Ext::EightBitMime,
+        Ext::SmtpUtf8,
+        Ext::StartTls,
+        Ext::Auth,
+        Ext::Chunking,
+        Ext::BinaryMime,
+        Ext::Dsn,
+        Ext::EnhancedStatusCodes,
+    ];
+    /// The EHLO keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Ext::Pipelining => "PIPELINING",
+            Ext::Size => "SIZE",
+            Ext::EightBitMime => "8BITMIME",
+            Ext::SmtpUtf8 => "SMTPUTF8",
+            Ext::StartTls => "STARTTLS",
+            Ext::Auth => "AUTH",
+            Ext::Chunking => "CHUNKING",
+            Ext::BinaryMime => "BINARYMIME",
+            Ext::Dsn => "DSN",
+            Ext::EnhancedStatusCodes => "ENHANCEDSTATUSCODES",
+        }
+    }
+    /// The MAIL FROM parameter that uses this extension, as Tab offers it
+    /// after `raw MAIL FROM:<...>` (none for extensions without one).
+    pub fn mail_parameter(self) -> Option<&'static str> {
+        match self {
+            Ext::Size => Some("SIZE="),
+            Ext::EightBitMime => Some("BODY=8BITMIME"),
+            Ext::BinaryMime => Some("BODY=BINARYMIME"),
+            Ext::SmtpUtf8 => Some("SMTPUTF8"),
+            Ext::Dsn => Some("RET="),
+            _ => None,
+        }
+    }
+}
+
 /// One announced extension: its keyword (as sent) and parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extension {
@@ -48,13 +117,17 @@ impl Extensions {
             .collect();
         Extensions { domain, list }
     }
-    /// Whether `keyword` was announced (case-insensitive).
-    pub fn has(&self, keyword: &str) -> bool {
-        self.get(keyword).is_some()
+    /// Whether `ext` was announced.
+    pub fn has(&self, ext: Ext) -> bool {
+        self.get(ext).is_some()
     }
-    /// The extension named `keyword` (case-insensitive; the first one if a
-    /// server announced it twice).
-    pub fn get(&self, keyword: &str) -> Option<&Extension> {
+    /// The announcement of `ext` (the first one if a server announced it twice).
+    pub fn get(&self, ext: Ext) -> Option<&Extension> {
+        self.keyword(ext.keyword())
+    }
+    /// The extension announced under any `keyword`, known to smtpsh or
+    /// not (case-insensitive; the first one if announced twice).
+    pub fn keyword(&self, keyword: &str) -> Option<&Extension> {
         self.list
             .iter()
             .find(|e| e.keyword.eq_ignore_ascii_case(keyword))
@@ -62,7 +135,7 @@ impl Extensions {
     /// The SIZE limit: `Some(0)` means announced without a limit; `None`
     /// when SIZE was not announced or its value is not a number.
     pub fn size_limit(&self) -> Option<u64> {
-        let size = self.get("SIZE")?;
+        let size = self.get(Ext::Size)?;
         match size.params.first() {
             None => Some(0),
             Some(n) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => n.parse().ok(),
@@ -129,11 +202,15 @@ mod tests {
         ]);
         assert_eq!(e.domain, "mail.example.com");
         assert_eq!(e.list.len(), 7);
-        assert!(e.has("pipelining") && e.has("PIPELINING") && e.has("StartTLS"));
-        assert!(!e.has("CHUNKING"));
+        assert!(
+            e.has(Ext::Pipelining) && e.keyword("pipelining").is_some() && e.has(Ext::StartTls)
+        );
+        assert!(!e.has(Ext::Chunking));
         assert_eq!(e.size_limit(), Some(10_240_000));
         assert_eq!(e.auth_mechanisms(), vec!["PLAIN", "LOGIN", "CRAM-MD5"]);
-        let x = e.get("x-unknown-thing").expect("unknown keywords are kept");
+        let x = e
+            .keyword("x-unknown-thing")
+            .expect("unknown keywords are kept");
         assert_eq!(x.keyword, "X-UNKNOWN-THING");
         assert_eq!(x.params, vec!["a", "b", "c"]);
     }
@@ -153,11 +230,11 @@ mod tests {
         assert_eq!(e.domain, "");
         assert_eq!(e.list.len(), 2);
         assert_eq!(
-            e.get("size").map(|s| s.params.clone()),
+            e.get(Ext::Size).map(|s| s.params.clone()),
             Some(vec!["42".to_string()])
         );
         assert_eq!(e.size_limit(), Some(42));
-        assert!(e.has("dsn"));
+        assert!(e.has(Ext::Dsn));
     }
 
     #[test]
@@ -179,7 +256,7 @@ mod tests {
     fn old_auth_form_and_dedup() {
         let e = ehlo(&["x", "AUTH=PLAIN LOGIN", "AUTH login plain XOAUTH2"]);
         assert_eq!(e.auth_mechanisms(), vec!["PLAIN", "LOGIN", "XOAUTH2"]);
-        assert!(e.has("AUTH"));
+        assert!(e.has(Ext::Auth));
         let e = ehlo(&["x", "auth=login"]);
         assert_eq!(e.auth_mechanisms(), vec!["LOGIN"]);
         let e = ehlo(&["x", "AUTH= PLAIN"]);

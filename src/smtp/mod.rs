@@ -1,19 +1,22 @@
 //! The SMTP protocol, kept apart from the shell.
 //!
 //! - [`reply`]: incremental, bounded reply parsing (bytes in, replies out; no I/O).
-//! - [`command`]: typed commands that refuse CR/LF/NUL; one `Display` for the
+//! - [`client`]: the conversation as a sans-IO state machine: commands and
+//!   replies in, everything true of the conversation out.
+//! - [`command`]: typed commands (verbs typed too) that refuse CR/LF/NUL; one `Display` for the
 //!   transcript and one wire form.
 //! - [`extensions`]: the capabilities announced in an EHLO reply.
 //! - [`dns`]: a tiny DNS stub resolver: MX lookup in RFC 5321 §5.1 order
 //!   (fallback to A/AAAA, null MX), host addresses IPv6 first.
 //! - [`dotstuff`]: DATA transparency (CRLF normalisation and dot-stuffing).
-//! - [`conn`]: a thin connection over any `Read + Write` stream with timeouts,
-//!   interruption and transcript events.
+//! - [`conn`]: the thin I/O layer around the conversation: any stream, TLS,
+//!   timeouts, interruption and transcript events.
 //! - [`tls`]: rustls client configuration, the TLS stream, handshake errors
 //!   explained in one line, certificate summaries.
 //! - [`sasl`]: AUTH mechanisms (PLAIN, LOGIN, CRAM-MD5, XOAUTH2) as pure
 //!   functions, and a `Secret` that never prints.
 
+pub mod client;
 pub mod command;
 pub mod conn;
 pub mod dns;
@@ -23,8 +26,9 @@ pub mod reply;
 pub mod sasl;
 pub mod tls;
 
-pub use command::{Command, CommandError};
+pub use client::{Change, Closed, Conversation, Stage, Transaction};
+pub use command::{Command, CommandError, Detail, Verb};
 pub use conn::{ConnError, ConnectOptions, Connection, Event, Observer};
 pub use dotstuff::DotStuffer;
-pub use extensions::{Extension, Extensions};
+pub use extensions::{Ext, Extension, Extensions};
 pub use reply::{EnhancedCode, Reply, ReplyError, ReplyParser};

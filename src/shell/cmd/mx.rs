@@ -1,11 +1,12 @@
 //! `connect --mx [DOMAIN] [PORT]`: find a domain's mail servers in DNS and
-//! connect to the first that answers (RFC 5321 §5.1), and `set resolver`.
+//! connect to the first that answers (RFC 5321 §5.1).
 
-use super::exec::{self, FailKind, Failure, connect_failure, install};
-use super::secure::{self, TlsMode};
-use super::session::Session;
+use super::connect::{close_current, connect_failure, connect_options, install};
+use super::tls::{self as secure, TlsMode};
+use crate::shell::failure::{FailKind, Failure};
+use crate::shell::session::{MxFound, Session, Target};
+use crate::smtp::Connection;
 use crate::smtp::dns::{self, Resolver};
-use crate::smtp::{ConnectOptions, Connection};
 use std::net::SocketAddr;
 
 /// The resolver the settings name, or the system's.
@@ -13,33 +14,12 @@ pub fn resolver(s: &Session) -> Result<Resolver, Failure> {
     let mut r = match s.settings.resolver {
         Some(addr) => Resolver::new(addr),
         None => Resolver::system().map_err(|e| {
-            Failure {
-                kind: FailKind::Connection,
-                message: e.to_string(),
-                hint: None,
-            }
-            .hint("name a DNS server: set resolver 127.0.0.1:53")
+            Failure::new(FailKind::Connection, e.to_string())
+                .hint("name a DNS server: set resolver 127.0.0.1:53")
         })?,
     };
     r.interrupt = Some(s.interrupt.clone());
     Ok(r)
-}
-
-/// `set resolver ADDR` (`system` goes back to /etc/resolv.conf).
-pub fn set_resolver(s: &mut Session, value: &str) -> Result<(), Failure> {
-    if value.eq_ignore_ascii_case("system") {
-        s.settings.resolver = None;
-        s.out.note("DNS: the system's resolver (/etc/resolv.conf)");
-        return Ok(());
-    }
-    let addr = Resolver::parse_addr(value).map_err(|e| {
-        Failure::local(e).hint(
-            "examples: set resolver 127.0.0.1:5353, set resolver [::1]:53, set resolver system",
-        )
-    })?;
-    s.settings.resolver = Some(addr);
-    s.out.note(&format!("DNS: {addr}"));
-    Ok(())
 }
 
 /// `connect --mx [DOMAIN] [PORT]`.
@@ -84,11 +64,7 @@ pub fn connect_mx(s: &mut Session, words: &[String], mode: TlsMode) -> Result<()
         } else {
             FailKind::Connection
         };
-        Failure {
-            kind,
-            message: e.to_string(),
-            hint: None,
-        }
+        Failure::new(kind, e.to_string())
     })?;
     for (host, addrs) in &targets {
         let list: Vec<String> = addrs.iter().map(ToString::to_string).collect();
@@ -110,10 +86,7 @@ pub fn connect_mx(s: &mut Session, words: &[String], mode: TlsMode) -> Result<()
     if mode == TlsMode::StartTls || s.settings.require_tls {
         secure::tls_client(s)?;
     }
-    if s.conn.is_some() {
-        s.out.note("closing the current connection first");
-        let _ = exec::quit_connection(s);
-    }
+    close_current(s);
     secure::warn_insecure(s);
     let mut last: Option<Failure> = None;
     for (host, addrs) in &targets {
@@ -122,10 +95,7 @@ pub fn connect_mx(s: &mut Session, words: &[String], mode: TlsMode) -> Result<()
         }
         let sockets: Vec<SocketAddr> = addrs.iter().map(|ip| SocketAddr::new(*ip, port)).collect();
         s.out.note(&format!("connecting to {host} port {port}"));
-        let options = ConnectOptions {
-            timeout: s.settings.timeout,
-            interrupt: s.interrupt.clone(),
-        };
+        let options = connect_options(s);
         match Connection::open_addrs(host, &sockets, options, tls.as_ref(), &mut s.out) {
             // RFC 5321 §5.1: a 4xx greeting means "try the next MX".
             Ok((mut conn, greeting)) if greeting.code / 100 == 4 && targets.len() > 1 => {
@@ -135,18 +105,22 @@ pub fn connect_mx(s: &mut Session, words: &[String], mode: TlsMode) -> Result<()
                 ));
                 let _ = conn.command(&crate::smtp::Command::quit(), &mut s.out);
                 conn.close();
-                last = Some(Failure {
-                    kind: FailKind::Refused,
-                    message: format!("{host} answered {} {}", greeting.code, greeting.text()),
-                    hint: None,
-                });
+                last = Some(Failure::new(
+                    FailKind::Refused,
+                    format!("{host} answered {} {}", greeting.code, greeting.text()),
+                ));
             }
             Ok((conn, greeting)) => {
-                let r = install(s, conn, greeting, mode, implicit);
-                if s.conn.is_some() {
-                    s.mx = Some((domain.clone(), host.clone()));
-                }
-                return r;
+                let target = Target {
+                    host: host.clone(),
+                    port,
+                    mode,
+                };
+                let mx = MxFound {
+                    domain: domain.clone(),
+                    host: host.clone(),
+                };
+                return install(s, conn, &greeting, target, Some(mx));
             }
             Err(e) => {
                 if matches!(e, crate::smtp::ConnError::Interrupted) {
@@ -158,10 +132,11 @@ pub fn connect_mx(s: &mut Session, words: &[String], mode: TlsMode) -> Result<()
         }
     }
     Err(last
-        .unwrap_or_else(|| Failure {
-            kind: FailKind::Connection,
-            message: format!("none of the mail servers of {domain} has an address"),
-            hint: None,
+        .unwrap_or_else(|| {
+            Failure::new(
+                FailKind::Connection,
+                format!("none of the mail servers of {domain} has an address"),
+            )
         })
         .hint(format!("no mail server of {domain} could be reached")))
 }

@@ -3,12 +3,16 @@
 //! reads its Maildir — which works in any smtpsh process, sandbox running
 //! or not, since the messages are files.
 
-use super::exec::{self, Args, FailKind, Failure};
-use super::input::{Input, ScriptInput};
-use super::output::human_bytes;
-use super::session::Session;
+use super::connect::open;
+use super::tls::TlsMode;
+use super::{greet, helo_name};
+use crate::local::expand_tilde;
 use crate::sandbox::{self, Sandbox, inbox as mailbox};
-use std::io::Write;
+use crate::shell::args::Args;
+use crate::shell::failure::{FailKind, Failure, judge};
+use crate::shell::output::human_bytes;
+use crate::shell::session::{Session, Target};
+use crate::smtp::Verb;
 use std::path::PathBuf;
 
 /// What to try first, shown when the sandbox starts.
@@ -54,11 +58,19 @@ pub fn connect_sandbox(s: &mut Session) -> Result<(), Failure> {
             port
         }
     };
-    exec::open(s, "127.0.0.1", port)?;
+    open(
+        s,
+        Target {
+            host: "127.0.0.1".to_string(),
+            port,
+            mode: TlsMode::Auto,
+        },
+    )?;
     // Greet at once, so `from` can send MAIL FROM straight away and the
     // extensions (STARTTLS, AUTH, SIZE, ...) are on screen.
-    let mut no_input = ScriptInput::from_lines("sandbox", Vec::new());
-    exec::ehlo(s, &mut no_input, Args::default())
+    let name = helo_name(s);
+    let reply = greet(s, &name, Verb::Ehlo)?;
+    judge(&reply, "EHLO")
 }
 
 /// The Maildir `inbox` reads: the running sandbox's, else the default one.
@@ -88,7 +100,7 @@ fn inbox_failure(e: mailbox::InboxError) -> Failure {
 }
 
 /// `inbox [N] [--raw] [--save-attachments DIR]`.
-pub(crate) fn inbox(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), Failure> {
+pub fn inbox(s: &mut Session, a: Args) -> Result<(), Failure> {
     let dir = maildir(s)?;
     let raw = a.opts.iter().any(|(n, _)| n == "--raw");
     let save = a
@@ -115,17 +127,17 @@ pub(crate) fn inbox(s: &mut Session, _i: &mut dyn Input, a: Args) -> Result<(), 
         })?;
     let (entry, bytes) = mailbox::load(&dir, n).map_err(inbox_failure)?;
     if raw {
-        let mut out = std::io::stdout().lock();
-        let written = out
-            .write_all(&bytes)
+        let written = s
+            .out
+            .bytes(&bytes)
             .and_then(|()| {
                 if bytes.ends_with(b"\n") {
                     Ok(())
                 } else {
-                    out.write_all(b"\n")
+                    s.out.bytes(b"\n")
                 }
             })
-            .and_then(|()| out.flush());
+            .and_then(|()| s.out.flush());
         if let Err(e) = written {
             return Err(Failure::local(format!("cannot print the message: {e}")));
         }
@@ -213,7 +225,7 @@ fn save_attachments(
     detail: &mailbox::Detail,
     target: &str,
 ) -> Result<(), Failure> {
-    let dir = expand_home(target);
+    let dir = expand_tilde(target);
     let saved = mailbox::save_attachments(&detail.root, &dir).map_err(|e| Failure {
         kind: FailKind::Local,
         message: format!("cannot save the attachments into {}: {e}", dir.display()),
@@ -238,16 +250,6 @@ fn save_attachments(
         ));
     }
     Ok(())
-}
-
-/// `~/x` → `$HOME/x`.
-fn expand_home(p: &str) -> PathBuf {
-    if let Some(rest) = p.strip_prefix("~/")
-        && let Some(home) = std::env::var_os("HOME")
-    {
-        return PathBuf::from(home).join(rest);
-    }
-    PathBuf::from(p)
 }
 
 /// At most `width` characters, `…` marking a cut; control characters replaced.

@@ -1,0 +1,272 @@
+//! `connect`, `quit` and `exit`: opening a connection (TLS as asked),
+//! judging the greeting, closing with QUIT, and leaving the shell.
+
+use super::tls::{self, TlsMode};
+use crate::shell::args::Args;
+use crate::shell::failure::{FailKind, Failure, judge};
+use crate::shell::input::Input;
+use crate::shell::session::{Live, MxFound, Session, Target, format_peer};
+use crate::smtp::{Command, ConnError, ConnectOptions, Connection, Reply};
+use std::time::Duration;
+
+/// `connect [HOST [PORT]] [--tls|--starttls] | connect --mx ... | connect sandbox`.
+pub fn connect(s: &mut Session, a: Args) -> Result<(), Failure> {
+    if a.words.len() == 1 && a.words[0].eq_ignore_ascii_case("sandbox") {
+        return super::inbox::connect_sandbox(s);
+    }
+    let mode = tls::mode_from_flags(a.flag("--tls"), a.flag("--starttls"))?;
+    if a.flag("--mx") {
+        return super::mx::connect_mx(s, &a.words, mode);
+    }
+    let Some(host) = a.words.first() else {
+        return reconnect(s, mode);
+    };
+    let (host, port) = parse_host_port(host, a.words.get(1).map(String::as_str))?;
+    open(s, Target { host, port, mode })
+}
+
+/// `connect` alone: the last server again (its TLS mode, unless one is given).
+fn reconnect(s: &mut Session, mode: TlsMode) -> Result<(), Failure> {
+    let last = s
+        .live
+        .as_ref()
+        .map(|l| l.target.clone())
+        .or_else(|| s.last_target.clone());
+    let Some(mut target) = last else {
+        return Err(Failure::local("usage: connect HOST [PORT]")
+            .hint("example: connect 127.0.0.1 2525 (or `connect sandbox`)"));
+    };
+    if mode != TlsMode::Auto {
+        target.mode = mode;
+    }
+    if s.sandbox
+        .as_ref()
+        .is_some_and(|sb| target.host == "127.0.0.1" && target.port == sb.port())
+    {
+        return super::inbox::connect_sandbox(s);
+    }
+    open(s, target)
+}
+
+/// Splits `HOST`, `HOST PORT`, `HOST:PORT`, `[V6]:PORT`, `V6`, `V6 PORT`.
+pub fn parse_host_port(host: &str, port: Option<&str>) -> Result<(String, u16), Failure> {
+    let parse_port = |p: &str| {
+        p.parse::<u16>().ok().filter(|&n| n > 0).ok_or_else(|| {
+            Failure::local(format!("'{p}' is not a port number (1-65535)"))
+                .hint("example: connect 127.0.0.1 2525")
+        })
+    };
+    if host.chars().any(char::is_control) || host.is_empty() {
+        return Err(Failure::local(
+            "the host name is empty or contains a control character",
+        ));
+    }
+    let (h, p) = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((h, "")) => (h.to_string(), None),
+            Some((h, tail)) => match tail.strip_prefix(':') {
+                Some(p) => (h.to_string(), Some(parse_port(p)?)),
+                None => {
+                    return Err(Failure::local(format!(
+                        "cannot read '{host}' as [IPv6]:PORT"
+                    )));
+                }
+            },
+            None => return Err(Failure::local(format!("unbalanced '[' in '{host}'"))),
+        }
+    } else if let Some((h, p)) = host
+        .split_once(':')
+        .filter(|_| host.matches(':').count() == 1)
+    {
+        (h.to_string(), Some(parse_port(p)?))
+    } else {
+        (host.to_string(), None)
+    };
+    let p = match (p, port) {
+        (Some(_), Some(_)) => {
+            return Err(
+                Failure::local("the port is given twice").hint("usage: connect HOST [PORT]")
+            );
+        }
+        (Some(p), None) => p,
+        (None, Some(p)) => parse_port(p)?,
+        (None, None) => 25,
+    };
+    Ok((h, p))
+}
+
+/// The options every connection is opened with.
+pub fn connect_options(s: &Session) -> ConnectOptions {
+    ConnectOptions {
+        timeout: s.settings.timeout,
+        interrupt: s.interrupt.clone(),
+    }
+}
+
+/// Opens a connection to `target` (closing any old one with QUIT), with
+/// TLS as its mode says: implicit TLS (`--tls`, or port 465 in `Auto`),
+/// or plaintext upgraded with STARTTLS right after the greeting and EHLO
+/// (`--starttls`, or `require-tls` in `Auto`).
+pub fn open(s: &mut Session, target: Target) -> Result<(), Failure> {
+    let implicit = tls::is_implicit(target.mode, target.port);
+    // A bad --cafile fails before anything is touched or sent.
+    let client = if implicit || target.mode == TlsMode::StartTls || s.settings.require_tls {
+        Some(tls::tls_client(s)?)
+    } else {
+        None
+    };
+    close_current(s);
+    s.out.note(&format!(
+        "connecting to {}",
+        format_peer(&target.host, target.port)
+    ));
+    tls::warn_insecure(s);
+    let options = connect_options(s);
+    let opened = match client.as_ref().filter(|_| implicit) {
+        Some(client) => {
+            Connection::open_tls(&target.host, target.port, options, client, &mut s.out)
+        }
+        None => Connection::open(&target.host, target.port, options, &mut s.out),
+    };
+    match opened {
+        Ok((conn, greeting)) => install(s, conn, &greeting, target, None),
+        Err(e) => Err(connect_failure(e, implicit, target.port)),
+    }
+}
+
+/// Closes the current connection, if any, with QUIT when it is open.
+pub fn close_current(s: &mut Session) {
+    if s.is_open() {
+        s.out.note("closing the current connection first");
+        let _ = quit_connection(s);
+    }
+    s.drop_live();
+}
+
+/// Makes a fresh connection the session's, judges its greeting, and runs
+/// what the TLS mode asks for next.
+pub fn install(
+    s: &mut Session,
+    conn: Connection,
+    greeting: &Reply,
+    target: Target,
+    mx: Option<MxFound>,
+) -> Result<(), Failure> {
+    let implicit = tls::is_implicit(target.mode, target.port);
+    let mode = target.mode;
+    s.last_target = Some(target.clone());
+    s.live = Some(Live { conn, target, mx });
+    if greeting.code != 220 {
+        let f = judge(greeting, "the connection").err().unwrap_or_else(|| {
+            Failure::new(
+                FailKind::Refused,
+                format!("unexpected greeting {}", greeting.code),
+            )
+        });
+        if greeting.is_error() && s.is_open() {
+            // 554/521: QUIT is enough (RFC 7504 §3); don't wait long for its 221.
+            if let Some(live) = s.live.as_mut() {
+                live.conn.set_timeout(Some(Duration::from_secs(5)));
+            }
+            let _ = quit_connection(s);
+        }
+        // A 421 closed the conversation already: the prompt says so.
+        return Err(f);
+    }
+    tls::after_greeting(s, mode, implicit)
+}
+
+/// A failed connect as a failure (the error's own text says what to check).
+pub fn connect_failure(e: ConnError, implicit: bool, port: u16) -> Failure {
+    let kind = if matches!(e, ConnError::Interrupted) {
+        FailKind::Interrupted
+    } else {
+        FailKind::Connection
+    };
+    let hint = tls::connect_error_hint(&e, implicit, port);
+    let f = Failure::new(kind, e.to_string());
+    match hint {
+        Some(h) => f.hint(h),
+        None => f,
+    }
+}
+
+/// QUIT and close; the 221 is shown. The connection is forgotten either way.
+pub fn quit_connection(s: &mut Session) -> Result<(), Failure> {
+    let r = s.exchange(&Command::quit());
+    s.drop_live();
+    r.map(|_| ())
+}
+
+/// `quit`.
+pub fn quit(s: &mut Session) -> Result<(), Failure> {
+    let Some(live) = &s.live else {
+        return Err(
+            Failure::local("not connected (nothing to quit)").hint("`exit` leaves the shell")
+        );
+    };
+    if let Some(closed) = live.conversation().closed() {
+        s.out.note(&format!("{closed}; nothing to quit"));
+        s.drop_live();
+        return Ok(());
+    }
+    quit_connection(s)
+}
+
+/// `exit`.
+pub fn exit(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), Failure> {
+    leave(s, input.interactive())
+}
+
+/// Leaves the shell: warns once about an unsent draft (interactive), QUITs
+/// if connected. Sets `exiting` when leaving.
+pub fn leave(s: &mut Session, interactive: bool) -> Result<(), Failure> {
+    if s.unsent && !s.draft.is_empty() && !s.warned_unsent {
+        s.warned_unsent = true;
+        let what = format!(
+            "the draft was not sent ({}, {})",
+            super::plural(s.draft.recipients().len(), "recipient"),
+            super::plural(s.draft.attachments.len(), "attachment"),
+        );
+        if interactive {
+            s.out.warn(&format!(
+                "{what}; `exit` again (or Ctrl-D) leaves anyway, `save PATH` keeps it"
+            ));
+            return Ok(());
+        }
+        s.out.warn(&what);
+    }
+    if s.is_open() {
+        let _ = quit_connection(s);
+    }
+    s.drop_live();
+    s.exiting = true;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_and_port_forms() {
+        let ok = |h: &str, p: Option<&str>| parse_host_port(h, p).map_err(|f| f.message);
+        assert_eq!(
+            ok("127.0.0.1", Some("2525")),
+            Ok(("127.0.0.1".into(), 2525))
+        );
+        assert_eq!(
+            ok("mx.example.org", None),
+            Ok(("mx.example.org".into(), 25))
+        );
+        assert_eq!(ok("localhost:587", None), Ok(("localhost".into(), 587)));
+        assert_eq!(ok("::1", Some("2525")), Ok(("::1".into(), 2525)));
+        assert_eq!(ok("[::1]:2525", None), Ok(("::1".into(), 2525)));
+        assert_eq!(ok("[::1]", None), Ok(("::1".into(), 25)));
+        assert!(ok("host", Some("99999")).is_err());
+        assert!(ok("host", Some("x")).is_err());
+        assert!(ok("host:1", Some("2")).is_err());
+        assert!(ok("ho\r\nst", None).is_err());
+        assert!(ok("[::1", None).is_err());
+    }
+}

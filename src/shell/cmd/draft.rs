@@ -1,0 +1,344 @@
+//! The draft: `subject`, `body`, `attach`, `detach`, `header`, `new`,
+//! `show`, `save` — and composing it into the message `send` transmits.
+
+use super::{plural, read_text_lines};
+use crate::local::expand_tilde;
+use crate::mime::{self, Attachment, Draft, Message, Stamp, validate_header};
+use crate::shell::args::{Args, unquote_rest};
+use crate::shell::failure::Failure;
+use crate::shell::input::Input;
+use crate::shell::output::human_bytes;
+use crate::shell::session::{LastSent, Session};
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::time::SystemTime;
+
+/// `subject TEXT`.
+pub fn subject(s: &mut Session, a: Args) -> Result<(), Failure> {
+    validate_header("Subject", &a.rest).map_err(|e| Failure::local(e.to_string()))?;
+    s.out.note(&format!("subject set: {}", a.rest));
+    s.draft.subject = Some(a.rest);
+    s.touch_draft();
+    Ok(())
+}
+
+/// `body TEXT | body | body --file PATH`.
+pub fn body(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let text = if a.rest.is_empty() {
+        if input.interactive() {
+            s.out
+                .note("type the text; a line with only '.' ends it (Ctrl-C cancels)");
+        }
+        let lines = read_text_lines(s, input, "body> ", "the body")?;
+        let mut t = lines.join("\n");
+        if !lines.is_empty() {
+            t.push('\n');
+        }
+        t
+    } else if let Some(path) = a.rest.strip_prefix("--file") {
+        let path = unquote_rest(path.trim());
+        if path.is_empty() {
+            return Err(Failure::local("usage: body --file PATH"));
+        }
+        let p = expand_tilde(&path);
+        let bytes = fs::read(&p).map_err(|e| {
+            Failure::local(format!("cannot read {}: {e}", p.display()))
+                .hint("check the path (Tab completes it)")
+        })?;
+        String::from_utf8(bytes).map_err(|_| {
+            Failure::local(format!("{} is not UTF-8 text", p.display()))
+                .hint("attach it instead: attach PATH")
+        })?
+    } else {
+        a.rest.clone()
+    };
+    if text.contains('\0') {
+        return Err(Failure::local(
+            "the text contains a NUL byte, which mail cannot carry",
+        ));
+    }
+    let lines = text.lines().count();
+    s.draft.body = text;
+    s.touch_draft();
+    s.out.note(&format!(
+        "body set ({}, {})",
+        plural(lines, "line"),
+        human_bytes(s.draft.body.len() as u64)
+    ));
+    Ok(())
+}
+
+/// `attach PATH... [--type TYPE/SUBTYPE] [--name NAME]`.
+pub fn attach(s: &mut Session, a: Args) -> Result<(), Failure> {
+    let ctype = a.opt("--type");
+    let name = a.opt("--name");
+    if name.is_some() && a.words.len() > 1 {
+        return Err(Failure::local(
+            "--name applies to one file; attach the files one by one",
+        ));
+    }
+    let mut new = Vec::new();
+    for w in &a.words {
+        let att = Attachment::new(&expand_tilde(w), ctype, name).map_err(|e| {
+            Failure::local(e.to_string()).hint("nothing was attached (Tab completes paths)")
+        })?;
+        new.push(att);
+    }
+    for att in new {
+        s.out.note(&format!(
+            "attached {}: {} ({}, {}, base64)",
+            s.draft.attachments.len() + 1,
+            att.name,
+            att.content_type,
+            human_bytes(att.size)
+        ));
+        s.draft.attachments.push(att);
+    }
+    s.touch_draft();
+    Ok(())
+}
+
+/// `detach N`.
+pub fn detach(s: &mut Session, a: Args) -> Result<(), Failure> {
+    let n = s.draft.attachments.len();
+    let word = a.words.first().map_or("", String::as_str);
+    let idx = word
+        .parse::<usize>()
+        .ok()
+        .filter(|&i| i >= 1 && i <= n)
+        .ok_or_else(|| {
+            Failure::local(if n == 0 {
+                "there are no attachments".to_string()
+            } else {
+                format!("'{word}' is not an attachment number (1-{n})")
+            })
+            .hint("`status` lists the attachments with their numbers")
+        })?;
+    let att = s.draft.attachments.remove(idx - 1);
+    s.touch_draft();
+    s.out
+        .note(&format!("removed attachment {idx}: {}", att.name));
+    Ok(())
+}
+
+/// `header NAME [VALUE]`.
+pub fn header(s: &mut Session, a: Args) -> Result<(), Failure> {
+    let (name, value) = match a.rest.find(char::is_whitespace) {
+        Some(i) => (
+            a.rest[..i].trim_end_matches(':').to_string(),
+            unquote_rest(a.rest[i..].trim()),
+        ),
+        None => (a.rest.trim_end_matches(':').to_string(), String::new()),
+    };
+    if value.is_empty() {
+        let before = s.draft.headers.len();
+        s.draft
+            .headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+        let removed = before - s.draft.headers.len();
+        s.touch_draft();
+        s.out.note(&format!(
+            "removed {} named {name}",
+            plural(removed, "header")
+        ));
+        return Ok(());
+    }
+    if name.eq_ignore_ascii_case("Bcc") {
+        return Err(
+            Failure::local("a Bcc header would reveal hidden recipients")
+                .hint("use `bcc ADDRESS` instead"),
+        );
+    }
+    validate_header(&name, &value).map_err(|e| Failure::local(e.to_string()))?;
+    s.out.note(&format!("header added: {name}: {value}"));
+    s.draft.headers.push((name, value));
+    s.touch_draft();
+    Ok(())
+}
+
+/// `new [--again]`.
+pub fn new_draft(s: &mut Session, a: Args) -> Result<(), Failure> {
+    if !a.flag("--again") {
+        s.draft = Draft::default();
+        s.unsent = false;
+        s.out.note("the draft is empty");
+        return Ok(());
+    }
+    let draft = match &s.last_sent {
+        Some(LastSent::Draft(d)) => d.as_ref().clone(),
+        Some(LastSent::Typed(_)) => {
+            return Err(Failure::local(
+                "the message sent last was typed by hand after DATA, not composed as a draft",
+            )
+            .hint("`show --last` shows it"));
+        }
+        None => {
+            return Err(Failure::local("no message was sent in this session yet")
+                .hint("`new --again` brings back a message `send` delivered"));
+        }
+    };
+    s.draft = draft;
+    s.touch_draft();
+    s.out.note(&format!(
+        "the message sent last is the draft again ({}, {}); it gets a new Date and Message-ID",
+        plural(s.draft.recipients().len(), "recipient"),
+        plural(s.draft.attachments.len(), "attachment")
+    ));
+    Ok(())
+}
+
+/// Composes `draft`, fixing its Date/Message-ID/boundary on first use.
+pub fn compose_draft(draft: &mut Draft) -> Result<Message, Failure> {
+    let stamp = draft
+        .stamp
+        .get_or_insert_with(|| Stamp::new(SystemTime::now(), &crate::local::domain_name()))
+        .clone();
+    mime::compose(draft, &stamp).map_err(|e| {
+        Failure::local(e.to_string()).hint("the draft is unchanged; fix the file and try again")
+    })
+}
+
+/// `show [--last]`.
+pub fn show(s: &mut Session, a: Args) -> Result<(), Failure> {
+    if a.flag("--last") {
+        return show_last(s);
+    }
+    let msg = compose_draft(&mut s.draft)?;
+    preview(s, &msg)?;
+    size_check(s, msg.size(), false)
+}
+
+/// `show --last`.
+fn show_last(s: &mut Session) -> Result<(), Failure> {
+    match s.last_sent.clone() {
+        None => Err(Failure::local("no message was sent in this session yet")),
+        Some(LastSent::Typed(text)) => {
+            s.out
+                .note("the message typed by hand after DATA, as typed:");
+            s.out.plain(text.trim_end_matches('\n'));
+            Ok(())
+        }
+        Some(LastSent::Draft(mut d)) => {
+            s.out.note("the message sent last, as it was sent:");
+            let msg = compose_draft(&mut d)?;
+            preview(s, &msg)
+        }
+    }
+}
+
+/// Prints the message (attachment bodies shortened) and its parts.
+fn preview(s: &Session, msg: &Message) -> Result<(), Failure> {
+    let text = msg.preview().map_err(|e| Failure::local(e.to_string()))?;
+    s.out.plain(&text);
+    s.out.plain("");
+    for (i, p) in msg.parts().iter().enumerate() {
+        let label = if i == 0 {
+            "text".to_string()
+        } else {
+            format!("attachment {i}")
+        };
+        s.out.note(&format!(
+            "part {}: {label}: {}{}, {}, {} → {} encoded",
+            i + 1,
+            p.content_type,
+            p.name
+                .as_ref()
+                .map(|n| format!(" \"{n}\""))
+                .unwrap_or_default(),
+            p.encoding,
+            human_bytes(p.raw_size),
+            human_bytes(p.encoded_size)
+        ));
+    }
+    s.out.note(&format!(
+        "total: {}, {}",
+        plural(msg.parts().len(), "part"),
+        human_bytes(msg.size())
+    ));
+    Ok(())
+}
+
+/// Checks the size against the server's SIZE limit: a warning, or with
+/// `refuse` a failure.
+pub fn size_check(s: &Session, size: u64, refuse: bool) -> Result<(), Failure> {
+    let limit = s
+        .conversation()
+        .and_then(|c| c.extensions())
+        .and_then(|e| e.size_limit())
+        .filter(|&l| l > 0);
+    if let Some(limit) = limit
+        && size > limit
+    {
+        let msg = format!(
+            "the message is {} but the server accepts at most {} (SIZE)",
+            human_bytes(size),
+            human_bytes(limit)
+        );
+        if refuse {
+            return Err(Failure::local(msg)
+                .hint("nothing was sent; remove attachments (`detach N`) or use another server"));
+        }
+        s.out.warn(&msg);
+    }
+    Ok(())
+}
+
+/// `save PATH`.
+pub fn save(s: &mut Session, a: Args) -> Result<(), Failure> {
+    let path = expand_tilde(a.words.first().map_or("", String::as_str));
+    let n = write_message(&mut s.draft, &path, false)?;
+    s.out
+        .note(&format!("wrote {} to {}", human_bytes(n), path.display()));
+    Ok(())
+}
+
+/// Composes `draft` (the very bytes `send` transmits, before
+/// dot-stuffing) and writes it to `path` through a temporary file renamed
+/// into place, so `path` is never left half-written. `private`: mode 0600.
+/// Returns the bytes written.
+pub fn write_message(draft: &mut Draft, path: &Path, private: bool) -> Result<u64, Failure> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let msg = compose_draft(draft)?;
+    let fail = |e: String| {
+        Failure::local(format!("cannot write {}: {e}", path.display()))
+            .hint("check the directory exists and is writable")
+    };
+    // A device or FIFO (`save /dev/stdout`) is written to as it is: renaming
+    // a file over it would replace it.
+    if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| fail(e.to_string()))?;
+        return write_through(&msg, file).map_err(fail);
+    }
+    let name = path
+        .file_name()
+        .map_or_else(|| "message".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(".{name}.smtpsh-{}.tmp", std::process::id()));
+    let result = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(if private { 0o600 } else { 0o666 })
+        .open(&tmp)
+        .map_err(|e| e.to_string())
+        .and_then(|file| write_through(&msg, file))
+        .and_then(|n| {
+            fs::rename(&tmp, path)
+                .map(|()| n)
+                .map_err(|e| e.to_string())
+        });
+    result.map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        fail(e)
+    })
+}
+
+/// Writes the message into `file` through a large buffer.
+fn write_through(msg: &Message, file: fs::File) -> Result<u64, String> {
+    let mut w = std::io::BufWriter::with_capacity(256 * 1024, file);
+    let n = msg.write_to(&mut w).map_err(|e| e.to_string())?;
+    w.flush().map_err(|e| e.to_string())?;
+    Ok(n)
+}

@@ -1,0 +1,257 @@
+//! The protocol verbs as typed: `ehlo`, `helo`, `rset`, `noop`, `vrfy`,
+//! `expn`, `raw`, and `data` with the hand-typed message after its 354.
+//! Every line goes through the conversation, so what `raw` does counts
+//! like the command it spells (an accepted `raw RCPT TO:<x>` is a
+//! recipient of the transaction).
+
+use super::script::{is_expect_line, judge_expect};
+use super::tls::require_secure;
+use super::{greet, helo_name, record_to};
+use crate::shell::args::Args;
+use crate::shell::failure::{FailKind, Failure, command_error, conn_failure, judge, not_connected};
+use crate::shell::input::{Input, Line};
+use crate::shell::session::{LastSent, Session};
+use crate::smtp::{Command, Reply, Verb};
+use std::io::Write;
+
+/// The longest hand-typed message kept for `show --last`.
+const MAX_KEPT_TYPED: usize = 1024 * 1024;
+
+/// `ehlo [DOMAIN]` and `helo [DOMAIN]`.
+fn greeting_command(s: &mut Session, a: &Args, verb: Verb) -> Result<(), Failure> {
+    s.open_live()?;
+    let name = a.words.first().cloned().unwrap_or_else(|| helo_name(s));
+    let reply = greet(s, &name, verb)?;
+    judge(&reply, verb.name())
+}
+
+/// `ehlo [DOMAIN]`.
+pub fn ehlo(s: &mut Session, a: Args) -> Result<(), Failure> {
+    greeting_command(s, &a, Verb::Ehlo)
+}
+
+/// `helo [DOMAIN]`.
+pub fn helo(s: &mut Session, a: Args) -> Result<(), Failure> {
+    greeting_command(s, &a, Verb::Helo)
+}
+
+/// Sends `cmd`; fails unless the reply is 2xx/3xx.
+fn simple(s: &mut Session, cmd: &Command) -> Result<Reply, Failure> {
+    let reply = s.exchange(cmd)?;
+    judge(&reply, cmd.word())?;
+    Ok(reply)
+}
+
+/// `rset`.
+pub fn rset(s: &mut Session) -> Result<(), Failure> {
+    simple(s, &Command::rset()).map(|_| ())
+}
+
+/// `noop`.
+pub fn noop(s: &mut Session) -> Result<(), Failure> {
+    simple(s, &Command::noop()).map(|_| ())
+}
+
+/// `vrfy ARG`.
+pub fn vrfy(s: &mut Session, a: Args) -> Result<(), Failure> {
+    let cmd = Command::vrfy(&a.rest).map_err(command_error)?;
+    simple(s, &cmd).map(|_| ())
+}
+
+/// `expn ARG`.
+pub fn expn(s: &mut Session, a: Args) -> Result<(), Failure> {
+    let cmd = Command::expn(&a.rest).map_err(command_error)?;
+    simple(s, &cmd).map(|_| ())
+}
+
+/// `raw LINE`: the line exactly as typed (no unquoting).
+pub fn raw(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    let cmd = Command::raw(&a.verbatim).map_err(command_error)?;
+    s.open_live()?;
+    let word = cmd.word().to_string();
+    match cmd.verb() {
+        Verb::StartTls => {
+            return Err(Failure::local(
+                "`raw STARTTLS` cannot work: after 220 the server expects a TLS handshake",
+            )
+            .hint("use `starttls`: it does the handshake and greets again"));
+        }
+        Verb::Auth => {
+            return Err(Failure::local(
+                "`raw AUTH` would put credentials in the transcript and the history",
+            )
+            .hint("use `auth [MECHANISM] [USER]`: it asks for the password and masks it"));
+        }
+        Verb::Bdat => {
+            return Err(Failure::local(
+                "`raw BDAT` cannot carry the chunk: its bytes must follow the command line at once",
+            )
+            .hint("`set transfer bdat`, then `send`, sends the draft as a BDAT chunk"));
+        }
+        Verb::Mail | Verb::Rcpt | Verb::Data => require_secure(s, &word)?,
+        _ => {}
+    }
+    let reply = s.exchange(&cmd)?;
+    match cmd.verb() {
+        Verb::Quit => s.drop_live(),
+        Verb::Data if reply.code == 354 => return data_entry(s, input),
+        _ => {}
+    }
+    judge(&reply, &word)
+}
+
+/// `data`: DATA, then the message typed by hand.
+pub fn data(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), Failure> {
+    s.open_live()?;
+    require_secure(s, "DATA")?;
+    let reply = s.exchange(&Command::data())?;
+    if reply.code == 354 {
+        return data_entry(s, input);
+    }
+    judge(&reply, "DATA")?;
+    Err(Failure::new(
+        FailKind::Refused,
+        format!(
+            "the server answered DATA with {} instead of 354; no message was sent",
+            reply.code
+        ),
+    ))
+}
+
+/// After a 354: the typed lines are the message until a lone `.`.
+fn data_entry(s: &mut Session, input: &mut dyn Input) -> Result<(), Failure> {
+    if input.interactive() {
+        s.out.note("type the message: headers, an empty line, the text; a line with only '.' ends it (Ctrl-C cancels)");
+    }
+    let accepted_before: Vec<String> = s
+        .conversation()
+        .and_then(|c| c.transaction())
+        .map(|t| t.accepted().to_vec())
+        .unwrap_or_default();
+    let typed = match type_message(s, input) {
+        Ok(typed) => typed,
+        Err(f) => {
+            s.drop_live();
+            return Err(f.hint("`connect` again to start over"));
+        }
+    };
+    let reply = final_reply(s)?;
+    if reply.is_positive() {
+        typed_message_accepted(s, &accepted_before, typed);
+    }
+    judge(&reply, "the message")
+}
+
+/// Reads the message lines and streams them; the final dot ends it.
+/// Returns the text typed (kept for `show --last` when small).
+fn type_message(s: &mut Session, input: &mut dyn Input) -> Result<Option<String>, Failure> {
+    let Some(live) = s.live.as_mut() else {
+        return Err(not_connected());
+    };
+    let mut writer = live.conn.data_writer().map_err(conn_failure)?;
+    let mut kept = Some(String::new());
+    let mut first = true;
+    loop {
+        let line = match input.continuation("data> ") {
+            Line::Text(l) => l,
+            Line::Eof | Line::Interrupted => {
+                return Err(Failure::new(
+                    FailKind::Interrupted,
+                    "message entry cancelled: the connection was closed without the final dot, so the server discards it",
+                ));
+            }
+        };
+        // In a script, `expect 354` may follow `raw DATA` / `data`
+        // directly: it checks the 354 and is not message text.
+        if first && !input.interactive() && is_expect_line(&line) {
+            let patterns: Vec<&str> = line.split_whitespace().skip(1).collect();
+            judge_expect(&patterns, s.out.last_reply(), &s.out)?;
+            first = false;
+            continue;
+        }
+        first = false;
+        record_to(&mut s.record, &s.out, &line);
+        if line == "." {
+            break;
+        }
+        kept = kept
+            .filter(|k| k.len() + line.len() < MAX_KEPT_TYPED)
+            .map(|mut k| {
+                k.push_str(&line);
+                k.push('\n');
+                k
+            });
+        writer
+            .write_all(line.as_bytes())
+            .and_then(|_| writer.write_all(b"\r\n"))
+            .map_err(|e| {
+                Failure::new(
+                    FailKind::Connection,
+                    format!("sending the message failed: {e}"),
+                )
+            })?;
+    }
+    writer.finish(&mut s.out).map_err(conn_failure)?;
+    Ok(kept)
+}
+
+/// After a message typed by hand was accepted: it went to the recipients
+/// of the transaction, so they leave the draft (a later `send` must not
+/// mail them again unasked); when the draft held nothing but the envelope,
+/// the typed message was the message and nothing is left unsent.
+fn typed_message_accepted(s: &mut Session, accepted: &[String], typed: Option<String>) {
+    let d = &mut s.draft;
+    let before = d.recipients().len();
+    for list in [&mut d.to, &mut d.cc, &mut d.bcc] {
+        list.retain(|m| {
+            !accepted
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(m.address.as_str()))
+        });
+    }
+    let removed = before - d.recipients().len();
+    let envelope_only = d.subject.is_none()
+        && d.body.is_empty()
+        && d.headers.is_empty()
+        && d.attachments.is_empty();
+    if envelope_only {
+        s.unsent = false;
+    }
+    if let Some(text) = typed {
+        s.last_sent = Some(LastSent::Typed(text));
+    }
+    if removed > 0 {
+        s.out.note(&format!(
+            "the draft no longer lists the {} that message went to (`show --last` shows it)",
+            super::plural(removed, "recipient")
+        ));
+    }
+}
+
+/// The reply after the end of the message (`.` or `BDAT ... LAST`): the
+/// transaction is over either way. A lost connection here means nobody
+/// knows whether the message was delivered, and the error says so.
+pub fn final_reply(s: &mut Session) -> Result<Reply, Failure> {
+    let Some(live) = s.live.as_mut() else {
+        return Err(not_connected());
+    };
+    match live
+        .conn
+        .read_reply("the reply to the end of the message", &mut s.out)
+    {
+        Ok(reply) => {
+            s.said_closing();
+            Ok(reply)
+        }
+        Err(e) => {
+            let f = conn_failure(e);
+            Err(Failure {
+                message: format!(
+                    "{} — the message was sent but no reply came: whether it was delivered is unknown",
+                    f.message
+                ),
+                ..f
+            })
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! `send`: the draft as one message on the current connection (the
+//! transaction itself is [`crate::shell::delivery`]), then QUIT. After
+//! the message is accepted the next one starts clean; when a script's
+//! send fails, the message is kept as a dead letter.
+
+use super::connect::quit_connection;
+use super::draft::{compose_draft, write_message};
+use super::plural;
+use crate::mime::Draft;
+use crate::shell::args::Args;
+use crate::shell::delivery::{Delivery, Policy};
+use crate::shell::failure::{Failure, judge, not_connected};
+use crate::shell::input::Input;
+use crate::shell::output::human_bytes;
+use crate::shell::progress::{self, Progress};
+use crate::shell::session::{LastSent, Session};
+use std::time::SystemTime;
+
+/// `send [--keep-open]`.
+pub fn send(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    // Nothing typed is lost: in a script, a message that failed to go out
+    // (for any reason) is kept as a dead letter, said after the failure
+    // itself; interactively the draft stays in the session and `save`
+    // writes it.
+    send_draft(s, a.flag("--keep-open")).map_err(|f| {
+        if input.interactive() {
+            return f;
+        }
+        match save_dead_letter(s) {
+            Some(Ok(note) | Err(note)) => f.also(note),
+            None => f,
+        }
+    })
+}
+
+/// `send` itself.
+fn send_draft(s: &mut Session, keep_open: bool) -> Result<(), Failure> {
+    // Everything local first: nothing goes on the wire for a bad draft.
+    let Some(from) = s.draft.from.clone() else {
+        return Err(Failure::local("the draft has no sender")
+            .hint("set one: from alice@example.com (or `from <>` for the null sender)"));
+    };
+    let recipients = s.draft.recipients();
+    if recipients.is_empty() {
+        return Err(
+            Failure::local("the draft has no recipients").hint("add one: to bob@example.com")
+        );
+    }
+    let msg = compose_draft(&mut s.draft)?;
+    if s.live.is_none() {
+        return Err(
+            not_connected().hint("connect first (`connect HOST [PORT]`); the draft is kept")
+        );
+    }
+    let policy = Policy {
+        transfer: s.settings.transfer,
+        require_tls: s.settings.require_tls,
+        interrupt: s.interrupt.clone(),
+    };
+    let (live, out) = s.open_parts()?;
+    let mut progress = Progress::on_stderr(msg.size());
+    let done =
+        Delivery::new(&mut live.conn, out, policy).run(&msg, &from, &recipients, &mut progress)?;
+    let outcome = judge(&done.reply, "the message");
+    if done.accepted() {
+        s.out.ok(&format!(
+            "message accepted for {} ({} sent)",
+            plural(done.recipients, "recipient"),
+            human_bytes(done.bytes)
+        ));
+    }
+    s.out.note(&progress::time_line(done.bytes, done.elapsed));
+    if !keep_open && s.is_open() {
+        let _ = quit_connection(s);
+    }
+    if done.accepted() {
+        start_clean(s);
+    }
+    // `expect` after `send` judges the reply to the message, not QUIT's.
+    s.out.judge_by(done.reply);
+    outcome
+}
+
+/// After a message was accepted: it is kept as the last one sent, and the
+/// draft keeps only its sender, so the next message cannot go to the old
+/// recipients by mistake.
+fn start_clean(s: &mut Session) {
+    let sender = s.draft.from.clone();
+    let sent = std::mem::replace(
+        &mut s.draft,
+        Draft {
+            from: sender,
+            ..Draft::default()
+        },
+    );
+    s.last_sent = Some(LastSent::Draft(Box::new(sent)));
+    s.unsent = false;
+    let sender = s
+        .draft
+        .from
+        .as_ref()
+        .map_or_else(|| "-".to_string(), ToString::to_string);
+    s.out.note(&format!(
+        "draft cleared but for the sender ({sender}); `show --last` shows the message sent, \
+         `new --again` restores it"
+    ));
+}
+
+/// After a failed `send` in a script: writes the draft as a message into
+/// the dead-letter directory (directory 0700, file 0600), named with the
+/// UTC date and the Message-ID's unique part. Returns what to tell the
+/// user: `Ok` with the path, `Err` with why none was written, `None` for
+/// an empty draft. The draft itself is unchanged.
+pub fn save_dead_letter(s: &mut Session) -> Option<Result<String, String>> {
+    use std::os::unix::fs::DirBuilderExt;
+    if s.draft.is_empty() {
+        return None;
+    }
+    let Some(dir) = s.dead_letters.clone() else {
+        return Some(Err(
+            "the message was not sent, and no dead letter was written: \
+             neither XDG_STATE_HOME nor HOME is set"
+                .to_string(),
+        ));
+    };
+    if let Err(e) = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+    {
+        return Some(Err(format!(
+            "the message was not sent, and no dead letter was written: cannot create {}: {e}",
+            dir.display()
+        )));
+    }
+    if let Err(f) = compose_draft(&mut s.draft) {
+        return Some(Err(format!(
+            "the message was not sent, and no dead letter was written: {}",
+            f.message
+        )));
+    }
+    let unique: String = s
+        .draft
+        .stamp
+        .as_ref()
+        .map(|st| st.message_id.trim_start_matches('<'))
+        .and_then(|id| id.split('@').next())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+        .collect();
+    let base = format!("{}-{unique}", crate::clock::compact(SystemTime::now()));
+    let mut path = dir.join(format!("{base}.eml"));
+    let mut n = 1;
+    while path.exists() {
+        n += 1;
+        path = dir.join(format!("{base}-{n}.eml"));
+    }
+    Some(match write_message(&mut s.draft, &path, true) {
+        Ok(_) => {
+            let mut note = format!(
+                "the message was not sent; it was saved as a dead letter: {}",
+                path.display()
+            );
+            if !s.draft.bcc.is_empty() {
+                let bcc: Vec<String> = s.draft.bcc.iter().map(|m| m.address.to_string()).collect();
+                note.push_str(&format!(
+                    "\nBcc recipients are never written into a message; they were: {}",
+                    bcc.join(", ")
+                ));
+            }
+            Ok(note)
+        }
+        Err(f) => Err(format!(
+            "the message was not sent, and no dead letter was written: {}",
+            f.message
+        )),
+    })
+}

@@ -1,0 +1,395 @@
+//! TLS in the shell: `starttls`, the TLS side of `connect` (implicit TLS,
+//! `--starttls`, `--require-tls`), the guard that keeps MAIL, RCPT, DATA
+//! and AUTH off a plaintext connection when TLS is required, and the
+//! `status` lines about TLS.
+
+use super::connect::quit_connection;
+use super::{ensure_greeted, greet, helo_name};
+use crate::shell::failure::{FailKind, Failure, conn_failure, judge};
+use crate::shell::session::Session;
+use crate::smtp::tls::{ExtraRoot, TlsClient, TlsErrorKind, TlsInfo, TlsOptions};
+use crate::smtp::{Command, ConnError, Ext, Extensions, Stage, Verb};
+
+/// How `connect` brings TLS in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsMode {
+    /// Port 465: implicit TLS; otherwise plaintext, upgraded with STARTTLS
+    /// right away when `require-tls` is on.
+    #[default]
+    Auto,
+    /// `--tls`: TLS from the first byte (RFC 8314).
+    Implicit,
+    /// `--starttls`: STARTTLS right after the greeting and EHLO; if that
+    /// fails, QUIT and close.
+    StartTls,
+}
+
+/// The mode for `--tls` / `--starttls` (both: a usage error).
+pub fn mode_from_flags(tls: bool, starttls: bool) -> Result<TlsMode, Failure> {
+    match (tls, starttls) {
+        (true, true) => Err(Failure::local(
+            "--tls and --starttls exclude each other",
+        )
+        .hint("--tls: TLS from the first byte (port 465); --starttls: plaintext, then STARTTLS (ports 25, 587)")),
+        (true, false) => Ok(TlsMode::Implicit),
+        (false, true) => Ok(TlsMode::StartTls),
+        (false, false) => Ok(TlsMode::Auto),
+    }
+}
+
+/// Whether this connection starts with TLS.
+pub fn is_implicit(mode: TlsMode, port: u16) -> bool {
+    mode == TlsMode::Implicit || (mode == TlsMode::Auto && port == 465)
+}
+
+/// The TLS client for the current settings.
+pub fn tls_client(s: &Session) -> Result<TlsClient, Failure> {
+    let options = TlsOptions {
+        cafile: s.settings.cafile.clone(),
+        insecure: s.settings.insecure,
+        // The in-process sandbox's CA is trusted by this process only; it
+        // is name-constrained to loopback, so it vouches for nothing else.
+        extra_roots: s
+            .sandbox
+            .iter()
+            .map(|sb| ExtraRoot {
+                label: "the sandbox's own CA, trusted by this smtpsh process only".to_string(),
+                der: sb.ca_der().to_vec(),
+            })
+            .collect(),
+    };
+    TlsClient::new(&options).map_err(|e| {
+        Failure::local(e.to_string()).hint("nothing was sent; check the --cafile path (a PEM file)")
+    })
+}
+
+/// The warning `--insecure` gives at every connect.
+pub fn warn_insecure(s: &Session) {
+    if s.settings.insecure {
+        s.out.warn(
+            "--insecure: TLS certificates are NOT checked — anyone on the network path could read \
+             and change this session, passwords included",
+        );
+    }
+}
+
+/// A hint for a failed connect, where TLS explains it better.
+pub fn connect_error_hint(e: &ConnError, implicit: bool, port: u16) -> Option<String> {
+    match e {
+        ConnError::Tls(t) => tls_hint(t.kind).map(str::to_string),
+        ConnError::Timeout { waiting_for, .. } if waiting_for == "the greeting" && !implicit => {
+            Some(format!(
+                "servers on an implicit-TLS port (465) wait for a TLS handshake and never greet in \
+                 plaintext: if port {port} is one, use `connect --tls HOST {port}`"
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn tls_hint(kind: TlsErrorKind) -> Option<&'static str> {
+    Some(match kind {
+        TlsErrorKind::UnknownIssuer => {
+            "if you trust this server's CA, give its certificate: smtpsh --cafile CA.pem (--insecure skips all checks: unsafe)"
+        }
+        TlsErrorKind::NameMismatch => {
+            "connect using a name the certificate lists (`status` shows them after a successful handshake)"
+        }
+        TlsErrorKind::Expired | TlsErrorKind::NotValidYet => {
+            "check this computer's date; otherwise the server's certificate must be renewed"
+        }
+        TlsErrorKind::Plaintext | TlsErrorKind::Closed => {
+            "25 and 587 speak plaintext first (`connect --starttls`); 465 speaks TLS at once (`connect --tls`)"
+        }
+        _ => return None,
+    })
+}
+
+/// After a 220 greeting: report implicit TLS, or upgrade with STARTTLS
+/// when `--starttls` or `require-tls` asks for it.
+pub fn after_greeting(s: &mut Session, mode: TlsMode, implicit: bool) -> Result<(), Failure> {
+    if implicit {
+        if let Some(info) = s.live.as_ref().and_then(|l| l.conn.tls_info()).cloned() {
+            report_tls(s, &info);
+        }
+        return Ok(());
+    }
+    if mode == TlsMode::StartTls || s.settings.require_tls {
+        return upgrade(s, true);
+    }
+    Ok(())
+}
+
+/// `require-tls`: refuses `what` on a plaintext connection.
+pub fn require_secure(s: &Session, what: &str) -> Result<(), Failure> {
+    let Some(c) = s.conversation() else {
+        return Ok(());
+    };
+    if !s.settings.require_tls || c.is_secure() {
+        return Ok(());
+    }
+    Err(Failure::local(format!(
+        "require-tls is on and this connection is not encrypted: {what} was not sent"
+    ))
+    .hint(if c.offers(Ext::StartTls) {
+        "`starttls` encrypts it (the server offers STARTTLS)"
+    } else {
+        "connect with TLS (`connect --tls HOST 465` or `connect --starttls HOST 587`), or `set require-tls off`"
+    }))
+}
+
+/// The `status` lines about TLS.
+pub fn tls_status(s: &Session) -> Vec<String> {
+    let Some(live) = s.live.as_ref() else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    match live.conn.tls_info() {
+        None => {
+            let offer = if live.conversation().offers(Ext::StartTls) {
+                " — `starttls` encrypts it"
+            } else {
+                ""
+            };
+            lines.push(format!("tls:          none (plaintext){offer}"));
+        }
+        Some(info) => {
+            lines.push(format!("tls:          {}, {}", info.version, info.cipher));
+            match &info.certificate {
+                Some(cert) => {
+                    lines.push(format!("certificate:  {}", cert.subject));
+                    lines.push(format!("  issuer:     {}", cert.issuer));
+                    lines.push(format!(
+                        "  valid:      {} to {}",
+                        cert.not_before, cert.not_after
+                    ));
+                    if !cert.names.is_empty() {
+                        lines.push(format!("  names:      {}", cert.names.join(", ")));
+                    }
+                }
+                None => lines.push(format!(
+                    "certificate:  {} received, not readable",
+                    info.chain_length
+                )),
+            }
+            lines.push(if info.verified {
+                format!("  verified:   yes, against {}", info.trust)
+            } else {
+                "  verified:   NO (--insecure)".to_string()
+            });
+        }
+    }
+    if let Some(user) = live.conversation().user() {
+        lines.push(format!("auth:         authenticated as {user}"));
+    }
+    lines
+}
+
+fn report_tls(s: &Session, info: &TlsInfo) {
+    let cert = info.certificate.as_ref().map_or_else(
+        || "an unreadable certificate".to_string(),
+        |c| {
+            format!(
+                "certificate {} (issuer {}, valid until {})",
+                c.subject, c.issuer, c.not_after
+            )
+        },
+    );
+    s.out.ok(&format!(
+        "TLS is on: {}, {}; {cert}",
+        info.version, info.cipher
+    ));
+    if !info.verified {
+        s.out
+            .warn("the certificate was NOT verified (--insecure): this session may be intercepted");
+    }
+}
+
+/// Fails a TLS attempt: when TLS is required the connection is ended with
+/// QUIT (nothing else goes out in plaintext); otherwise it stays usable.
+fn no_tls(s: &mut Session, reason: String, required: bool, kind: FailKind) -> Failure {
+    if required && s.is_open() {
+        let _ = quit_connection(s);
+        return Failure::new(
+            FailKind::Connection,
+            format!(
+                "{reason}; TLS is required, so nothing was sent in plaintext but QUIT and the connection is closed"
+            ),
+        )
+        .hint("use a port that offers TLS (`connect --starttls HOST 587`, or `connect --tls HOST 465`)");
+    }
+    Failure::new(kind, reason)
+        .hint("the connection stays unencrypted; do not send passwords over it")
+}
+
+/// EHLO if needed, STARTTLS, the handshake, EHLO again; prints what the
+/// server announces differently inside TLS. `required`: any failure ends
+/// the connection (QUIT if still plaintext).
+fn upgrade(s: &mut Session, required: bool) -> Result<(), Failure> {
+    let required = required || s.settings.require_tls;
+    let client = tls_client(s)?;
+    let greeted_with_helo = s
+        .conversation()
+        .and_then(|c| c.hello())
+        .is_some_and(|h| h.verb == Verb::Helo);
+    if greeted_with_helo {
+        // HELO announces nothing: greet again with EHLO to learn STARTTLS.
+        let name = helo_name(s);
+        greet(s, &name, Verb::Ehlo)?;
+    } else if let Err(f) = ensure_greeted(s, "STARTTLS is offered in the EHLO reply")
+        && !s.is_open()
+    {
+        return Err(f);
+    }
+    let old = s.conversation().and_then(|c| c.extensions()).cloned();
+    if old.is_none() {
+        let reason = "the server refused EHLO, so it cannot offer STARTTLS".to_string();
+        return Err(no_tls(s, reason, required, FailKind::Refused));
+    }
+    if !s.conversation().is_some_and(|c| c.offers(Ext::StartTls)) {
+        let reason = "the server does not offer STARTTLS (it is not in its EHLO reply)".to_string();
+        return Err(no_tls(s, reason, required, FailKind::Local));
+    }
+    let name = s
+        .conversation()
+        .and_then(|c| c.hello())
+        .map_or_else(|| helo_name(s), |h| h.name.clone());
+    let reply = s.exchange(&Command::starttls())?;
+    if !s.is_open() {
+        return judge(&reply, "STARTTLS");
+    }
+    if reply.code != 220 {
+        let reason = format!(
+            "the server answered STARTTLS with {} {}",
+            reply.code,
+            reply.text()
+        );
+        return Err(no_tls(s, reason, required, FailKind::Refused));
+    }
+    let (live, out) = s.open_parts()?;
+    let info = match live.conn.starttls(&client, out) {
+        Ok(info) => info,
+        Err(e) => {
+            let kind = match &e {
+                ConnError::Tls(t) => Some(t.kind),
+                _ => None,
+            };
+            let f = conn_failure(e);
+            return Err(match kind.and_then(tls_hint) {
+                Some(h) => f.hint(h),
+                None => f,
+            });
+        }
+    };
+    if info.discarded > 0 {
+        s.out.warn(&format!(
+            "the server sent {} byte{} after its 220 to STARTTLS, before TLS began; they were \
+             discarded unread (a sign of STARTTLS injection or a broken server)",
+            info.discarded,
+            if info.discarded == 1 { "" } else { "s" }
+        ));
+    }
+    report_tls(s, &info);
+    // RFC 3207 §4.2: everything learned before TLS is forgotten; greet again.
+    let reply = greet(s, &name, Verb::Ehlo)?;
+    judge(&reply, "EHLO after STARTTLS")?;
+    if let Some(new) = s.conversation().and_then(|c| c.extensions()) {
+        s.out.note(&format!(
+            "capabilities after TLS: {}",
+            capability_changes(old.as_ref(), new)
+        ));
+    }
+    Ok(())
+}
+
+/// `+AUTH PLAIN LOGIN, -STARTTLS`, or `unchanged`.
+pub fn capability_changes(old: Option<&Extensions>, new: &Extensions) -> String {
+    let form = |e: &crate::smtp::Extension| {
+        let mut s = e.keyword.to_ascii_uppercase();
+        for p in &e.params {
+            s.push(' ');
+            s.push_str(p);
+        }
+        s
+    };
+    let empty = Extensions::default();
+    let old = old.unwrap_or(&empty);
+    let mut changes = Vec::new();
+    for e in &new.list {
+        match old.keyword(&e.keyword) {
+            None => changes.push(format!("+{}", form(e))),
+            Some(o) if o.params != e.params => changes.push(format!("~{}", form(e))),
+            Some(_) => {}
+        }
+    }
+    for e in &old.list {
+        if new.keyword(&e.keyword).is_none() {
+            changes.push(format!("-{}", e.keyword.to_ascii_uppercase()));
+        }
+    }
+    if changes.is_empty() {
+        "unchanged".to_string()
+    } else {
+        changes.join(", ")
+    }
+}
+
+/// `starttls`.
+pub fn starttls(s: &mut Session) -> Result<(), Failure> {
+    let c = s.open_live()?.conversation();
+    if c.is_secure() {
+        return Err(Failure::local("this connection is already encrypted")
+            .hint("`status` shows the TLS version and the certificate"));
+    }
+    if matches!(c.stage(), Stage::Mail { .. }) {
+        return Err(
+            Failure::local("STARTTLS is not allowed during a mail transaction")
+                .hint("`rset` first, then `starttls`"),
+        );
+    }
+    upgrade(s, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::ReplyParser;
+
+    fn ext(lines: &[&str]) -> Extensions {
+        let mut wire = String::new();
+        for (i, l) in lines.iter().enumerate() {
+            let sep = if i + 1 == lines.len() { ' ' } else { '-' };
+            wire.push_str(&format!("250{sep}{l}\r\n"));
+        }
+        let mut p = ReplyParser::new();
+        p.push(wire.as_bytes()).unwrap();
+        Extensions::from_ehlo(&p.next_reply().unwrap())
+    }
+
+    #[test]
+    fn capability_diff() {
+        let before = ext(&["mx.example", "PIPELINING", "STARTTLS", "SIZE 100"]);
+        let after = ext(&["mx.example", "PIPELINING", "AUTH PLAIN LOGIN", "SIZE 200"]);
+        assert_eq!(
+            capability_changes(Some(&before), &after),
+            "+AUTH PLAIN LOGIN, ~SIZE 200, -STARTTLS"
+        );
+        assert_eq!(capability_changes(Some(&after), &after), "unchanged");
+        assert_eq!(
+            capability_changes(None, &ext(&["x", "8BITMIME"])),
+            "+8BITMIME"
+        );
+    }
+
+    #[test]
+    fn modes() {
+        assert_eq!(mode_from_flags(false, false).unwrap(), TlsMode::Auto);
+        assert_eq!(mode_from_flags(true, false).unwrap(), TlsMode::Implicit);
+        assert_eq!(mode_from_flags(false, true).unwrap(), TlsMode::StartTls);
+        assert!(mode_from_flags(true, true).is_err());
+        assert!(is_implicit(TlsMode::Auto, 465));
+        assert!(!is_implicit(TlsMode::Auto, 587));
+        assert!(!is_implicit(TlsMode::StartTls, 465));
+        assert!(is_implicit(TlsMode::Implicit, 2525));
+    }
+}

@@ -1,0 +1,501 @@
+//! The `send` transaction as a type of its own: on one connection, it
+//! completes what the conversation lacks (a greeting, MAIL FROM, RCPT TO
+//! for each recipient not yet accepted), then DATA and the message, or
+//! one BDAT chunk, and reads the final reply. Everything local is checked
+//! before a byte goes out: the server's SIZE limit, `require-tls`, BDAT
+//! support, SMTPUTF8.
+//!
+//! It works on any [`Connection`] (a socket, or memory in tests), prints
+//! through any [`Output`], and does not know the shell's session: what it
+//! needs comes in a [`Policy`].
+
+use super::cmd::envelope::{check_utf8_address, mail_command_for};
+use super::cmd::greet_on;
+use super::failure::{FailKind, Failure, conn_failure, judge, reply_hint};
+use super::output::Output;
+use super::progress::{Meter, Progress, Upload};
+use super::session::exchange_on;
+use super::settings::Transfer;
+use crate::address::{Address, ReversePath};
+use crate::mime::{self, Message};
+use crate::smtp::{Command, ConnError, Connection, Conversation, Ext, Reply};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// What the settings say about sending.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// DATA or BDAT.
+    pub transfer: Transfer,
+    /// Never send the envelope or the message in plaintext.
+    pub require_tls: bool,
+    /// Set by Ctrl-C.
+    pub interrupt: Arc<AtomicBool>,
+}
+
+/// A message sent to the end: the server's final reply says whether it
+/// was accepted.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    /// The reply to the end of the message.
+    pub reply: Reply,
+    /// Recipients the server accepted for it.
+    pub recipients: usize,
+    /// Bytes put on the wire for the content.
+    pub bytes: u64,
+    /// How long the content and its reply took.
+    pub elapsed: Duration,
+}
+
+impl Delivered {
+    /// Whether the server accepted the message.
+    pub fn accepted(&self) -> bool {
+        self.reply.is_positive()
+    }
+}
+
+/// One `send` on one connection.
+pub struct Delivery<'a> {
+    conn: &'a mut Connection,
+    out: &'a mut Output,
+    policy: Policy,
+}
+
+/// One command of a pipelined group, and what it is for.
+enum Piped {
+    Mail,
+    Rcpt(Address),
+    Data,
+}
+
+impl<'a> Delivery<'a> {
+    /// A delivery on `conn`, printing to `out`.
+    pub fn new(conn: &'a mut Connection, out: &'a mut Output, policy: Policy) -> Delivery<'a> {
+        Delivery { conn, out, policy }
+    }
+
+    fn conversation(&self) -> &Conversation {
+        self.conn.conversation()
+    }
+
+    fn exchange(&mut self, cmd: &Command) -> Result<Reply, Failure> {
+        exchange_on(self.conn, self.out, cmd)
+    }
+
+    /// Sends `msg` from `from` to `recipients`. `Ok` when the whole
+    /// message went out and the server answered it (accepted or not: see
+    /// [`Delivered::accepted`]); `Err` when it stopped before, and then
+    /// nothing was delivered unless the failure says the outcome is unknown.
+    pub fn run(
+        &mut self,
+        msg: &Message,
+        from: &ReversePath,
+        recipients: &[Address],
+        progress: &mut Progress,
+    ) -> Result<Delivered, Failure> {
+        greet_on(self.conn, self.out, "send needs a greeting")?;
+        // The exact size (RFC 1870): the bytes `save` writes, which are the
+        // content before dot-stuffing, without the final `.` line.
+        let size = msg.size();
+        self.size_check(size)?;
+        self.require_secure()?;
+        let bdat = self.use_bdat()?;
+        let params = self.mail_params(msg, size, from, recipients)?;
+        // The envelope: MAIL FROM unless this transaction has it, RCPT TO for
+        // each recipient not yet accepted, and DATA — in one write when the
+        // server offers PIPELINING (RFC 2920), else one at a time.
+        let c = self.conversation();
+        let mail_needed = c.transaction().is_none();
+        let rcpts_needed = recipients
+            .iter()
+            .filter(|a| !c.transaction().is_some_and(|t| t.is_accepted(a.as_str())))
+            .count();
+        let group = usize::from(mail_needed) + rcpts_needed + usize::from(!bdat);
+        let data_reply = if group >= 2 && c.offers(Ext::Pipelining) {
+            self.pipelined_envelope(from, &params, recipients, !bdat)?
+        } else {
+            self.stepwise_envelope(from, &params, recipients)?;
+            None
+        };
+        let accepted = self.check_recipients(data_reply.as_ref())?;
+        if !bdat {
+            let reply = match data_reply {
+                Some(r) => r,
+                None => self.exchange(&Command::data())?,
+            };
+            if reply.code != 354 {
+                judge(&reply, "DATA")?;
+                return Err(Failure::new(
+                    FailKind::Refused,
+                    format!(
+                        "the server answered DATA with {}, not 354; nothing was sent",
+                        reply.code
+                    ),
+                ));
+            }
+        }
+        let started = Instant::now();
+        let bytes = self.upload(msg, size, bdat, progress)?;
+        let reply = self.final_reply()?;
+        Ok(Delivered {
+            reply,
+            recipients: accepted,
+            bytes,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Refuses a message over the server's SIZE limit before anything of
+    /// it is sent: before MAIL FROM, or — when MAIL FROM was typed by hand
+    /// and the transaction is open — before RCPT TO and DATA.
+    fn size_check(&self, size: u64) -> Result<(), Failure> {
+        let c = self.conversation();
+        let Some(limit) = c
+            .extensions()
+            .and_then(|e| e.size_limit())
+            .filter(|&l| l > 0 && size > l)
+        else {
+            return Ok(());
+        };
+        let f = Failure::local(format!(
+            "the message is {} but the server accepts at most {} (SIZE)",
+            super::output::human_bytes(size),
+            super::output::human_bytes(limit)
+        ));
+        Err(if c.transaction().is_some() {
+            f.hint(
+                "DATA was not sent; the transaction you opened with MAIL FROM is still open \
+                 (`rset` ends it); remove attachments (`detach N`) or use another server",
+            )
+        } else {
+            f.hint("nothing was sent; remove attachments (`detach N`) or use another server")
+        })
+    }
+
+    fn require_secure(&self) -> Result<(), Failure> {
+        let c = self.conversation();
+        if !self.policy.require_tls || c.is_secure() {
+            return Ok(());
+        }
+        Err(Failure::local(
+            "require-tls is on and this connection is not encrypted: the message (MAIL FROM, RCPT TO, DATA) was not sent",
+        )
+        .hint(if c.offers(Ext::StartTls) {
+            "`starttls` encrypts it (the server offers STARTTLS)"
+        } else {
+            "connect with TLS (`connect --tls HOST 465` or `connect --starttls HOST 587`), or `set require-tls off`"
+        }))
+    }
+
+    /// Whether to use BDAT: `set transfer bdat` needs the server's
+    /// CHUNKING; `auto` and `data` use DATA (smtpsh's messages are 7-bit).
+    fn use_bdat(&self) -> Result<bool, Failure> {
+        match self.policy.transfer {
+            Transfer::Auto | Transfer::Data => Ok(false),
+            Transfer::Bdat if self.conversation().offers(Ext::Chunking) => Ok(true),
+            Transfer::Bdat => Err(Failure::local(
+                "`set transfer bdat` is on, but the server does not offer CHUNKING (BDAT); nothing was sent",
+            )
+            .hint("`set transfer auto` sends the message with DATA")),
+        }
+    }
+
+    /// The MAIL FROM parameters the message needs, among those the server
+    /// offers: `SIZE=` (RFC 1870), `SMTPUTF8` (RFC 6531) when an address
+    /// or the header is UTF-8, `BODY=8BITMIME` (RFC 6152) when any byte is
+    /// 8-bit. After HELO: none.
+    fn mail_params(
+        &self,
+        msg: &Message,
+        size: u64,
+        from: &ReversePath,
+        recipients: &[Address],
+    ) -> Result<Vec<String>, Failure> {
+        let c = self.conversation();
+        if c.extensions().is_none() {
+            return Ok(Vec::new());
+        }
+        let mut params = Vec::new();
+        if c.offers(Ext::Size) {
+            params.push(format!("SIZE={size}"));
+        }
+        let utf8_address = from
+            .address()
+            .into_iter()
+            .chain(recipients.iter())
+            .find(|a| a.needs_smtputf8());
+        if utf8_address.is_some() || msg.has_utf8_header() {
+            if !c.offers(Ext::SmtpUtf8) {
+                let what = utf8_address.map_or_else(
+                    || "the header has UTF-8".to_string(),
+                    |a| format!("{a} has non-ASCII characters"),
+                );
+                return Err(Failure::local(format!(
+                    "{what}, but the server does not announce SMTPUTF8; nothing was sent"
+                ))
+                .hint("use ASCII addresses for this server"));
+            }
+            params.push("SMTPUTF8".to_string());
+        }
+        if msg.has_8bit() && c.offers(Ext::EightBitMime) {
+            params.push("BODY=8BITMIME".to_string());
+        }
+        Ok(params)
+    }
+
+    /// MAIL FROM (unless the transaction has it) and RCPT TO for each
+    /// recipient not yet accepted, one command at a time. Stops at a
+    /// refused MAIL FROM and when the server closes the connection.
+    fn stepwise_envelope(
+        &mut self,
+        from: &ReversePath,
+        params: &[String],
+        recipients: &[Address],
+    ) -> Result<(), Failure> {
+        if self.conversation().transaction().is_none() {
+            let cmd = mail_command_for(Some(self.conversation()), from, recipients, params)?;
+            let reply = self.exchange(&cmd)?;
+            judge(&reply, "the sender (MAIL FROM)")?;
+        }
+        for addr in recipients {
+            let c = self.conversation();
+            if c.transaction()
+                .is_some_and(|t| t.is_accepted(addr.as_str()))
+            {
+                continue;
+            }
+            check_utf8_address(Some(c), addr)?;
+            let cmd = Command::rcpt_to(addr, &[]).map_err(super::failure::command_error)?;
+            let reply = self.exchange(&cmd)?;
+            if let Some(closed) = self.conversation().closed() {
+                // A 421: the server closed the connection; that reply is the cause.
+                judge(&reply, &format!("the recipient {addr}"))?;
+                return Err(super::failure::closed_failure(closed));
+            }
+        }
+        Ok(())
+    }
+
+    /// MAIL FROM (unless the transaction has it), the RCPT TOs and, with
+    /// `with_data`, DATA, in one write (RFC 2920); then each reply in
+    /// order, printed after its own command. Every reply is read even when
+    /// MAIL FROM was refused, so the connection stays in step; DATA's reply
+    /// is returned for the caller to judge.
+    ///
+    /// When DATA was answered 354 although MAIL FROM was refused (RFC 2920
+    /// §3.1 warns that a server may), the connection is closed without a
+    /// byte of content: a server in that state is not trusted with even an
+    /// empty message (see docs/commands.md, `send`).
+    fn pipelined_envelope(
+        &mut self,
+        from: &ReversePath,
+        params: &[String],
+        recipients: &[Address],
+        with_data: bool,
+    ) -> Result<Option<Reply>, Failure> {
+        let c = self.conversation();
+        let mut group: Vec<(Piped, Command)> = Vec::new();
+        if c.transaction().is_none() {
+            group.push((
+                Piped::Mail,
+                mail_command_for(Some(c), from, recipients, params)?,
+            ));
+        }
+        for addr in recipients {
+            if !c
+                .transaction()
+                .is_some_and(|t| t.is_accepted(addr.as_str()))
+            {
+                check_utf8_address(Some(c), addr)?;
+                let cmd = Command::rcpt_to(addr, &[]).map_err(super::failure::command_error)?;
+                group.push((Piped::Rcpt(addr.clone()), cmd));
+            }
+        }
+        if with_data {
+            group.push((Piped::Data, Command::data()));
+        }
+        let commands: Vec<Command> = group.iter().map(|(_, c)| c.clone()).collect();
+        self.conn.send_batch(&commands).map_err(conn_failure)?;
+        let mut mail_refused = None;
+        let mut data_reply = None;
+        for (step, cmd) in &group {
+            let reply = self
+                .conn
+                .pipelined_reply(cmd, self.out)
+                .map_err(conn_failure)?;
+            let what = match step {
+                Piped::Mail => "the sender (MAIL FROM)".to_string(),
+                Piped::Rcpt(addr) => format!("the recipient {addr}"),
+                Piped::Data => "DATA".to_string(),
+            };
+            if let Some(closed) = self.conversation().closed() {
+                super::session::closing_note(self.conn, self.out);
+                judge(&reply, &what)?;
+                return Err(super::failure::closed_failure(closed));
+            }
+            match step {
+                Piped::Mail if !reply.is_positive() => mail_refused = judge(&reply, &what).err(),
+                Piped::Data => data_reply = Some(reply),
+                _ => {}
+            }
+        }
+        if let Some(f) = mail_refused {
+            if data_reply.as_ref().is_some_and(|r| r.code == 354) {
+                self.out.warn(
+                    "the server answered DATA with 354 although it refused MAIL FROM; \
+                     the connection was closed without sending the message",
+                );
+                self.conn.close();
+            }
+            return Err(f);
+        }
+        Ok(data_reply)
+    }
+
+    /// How many recipients accepted; with none, the failure (and with a
+    /// pipelined DATA answered 354 anyway, the connection is closed
+    /// without any content, so nothing can be delivered).
+    fn check_recipients(&mut self, data_reply: Option<&Reply>) -> Result<usize, Failure> {
+        let Some(t) = self.conversation().transaction() else {
+            return Err(Failure::new(
+                FailKind::Refused,
+                "the server has no open mail transaction; nothing was sent",
+            ));
+        };
+        let accepted = t.accepted().len();
+        let rejected: Vec<String> = t
+            .refused()
+            .iter()
+            .map(|r| format!("{} ({})", r.address, r.reply.code))
+            .collect();
+        let last_code = t.refused().last().map(|r| r.reply.code);
+        if accepted > 0 {
+            if !rejected.is_empty() {
+                self.out.warn(&format!(
+                    "{} rejected: {}; sending to the {accepted} accepted",
+                    super::cmd::plural(rejected.len(), "recipient"),
+                    rejected.join(", ")
+                ));
+            }
+            return Ok(accepted);
+        }
+        let data = match data_reply {
+            None => "DATA was not sent".to_string(),
+            Some(r) if r.code == 354 => {
+                self.conn.close();
+                "the server answered the pipelined DATA with 354 anyway, so the connection was closed \
+                 without sending the message"
+                    .to_string()
+            }
+            Some(r) => format!("the message was not sent (DATA: {})", r.code),
+        };
+        let mut f = Failure::new(
+            FailKind::Refused,
+            format!(
+                "no recipient was accepted ({}); {data}",
+                rejected.join(", ")
+            ),
+        )
+        .hint("fix the recipients (`new` starts over, `rset` resets the server's transaction)");
+        if let Some(h) = last_code.and_then(reply_hint) {
+            f = f.hint(format!("no recipient was accepted — {h}"));
+        }
+        Err(f)
+    }
+
+    /// Streams the message after DATA's 354 (dot-stuffed, then `.`) or as
+    /// one `BDAT <size> LAST` chunk, counting into `progress`. Returns the
+    /// bytes put on the wire. On failure the connection is closed before
+    /// the end of the content, so the server discards what it got.
+    fn upload(
+        &mut self,
+        msg: &Message,
+        size: u64,
+        bdat: bool,
+        progress: &mut Progress,
+    ) -> Result<u64, Failure> {
+        let result = stream_content(self.conn, self.out, msg, size, bdat, progress);
+        // The bar goes before anything else is printed.
+        progress.clear();
+        let e = match result {
+            Ok(n) => return Ok(n),
+            Err(UploadError::Conn(e)) => return Err(conn_failure(e)),
+            Err(UploadError::Write(e)) => e,
+        };
+        self.conn.close();
+        let (kind, what) = if self.policy.interrupt.load(Ordering::SeqCst) {
+            (FailKind::Interrupted, "interrupted (Ctrl-C)".to_string())
+        } else if matches!(e, mime::MimeError::Write(_)) {
+            (FailKind::Connection, e.to_string())
+        } else {
+            (FailKind::Local, e.to_string())
+        };
+        let end = if bdat {
+            "before the BDAT chunk was complete"
+        } else {
+            "before the final dot"
+        };
+        Err(Failure::new(kind, format!("sending stopped: {what}")).hint(format!(
+            "the connection was closed {end}, so the server did not accept a partial message; the draft is kept"
+        )))
+    }
+
+    /// The reply after the end of the message (`.` or `BDAT ... LAST`): the
+    /// transaction is over either way. A lost connection here means nobody
+    /// knows whether the message was delivered, and the error says so.
+    fn final_reply(&mut self) -> Result<Reply, Failure> {
+        match self
+            .conn
+            .read_reply("the reply to the end of the message", self.out)
+        {
+            Ok(reply) => {
+                super::session::closing_note(self.conn, self.out);
+                Ok(reply)
+            }
+            Err(e) => {
+                let f = conn_failure(e);
+                Err(Failure {
+                    message: format!(
+                        "{} — the message was sent but no reply came: whether it was delivered is unknown",
+                        f.message
+                    ),
+                    ..f
+                })
+            }
+        }
+    }
+}
+
+/// Why [`stream_content`] stopped.
+enum UploadError {
+    /// Starting or ending the content failed on the connection.
+    Conn(ConnError),
+    /// Writing the message failed (a file, or the connection underneath).
+    Write(mime::MimeError),
+}
+
+/// The content itself: the writer for DATA or BDAT, the message through a
+/// [`Meter`], then the end of the content. A failed write drops the
+/// writer unfinished, which closes the connection.
+fn stream_content(
+    conn: &mut Connection,
+    out: &mut Output,
+    msg: &Message,
+    size: u64,
+    bdat: bool,
+    progress: &mut Progress,
+) -> Result<u64, UploadError> {
+    let mut upload = if bdat {
+        Upload::Bdat(conn.bdat_writer(size, out).map_err(UploadError::Conn)?)
+    } else {
+        Upload::Data(conn.data_writer().map_err(UploadError::Conn)?)
+    };
+    msg.write_to_sink(&mut Meter::new(&mut upload, progress))
+        .map_err(UploadError::Write)?;
+    progress.clear();
+    upload.finish(out).map_err(UploadError::Conn)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,320 @@
+//! Settings: what `set` shows and changes. One table ([`SETTINGS`]) names
+//! each setting with its values, help, how it is shown and how it is
+//! changed; `set`, `help set`, Tab completion and the documentation check
+//! all read it.
+
+use super::failure::Failure;
+use super::output::ColorChoice;
+use super::session::Session;
+use crate::smtp::conn::TimeoutPhase;
+use crate::smtp::dns::Resolver;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// User settings.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// How long to wait for the server to make progress: `None` (the
+    /// default) gives each phase its RFC 5321 timeout ([`TimeoutPhase`]);
+    /// `set timeout N` sets one value for every phase.
+    pub timeout: Option<Duration>,
+    /// Colour choice.
+    pub color: Color,
+    /// `--require-tls` / `set require-tls on`: never send MAIL, RCPT, DATA
+    /// or AUTH in plaintext; a connect upgrades with STARTTLS or stops.
+    pub require_tls: bool,
+    /// `--cafile PATH`: trust only this CA (PEM) instead of the system's roots.
+    pub cafile: Option<PathBuf>,
+    /// `--insecure`: do not verify certificates (warned at every connect).
+    pub insecure: bool,
+    /// `set resolver ADDR`: the DNS server for `connect --mx` (default:
+    /// the system's, from /etc/resolv.conf).
+    pub resolver: Option<SocketAddr>,
+    /// `set transfer`: how `send` transfers the content.
+    pub transfer: Transfer,
+}
+
+/// The colour choice, `auto` by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Color(pub ColorChoice);
+
+impl Default for Color {
+    fn default() -> Color {
+        Color(ColorChoice::Auto)
+    }
+}
+
+/// How `send` transfers the message content (`set transfer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Transfer {
+    /// DATA: smtpsh's messages are 7-bit (text 7bit or quoted-printable,
+    /// attachments base64), which is what DATA is for; BDAT would only be
+    /// needed for binary content (BINARYMIME), which smtpsh never sends.
+    #[default]
+    Auto,
+    /// Always DATA.
+    Data,
+    /// BDAT (RFC 3030 CHUNKING); refused before MAIL when the server does
+    /// not offer CHUNKING.
+    Bdat,
+}
+
+impl Transfer {
+    /// Parses `auto`, `data` or `bdat`.
+    pub fn parse(s: &str) -> Option<Transfer> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Some(Transfer::Auto),
+            "data" => Some(Transfer::Data),
+            "bdat" | "chunking" => Some(Transfer::Bdat),
+            _ => None,
+        }
+    }
+    /// The name as typed.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transfer::Auto => "auto",
+            Transfer::Data => "data",
+            Transfer::Bdat => "bdat",
+        }
+    }
+}
+
+/// One setting.
+pub struct Setting {
+    /// The name typed after `set`.
+    pub name: &'static str,
+    /// Other names.
+    pub aliases: &'static [&'static str],
+    /// The values, for `help set` and error messages (`on|off`).
+    pub values: &'static str,
+    /// What Tab offers as a value.
+    pub suggestions: &'static [&'static str],
+    /// One line of help.
+    pub help: &'static str,
+    /// The current value, in words.
+    pub show: fn(&Session) -> String,
+    /// Changes it; returns the line that confirms the new value.
+    pub set: fn(&mut Session, &str) -> Result<String, Failure>,
+}
+
+/// Every setting, in the order `set` lists them.
+pub static SETTINGS: &[Setting] = &[
+    Setting {
+        name: "timeout",
+        aliases: &[],
+        values: "SECONDS|default",
+        suggestions: &["default", "30", "60", "300"],
+        help: "how long to wait for the server: one value for every phase, or `default` for \
+               RFC 5321's per phase (greeting, MAIL, RCPT 5 min; DATA 2 min; each data block \
+               3 min; end of message 10 min; other commands 5 min; connecting 30 s)",
+        show: |s| timeout_text(s.settings.timeout),
+        set: set_timeout,
+    },
+    Setting {
+        name: "color",
+        aliases: &["colour"],
+        values: "auto|always|never",
+        suggestions: &["auto", "always", "never"],
+        help: "colour the transcript (auto: on a terminal, unless NO_COLOR is set)",
+        show: |s| s.settings.color.0.name().to_string(),
+        set: set_color,
+    },
+    Setting {
+        name: "verbose",
+        aliases: &[],
+        values: "on|off",
+        suggestions: &["on", "off"],
+        help: "show protocol notices (e.g. a reply line ending in a bare LF)",
+        show: |s| on_off(s.out.verbose),
+        set: |s, v| {
+            s.out.verbose = parse_on_off(v)?;
+            Ok(format!("verbose: {}", on_off(s.out.verbose)))
+        },
+    },
+    Setting {
+        name: "require-tls",
+        aliases: &[],
+        values: "on|off",
+        suggestions: &["on", "off"],
+        help: "never send MAIL, RCPT, DATA or AUTH without TLS (connect upgrades with STARTTLS or stops)",
+        show: |s| on_off(s.settings.require_tls),
+        set: |s, v| {
+            s.settings.require_tls = parse_on_off(v)?;
+            Ok(if s.settings.require_tls {
+                "require-tls is on: MAIL, RCPT, DATA and AUTH are never sent without TLS".into()
+            } else {
+                "require-tls is off".into()
+            })
+        },
+    },
+    Setting {
+        name: "transfer",
+        aliases: &[],
+        values: "auto|data|bdat",
+        suggestions: &["auto", "data", "bdat"],
+        help: "how `send` sends the content: DATA (auto, the default) or one BDAT chunk \
+               (CHUNKING, RFC 3030)",
+        show: |s| s.settings.transfer.name().to_string(),
+        set: set_transfer,
+    },
+    Setting {
+        name: "resolver",
+        aliases: &[],
+        values: "ADDR|system",
+        suggestions: &["system", "127.0.0.1:53"],
+        help: "the DNS server `connect --mx` asks (e.g. 127.0.0.1:5353), or `system` \
+               (/etc/resolv.conf)",
+        show: |s| {
+            s.settings
+                .resolver
+                .map_or("system (/etc/resolv.conf)".to_string(), |a| a.to_string())
+        },
+        set: set_resolver,
+    },
+];
+
+/// The setting named `name` (or an alias), case-insensitively.
+pub fn find(name: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|s| {
+        s.name.eq_ignore_ascii_case(name) || s.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    })
+}
+
+fn on_off(on: bool) -> String {
+    if on { "on" } else { "off" }.to_string()
+}
+
+fn parse_on_off(v: &str) -> Result<bool, Failure> {
+    match v.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Ok(true),
+        "off" | "false" | "no" | "0" => Ok(false),
+        _ => Err(Failure::local(format!("'{v}' is not on or off"))),
+    }
+}
+
+fn set_timeout(s: &mut Session, v: &str) -> Result<String, Failure> {
+    s.settings.timeout = if v.eq_ignore_ascii_case("default") {
+        None
+    } else {
+        let secs = v
+            .parse::<u64>()
+            .ok()
+            .filter(|&n| (1..=86400).contains(&n))
+            .ok_or_else(|| {
+                Failure::local(format!(
+                    "'{v}' is not a number of seconds (1-86400) or `default`"
+                ))
+                .hint("example: set timeout 60")
+            })?;
+        Some(Duration::from_secs(secs))
+    };
+    if let Some(live) = s.live.as_mut() {
+        live.conn.set_timeout(s.settings.timeout);
+    }
+    Ok(format!("timeout: {}", timeout_text(s.settings.timeout)))
+}
+
+fn set_color(s: &mut Session, v: &str) -> Result<String, Failure> {
+    let c = ColorChoice::parse(v)
+        .ok_or_else(|| Failure::local(format!("'{v}' is not auto, always or never")))?;
+    s.settings.color = Color(c);
+    s.out.set_color(c.resolve());
+    Ok(format!("color: {}", c.name()))
+}
+
+fn set_transfer(s: &mut Session, v: &str) -> Result<String, Failure> {
+    let t = Transfer::parse(v).ok_or_else(|| {
+        Failure::local(format!("'{v}' is not auto, data or bdat"))
+            .hint("example: set transfer bdat")
+    })?;
+    s.settings.transfer = t;
+    Ok(match t {
+        Transfer::Auto => "transfer: auto (DATA: smtpsh's messages are 7-bit)".into(),
+        Transfer::Data => "transfer: DATA".into(),
+        Transfer::Bdat => {
+            "transfer: BDAT (CHUNKING, RFC 3030); `send` stops before MAIL if the server does not offer it"
+                .into()
+        }
+    })
+}
+
+fn set_resolver(s: &mut Session, v: &str) -> Result<String, Failure> {
+    if v.eq_ignore_ascii_case("system") {
+        s.settings.resolver = None;
+        return Ok("DNS: the system's resolver (/etc/resolv.conf)".into());
+    }
+    let addr = Resolver::parse_addr(v).map_err(|e| {
+        Failure::local(e).hint(
+            "examples: set resolver 127.0.0.1:5353, set resolver [::1]:53, set resolver system",
+        )
+    })?;
+    s.settings.resolver = Some(addr);
+    Ok(format!("DNS: {addr}"))
+}
+
+/// The timeout setting in words: one value, or the per-phase defaults.
+pub fn timeout_text(timeout: Option<Duration>) -> String {
+    use TimeoutPhase as P;
+    let secs = |p: P| p.default_timeout().as_secs();
+    match timeout {
+        Some(t) => format!(
+            "{} s for every phase (`set timeout default` restores the defaults)",
+            t.as_secs()
+        ),
+        None => format!(
+            "default (RFC 5321 §4.5.3.2): greeting {} s, MAIL {} s, RCPT {} s, DATA {} s, \
+             each data block {} s, end of message {} s, other commands {} s; connecting {} s",
+            secs(P::Greeting),
+            secs(P::Mail),
+            secs(P::Rcpt),
+            secs(P::DataInit),
+            secs(P::DataBlock),
+            secs(P::DataEnd),
+            secs(P::Command),
+            secs(P::Connect),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_complete() {
+        let mut seen = std::collections::HashSet::new();
+        for s in SETTINGS {
+            for n in std::iter::once(s.name).chain(s.aliases.iter().copied()) {
+                assert!(seen.insert(n), "duplicate setting {n}");
+            }
+            assert!(!s.help.is_empty() && !s.values.is_empty());
+            assert!(!s.suggestions.is_empty());
+        }
+        assert_eq!(find("COLOUR").map(|s| s.name), Some("color"));
+        assert!(find("colr").is_none());
+    }
+
+    #[test]
+    fn every_setting_takes_its_suggestions_and_confirms() {
+        for setting in SETTINGS {
+            for value in setting.suggestions {
+                let (mut s, _) = Session::for_tests();
+                let said = (setting.set)(&mut s, value)
+                    .unwrap_or_else(|f| panic!("set {} {value}: {}", setting.name, f.message));
+                assert!(
+                    !said.is_empty(),
+                    "set {} {value} says nothing",
+                    setting.name
+                );
+                assert!(!(setting.show)(&s).is_empty());
+            }
+            let (mut s, _) = Session::for_tests();
+            assert!(
+                (setting.set)(&mut s, "no-such-value").is_err(),
+                "set {} accepts anything",
+                setting.name
+            );
+        }
+    }
+}

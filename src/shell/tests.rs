@@ -1,0 +1,346 @@
+//! The shell's commands in-process: a session whose connection goes to a
+//! [`MemoryServer`], lines run through [`execute_line`] as a script would
+//! run them, and what the session, the server and the output say after.
+
+use super::failure::{FailKind, Failure};
+use super::input::ScriptInput;
+use super::output::Captured;
+use super::session::{Live, Session, Target};
+use super::watch::{self, Reach};
+use super::{cmd::tls::TlsMode, execute_line};
+use crate::smtp::Stage;
+use crate::smtp::conn::memory::{MemoryServer, greeted};
+use std::sync::{Arc, Mutex};
+
+/// A session connected to `server` (greeting read; EHLO said when `ehlo`).
+fn on(server: &MemoryServer, ehlo: bool) -> (Session, Captured) {
+    let (mut s, out) = Session::for_tests();
+    let mut conn = server.connection();
+    greeted(&mut conn);
+    s.live = Some(Live {
+        conn,
+        target: Target {
+            host: "memory.test".into(),
+            port: 25,
+            mode: TlsMode::Auto,
+        },
+        mx: None,
+    });
+    if ehlo {
+        run(&mut s, "ehlo client.test").expect("EHLO");
+    }
+    out.take();
+    (s, out)
+}
+
+/// Runs one line; continuation lines (body, data) come from `more`.
+fn run_with(s: &mut Session, line: &str, more: &[&str]) -> Result<(), Failure> {
+    let mut input = ScriptInput::from_lines("test", more.iter().map(|l| l.to_string()).collect());
+    execute_line(s, &mut input, line)
+}
+
+fn run(s: &mut Session, line: &str) -> Result<(), Failure> {
+    run_with(s, line, &[])
+}
+
+fn stage(s: &Session) -> Option<Stage> {
+    s.conversation().map(crate::smtp::Conversation::stage)
+}
+
+#[test]
+fn after_a_message_is_accepted_the_next_one_starts_clean() {
+    let server = MemoryServer::default();
+    let (mut s, out) = on(&server, true);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("a.txt");
+    std::fs::write(&file, "attached\n").expect("write");
+    for line in [
+        "from ann@example.org",
+        "to bob@example.org",
+        "cc carol@example.org",
+        "bcc dan@example.org",
+        "subject first",
+        "body hello",
+        "header X-Test yes",
+        &format!("attach {}", file.display()),
+        "send --keep-open",
+    ] {
+        run(&mut s, line).unwrap_or_else(|f| panic!("{line}: {}", f.message));
+    }
+    let d = &s.draft;
+    assert_eq!(
+        d.from.as_ref().map(ToString::to_string).as_deref(),
+        Some("ann@example.org")
+    );
+    assert!(d.to.is_empty() && d.cc.is_empty() && d.bcc.is_empty());
+    assert!(d.subject.is_none() && d.body.is_empty());
+    assert!(d.headers.is_empty() && d.attachments.is_empty());
+    assert!(!s.unsent);
+    let text = out.take();
+    assert!(
+        text.contains("draft cleared but for the sender (ann@example.org)"),
+        "{text}"
+    );
+    // The next message goes only where it is told to.
+    run(&mut s, "to eve@example.org").expect("to");
+    run(&mut s, "subject second").expect("subject");
+    run(&mut s, "send").expect("second send");
+    let rcpts: Vec<String> = server
+        .commands()
+        .into_iter()
+        .filter(|c| c.starts_with("RCPT"))
+        .collect();
+    assert_eq!(
+        rcpts,
+        [
+            "RCPT TO:<bob@example.org>",
+            "RCPT TO:<carol@example.org>",
+            "RCPT TO:<dan@example.org>",
+            "RCPT TO:<eve@example.org>",
+        ]
+    );
+    assert!(s.live.is_none(), "send without --keep-open QUITs");
+    // The message sent last stays available.
+    run(&mut s, "show --last").expect("show --last");
+    let text = out.take();
+    assert!(text.contains("Subject: second"), "{text}");
+    run(&mut s, "new --again").expect("new --again");
+    assert_eq!(s.draft.to.len(), 1);
+    assert_eq!(s.draft.subject.as_deref(), Some("second"));
+    assert!(s.draft.stamp.is_none(), "a new Date and Message-ID");
+}
+
+#[test]
+fn a_refused_send_keeps_the_draft() {
+    let server = MemoryServer::default().answer("END", "554 5.6.0 no thanks");
+    let (mut s, _out) = on(&server, true);
+    for line in ["from ann@example.org", "to bob@example.org", "subject kept"] {
+        run(&mut s, line).expect(line);
+    }
+    let f = run(&mut s, "send").expect_err("refused");
+    assert_eq!(f.kind, FailKind::Refused);
+    assert_eq!(s.draft.to.len(), 1);
+    assert_eq!(s.draft.subject.as_deref(), Some("kept"));
+    assert!(s.unsent && s.last_sent.is_none());
+    assert!(run(&mut s, "new --again").is_err(), "nothing was sent");
+}
+
+#[test]
+fn expect_after_send_judges_the_reply_to_the_message() {
+    let server = MemoryServer::default();
+    let (mut s, _out) = on(&server, true);
+    for line in ["from ann@example.org", "to bob@example.org", "send"] {
+        run(&mut s, line).expect(line);
+    }
+    run(&mut s, "expect 250").expect("the message's 250, not QUIT's 221");
+    assert!(run(&mut s, "expect 221").is_err());
+}
+
+#[test]
+fn from_says_ehlo_first_when_the_server_was_not_greeted() {
+    let server = MemoryServer::default();
+    let (mut s, out) = on(&server, false);
+    assert_eq!(stage(&s), Some(Stage::Connected));
+    assert!(s.prompt().0.ends_with("[connected]> "), "{:?}", s.prompt());
+    run(&mut s, "from ann@example.org").expect("from");
+    let commands = server.commands();
+    assert!(commands[0].starts_with("EHLO "), "{commands:?}");
+    assert_eq!(commands[1], "MAIL FROM:<ann@example.org>");
+    assert!(out.take().contains("EHLO first"));
+    assert_eq!(stage(&s), Some(Stage::Mail { recipients: 0 }));
+    assert!(s.prompt().0.ends_with("[mail, 0 rcpt]> "));
+}
+
+#[test]
+fn to_before_from_sends_nothing_and_says_why() {
+    let server = MemoryServer::default();
+    let (mut s, _out) = on(&server, true);
+    let f = run(&mut s, "to bob@example.org").expect_err("no sender");
+    assert_eq!(f.kind, FailKind::Local);
+    assert!(f.message.contains("needs a sender"), "{}", f.message);
+    assert_eq!(server.commands().len(), 1, "only EHLO went out");
+    assert_eq!(s.draft.to.len(), 1, "the recipient is in the draft");
+    // With a sender in the draft, `to` opens the transaction itself.
+    s.draft.from = crate::address::ReversePath::parse("ann@example.org").ok();
+    run(&mut s, "to bob@example.org").expect("to");
+    let commands = server.commands();
+    assert_eq!(commands[1], "MAIL FROM:<ann@example.org>");
+    assert_eq!(commands[2], "RCPT TO:<bob@example.org>");
+    assert_eq!(stage(&s), Some(Stage::Mail { recipients: 1 }));
+}
+
+#[test]
+fn the_classic_verbs_go_out_exactly_as_typed() {
+    let server = MemoryServer::default().answer("RCPT", "503 5.5.1 need MAIL first");
+    let (mut s, out) = on(&server, false);
+    let f = run(&mut s, "RCPT TO:<bob@example.org>").expect_err("503");
+    assert_eq!(f.kind, FailKind::Refused);
+    assert_eq!(server.commands(), ["RCPT TO:<bob@example.org>"]);
+    assert!(out.take().contains("<-  503"));
+    run(&mut s, "MAIL FROM:<ann@example.org> BODY=8BITMIME").expect("the server takes it");
+    assert_eq!(
+        server.commands()[1],
+        "MAIL FROM:<ann@example.org> BODY=8BITMIME",
+        "no EHLO slipped in"
+    );
+}
+
+#[test]
+fn raw_lines_are_part_of_the_conversation() {
+    let server = MemoryServer::default();
+    let (mut s, out) = on(&server, true);
+    run(&mut s, "raw MAIL FROM:<ann@example.org>").expect("MAIL");
+    run(&mut s, "raw RCPT TO:<bob@example.org>").expect("RCPT");
+    assert_eq!(stage(&s), Some(Stage::Mail { recipients: 1 }));
+    out.take();
+    run(&mut s, "to bob@example.org").expect("to");
+    assert!(out.take().contains("accepted bob@example.org already"));
+    run(&mut s, "from ann@example.org").expect("same sender");
+    run(&mut s, "send").expect("send");
+    let commands = server.commands();
+    assert_eq!(
+        commands
+            .iter()
+            .filter(|c| c.contains("bob@example.org"))
+            .count(),
+        1,
+        "one RCPT for bob: {commands:?}"
+    );
+    assert_eq!(commands.iter().filter(|c| c.starts_with("MAIL")).count(), 1);
+}
+
+#[test]
+fn a_second_sender_in_an_open_transaction_is_refused_locally() {
+    let server = MemoryServer::default();
+    let (mut s, _out) = on(&server, true);
+    run(&mut s, "from ann@example.org").expect("from");
+    let f = run(&mut s, "from zed@example.org").expect_err("open transaction");
+    assert!(
+        f.message.contains("a mail transaction is open"),
+        "{}",
+        f.message
+    );
+    assert_eq!(
+        s.draft.from.as_ref().map(ToString::to_string).as_deref(),
+        Some("ann@example.org"),
+        "the draft is unchanged"
+    );
+    run(&mut s, "rset").expect("rset");
+    run(&mut s, "from zed@example.org").expect("after rset");
+}
+
+#[test]
+fn a_reply_the_server_sends_on_its_own_closes_the_conversation() {
+    let server = MemoryServer::default();
+    let (mut s, _out) = on(&server, true);
+    run(&mut s, "from ann@example.org").expect("from");
+    server.push("421 4.4.2 idle too long\r\n");
+    server.close();
+    let printed = Arc::new(Mutex::new(String::new()));
+    let mut printer: super::helper::Printer = Box::new(Collect(printed.clone()));
+    let conn = s.live.as_mut().map(|l| &mut l.conn);
+    let reach = Reach {
+        printer: Some(&mut printer),
+        color: false,
+        wake: false,
+    };
+    let ((), seen) = watch::around(conn, reach, || {
+        // The user, thinking at the prompt.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    });
+    assert!(seen.closed && seen.replies == 1, "{seen:?}");
+    let shown = printed.lock().map(|p| p.clone()).unwrap_or_default();
+    assert!(shown.contains("<-  421 4.4.2 idle too long"), "{shown}");
+    assert!(
+        shown.contains("the server closed the connection (421)"),
+        "{shown}"
+    );
+    assert!(
+        s.prompt().0.ends_with("[closed by server]> "),
+        "{:?}",
+        s.prompt()
+    );
+    assert!(s.conversation().is_some_and(|c| c.transaction().is_none()));
+    // The next command says so, without a reply of its own.
+    let f = run(&mut s, "noop").expect_err("closed");
+    assert_eq!(f.kind, FailKind::Connection);
+    assert!(f.message.contains("421 4.4.2"), "{}", f.message);
+    run(&mut s, "quit").expect("quit forgets it");
+    assert!(s.live.is_none());
+    assert_eq!(s.prompt().0, "smtpsh> ");
+}
+
+#[test]
+fn the_watcher_notices_a_silent_close_and_leaves_an_idle_connection_alone() {
+    let server = MemoryServer::default();
+    let (mut s, _out) = on(&server, true);
+    let conn = s.live.as_mut().map(|l| &mut l.conn);
+    let reach = Reach {
+        printer: None,
+        color: false,
+        wake: false,
+    };
+    let ((), seen) = watch::around(conn, reach, || {});
+    assert_eq!(seen, watch::Seen::default());
+    assert_eq!(stage(&s), Some(Stage::Ready));
+    server.close();
+    let mut printer: super::helper::Printer = Box::new(Collect(Arc::default()));
+    let reach = Reach {
+        printer: Some(&mut printer),
+        color: false,
+        wake: false,
+    };
+    let conn = s.live.as_mut().map(|l| &mut l.conn);
+    let ((), seen) = watch::around(conn, reach, || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    });
+    assert!(seen.closed);
+    assert!(s.prompt().0.ends_with("[closed by server]> "));
+}
+
+#[test]
+fn data_typed_by_hand_is_the_message_and_its_recipients_leave_the_draft() {
+    let server = MemoryServer::default();
+    let (mut s, _out) = on(&server, true);
+    run(&mut s, "from ann@example.org").expect("from");
+    run(&mut s, "to bob@example.org").expect("to");
+    run_with(&mut s, "data", &["Subject: typed", "", "hello", "."]).expect("data");
+    assert_eq!(server.messages().len(), 1);
+    assert!(s.draft.to.is_empty(), "bob got the typed message");
+    assert!(!s.unsent);
+    assert!(
+        matches!(&s.last_sent, Some(super::session::LastSent::Typed(t)) if t.contains("hello"))
+    );
+}
+
+#[test]
+fn status_shows_the_conversation() {
+    let server = MemoryServer::default();
+    let (mut s, out) = on(&server, true);
+    run(&mut s, "from ann@example.org").expect("from");
+    run(&mut s, "to unknown@example.org").expect_err("550");
+    out.take();
+    run(&mut s, "status").expect("status");
+    let text = out.take();
+    for want in [
+        "[mail, 0 rcpt]",
+        "greeted:      EHLO client.test",
+        "extensions:   PIPELINING, SIZE 1000000, 8BITMIME, CHUNKING",
+        "envelope:     MAIL FROM <ann@example.org> accepted",
+        "rejected:   unknown@example.org (550 5.1.1 no such user)",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+}
+
+/// An external printer that keeps what it was given.
+struct Collect(Arc<Mutex<String>>);
+
+impl rustyline::ExternalPrinter for Collect {
+    fn print(&mut self, msg: String) -> rustyline::Result<()> {
+        if let Ok(mut p) = self.0.lock() {
+            p.push_str(&msg);
+        }
+        Ok(())
+    }
+}

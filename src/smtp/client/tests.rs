@@ -1,0 +1,355 @@
+//! The conversation in memory: commands and replies in, state out.
+
+use super::*;
+use crate::address::Address;
+use crate::smtp::reply::ReplyParser;
+
+fn reply(wire: &str) -> Reply {
+    let mut p = ReplyParser::new();
+    p.push(wire.as_bytes()).expect("valid reply");
+    p.next_reply().expect("complete reply")
+}
+
+fn addr(a: &str) -> Address {
+    Address::parse(a).expect("valid address")
+}
+
+/// Sends `cmd` and feeds `wire` as its reply.
+fn exchange(c: &mut Conversation, cmd: &Command, wire: &str) -> Change {
+    c.send(cmd).expect("may send");
+    c.receive(&reply(wire)).change
+}
+
+/// A conversation greeted with 220 and EHLO.
+fn ready(ehlo_reply: &str) -> Conversation {
+    let mut c = Conversation::new(false);
+    assert_eq!(c.stage(), Stage::Greeting);
+    assert_eq!(
+        c.receive(&reply("220 mx.example ESMTP\r\n")).change,
+        Change::Greeted
+    );
+    assert_eq!(c.stage(), Stage::Connected);
+    let ehlo = Command::ehlo("client.example").expect("ehlo");
+    assert_eq!(exchange(&mut c, &ehlo, ehlo_reply), Change::Hello);
+    c
+}
+
+#[test]
+fn greeting_then_ehlo_learns_the_extensions() {
+    let c = ready("250-mx.example\r\n250-PIPELINING\r\n250 SIZE 1000\r\n");
+    assert_eq!(c.stage(), Stage::Ready);
+    assert_eq!(
+        c.hello(),
+        Some(&Hello {
+            verb: Verb::Ehlo,
+            name: "client.example".into()
+        })
+    );
+    assert!(c.offers(Ext::Pipelining));
+    assert!(!c.offers(Ext::StartTls));
+    assert_eq!(c.greeting().map(|g| g.code), Some(220));
+}
+
+#[test]
+fn helo_has_no_extensions_and_a_refused_ehlo_changes_nothing() {
+    let mut c = Conversation::new(false);
+    c.receive(&reply("220 x\r\n"));
+    let ehlo = Command::ehlo("client.example").expect("ehlo");
+    assert_eq!(exchange(&mut c, &ehlo, "502 no\r\n"), Change::Nothing);
+    assert_eq!(c.stage(), Stage::Connected);
+    let helo = Command::helo("client.example").expect("helo");
+    assert_eq!(exchange(&mut c, &helo, "250 hi\r\n"), Change::Hello);
+    assert_eq!(c.stage(), Stage::Ready);
+    assert!(c.extensions().is_none());
+    assert_eq!(c.hello().map(|h| h.verb), Some(Verb::Helo));
+}
+
+#[test]
+fn a_refused_greeting_is_recorded() {
+    let mut c = Conversation::new(false);
+    assert_eq!(
+        c.receive(&reply("554 go away\r\n")).change,
+        Change::GreetingRefused
+    );
+    assert_eq!(c.greeting().map(|g| g.code), Some(554));
+    assert_eq!(c.stage(), Stage::Connected);
+}
+
+#[test]
+fn transaction_records_each_recipient_once() {
+    let mut c = ready("250 mx.example\r\n");
+    let mail = Command::mail_from(Some(&addr("a@example.org")), &[]).expect("mail");
+    assert_eq!(
+        exchange(&mut c, &mail, "250 ok\r\n"),
+        Change::SenderAccepted
+    );
+    assert_eq!(c.stage(), Stage::Mail { recipients: 0 });
+    let bob = Command::rcpt_to(&addr("bob@example.org"), &[]).expect("rcpt");
+    assert_eq!(
+        exchange(&mut c, &bob, "250 ok\r\n"),
+        Change::RecipientAccepted("bob@example.org".into())
+    );
+    // Accepted again: still one.
+    exchange(&mut c, &bob, "250 ok\r\n");
+    let eve = Command::rcpt_to(&addr("eve@example.org"), &[]).expect("rcpt");
+    assert_eq!(
+        exchange(&mut c, &eve, "550 5.1.1 no such user\r\n"),
+        Change::RecipientRefused("eve@example.org".into())
+    );
+    let t = c.transaction().expect("open");
+    assert_eq!(t.sender(), Some("a@example.org"));
+    assert_eq!(t.accepted(), ["bob@example.org"]);
+    assert!(t.is_accepted("BOB@example.org"));
+    assert_eq!(t.refused().len(), 1);
+    assert_eq!(t.refused()[0].reply.code, 550);
+    assert_eq!(c.stage(), Stage::Mail { recipients: 1 });
+}
+
+#[test]
+fn lines_typed_by_hand_count_like_built_commands() {
+    let mut c = ready("250 mx.example\r\n");
+    let mail = Command::raw("mail from:<a@example.org> BODY=8BITMIME").expect("raw");
+    exchange(&mut c, &mail, "250 ok\r\n");
+    let rcpt = Command::raw("RCPT TO:<x@example.org>").expect("raw");
+    exchange(&mut c, &rcpt, "250 ok\r\n");
+    assert!(
+        c.transaction()
+            .is_some_and(|t| t.is_accepted("x@example.org"))
+    );
+    let rset = Command::raw("rset").expect("raw");
+    assert_eq!(exchange(&mut c, &rset, "250 ok\r\n"), Change::Reset);
+    assert!(c.transaction().is_none());
+    let helo = Command::raw("HELO other.example").expect("raw");
+    exchange(&mut c, &helo, "250 ok\r\n");
+    assert_eq!(c.hello().map(|h| h.name.as_str()), Some("other.example"));
+}
+
+#[test]
+fn a_rcpt_outside_a_transaction_changes_no_envelope() {
+    let mut c = ready("250 mx.example\r\n");
+    let rcpt = Command::raw("RCPT TO:<x@example.org>").expect("raw");
+    assert_eq!(
+        exchange(&mut c, &rcpt, "503 5.5.1 need MAIL\r\n"),
+        Change::RecipientRefused("x@example.org".into())
+    );
+    assert!(c.transaction().is_none());
+    assert_eq!(c.stage(), Stage::Ready);
+}
+
+#[test]
+fn data_then_content_then_the_final_reply_ends_the_transaction() {
+    let mut c = ready("250 mx.example\r\n");
+    exchange(
+        &mut c,
+        &Command::mail_from(None, &[]).expect("mail"),
+        "250 ok\r\n",
+    );
+    exchange(
+        &mut c,
+        &Command::rcpt_to(&addr("b@example.org"), &[]).expect("rcpt"),
+        "250 ok\r\n",
+    );
+    assert_eq!(c.transaction().and_then(Transaction::sender), Some(""));
+    assert_eq!(
+        c.content_sent(),
+        Err(Refusal::NoContentExpected),
+        "no content before 354"
+    );
+    assert_eq!(
+        exchange(&mut c, &Command::data(), "354 go ahead\r\n"),
+        Change::DataReady
+    );
+    assert_eq!(c.stage(), Stage::Data);
+    assert_eq!(c.check(), Err(Refusal::ContentDue));
+    c.content_sent().expect("content");
+    assert_eq!(c.next_pending(), Some(&Pending::EndOfData));
+    assert_eq!(
+        c.receive(&reply("250 queued as X\r\n")).change,
+        Change::MessageAccepted
+    );
+    assert_eq!(c.stage(), Stage::Ready);
+    assert!(c.transaction().is_none());
+}
+
+#[test]
+fn a_refused_data_keeps_the_transaction_and_a_refused_message_ends_it() {
+    let mut c = ready("250 mx.example\r\n");
+    exchange(
+        &mut c,
+        &Command::mail_from(None, &[]).expect("mail"),
+        "250 ok\r\n",
+    );
+    assert_eq!(
+        exchange(&mut c, &Command::data(), "554 no valid recipients\r\n"),
+        Change::Nothing
+    );
+    assert_eq!(c.stage(), Stage::Mail { recipients: 0 });
+    exchange(&mut c, &Command::data(), "354 go\r\n");
+    c.content_sent().expect("content");
+    assert_eq!(
+        c.receive(&reply("552 too big\r\n")).change,
+        Change::MessageRefused
+    );
+    assert!(c.transaction().is_none());
+}
+
+#[test]
+fn bdat_last_ends_the_transaction() {
+    let mut c = ready("250-mx.example\r\n250 CHUNKING\r\n");
+    exchange(
+        &mut c,
+        &Command::mail_from(None, &[]).expect("mail"),
+        "250 ok\r\n",
+    );
+    assert_eq!(
+        exchange(&mut c, &Command::bdat(10, false), "250 more\r\n"),
+        Change::Nothing
+    );
+    assert!(c.transaction().is_some());
+    assert_eq!(
+        exchange(&mut c, &Command::bdat(10, true), "250 done\r\n"),
+        Change::MessageAccepted
+    );
+    assert!(c.transaction().is_none());
+}
+
+#[test]
+fn pipelined_replies_answer_their_commands_in_order() {
+    let mut c = ready("250-mx.example\r\n250 PIPELINING\r\n");
+    let group = [
+        Command::mail_from(Some(&addr("a@example.org")), &[]).expect("mail"),
+        Command::rcpt_to(&addr("b@example.org"), &[]).expect("rcpt"),
+        Command::rcpt_to(&addr("c@example.org"), &[]).expect("rcpt"),
+        Command::data(),
+    ];
+    for cmd in &group {
+        c.send(cmd).expect("send");
+    }
+    assert_eq!(c.pending_count(), 4);
+    let changes: Vec<Change> = ["250 ok\r\n", "550 no\r\n", "250 ok\r\n", "354 go\r\n"]
+        .iter()
+        .map(|w| c.receive(&reply(w)).change)
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            Change::SenderAccepted,
+            Change::RecipientRefused("b@example.org".into()),
+            Change::RecipientAccepted("c@example.org".into()),
+            Change::DataReady,
+        ]
+    );
+    assert_eq!(c.stage(), Stage::Data);
+}
+
+#[test]
+fn a_421_closes_the_conversation_whenever_it_comes() {
+    let mut c = ready("250 mx.example\r\n");
+    exchange(
+        &mut c,
+        &Command::mail_from(None, &[]).expect("mail"),
+        "250 ok\r\n",
+    );
+    let answer = c.receive(&reply("421 4.4.2 idle timeout\r\n"));
+    assert_eq!(answer.to, None);
+    assert_eq!(answer.change, Change::Closed);
+    assert_eq!(c.stage(), Stage::Closed);
+    assert!(c.transaction().is_none(), "the envelope dies with it");
+    assert!(matches!(c.closed(), Some(Closed::ByServer(r)) if r.code == 421));
+    assert!(matches!(
+        c.send(&Command::noop()),
+        Err(Refusal::Closed(Closed::ByServer(_)))
+    ));
+    // As the reply to a command, too.
+    let mut c = ready("250 mx.example\r\n");
+    assert_eq!(
+        exchange(&mut c, &Command::noop(), "421 shutting down\r\n"),
+        Change::Closed
+    );
+    assert_eq!(c.stage(), Stage::Closed);
+}
+
+#[test]
+fn other_unsolicited_replies_change_nothing() {
+    let mut c = ready("250 mx.example\r\n");
+    let answer = c.receive(&reply("250 surprise\r\n"));
+    assert_eq!(answer.change, Change::Unexpected);
+    assert_eq!(c.stage(), Stage::Ready);
+}
+
+#[test]
+fn quit_and_loss_close_it() {
+    let mut c = ready("250 mx.example\r\n");
+    assert_eq!(
+        exchange(&mut c, &Command::quit(), "221 bye\r\n"),
+        Change::Closed
+    );
+    assert_eq!(c.closed(), Some(&Closed::Quit));
+    let mut c = ready("250 mx.example\r\n");
+    c.lost(None);
+    assert_eq!(c.closed(), Some(&Closed::Dropped));
+    c.lost(Some("later".into()));
+    assert_eq!(c.closed(), Some(&Closed::Dropped), "the first reason stays");
+    assert!(c.hello().is_none());
+}
+
+#[test]
+fn starttls_waits_for_the_handshake_then_forgets_everything() {
+    let mut c = ready("250-mx.example\r\n250 STARTTLS\r\n");
+    exchange(
+        &mut c,
+        &Command::mail_from(None, &[]).expect("mail"),
+        "250 ok\r\n",
+    );
+    exchange(&mut c, &Command::rset(), "250 ok\r\n");
+    assert_eq!(
+        exchange(&mut c, &Command::starttls(), "220 go ahead\r\n"),
+        Change::TlsReady
+    );
+    assert_eq!(c.stage(), Stage::TlsHandshake);
+    assert_eq!(c.check(), Err(Refusal::TlsDue));
+    c.tls_established();
+    assert!(c.is_secure());
+    assert_eq!(c.stage(), Stage::Connected);
+    assert!(c.hello().is_none() && c.extensions().is_none());
+}
+
+#[test]
+fn auth_records_the_user_only_on_success() {
+    let mut c = ready("250-mx.example\r\n250 AUTH PLAIN LOGIN\r\n");
+    let auth = Command::auth("LOGIN", None).expect("auth").for_user("ann");
+    assert_eq!(
+        exchange(&mut c, &auth, "334 VXNlcm5hbWU6\r\n"),
+        Change::Challenge
+    );
+    let r = Command::sasl_response("YW5u", "****").expect("response");
+    assert_eq!(
+        exchange(&mut c, &r, "334 UGFzc3dvcmQ6\r\n"),
+        Change::Challenge
+    );
+    assert_eq!(
+        exchange(&mut c, &r, "235 2.7.0 ok\r\n"),
+        Change::Authenticated("ann".into())
+    );
+    assert_eq!(c.user(), Some("ann"));
+    let mut c = ready("250-mx.example\r\n250 AUTH PLAIN\r\n");
+    let auth = Command::auth("PLAIN", Some("AGFubgB4"))
+        .expect("auth")
+        .for_user("ann");
+    assert_eq!(exchange(&mut c, &auth, "535 5.7.8 no\r\n"), Change::Nothing);
+    assert_eq!(c.user(), None);
+}
+
+#[test]
+fn a_new_greeting_resets_the_transaction() {
+    let mut c = ready("250 mx.example\r\n");
+    exchange(
+        &mut c,
+        &Command::mail_from(None, &[]).expect("mail"),
+        "250 ok\r\n",
+    );
+    let ehlo = Command::ehlo("again.example").expect("ehlo");
+    exchange(&mut c, &ehlo, "250 mx.example\r\n");
+    assert!(c.transaction().is_none());
+    assert_eq!(c.stage(), Stage::Ready);
+}

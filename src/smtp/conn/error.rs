@@ -1,0 +1,158 @@
+//! What can go wrong below the level of replies.
+
+use super::timeout::human_duration;
+use crate::smtp::client::Refusal;
+use crate::smtp::reply::ReplyError;
+use crate::smtp::tls::TlsError;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// What went wrong below the level of replies.
+#[derive(Debug)]
+pub enum ConnError {
+    /// The host name did not resolve.
+    Resolve {
+        /// The name.
+        host: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// Every address refused or failed; holds the last attempt.
+    Connect {
+        /// The address tried last.
+        addr: SocketAddr,
+        /// Why it failed.
+        source: io::Error,
+    },
+    /// Nothing arrived (or could be sent) within the timeout.
+    Timeout {
+        /// What we waited for, e.g. "the greeting", "the reply to MAIL".
+        waiting_for: String,
+        /// The timeout that ran out.
+        after: Duration,
+    },
+    /// A reply kept trickling in (progress, so no [`ConnError::Timeout`])
+    /// but was not complete after [`REPLY_TIME_FACTOR`] times the timeout.
+    TooSlow {
+        /// What we waited for, e.g. "the reply to EHLO".
+        waiting_for: String,
+        /// How long the reply took before it was abandoned.
+        after: Duration,
+    },
+    /// The server closed the connection.
+    Closed {
+        /// What we were doing, e.g. "waiting for the reply to DATA".
+        during: String,
+    },
+    /// The bytes received are not an SMTP reply.
+    Protocol(ReplyError),
+    /// The user pressed Ctrl-C.
+    Interrupted,
+    /// The TLS handshake failed (certificate, plaintext answer, ...); the
+    /// connection was closed and nothing more was sent.
+    Tls(TlsError),
+    /// A send or receive failed for another reason.
+    Io(io::Error),
+    /// The connection is unusable after an earlier failure.
+    Broken,
+    /// The conversation cannot take this now (it is over, or message
+    /// content or a TLS handshake is due); nothing was sent.
+    State(Refusal),
+}
+
+impl fmt::Display for ConnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnError::Resolve { host, source } => write!(
+                f,
+                "could not find the host \"{host}\" ({source}); check the host name and your network"
+            ),
+            ConnError::Connect { addr, source } => match source.kind() {
+                io::ErrorKind::ConnectionRefused => write!(
+                    f,
+                    "connection refused by {addr} — is a server listening there? check host and port"
+                ),
+                io::ErrorKind::TimedOut => write!(
+                    f,
+                    "no answer from {addr} while connecting — is the host reachable and the port open? \
+                     (a firewall may be dropping the connection; raise the wait with `set timeout SECONDS`)"
+                ),
+                _ => write!(
+                    f,
+                    "could not connect to {addr} ({source}); check host, port and network"
+                ),
+            },
+            ConnError::Timeout { waiting_for, after } => write!(
+                f,
+                "no reply from the server within {} while waiting for {waiting_for} \
+                 (raise it with `set timeout SECONDS`)",
+                human_duration(*after)
+            ),
+            ConnError::TooSlow { waiting_for, after } => write!(
+                f,
+                "the server kept sending {waiting_for} a few bytes at a time and had not finished it \
+                 after {}; the connection was closed (raise the wait with `set timeout SECONDS`)",
+                human_duration(*after)
+            ),
+            ConnError::Closed { during } => {
+                write!(f, "the server closed the connection while {during}")
+            }
+            ConnError::Protocol(e) => write!(f, "{e}; the connection was closed"),
+            ConnError::Interrupted => {
+                f.write_str("interrupted (Ctrl-C); the connection was closed")
+            }
+            ConnError::Tls(e) => write!(
+                f,
+                "TLS failed: {e}; nothing more was sent and the connection was closed"
+            ),
+            ConnError::Io(e) => write!(f, "network error: {e}; the connection was closed"),
+            ConnError::Broken => {
+                f.write_str("the connection is unusable after an earlier error; connect again")
+            }
+            ConnError::State(r) => write!(f, "{r}"),
+        }
+    }
+}
+
+impl std::error::Error for ConnError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConnError::Resolve { source, .. } | ConnError::Connect { source, .. } => Some(source),
+            ConnError::Io(e) => Some(e),
+            ConnError::Protocol(e) => Some(e),
+            ConnError::Tls(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for ConnError {
+    /// Recovers the [`ConnError`] that a [`DataWriter`] write failed with
+    /// (it travels inside the `io::Error`); any other error becomes
+    /// [`ConnError::Io`].
+    fn from(e: io::Error) -> ConnError {
+        if e.get_ref().is_some_and(|inner| inner.is::<ConnError>()) {
+            let kind = e.kind();
+            match e.into_inner().map(|inner| inner.downcast::<ConnError>()) {
+                Some(Ok(conn)) => *conn,
+                Some(Err(other)) => ConnError::Io(io::Error::new(kind, other)),
+                None => ConnError::Io(io::Error::from(kind)),
+            }
+        } else {
+            ConnError::Io(e)
+        }
+    }
+}
+
+/// Wraps a [`ConnError`] for `io::Write` callers (see `From<io::Error>`).
+pub(super) fn into_io(e: ConnError) -> io::Error {
+    let kind = match e {
+        ConnError::Timeout { .. } => io::ErrorKind::TimedOut,
+        ConnError::Closed { .. } => io::ErrorKind::BrokenPipe,
+        // Never ErrorKind::Interrupted: `write_all` would retry it.
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e)
+}

@@ -1,0 +1,178 @@
+//! Opening a connection: name resolution and TCP connect on helper
+//! threads (so Ctrl-C and the connect timeout are honoured), implicit TLS,
+//! and the greeting.
+
+use super::timeout::{SLICE, TimeoutPhase, Wait, human_duration, interruptible};
+use super::{ConnError, ConnectOptions, Connection, Event, Observer};
+use crate::smtp::reply::Reply;
+use crate::smtp::tls::{Phase, TlsClient, TlsStream};
+use std::io;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+
+/// A host name without IPv6 brackets (`[::1]` → `::1`).
+pub(super) fn bare_host(host: &str) -> String {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+        .to_string()
+}
+
+impl Connection {
+    /// Resolves `host`, tries each address in turn until one accepts a TCP
+    /// connection, then reads the greeting (which may be any code: the
+    /// caller judges it). `host` may be a name, an IPv4 address or an IPv6
+    /// address with or without brackets.
+    pub fn open(
+        host: &str,
+        port: u16,
+        options: ConnectOptions,
+        observer: &mut dyn Observer,
+    ) -> Result<(Connection, Reply), ConnError> {
+        Connection::open_with(host, port, options, None, observer)
+    }
+    /// Like [`Connection::open`], with implicit TLS (RFC 8314, port 465):
+    /// the TLS handshake right after the TCP connect, then the greeting
+    /// inside TLS. The certificate is checked against `host`.
+    pub fn open_tls(
+        host: &str,
+        port: u16,
+        options: ConnectOptions,
+        tls: &TlsClient,
+        observer: &mut dyn Observer,
+    ) -> Result<(Connection, Reply), ConnError> {
+        Connection::open_with(host, port, options, Some(tls), observer)
+    }
+    fn open_with(
+        host: &str,
+        port: u16,
+        options: ConnectOptions,
+        tls: Option<&TlsClient>,
+        observer: &mut dyn Observer,
+    ) -> Result<(Connection, Reply), ConnError> {
+        let name = bare_host(host);
+        let timeout = TimeoutPhase::Connect.timeout(options.timeout);
+        let resolve_err = |source: io::Error| ConnError::Resolve {
+            host: host.to_string(),
+            source,
+        };
+        if name.is_empty() {
+            return Err(resolve_err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the host name is empty",
+            )));
+        }
+        // An address literal needs no resolver (nor a helper thread).
+        if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+            let addrs = [SocketAddr::new(ip, port)];
+            return Connection::open_resolved(host, &addrs, options, tls, observer);
+        }
+        let lookup = {
+            let name = name.clone();
+            move || (name.as_str(), port).to_socket_addrs().map(Vec::from_iter)
+        };
+        let addrs = match interruptible(&options.interrupt, timeout, lookup) {
+            Wait::Done(Ok(addrs)) if !addrs.is_empty() => addrs,
+            Wait::Done(Ok(_)) => {
+                return Err(resolve_err(io::Error::new(
+                    io::ErrorKind::NotFound,
+                    "the name has no addresses",
+                )));
+            }
+            Wait::Done(Err(e)) | Wait::NoThread(e) => return Err(resolve_err(e)),
+            Wait::Interrupted => return Err(ConnError::Interrupted),
+            Wait::TimedOut => {
+                return Err(resolve_err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "no answer from the resolver within {}",
+                        human_duration(timeout)
+                    ),
+                )));
+            }
+        };
+        Connection::open_resolved(host, &addrs, options, tls, observer)
+    }
+    /// Connects to `addrs` in order (e.g. the addresses of an MX host found
+    /// with [`super::dns`]) and reads the greeting; `host` is the name shown
+    /// and, with `tls` (implicit TLS), the name the certificate is checked
+    /// against.
+    pub fn open_addrs(
+        host: &str,
+        addrs: &[SocketAddr],
+        options: ConnectOptions,
+        tls: Option<&TlsClient>,
+        observer: &mut dyn Observer,
+    ) -> Result<(Connection, Reply), ConnError> {
+        Connection::open_resolved(host, addrs, options, tls, observer)
+    }
+    fn open_resolved(
+        host: &str,
+        addrs: &[SocketAddr],
+        options: ConnectOptions,
+        tls: Option<&TlsClient>,
+        observer: &mut dyn Observer,
+    ) -> Result<(Connection, Reply), ConnError> {
+        let name = bare_host(host);
+        let timeout = TimeoutPhase::Connect.timeout(options.timeout);
+        let resolve_err = |source: io::Error| ConnError::Resolve {
+            host: host.to_string(),
+            source,
+        };
+        let mut last_error = None;
+        let mut connected = None;
+        for (i, &addr) in addrs.iter().enumerate() {
+            let attempt = move || TcpStream::connect_timeout(&addr, timeout);
+            // The thread gives up by itself after `timeout`; wait a bit longer
+            // so its own result (refused, timed out) is what we report.
+            let result = match interruptible(&options.interrupt, timeout + SLICE * 5, attempt) {
+                Wait::Done(result) => result,
+                Wait::Interrupted => return Err(ConnError::Interrupted),
+                Wait::TimedOut => Err(io::Error::from(io::ErrorKind::TimedOut)),
+                Wait::NoThread(e) => Err(e),
+            };
+            match result {
+                Ok(stream) => {
+                    connected = Some((stream, addr));
+                    break;
+                }
+                Err(e) => {
+                    if let Some(next) = addrs.get(i + 1) {
+                        let note = format!("could not connect to {addr} ({e}); trying {next}");
+                        observer.event(Event::Notice(&note));
+                    }
+                    last_error = Some((addr, e));
+                }
+            }
+        }
+        let (stream, peer) = match (connected, last_error) {
+            (Some(c), _) => c,
+            (None, Some((addr, source))) => return Err(ConnError::Connect { addr, source }),
+            (None, None) => {
+                return Err(resolve_err(io::Error::from(io::ErrorKind::NotFound)));
+            }
+        };
+        // Commands are small and each waits for a reply: no Nagle delay.
+        let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().map_err(ConnError::Io)?;
+        let mut conn = match tls {
+            None => Connection::from_stream(Box::new(stream), peer, local, host, options),
+            Some(client) => {
+                let (stream, info) = TlsStream::handshake(
+                    Box::new(stream),
+                    client,
+                    &name,
+                    Phase::Implicit,
+                    TimeoutPhase::Greeting.timeout(options.timeout),
+                    &options.interrupt,
+                )?;
+                let mut conn =
+                    Connection::from_stream(Box::new(stream), peer, local, host, options);
+                conn.conversation = crate::smtp::client::Conversation::new(true);
+                conn.tls = Some(info);
+                conn
+            }
+        };
+        let greeting = conn.read_reply("the greeting", observer)?;
+        Ok((conn, greeting))
+    }
+}

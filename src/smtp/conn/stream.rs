@@ -1,0 +1,71 @@
+//! The byte streams a [`Connection`](super::Connection) runs over: TCP,
+//! TLS (in [`crate::smtp::tls`]), and test doubles.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::Duration;
+
+/// A byte stream a [`Connection`] can run over.
+pub trait Stream: Read + Write + Send {
+    /// Sets the read timeout of the underlying socket (used in short slices
+    /// so that interruption and deadlines are checked while waiting).
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// Sets the write timeout of the underlying socket.
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    /// Closes both directions at once.
+    fn shutdown(&self) -> io::Result<()>;
+    /// Says goodbye inside the protocol before the socket closes (TLS:
+    /// close_notify). Best effort; nothing by default.
+    fn close_notify(&mut self) {}
+    /// The socket underneath, for waiting on it with `poll(2)` (`None`
+    /// when there is none, as for test doubles).
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
+}
+
+/// Stands in for a stream that was handed to the TLS layer.
+pub(super) struct Gone;
+
+impl Read for Gone {
+    fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+        Err(io::Error::from(io::ErrorKind::NotConnected))
+    }
+}
+
+impl Write for Gone {
+    fn write(&mut self, _buf: &[u8]) -> io::Result<usize> {
+        Err(io::Error::from(io::ErrorKind::NotConnected))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Stream for Gone {
+    fn set_read_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+    fn set_write_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
+    fn shutdown(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Stream for TcpStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_read_timeout(self, timeout)
+    }
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        TcpStream::set_write_timeout(self, timeout)
+    }
+    fn shutdown(&self) -> io::Result<()> {
+        TcpStream::shutdown(self, std::net::Shutdown::Both)
+    }
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.as_fd())
+    }
+}
