@@ -12,7 +12,8 @@ use std::path::PathBuf;
     version,
     about,
     after_help = "Exit status: 0 all succeeded, 1 local error (bad input, missing file), 2 usage, \
-3 connection error, 4 server refused a command, 5 an `expect` failed, 130 interrupted.\n\
+3 connection error, 4 server refused a command, 5 an `expect` failed, 130 interrupted, \
+141 standard output closed (`| head`).\n\
 History: $SMTPSH_HISTORY, else $XDG_STATE_HOME/smtpsh/history (~/.local/state/smtpsh/history).\n\
 Examples:\n  smtpsh 127.0.0.1 2525\n  smtpsh -f session.smtp 127.0.0.1 2525\n  smtpsh -c 'connect 127.0.0.1 2525' -c ehlo -c quit\n  smtpsh --starttls --require-tls smtp.example.org 587"
 )]

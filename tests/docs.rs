@@ -4,7 +4,7 @@
 
 use smtpsh::shell::commands::COMMANDS;
 use smtpsh::shell::failure::FailKind;
-use smtpsh::shell::{EXIT_OK, EXIT_USAGE};
+use smtpsh::shell::{EXIT_OK, EXIT_PIPE, EXIT_USAGE};
 use std::path::Path;
 
 fn read_doc(rel: &str) -> String {
@@ -96,7 +96,7 @@ fn exit_statuses() -> Vec<i32> {
             Local | Connection | Refused | Expect | Interrupted => {}
         }
     }
-    let mut codes = vec![EXIT_OK, EXIT_USAGE];
+    let mut codes = vec![EXIT_OK, EXIT_USAGE, EXIT_PIPE];
     codes.extend(kinds.iter().map(|k| k.exit_code()));
     codes.sort_unstable();
     codes.dedup();
@@ -188,7 +188,7 @@ fn the_number_matcher_is_strict() {
     assert!(!mentions_number("RFC 5321", 1));
     assert!(!mentions_number("x13", 13));
     assert!(mentions_number("status 3.", 3));
-    assert_eq!(exit_statuses(), vec![0, 1, 2, 3, 4, 5, 130]);
+    assert_eq!(exit_statuses(), vec![0, 1, 2, 3, 4, 5, 130, 141]);
     let doc = "# x\n\nExit status: 0 ok, 1 local, 2 usage,\n3 connection, 4 refused, 5 expect.\n";
     let text = exit_status_text(doc);
     assert!(mentions_number(&text, 5) && !mentions_number(&text, 130));
@@ -248,5 +248,56 @@ fn security_md_cites_only_tests_that_exist() {
     assert!(
         missing.is_empty(),
         "docs/security.md cites tests that do not exist: {missing:?}"
+    );
+}
+
+/// `help set`, Tab completion and `set` read one table; docs/commands.md
+/// names every setting in it.
+#[test]
+fn commands_md_names_every_setting() {
+    let doc = read_doc("docs/commands.md");
+    let set = section(&doc, "### set").expect("a `### set` section");
+    let text = set.join("\n");
+    let missing: Vec<&str> = smtpsh::shell::settings::SETTINGS
+        .iter()
+        .map(|s| s.name)
+        .filter(|name| {
+            !text.contains(&format!("`set {name}")) && !text.contains(&format!("`{name}`"))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/commands.md `set` does not name the settings {missing:?}"
+    );
+}
+
+/// docs/architecture.md names every module of the shell and the protocol:
+/// a new one is placed on the map.
+#[test]
+fn architecture_md_names_every_module() {
+    let doc = read_doc("docs/architecture.md");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut missing = Vec::new();
+    for dir in ["shell", "shell/cmd", "smtp"] {
+        let entries = std::fs::read_dir(root.join(dir)).expect("src dir");
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(module) = name
+                .strip_suffix(".rs")
+                .or(entry.path().is_dir().then_some(name.as_str()))
+            else {
+                continue;
+            };
+            if ["mod", "tests"].contains(&module) {
+                continue;
+            }
+            if !doc.contains(module) {
+                missing.push(format!("{dir}/{module}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md does not mention {missing:?}"
     );
 }

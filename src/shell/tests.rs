@@ -7,7 +7,7 @@ use super::input::ScriptInput;
 use super::output::Captured;
 use super::session::{Live, Session, Target};
 use super::watch::{self, Reach};
-use super::{cmd::tls::TlsMode, execute_line};
+use super::{cmd::tls::TlsMode, execute_line, may_hold_secret};
 use crate::smtp::Stage;
 use crate::smtp::conn::memory::{MemoryServer, greeted};
 use std::sync::{Arc, Mutex};
@@ -343,4 +343,13 @@ impl rustyline::ExternalPrinter for Collect {
         }
         Ok(())
     }
+}
+
+#[test]
+fn stray_words_after_auth_stay_out_of_the_history() {
+    assert!(may_hold_secret("auth PLAIN alice hunter2"));
+    assert!(may_hold_secret("AUTH PLAIN alice 'hunter 2' x"));
+    assert!(!may_hold_secret("auth PLAIN alice"));
+    assert!(!may_hold_secret("auth PLAIN alice --password-env P"));
+    assert!(!may_hold_secret("to a b c d"));
 }

@@ -403,3 +403,53 @@ pub fn completable_mechanisms(ext: Option<&Extensions>) -> Vec<String> {
         .filter(|m| Mechanism::parse(m).is_some())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::ReplyParser;
+
+    fn ext(lines: &[&str]) -> Extensions {
+        let mut wire = String::new();
+        for (i, l) in lines.iter().enumerate() {
+            let sep = if i + 1 == lines.len() { ' ' } else { '-' };
+            wire.push_str(&format!("250{sep}{l}\r\n"));
+        }
+        let mut p = ReplyParser::new();
+        p.push(wire.as_bytes()).unwrap();
+        Extensions::from_ehlo(&p.next_reply().unwrap())
+    }
+
+    #[test]
+    fn credentials_stay_off_plaintext_connections() {
+        assert_eq!(
+            plaintext_auth_check(true, false, false, false).unwrap(),
+            None
+        );
+        let e = plaintext_auth_check(false, false, false, true).unwrap_err();
+        assert!(e.message.contains("refusing"), "{}", e.message);
+        assert!(e.hint.unwrap_or_default().contains("`starttls` first"));
+        let e = plaintext_auth_check(false, false, false, false).unwrap_err();
+        assert!(e.hint.unwrap_or_default().contains("--tls"));
+        assert!(
+            plaintext_auth_check(false, false, true, false)
+                .unwrap()
+                .is_some_and(|w| w.contains("--allow-plaintext-auth"))
+        );
+        assert!(
+            plaintext_auth_check(false, true, false, false)
+                .unwrap()
+                .is_some_and(|w| w.contains("on this machine"))
+        );
+    }
+
+    #[test]
+    fn completion_offers_only_announced_supported_mechanisms() {
+        let e = ext(&["x", "AUTH GSSAPI PLAIN CRAM-MD5", "AUTH=LOGIN"]);
+        assert_eq!(
+            completable_mechanisms(Some(&e)),
+            vec!["PLAIN", "CRAM-MD5", "LOGIN"]
+        );
+        assert!(completable_mechanisms(None).is_empty());
+    }
+}
