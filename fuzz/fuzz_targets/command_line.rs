@@ -1,13 +1,23 @@
-//! Fuzz target: what the user types, up to the bytes of an SMTP command.
+//! Fuzz target: what the user types, up to the bytes that reach a server.
 //!
-//! The input (UTF-8) is one command line. It goes through
-//! `smtpsh::shell::exec::parse_line`, and the arguments of the commands
-//! that send something are turned into `smtpsh::smtp::Command`s the way the
-//! handlers do it (the handlers' glue is private, so it is mirrored here).
-//! The whole line, and its words, are also given directly to
+//! The input (UTF-8) is a few lines: a session the way a script runs it.
+//! They go through `smtpsh::shell::execute_line` — the shell's own command
+//! code, handlers included, not a copy — in a session connected to an SMTP
+//! server played in memory (`smtpsh::smtp::conn::memory`, the `fuzzing`
+//! feature). Lines after `body` or `data` are message text, as in a script.
+//! Commands that would reach beyond memory (`connect`, `attach`, `save`,
+//! `source`, `record`, `inbox`, `auth`, `body --file`, `set timeout` and
+//! `set resolver`, ...) are not run. Checked:
+//! - no panic, whatever the lines;
+//! - every line the server received is one command line: no CR, LF, NUL or
+//!   other control character (TAB aside) inside it, at most 510 octets
+//!   before its CRLF;
+//! - every message the server received has CRLF line ends only;
+//! - the conversation agrees with the server: a closed conversation sends
+//!   nothing more.
+//! The whole input, and its words, also go directly to
 //! `Address`/`Mailbox`/`ReversePath::parse` and to `Command::{raw, ehlo,
-//! helo, vrfy, expn, mail_from, rcpt_to}`. Checked:
-//! - no panic;
+//! helo, vrfy, expn, mail_from, rcpt_to}`:
 //! - every accepted command's wire form is one line: it ends in CRLF and
 //!   holds no CR, LF, NUL or other control character (TAB aside) before it,
 //!   is at most 512 octets, and its verb is upper case;
@@ -22,9 +32,20 @@
 use libfuzzer_sys::fuzz_target;
 use smtpsh::address::{Address, Mailbox, ReversePath};
 use smtpsh::mime::validate_header;
-use smtpsh::shell::exec::parse_line;
+use smtpsh::shell::cmd::tls::TlsMode;
+use smtpsh::shell::input::{Input, Line, ScriptInput};
+use smtpsh::shell::output::Output;
+use smtpsh::shell::session::{Live, Session, Target};
+use smtpsh::shell::settings::Settings;
+use smtpsh::shell::{commands, execute_line};
 use smtpsh::smtp::Command;
 use smtpsh::smtp::command::MAX_COMMAND_LINE;
+use smtpsh::smtp::conn::memory::{MemoryServer, greeted};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// Most lines run per input (scripts are short; so are fuzz inputs).
+const MAX_LINES: usize = 24;
 
 fn check_command(cmd: &Command) {
     let wire = cmd.wire();
@@ -49,7 +70,7 @@ fn check_command(cmd: &Command) {
         !shown.chars().any(|c| c.is_control() && c != '\t'),
         "control character in the transcript form: {shown:?}"
     );
-    let verb = cmd.verb();
+    let verb = cmd.word();
     assert!(!verb.is_empty(), "no verb: {line:?}");
     assert_eq!(verb, verb.to_uppercase(), "verb not upper case");
 }
@@ -88,27 +109,18 @@ fn envelope_commands(addr_text: &str, params: &[String]) {
         }
         if let Ok(cmd) = Command::mail_from(path.address(), params) {
             check_command(&cmd);
-            assert_eq!(cmd.verb(), "MAIL");
+            assert_eq!(cmd.verb(), smtpsh::smtp::Verb::Mail);
         }
     }
     if let Ok(m) = Mailbox::parse(addr_text) {
         check_mailbox(&m);
         if let Ok(cmd) = Command::rcpt_to(&m.address, params) {
             check_command(&cmd);
-            assert_eq!(cmd.verb(), "RCPT");
+            assert_eq!(cmd.verb(), smtpsh::smtp::Verb::Rcpt);
         }
     }
     if let Ok(a) = Address::parse(addr_text) {
         check_address(&a);
-    }
-}
-
-/// The handlers' `strip_verb_prefix`: `FROM:` / `TO:` typed before an address.
-fn strip_verb_prefix<'a>(text: &'a str, prefix: &str) -> &'a str {
-    let t = text.trim_start();
-    match t.get(..prefix.len()) {
-        Some(head) if head.eq_ignore_ascii_case(prefix) => t[prefix.len()..].trim_start(),
-        _ => t,
     }
 }
 
@@ -125,61 +137,75 @@ fn check_header(name: &str, value: &str) {
     }
 }
 
-/// What the shell would send for a parsed line.
-fn shell_line(line: &str) {
-    let Ok((spec, args)) = parse_line(line) else {
-        return;
+/// Whether `line` stays in memory when run: no sockets, no files, no
+/// prompts, no waits longer than the memory server's.
+fn stays_in_memory(line: &str) -> bool {
+    let mut words = line.split_whitespace();
+    let first = words.next().unwrap_or("");
+    let Some(spec) = commands::find(first) else {
+        // Unknown commands only fail; let them.
+        return true;
     };
     match spec.name {
-        "raw" => {
-            if let Ok(cmd) = Command::raw(&args.rest) {
-                check_command(&cmd);
-            }
+        "ehlo" | "helo" | "from" | "to" | "cc" | "bcc" | "subject" | "header" | "detach"
+        | "new" | "show" | "status" | "expect" | "rset" | "noop" | "vrfy" | "expn" | "raw"
+        | "data" | "send" | "help" | "quit" => true,
+        "body" => !line.contains("--file"),
+        "set" => matches!(
+            words.next().map(str::to_ascii_lowercase).as_deref(),
+            None | Some("color" | "colour" | "verbose" | "transfer" | "require-tls")
+        ),
+        _ => false,
+    }
+}
+
+/// Runs the lines of `text` through the shell against a memory server;
+/// checks what reached the server.
+fn shell_session(text: &str) {
+    let server = MemoryServer::default();
+    let mut conn = server.connection();
+    if greeted(&mut conn).is_err() {
+        return;
+    }
+    let (out, _printed) = Output::capture(false);
+    let mut s = Session::new(Settings::default(), out, Arc::new(AtomicBool::new(false)));
+    s.dead_letters = None;
+    s.live = Some(Live {
+        conn,
+        target: Target {
+            host: "memory.test".into(),
+            port: 25,
+            mode: TlsMode::Auto,
+        },
+        mx: None,
+    });
+    let lines: Vec<String> = text.lines().take(MAX_LINES).map(String::from).collect();
+    let mut input = ScriptInput::from_lines("fuzz", lines);
+    let prompt = (String::new(), String::new());
+    while let Line::Text(line) = input.command(&prompt) {
+        if stays_in_memory(&line) {
+            let _ = execute_line(&mut s, &mut input, &line);
         }
-        "vrfy" => {
-            if let Ok(cmd) = Command::vrfy(&args.rest) {
-                check_command(&cmd);
-            }
+        let sent = server.commands().len();
+        if s.conversation().is_some_and(|c| c.closed().is_some()) {
+            // A closed conversation sends nothing more: check on the next line.
+            let _ = execute_line(&mut s, &mut input, "noop");
+            assert_eq!(server.commands().len(), sent, "a command after the end");
         }
-        "expn" => {
-            if let Ok(cmd) = Command::expn(&args.rest) {
-                check_command(&cmd);
-            }
+    }
+    for line in server.commands() {
+        assert!(
+            !line.chars().any(|c| c.is_control() && c != '\t'),
+            "a control character inside a command line: {line:?}"
+        );
+        assert!(line.len() <= MAX_COMMAND_LINE - 2, "{} octets: {line:?}", line.len());
+    }
+    for message in server.messages() {
+        for (i, &b) in message.iter().enumerate() {
+            let cr_ok = b != b'\r' || message.get(i + 1) == Some(&b'\n');
+            let lf_ok = b != b'\n' || (i > 0 && message[i - 1] == b'\r');
+            assert!(cr_ok && lf_ok, "a bare CR or LF in a message at {i}");
         }
-        "ehlo" | "helo" => {
-            if let Some(name) = args.words.first() {
-                for cmd in [Command::ehlo(name), Command::helo(name)]
-                    .into_iter()
-                    .flatten()
-                {
-                    check_command(&cmd);
-                }
-            }
-        }
-        "from" => {
-            let text = strip_verb_prefix(&args.rest, "FROM:");
-            let (addr_text, params): (&str, Vec<String>) = match text.find('>') {
-                Some(i) if text.trim_start().starts_with('<') => (
-                    &text[..=i],
-                    text[i + 1..].split_whitespace().map(String::from).collect(),
-                ),
-                _ => (text, Vec::new()),
-            };
-            envelope_commands(addr_text, &params);
-        }
-        "to" | "cc" | "bcc" => {
-            for w in &args.words {
-                let text = strip_verb_prefix(w, "TO:");
-                envelope_commands(text, &[]);
-            }
-        }
-        "subject" => check_header("Subject", &args.rest),
-        "header" => {
-            if let Some(i) = args.rest.find(char::is_whitespace) {
-                check_header(args.rest[..i].trim_end_matches(':'), args.rest[i..].trim());
-            }
-        }
-        _ => {}
     }
 }
 
@@ -187,7 +213,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(line) = std::str::from_utf8(data) else {
         return;
     };
-    shell_line(line);
+    shell_session(line);
 
     // The constructors on their own, with the raw text.
     for cmd in [

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 fn on(server: &MemoryServer, ehlo: bool) -> (Session, Captured) {
     let (mut s, out) = Session::for_tests();
     let mut conn = server.connection();
-    greeted(&mut conn);
+    greeted(&mut conn).expect("greeting");
     s.live = Some(Live {
         conn,
         target: Target {

@@ -35,7 +35,7 @@ struct Run {
 /// Greets (unless `greet` is false), then sends `d` with `policy`.
 fn send(server: &MemoryServer, d: &Draft, policy: Policy, greet: bool) -> Run {
     let mut conn = server.connection();
-    greeted(&mut conn);
+    greeted(&mut conn).expect("greeting");
     let (mut out, captured): (Output, Captured) = Output::capture(false);
     if greet {
         let ehlo = Command::ehlo("client.test").expect("ehlo");
@@ -220,7 +220,7 @@ fn no_accepted_recipient_sends_no_content() {
 fn a_recipient_the_server_accepted_already_is_not_sent_again() {
     let server = MemoryServer::default();
     let mut conn = server.connection();
-    greeted(&mut conn);
+    greeted(&mut conn).expect("greeting");
     let (mut out, _c) = Output::capture(false);
     for line in [
         "EHLO client.test",

@@ -13,8 +13,8 @@
 
 mod error;
 mod event;
-#[cfg(test)]
-pub(crate) mod memory;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod memory;
 mod open;
 mod stream;
 mod timeout;
