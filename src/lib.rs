@@ -3,7 +3,8 @@
 //! Data flows one way: [`shell`] reads commands and keeps the session;
 //! it composes messages with [`mime`] and talks to servers with [`smtp`].
 //! [`sandbox`] is a peer of the client (a server), never importing
-//! [`shell`]. [`address`], [`clock`] and [`local`] serve every layer.
+//! [`shell`]. [`address`], [`clock`], [`local`] and [`text`] serve every
+//! layer.
 //! See docs/architecture.md.
 
 #![forbid(unsafe_code)]
@@ -15,3 +16,4 @@ pub mod mime;
 pub mod sandbox;
 pub mod shell;
 pub mod smtp;
+pub mod text;

@@ -389,16 +389,7 @@ pub fn encode_display_name(name: &str) -> String {
     if atoms {
         return name;
     }
-    let mut q = String::with_capacity(name.len() + 2);
-    q.push('"');
-    for c in name.chars() {
-        if c == '"' || c == '\\' {
-            q.push('\\');
-        }
-        q.push(c);
-    }
-    q.push('"');
-    q
+    quote(&name)
 }
 
 /// RFC 2045 token character (printable ASCII except tspecials and space).
@@ -425,6 +416,7 @@ fn percent_encode(s: &str) -> String {
     out
 }
 
+/// `s` as an RFC 5322 quoted-string (RFC 2045 parameter values too).
 fn quote(s: &str) -> String {
     let mut q = String::with_capacity(s.len() + 2);
     q.push('"');

@@ -702,14 +702,7 @@ impl<'a> Session<'a> {
         let mut words = arg.split(' ');
         let mech = words.next().unwrap_or("").to_ascii_uppercase();
         let initial = words.next();
-        if words.next().is_some() {
-            return Ok(reply(
-                501,
-                "5.5.4",
-                "Syntax: AUTH MECHANISM [INITIAL-RESPONSE]",
-            ));
-        }
-        if mech.is_empty() {
+        if words.next().is_some() || mech.is_empty() {
             return Ok(reply(
                 501,
                 "5.5.4",
@@ -718,11 +711,7 @@ impl<'a> Session<'a> {
         }
         let (user, password) = match mech.as_str() {
             "PLAIN" => {
-                let response = match initial {
-                    Some(i) => decode_response(i),
-                    None => self.challenge(conn, "")?,
-                };
-                let data = match response {
+                let data = match self.first_response(conn, initial, "")? {
                     Ok(d) => d,
                     Err(r) => return Ok(r),
                 };
@@ -740,11 +729,7 @@ impl<'a> Session<'a> {
                 (authcid.to_vec(), passwd.to_vec())
             }
             "LOGIN" => {
-                let user = match initial {
-                    Some(i) => decode_response(i),
-                    None => self.challenge(conn, "Username:")?,
-                };
-                let user = match user {
+                let user = match self.first_response(conn, initial, "Username:")? {
                     Ok(u) => u,
                     Err(r) => return Ok(r),
                 };
@@ -769,6 +754,20 @@ impl<'a> Session<'a> {
             Ok(reply(235, "2.7.0", "Authentication successful"))
         } else {
             Ok(reply(535, "5.7.8", "Authentication credentials invalid"))
+        }
+    }
+
+    /// The first response of an exchange: the initial response given with
+    /// AUTH, else the answer to a `334 prompt`.
+    fn first_response<S: Read + Write>(
+        &mut self,
+        conn: &mut Conn<S>,
+        initial: Option<&str>,
+        prompt: &str,
+    ) -> io::Result<Result<Vec<u8>, Reply>> {
+        match initial {
+            Some(i) => Ok(decode_response(i)),
+            None => self.challenge(conn, prompt),
         }
     }
 

@@ -170,434 +170,188 @@ impl Spec {
 
 use Handler::{Bare, Plain, Reads};
 
-/// Every command, in the order `help` lists them.
+/// Every command, in the order `help` lists them. (Not formatted by
+/// rustfmt: one row a command reads better as a table.)
+#[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
-    cmd(
-        "connect",
-        "connect [HOST [PORT]] [--tls|--starttls] | connect --mx [DOMAIN] [PORT] | connect sandbox",
-        "open a connection and show the server's greeting",
-        Plain(connect::connect),
-    )
-    .aliases(&["open"])
-    .help(
-        "Connects to HOST on PORT (default 25) and shows the 220 greeting.\n\
-         HOST may be a name, an IPv4 address, an IPv6 address (`::1`), or HOST:PORT / [IPv6]:PORT.\n\
-         Without HOST, connects again to the server of the last connection (same port and TLS).\n\
-         --tls       implicit TLS: TLS from the first byte (RFC 8314); port 465 implies it\n\
-         --starttls  plaintext greeting, then EHLO and STARTTLS at once (ports 25 and 587);\n\
-         \u{20}           if STARTTLS is missing or fails, QUIT and close\n\
-         --mx [DOMAIN]  find DOMAIN's mail servers in DNS (MX records by preference, else the\n\
-         \u{20}           domain's own A/AAAA; RFC 5321 §5.1) and try each in turn; without DOMAIN,\n\
-         \u{20}           the domain of the draft's first recipient. `set resolver ADDR` picks the DNS server.\n\
-         With `set require-tls on` (or --require-tls) every connect upgrades or stops.\n\
-         `connect sandbox` starts smtpsh's own SMTP server on a free loopback port (or reuses\n\
-         the one already running in this shell) and connects to it; `inbox` shows what it received.\n\
-         Already connected: the old connection is closed with QUIT first.\n\
-         Example: connect 127.0.0.1 2525   connect --starttls smtp.example.org 587",
-    )
-    .options(&["--tls", "--starttls", "--mx"])
-    .complete(Complete::Connect)
-    .words(0, 2),
-    cmd(
-        "ehlo",
-        "ehlo [DOMAIN]",
-        "greet the server with EHLO and learn its extensions",
-        Plain(protocol::ehlo),
-    )
-    .help(
-        "Sends EHLO DOMAIN (default: this host's name, or its address literal such as [127.0.0.1]).\n\
-         The extensions in the reply are kept; `status` lists them and Tab offers them.\n\
-         `from`, `auth`, `starttls` and `send` say EHLO by themselves when it is missing.\n\
-         Example: ehlo client.example.org",
-    )
-    .words(0, 1),
-    cmd(
-        "helo",
-        "helo [DOMAIN]",
-        "greet the server with plain HELO (no extensions)",
-        Plain(protocol::helo),
-    )
-    .help(
-        "Sends HELO DOMAIN, the pre-ESMTP greeting. The server announces no extensions.\n\
-         Example: helo client.example.org",
-    )
-    .words(0, 1),
-    cmd(
-        "starttls",
-        "starttls",
-        "encrypt the connection (STARTTLS, then EHLO again)",
-        Bare(tls::starttls),
-    )
-    .help(
-        "Sends STARTTLS (EHLO first if needed); after 220 runs the TLS handshake, checking the\n\
-         certificate against the system's roots (or --cafile) and the host name, then greets\n\
-         again with EHLO and shows what the server announces differently (e.g. +AUTH PLAIN LOGIN).\n\
-         Bytes the server sent after its 220 are discarded, never read as a reply.\n\
-         A failed handshake closes the connection: nothing more is sent.",
-    ),
-    cmd(
-        "auth",
-        "auth [MECHANISM] [USER] [--password-env VAR] [--allow-plaintext-auth]",
-        "log in (AUTH PLAIN, LOGIN, CRAM-MD5, XOAUTH2)",
-        Reads(auth::auth),
-    )
-    .help(
-        "Authenticates as USER with MECHANISM (default: the strongest the server offers,\n\
-         CRAM-MD5, then PLAIN, then LOGIN; XOAUTH2 only when named). The password (or OAuth\n\
-         token) is typed with echo off; in scripts it comes from --password-env VAR, never\n\
-         from the script. The transcript shows AUTH PLAIN ****, and challenges decoded.\n\
-         Refused without TLS unless --allow-plaintext-auth (a server on this machine is allowed).\n\
-         Example: auth PLAIN alice@example.org --password-env SMTP_PASSWORD",
-    )
-    .options(&["--password-env VAR", "--allow-plaintext-auth"])
-    .complete(Complete::Mechanisms)
-    .words(0, 2)
-    .record(Record::Itself)
-    .secret_words(),
-    cmd(
-        "from",
-        "from ADDRESS",
-        "set the sender (sends MAIL FROM when connected)",
-        Plain(envelope::from),
-    )
-    .aliases(&["mail"])
-    .help(
-        "Sets the envelope sender and the From header (unless `header From ...` set it).\n\
-         Connected, it sends MAIL FROM:<ADDRESS> at once (EHLO first if the server was not\n\
-         greeted yet); otherwise `send` will.\n\
-         ADDRESS: alice@example.com, <alice@example.com>, \"Alice Example <alice@example.com>\", or <> (null sender).\n\
-         The classic form MAIL FROM:<alice@example.com> is sent exactly as typed.\n\
-         Example: from \"Alice <alice@example.com>\"",
-    )
-    .rest(1),
-    cmd(
-        "to",
-        "to ADDRESS...",
-        "add To recipients (sends RCPT TO when connected)",
-        Plain(envelope::to),
-    )
-    .aliases(&["rcpt"])
-    .help(
-        "Adds recipients to the envelope and the To header.\n\
-         Connected, it sends RCPT TO:<ADDRESS> for each at once (MAIL FROM first from the\n\
-         draft's sender; without one it says so and sends nothing); otherwise `send` will.\n\
-         A recipient the server accepted already is not sent again.\n\
-         The classic form RCPT TO:<bob@example.com> is sent exactly as typed.\n\
-         Example: to bob@example.com \"Carol <carol@example.com>\"",
-    )
-    .words(1, MANY),
-    cmd(
-        "cc",
-        "cc ADDRESS...",
-        "add Cc recipients (sends RCPT TO when connected)",
-        Plain(envelope::cc),
-    )
-    .help(
-        "Adds recipients to the envelope and the Cc header; like `to` otherwise.\n\
-         Example: cc carol@example.com",
-    )
-    .words(1, MANY),
-    cmd(
-        "bcc",
-        "bcc ADDRESS...",
-        "add hidden recipients (envelope only, never in a header)",
-        Plain(envelope::bcc),
-    )
-    .help(
-        "Adds recipients to the envelope only: no header ever names them.\n\
-         Connected, it sends RCPT TO at once; otherwise `send` will.\n\
-         Example: bcc audit@example.com",
-    )
-    .words(1, MANY),
-    cmd(
-        "subject",
-        "subject TEXT",
-        "set the Subject header",
-        Plain(draft::subject),
-    )
-    .help(
-        "Sets the subject: the rest of the line (non-ASCII is encoded per RFC 2047).\n\
-         Example: subject Quarterly report ✓",
-    )
-    .rest(1),
-    cmd(
-        "body",
-        "body TEXT | body | body --file PATH",
-        "set the message text",
-        Reads(draft::body),
-    )
-    .help(
-        "body TEXT       the text is the rest of the line\n\
-         body            then type lines; a line with only `.` ends the text\n\
-         body --file PATH  read the text from a UTF-8 file\n\
-         Line endings become CRLF; non-ASCII or long lines are sent quoted-printable.",
-    )
-    .options(&["--file PATH"])
-    .complete(Complete::Paths)
-    .rest(0),
-    cmd(
-        "attach",
-        "attach PATH... [--type TYPE/SUBTYPE] [--name NAME]",
-        "attach files (base64, streamed from disk at send)",
-        Plain(draft::attach),
-    )
-    .help(
-        "Attaches files. The type is guessed from the name unless --type is given;\n\
-         --name changes the file name the recipient sees (one PATH only).\n\
-         The file is read when the message is sent, in chunks: any size works.\n\
-         Example: attach report.pdf photo.png",
-    )
-    .options(&["--type TYPE/SUBTYPE", "--name NAME"])
-    .complete(Complete::Paths)
-    .words(1, MANY),
-    cmd(
-        "detach",
-        "detach N",
-        "remove attachment number N (see `show`)",
-        Plain(draft::detach),
-    )
-    .help("Removes attachment N (numbered from 1 as `status` and `show` list them).")
-    .words(1, 1),
-    cmd(
-        "header",
-        "header NAME [VALUE]",
-        "add a header (no VALUE: remove headers named NAME)",
-        Plain(draft::header),
-    )
-    .help(
-        "Adds the header NAME: VALUE. A From, To, Cc, Subject, Date or Message-ID header\n\
-         replaces the generated one. Without VALUE, removes the headers you added named NAME.\n\
-         Example: header Reply-To help@example.com",
-    )
-    .rest(1),
-    cmd(
-        "new",
-        "new [--again]",
-        "start an empty draft (--again: the message sent last)",
-        Plain(draft::new_draft),
-    )
-    .help(
-        "new          forgets the draft: sender, recipients, subject, body, headers, attachments\n\
-         new --again  makes the message accepted last the draft again (to send it elsewhere);\n\
-         \u{20}            it gets a new Date and Message-ID when sent",
-    )
-    .options(&["--again"]),
-    cmd(
-        "show",
-        "show [--last]",
-        "preview the message as it will be sent (--last: as it was sent)",
-        Plain(draft::show),
-    )
-    .aliases(&["preview"])
-    .help(
-        "Prints the assembled message (attachment bodies shortened) and a summary of its parts and size.\n\
-         --last shows the message accepted last, as it was sent (its Date and Message-ID).",
-    )
-    .options(&["--last"]),
-    cmd(
-        "save",
-        "save PATH",
-        "write the message to an .eml file",
-        Plain(draft::save),
-    )
-    .help(
-        "Writes exactly the bytes `send` transmits (before dot-stuffing) to PATH.\n\
-         Example: save /tmp/message.eml",
-    )
-    .complete(Complete::Paths)
-    .words(1, 1),
-    cmd(
-        "send",
-        "send [--keep-open]",
-        "deliver the draft: DATA, the message, `.`, then QUIT",
-        Reads(send::send),
-    )
-    .help(
-        "Completes what the transaction lacks (EHLO, or HELO if EHLO is refused; MAIL FROM;\n\
-         RCPT TO for each recipient not yet accepted), then DATA, the message, `.`, and QUIT:\n\
-         one message per connection. --keep-open skips the QUIT.\n\
-         Rejected recipients are reported and skipped; with none accepted, DATA is not sent.\n\
-         With PIPELINING, MAIL, the RCPTs and DATA go out in one write. SIZE= is given when\n\
-         the server offers SIZE, and a message over its limit is refused before MAIL/DATA.\n\
-         `set transfer bdat` sends the content as one BDAT chunk (CHUNKING) instead of DATA.\n\
-         A progress bar shows on a terminal for uploads over a second; a line with the\n\
-         bytes on the wire, time and rate follows the reply.\n\
-         Once the message is accepted the next one starts clean: recipients, subject, body,\n\
-         headers and attachments are cleared, the sender kept. `show --last` shows what was\n\
-         sent, `new --again` brings it back. A refused or failed send keeps the draft.",
-    )
-    .options(&["--keep-open"]),
-    cmd(
-        "data",
-        "data",
-        "send DATA, then type the message; a lone `.` ends it",
-        Reads(protocol::data),
-    )
-    .help(
-        "The classic hand-typed message: sends DATA; after 354 each line you type is\n\
-         message content (dot-stuffed for you) until a line with only `.`.\n\
-         The draft is not used; see `send` for that.",
-    ),
-    cmd(
-        "rset",
-        "rset",
-        "abort the mail transaction (RSET)",
-        Bare(protocol::rset),
-    )
-    .help("Sends RSET: the server forgets MAIL and RCPT; the draft stays."),
-    cmd(
-        "noop",
-        "noop",
-        "send NOOP (is the server still there?)",
-        Bare(protocol::noop),
-    )
-    .help("Sends NOOP; a 250 reply shows the connection is alive."),
-    cmd(
-        "vrfy",
-        "vrfy ARG",
-        "ask the server to verify a user or mailbox (VRFY)",
-        Plain(protocol::vrfy),
-    )
-    .help("Sends VRFY ARG. Many servers answer 252 (cannot verify) on purpose.")
-    .rest(1),
-    cmd(
-        "expn",
-        "expn ARG",
-        "ask the server to expand a mailing list (EXPN)",
-        Plain(protocol::expn),
-    )
-    .help("Sends EXPN ARG. Most servers refuse it (502).")
-    .rest(1),
-    cmd(
-        "raw",
-        "raw LINE",
-        "send one line exactly as typed and show the reply",
-        Reads(protocol::raw),
-    )
-    .help(
-        "Sends LINE as typed (CR, LF and NUL are refused) and shows the reply.\n\
-         It is part of the conversation: an accepted `raw RCPT TO:<x>` counts for `send`.\n\
-         After `raw DATA` is answered 354, type the message; a lone `.` ends it.\n\
-         Example: raw MAIL FROM:<a@example.com> BODY=8BITMIME",
-    )
-    .complete(Complete::Verbs)
-    .rest(1),
-    cmd(
-        "quit",
-        "quit",
-        "send QUIT and close the connection (the shell stays)",
-        Bare(connect::quit),
-    )
-    .help("Sends QUIT, shows the 221, and closes the connection. Use `exit` to leave the shell."),
-    cmd(
-        "status",
-        "status",
-        "show connection, capabilities, envelope and draft",
-        Bare(info::status),
-    )
-    .help(
-        "Shows the connection, the server's name and extensions, TLS (and what the\n\
-         certificate was verified against), the envelope (accepted and rejected recipients)\n\
-         and the draft.",
-    ),
-    cmd(
-        "inbox",
-        "inbox [N] [--raw] [--save-attachments DIR]",
-        "list the sandbox's messages, or show message N as a MIME tree",
-        Plain(inbox::inbox),
-    )
-    .help(
-        "inbox       lists the messages the sandbox stored (number, time, from, to, subject, size)\n\
-         inbox N     shows message N: headers, then its MIME parts as a tree — type, encoding,\n\
-         size, file name, SHA-256 of the decoded content (compare with `sha256sum FILE`)\n\
-         inbox N --raw                    prints the stored bytes\n\
-         inbox N --save-attachments DIR   writes the decoded attachments into DIR (never overwrites)\n\
-         The messages are files in the sandbox's Maildir ($SMTPSH_SANDBOX_DIR/Maildir, else\n\
-         $XDG_DATA_HOME/smtpsh/sandbox/Maildir), so `inbox` works without a running sandbox.\n\
-         Example: inbox 1 --save-attachments /tmp/received",
-    )
-    .options(&["--raw", "--save-attachments DIR"])
-    .complete(Complete::Paths)
-    .words(0, 1),
-    cmd(
-        "expect",
-        "expect CODE...",
-        "fail unless the last reply matches (250, 2xx, 55x)",
-        Plain(script::expect),
-    )
-    .help(
-        "Checks the last server reply: passes if its code matches any CODE (digits or x).\n\
-         In a script a failed expect stops the script (exit status 5).\n\
-         A command directly followed by `expect` is judged by the expect, not by its reply.\n\
-         Example: to nobody@example.com  then  expect 5xx",
-    )
-    .words(1, MANY)
-    .judges_last_reply(),
-    cmd(
-        "source",
-        "source FILE",
-        "run the commands in FILE",
-        Plain(script::source),
-    )
-    .help("Runs FILE as a script (see docs/scripting.md); it stops at the first failure.")
-    .complete(Complete::Paths)
-    .words(1, 1),
-    cmd(
-        "record",
-        "record FILE | record stop",
-        "write the commands you type from now on to FILE",
-        Plain(script::record),
-    )
-    .help(
-        "Records each command (and message lines) typed from now on to FILE as a script\n\
-         that `smtpsh -f FILE` replays. Secrets are never written. `record stop` ends it.",
-    )
-    .complete(Complete::Paths)
-    .words(1, 1)
-    .record(Record::Never),
-    cmd(
-        "set",
-        "set [NAME [VALUE]]",
-        "show or change a setting (timeout, color, verbose, require-tls, transfer, resolver)",
-        Plain(info::set),
-    )
-    .help("`set` lists the settings and their values; `set NAME VALUE` changes one:")
-    .complete(Complete::Settings)
-    .words(0, 2),
-    cmd(
-        "history",
-        "history",
-        "list the commands typed before (Ctrl-R searches them)",
-        Reads(info::history),
-    )
-    .help("Lists the history, oldest first. It is kept across runs (see `smtpsh --help`)."),
-    cmd(
-        "help",
-        "help [COMMAND]",
-        "list commands, or explain one",
-        Plain(info::help),
-    )
-    .aliases(&["?"])
-    .help("Without an argument, lists every command; with one, shows its usage and help.")
-    .complete(Complete::Commands)
-    .words(0, 1),
-    cmd(
-        "clear",
-        "clear",
-        "clear the screen (Ctrl-L does it too)",
-        Bare(info::clear),
-    )
-    .help("Clears the terminal screen; the session is unchanged."),
-    cmd(
-        "exit",
-        "exit",
-        "leave the shell (QUIT first if connected)",
-        Reads(connect::exit),
-    )
-    .help(
-        "Leaves smtpsh, sending QUIT first if connected. Ctrl-D does the same.\n\
-         With an unsent draft it warns once; `exit` again leaves.",
-    ),
+    cmd("connect", "connect [HOST [PORT]] [--tls|--starttls] | connect --mx [DOMAIN] [PORT] | connect sandbox", "open a connection and show the server's greeting", Plain(connect::connect))
+        .aliases(&["open"]).options(&["--tls", "--starttls", "--mx"]).complete(Complete::Connect).words(0, 2)
+        .help("Connects to HOST on PORT (default 25) and shows the 220 greeting.\n\
+               HOST may be a name, an IPv4 address, an IPv6 address (`::1`), or HOST:PORT / [IPv6]:PORT.\n\
+               Without HOST, connects again to the server of the last connection (same port and TLS).\n\
+               --tls       implicit TLS: TLS from the first byte (RFC 8314); port 465 implies it\n\
+               --starttls  plaintext greeting, then EHLO and STARTTLS at once (ports 25 and 587);\n\
+               \u{20}           if STARTTLS is missing or fails, QUIT and close\n\
+               --mx [DOMAIN]  find DOMAIN's mail servers in DNS (MX records by preference, else the\n\
+               \u{20}           domain's own A/AAAA; RFC 5321 §5.1) and try each in turn; without DOMAIN,\n\
+               \u{20}           the domain of the draft's first recipient. `set resolver ADDR` picks the DNS server.\n\
+               With `set require-tls on` (or --require-tls) every connect upgrades or stops.\n\
+               `connect sandbox` starts smtpsh's own SMTP server on a free loopback port (or reuses\n\
+               the one already running in this shell) and connects to it; `inbox` shows what it received.\n\
+               Already connected: the old connection is closed with QUIT first.\n\
+               Example: connect 127.0.0.1 2525   connect --starttls smtp.example.org 587"),
+    cmd("ehlo", "ehlo [DOMAIN]", "greet the server with EHLO and learn its extensions", Plain(protocol::ehlo))
+        .words(0, 1)
+        .help("Sends EHLO DOMAIN (default: this host's name, or its address literal such as [127.0.0.1]).\n\
+               The extensions in the reply are kept; `status` lists them and Tab offers them.\n\
+               `from`, `auth`, `starttls` and `send` say EHLO by themselves when it is missing.\n\
+               Example: ehlo client.example.org"),
+    cmd("helo", "helo [DOMAIN]", "greet the server with plain HELO (no extensions)", Plain(protocol::helo))
+        .words(0, 1)
+        .help("Sends HELO DOMAIN, the pre-ESMTP greeting. The server announces no extensions.\n\
+               Example: helo client.example.org"),
+    cmd("starttls", "starttls", "encrypt the connection (STARTTLS, then EHLO again)", Bare(tls::starttls))
+        .help("Sends STARTTLS (EHLO first if needed); after 220 runs the TLS handshake, checking the\n\
+               certificate against the system's roots (or --cafile) and the host name, then greets\n\
+               again with EHLO and shows what the server announces differently (e.g. +AUTH PLAIN LOGIN).\n\
+               Bytes the server sent after its 220 are discarded, never read as a reply.\n\
+               A failed handshake closes the connection: nothing more is sent."),
+    cmd("auth", "auth [MECHANISM] [USER] [--password-env VAR] [--allow-plaintext-auth]", "log in (AUTH PLAIN, LOGIN, CRAM-MD5, XOAUTH2)", Reads(auth::auth))
+        .options(&["--password-env VAR", "--allow-plaintext-auth"]).complete(Complete::Mechanisms).words(0, 2).record(Record::Itself).secret_words()
+        .help("Authenticates as USER with MECHANISM (default: the strongest the server offers,\n\
+               CRAM-MD5, then PLAIN, then LOGIN; XOAUTH2 only when named). The password (or OAuth\n\
+               token) is typed with echo off; in scripts it comes from --password-env VAR, never\n\
+               from the script. The transcript shows AUTH PLAIN ****, and challenges decoded.\n\
+               Refused without TLS unless --allow-plaintext-auth (a server on this machine is allowed).\n\
+               Example: auth PLAIN alice@example.org --password-env SMTP_PASSWORD"),
+    cmd("from", "from ADDRESS", "set the sender (sends MAIL FROM when connected)", Plain(envelope::from))
+        .aliases(&["mail"]).rest(1)
+        .help("Sets the envelope sender and the From header (unless `header From ...` set it).\n\
+               Connected, it sends MAIL FROM:<ADDRESS> at once (EHLO first if the server was not\n\
+               greeted yet); otherwise `send` will.\n\
+               ADDRESS: alice@example.com, <alice@example.com>, \"Alice Example <alice@example.com>\", or <> (null sender).\n\
+               The classic form MAIL FROM:<alice@example.com> is sent exactly as typed.\n\
+               Example: from \"Alice <alice@example.com>\""),
+    cmd("to", "to ADDRESS...", "add To recipients (sends RCPT TO when connected)", Plain(envelope::to))
+        .aliases(&["rcpt"]).words(1, MANY)
+        .help("Adds recipients to the envelope and the To header.\n\
+               Connected, it sends RCPT TO:<ADDRESS> for each at once (MAIL FROM first from the\n\
+               draft's sender; without one it says so and sends nothing); otherwise `send` will.\n\
+               A recipient the server accepted already is not sent again.\n\
+               The classic form RCPT TO:<bob@example.com> is sent exactly as typed.\n\
+               Example: to bob@example.com \"Carol <carol@example.com>\""),
+    cmd("cc", "cc ADDRESS...", "add Cc recipients (sends RCPT TO when connected)", Plain(envelope::cc))
+        .words(1, MANY)
+        .help("Adds recipients to the envelope and the Cc header; like `to` otherwise.\n\
+               Example: cc carol@example.com"),
+    cmd("bcc", "bcc ADDRESS...", "add hidden recipients (envelope only, never in a header)", Plain(envelope::bcc))
+        .words(1, MANY)
+        .help("Adds recipients to the envelope only: no header ever names them.\n\
+               Connected, it sends RCPT TO at once; otherwise `send` will.\n\
+               Example: bcc audit@example.com"),
+    cmd("subject", "subject TEXT", "set the Subject header", Plain(draft::subject))
+        .rest(1)
+        .help("Sets the subject: the rest of the line (non-ASCII is encoded per RFC 2047).\n\
+               Example: subject Quarterly report ✓"),
+    cmd("body", "body TEXT | body | body --file PATH", "set the message text", Reads(draft::body))
+        .options(&["--file PATH"]).complete(Complete::Paths).rest(0)
+        .help("body TEXT       the text is the rest of the line\n\
+               body            then type lines; a line with only `.` ends the text\n\
+               body --file PATH  read the text from a UTF-8 file\n\
+               Line endings become CRLF; non-ASCII or long lines are sent quoted-printable."),
+    cmd("attach", "attach PATH... [--type TYPE/SUBTYPE] [--name NAME]", "attach files (base64, streamed from disk at send)", Plain(draft::attach))
+        .options(&["--type TYPE/SUBTYPE", "--name NAME"]).complete(Complete::Paths).words(1, MANY)
+        .help("Attaches files. The type is guessed from the name unless --type is given;\n\
+               --name changes the file name the recipient sees (one PATH only).\n\
+               The file is read when the message is sent, in chunks: any size works.\n\
+               Example: attach report.pdf photo.png"),
+    cmd("detach", "detach N", "remove attachment number N (see `show`)", Plain(draft::detach))
+        .words(1, 1)
+        .help("Removes attachment N (numbered from 1 as `status` and `show` list them)."),
+    cmd("header", "header NAME [VALUE]", "add a header (no VALUE: remove headers named NAME)", Plain(draft::header))
+        .rest(1)
+        .help("Adds the header NAME: VALUE. A From, To, Cc, Subject, Date or Message-ID header\n\
+               replaces the generated one. Without VALUE, removes the headers you added named NAME.\n\
+               Example: header Reply-To help@example.com"),
+    cmd("new", "new [--again]", "start an empty draft (--again: the message sent last)", Plain(draft::new_draft))
+        .options(&["--again"])
+        .help("new          forgets the draft: sender, recipients, subject, body, headers, attachments\n\
+               new --again  makes the message accepted last the draft again (to send it elsewhere);\n\
+               \u{20}            it gets a new Date and Message-ID when sent"),
+    cmd("show", "show [--last]", "preview the message as it will be sent (--last: as it was sent)", Plain(draft::show))
+        .aliases(&["preview"]).options(&["--last"])
+        .help("Prints the assembled message (attachment bodies shortened) and a summary of its parts and size.\n\
+               --last shows the message accepted last, as it was sent (its Date and Message-ID)."),
+    cmd("save", "save PATH", "write the message to an .eml file", Plain(draft::save))
+        .complete(Complete::Paths).words(1, 1)
+        .help("Writes exactly the bytes `send` transmits (before dot-stuffing) to PATH.\n\
+               Example: save /tmp/message.eml"),
+    cmd("send", "send [--keep-open]", "deliver the draft: DATA, the message, `.`, then QUIT", Reads(send::send))
+        .options(&["--keep-open"])
+        .help("Completes what the transaction lacks (EHLO, or HELO if EHLO is refused; MAIL FROM;\n\
+               RCPT TO for each recipient not yet accepted), then DATA, the message, `.`, and QUIT:\n\
+               one message per connection. --keep-open skips the QUIT.\n\
+               Rejected recipients are reported and skipped; with none accepted, DATA is not sent.\n\
+               With PIPELINING, MAIL, the RCPTs and DATA go out in one write. SIZE= is given when\n\
+               the server offers SIZE, and a message over its limit is refused before MAIL/DATA.\n\
+               `set transfer bdat` sends the content as one BDAT chunk (CHUNKING) instead of DATA.\n\
+               A progress bar shows on a terminal for uploads over a second; a line with the\n\
+               bytes on the wire, time and rate follows the reply.\n\
+               Once the message is accepted the next one starts clean: recipients, subject, body,\n\
+               headers and attachments are cleared, the sender kept. `show --last` shows what was\n\
+               sent, `new --again` brings it back. A refused or failed send keeps the draft."),
+    cmd("data", "data", "send DATA, then type the message; a lone `.` ends it", Reads(protocol::data))
+        .help("The classic hand-typed message: sends DATA; after 354 each line you type is\n\
+               message content (dot-stuffed for you) until a line with only `.`.\n\
+               The draft is not used; see `send` for that."),
+    cmd("rset", "rset", "abort the mail transaction (RSET)", Bare(protocol::rset))
+        .help("Sends RSET: the server forgets MAIL and RCPT; the draft stays."),
+    cmd("noop", "noop", "send NOOP (is the server still there?)", Bare(protocol::noop))
+        .help("Sends NOOP; a 250 reply shows the connection is alive."),
+    cmd("vrfy", "vrfy ARG", "ask the server to verify a user or mailbox (VRFY)", Plain(protocol::vrfy))
+        .rest(1)
+        .help("Sends VRFY ARG. Many servers answer 252 (cannot verify) on purpose."),
+    cmd("expn", "expn ARG", "ask the server to expand a mailing list (EXPN)", Plain(protocol::expn))
+        .rest(1)
+        .help("Sends EXPN ARG. Most servers refuse it (502)."),
+    cmd("raw", "raw LINE", "send one line exactly as typed and show the reply", Reads(protocol::raw))
+        .complete(Complete::Verbs).rest(1)
+        .help("Sends LINE as typed (CR, LF and NUL are refused) and shows the reply.\n\
+               It is part of the conversation: an accepted `raw RCPT TO:<x>` counts for `send`.\n\
+               After `raw DATA` is answered 354, type the message; a lone `.` ends it.\n\
+               Example: raw MAIL FROM:<a@example.com> BODY=8BITMIME"),
+    cmd("quit", "quit", "send QUIT and close the connection (the shell stays)", Bare(connect::quit))
+        .help("Sends QUIT, shows the 221, and closes the connection. Use `exit` to leave the shell."),
+    cmd("status", "status", "show connection, capabilities, envelope and draft", Bare(info::status))
+        .help("Shows the connection, the server's name and extensions, TLS (and what the\n\
+               certificate was verified against), the envelope (accepted and rejected recipients)\n\
+               and the draft."),
+    cmd("inbox", "inbox [N] [--raw] [--save-attachments DIR]", "list the sandbox's messages, or show message N as a MIME tree", Plain(inbox::inbox))
+        .options(&["--raw", "--save-attachments DIR"]).complete(Complete::Paths).words(0, 1)
+        .help("inbox       lists the messages the sandbox stored (number, time, from, to, subject, size)\n\
+               inbox N     shows message N: headers, then its MIME parts as a tree — type, encoding,\n\
+               size, file name, SHA-256 of the decoded content (compare with `sha256sum FILE`)\n\
+               inbox N --raw                    prints the stored bytes\n\
+               inbox N --save-attachments DIR   writes the decoded attachments into DIR (never overwrites)\n\
+               The messages are files in the sandbox's Maildir ($SMTPSH_SANDBOX_DIR/Maildir, else\n\
+               $XDG_DATA_HOME/smtpsh/sandbox/Maildir), so `inbox` works without a running sandbox.\n\
+               Example: inbox 1 --save-attachments /tmp/received"),
+    cmd("expect", "expect CODE...", "fail unless the last reply matches (250, 2xx, 55x)", Plain(script::expect))
+        .words(1, MANY).judges_last_reply()
+        .help("Checks the last server reply: passes if its code matches any CODE (digits or x).\n\
+               In a script a failed expect stops the script (exit status 5).\n\
+               A command directly followed by `expect` is judged by the expect, not by its reply.\n\
+               Example: to nobody@example.com  then  expect 5xx"),
+    cmd("source", "source FILE", "run the commands in FILE", Plain(script::source))
+        .complete(Complete::Paths).words(1, 1)
+        .help("Runs FILE as a script (see docs/scripting.md); it stops at the first failure."),
+    cmd("record", "record FILE | record stop", "write the commands you type from now on to FILE", Plain(script::record))
+        .complete(Complete::Paths).words(1, 1).record(Record::Never)
+        .help("Records each command (and message lines) typed from now on to FILE as a script\n\
+               that `smtpsh -f FILE` replays. Secrets are never written. `record stop` ends it."),
+    cmd("set", "set [NAME [VALUE]]", "show or change a setting (timeout, color, verbose, require-tls, transfer, resolver)", Plain(info::set))
+        .complete(Complete::Settings).words(0, 2)
+        .help("`set` lists the settings and their values; `set NAME VALUE` changes one:"),
+    cmd("history", "history", "list the commands typed before (Ctrl-R searches them)", Reads(info::history))
+        .help("Lists the history, oldest first. It is kept across runs (see `smtpsh --help`)."),
+    cmd("help", "help [COMMAND]", "list commands, or explain one", Plain(info::help))
+        .aliases(&["?"]).complete(Complete::Commands).words(0, 1)
+        .help("Without an argument, lists every command; with one, shows its usage and help."),
+    cmd("clear", "clear", "clear the screen (Ctrl-L does it too)", Bare(info::clear))
+        .help("Clears the terminal screen; the session is unchanged."),
+    cmd("exit", "exit", "leave the shell (QUIT first if connected)", Reads(connect::exit))
+        .help("Leaves smtpsh, sending QUIT first if connected. Ctrl-D does the same.\n\
+               With an unsent draft it warns once; `exit` again leaves."),
 ];
 
 /// Finds a command by name or alias, case-insensitively.

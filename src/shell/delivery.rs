@@ -137,7 +137,7 @@ impl<'a> Delivery<'a> {
         }
         let started = Instant::now();
         let bytes = self.upload(msg, size, bdat, progress)?;
-        let reply = self.final_reply()?;
+        let reply = final_reply(self.conn, self.out)?;
         Ok(Delivered {
             reply,
             recipients: accepted,
@@ -440,29 +440,26 @@ impl<'a> Delivery<'a> {
             "the connection was closed {end}, so the server did not accept a partial message; the draft is kept"
         )))
     }
+}
 
-    /// The reply after the end of the message (`.` or `BDAT ... LAST`): the
-    /// transaction is over either way. A lost connection here means nobody
-    /// knows whether the message was delivered, and the error says so.
-    fn final_reply(&mut self) -> Result<Reply, Failure> {
-        match self
-            .conn
-            .read_reply("the reply to the end of the message", self.out)
-        {
-            Ok(reply) => {
-                super::session::closing_note(self.conn, self.out);
-                Ok(reply)
-            }
-            Err(e) => {
-                let f = conn_failure(e);
-                Err(Failure {
-                    message: format!(
-                        "{} — the message was sent but no reply came: whether it was delivered is unknown",
-                        f.message
-                    ),
-                    ..f
-                })
-            }
+/// The reply after the end of the message (`.` or `BDAT ... LAST`): the
+/// transaction is over either way. A lost connection here means nobody
+/// knows whether the message was delivered, and the error says so.
+pub fn final_reply(conn: &mut Connection, out: &mut Output) -> Result<Reply, Failure> {
+    match conn.read_reply("the reply to the end of the message", out) {
+        Ok(reply) => {
+            super::session::closing_note(conn, out);
+            Ok(reply)
+        }
+        Err(e) => {
+            let f = conn_failure(e);
+            Err(Failure {
+                message: format!(
+                    "{} — the message was sent but no reply came: whether it was delivered is unknown",
+                    f.message
+                ),
+                ..f
+            })
         }
     }
 }

@@ -275,33 +275,26 @@ impl Output {
             ));
         }
     }
+    /// `mark text`, each in its tone (`None`: as it is).
+    fn marked(&self, mark: (&str, Tone), text: &str, tone: Option<Tone>) -> String {
+        let text = tone.map_or_else(|| text.to_string(), |t| self.paint(t, text));
+        format!("{} {text}", self.paint(mark.1, mark.0))
+    }
     /// A local note (`=== ...`).
     pub fn note(&self, text: &str) {
-        self.line_out(&format!("{} {text}", self.paint(Tone::Blue, "===")));
+        self.line_out(&self.marked(("===", Tone::Blue), text, None));
     }
     /// A success note (`=== ...` in green).
     pub fn ok(&self, text: &str) {
-        self.line_out(&format!(
-            "{} {}",
-            self.paint(Tone::Green, "==="),
-            self.paint(Tone::Green, text)
-        ));
+        self.line_out(&self.marked(("===", Tone::Green), text, Some(Tone::Green)));
     }
     /// A warning on standard error.
     pub fn warn(&self, text: &str) {
-        self.line_err(&format!(
-            "{} {}",
-            self.paint(Tone::BoldYellow, "***"),
-            self.paint(Tone::Yellow, text)
-        ));
+        self.line_err(&self.marked(("***", Tone::BoldYellow), text, Some(Tone::Yellow)));
     }
     /// An error on standard error (`*** ...`).
     pub fn error(&self, text: &str) {
-        self.line_err(&format!(
-            "{} {}",
-            self.paint(Tone::BoldRed, "***"),
-            self.paint(Tone::Red, text)
-        ));
+        self.line_err(&self.marked(("***", Tone::BoldRed), text, Some(Tone::Red)));
     }
     /// A hint after an error: what to do next.
     pub fn hint(&self, text: &str) {
@@ -417,18 +410,26 @@ pub fn human_bytes(n: u64) -> String {
 
 /// `412 bytes`, `1.5 KiB`, `136.8 MiB`, `1.25 GiB`.
 pub fn short_bytes(n: u64) -> String {
-    const KIB: f64 = 1024.0;
-    let f = n as f64;
-    if n == 1 {
-        "1 byte".to_string()
-    } else if n < 1024 {
-        format!("{n} bytes")
-    } else if f < KIB * KIB {
-        format!("{:.1} KiB", f / KIB)
-    } else if f < KIB * KIB * KIB {
-        format!("{:.1} MiB", f / (KIB * KIB))
+    match n {
+        1 => "1 byte".to_string(),
+        0..1024 => format!("{n} bytes"),
+        _ => scaled(n as f64, "B"),
+    }
+}
+
+/// `x` bytes in the largest binary unit that keeps it at 1 or more:
+/// `512 B` (with `bytes` as the unit name for plain bytes), `1.5 KiB`,
+/// `3.0 MiB`, `1.25 GiB`.
+pub fn scaled(x: f64, bytes: &str) -> String {
+    const K: f64 = 1024.0;
+    if x < K {
+        format!("{} {bytes}", x.round() as u64)
+    } else if x < K * K {
+        format!("{:.1} KiB", x / K)
+    } else if x < K * K * K {
+        format!("{:.1} MiB", x / (K * K))
     } else {
-        format!("{:.2} GiB", f / (KIB * KIB * KIB))
+        format!("{:.2} GiB", x / (K * K * K))
     }
 }
 

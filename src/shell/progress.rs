@@ -146,16 +146,7 @@ fn clock(secs: f64) -> String {
 /// A rate in bytes per second, without the `/s`: `512 B`, `3.1 KiB`,
 /// `144.0 MiB`, `1.21 GiB`.
 fn short_rate(per_sec: f64) -> String {
-    const KIB: f64 = 1024.0;
-    if per_sec < KIB {
-        format!("{} B", per_sec.round() as u64)
-    } else if per_sec < KIB * KIB {
-        format!("{:.1} KiB", per_sec / KIB)
-    } else if per_sec < KIB * KIB * KIB {
-        format!("{:.1} MiB", per_sec / (KIB * KIB))
-    } else {
-        format!("{:.2} GiB", per_sec / (KIB * KIB * KIB))
-    }
+    super::output::scaled(per_sec, "B")
 }
 
 /// `0.95 s`, `12.3 s`, `125 s`, `4.2 ms`.

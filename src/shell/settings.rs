@@ -19,20 +19,22 @@ pub struct Settings {
     /// default) gives each phase its RFC 5321 timeout ([`TimeoutPhase`]);
     /// `set timeout N` sets one value for every phase.
     pub timeout: Option<Duration>,
-    /// Colour choice.
+    /// Colour (`--color`, `set color`): auto (on a terminal, unless
+    /// `NO_COLOR` is set), always or never.
     pub color: Color,
+    /// `set transfer`: how `send` transfers the content.
+    pub transfer: Transfer,
     /// `--require-tls` / `set require-tls on`: never send MAIL, RCPT, DATA
     /// or AUTH in plaintext; a connect upgrades with STARTTLS or stops.
     pub require_tls: bool,
     /// `--cafile PATH`: trust only this CA (PEM) instead of the system's roots.
     pub cafile: Option<PathBuf>,
-    /// `--insecure`: do not verify certificates (warned at every connect).
+    /// `--insecure`: do not verify certificates (warned at every connect;
+    /// command line only).
     pub insecure: bool,
     /// `set resolver ADDR`: the DNS server for `connect --mx` (default:
     /// the system's, from /etc/resolv.conf).
     pub resolver: Option<SocketAddr>,
-    /// `set transfer`: how `send` transfers the content.
-    pub transfer: Transfer,
 }
 
 /// The colour choice, `auto` by default.
@@ -99,80 +101,49 @@ pub struct Setting {
 }
 
 /// Every setting, in the order `set` lists them.
+#[rustfmt::skip]
 pub static SETTINGS: &[Setting] = &[
-    Setting {
-        name: "timeout",
-        aliases: &[],
-        values: "SECONDS|default",
-        suggestions: &["default", "30", "60", "300"],
+    Setting { name: "timeout", aliases: &[], values: "SECONDS|default", suggestions: &["default", "30", "60", "300"],
+        show: |s| timeout_text(s.settings.timeout), set: set_timeout,
         help: "how long to wait for the server: one value for every phase, or `default` for \
                RFC 5321's per phase (greeting, MAIL, RCPT 5 min; DATA 2 min; each data block \
-               3 min; end of message 10 min; other commands 5 min; connecting 30 s)",
-        show: |s| timeout_text(s.settings.timeout),
-        set: set_timeout,
-    },
-    Setting {
-        name: "color",
-        aliases: &["colour"],
-        values: "auto|always|never",
-        suggestions: &["auto", "always", "never"],
-        help: "colour the transcript (auto: on a terminal, unless NO_COLOR is set)",
-        show: |s| s.settings.color.0.name().to_string(),
-        set: set_color,
-    },
-    Setting {
-        name: "verbose",
-        aliases: &[],
-        values: "on|off",
-        suggestions: &["on", "off"],
-        help: "show protocol notices (e.g. a reply line ending in a bare LF)",
-        show: |s| on_off(s.out.verbose),
-        set: |s, v| {
-            s.out.verbose = parse_on_off(v)?;
-            Ok(format!("verbose: {}", on_off(s.out.verbose)))
-        },
-    },
-    Setting {
-        name: "require-tls",
-        aliases: &[],
-        values: "on|off",
-        suggestions: &["on", "off"],
-        help: "never send MAIL, RCPT, DATA or AUTH without TLS (connect upgrades with STARTTLS or stops)",
-        show: |s| on_off(s.settings.require_tls),
-        set: |s, v| {
-            s.settings.require_tls = parse_on_off(v)?;
-            Ok(if s.settings.require_tls {
-                "require-tls is on: MAIL, RCPT, DATA and AUTH are never sent without TLS".into()
-            } else {
-                "require-tls is off".into()
-            })
-        },
-    },
-    Setting {
-        name: "transfer",
-        aliases: &[],
-        values: "auto|data|bdat",
-        suggestions: &["auto", "data", "bdat"],
-        help: "how `send` sends the content: DATA (auto, the default) or one BDAT chunk \
-               (CHUNKING, RFC 3030)",
-        show: |s| s.settings.transfer.name().to_string(),
-        set: set_transfer,
-    },
-    Setting {
-        name: "resolver",
-        aliases: &[],
-        values: "ADDR|system",
-        suggestions: &["system", "127.0.0.1:53"],
-        help: "the DNS server `connect --mx` asks (e.g. 127.0.0.1:5353), or `system` \
-               (/etc/resolv.conf)",
-        show: |s| {
-            s.settings
-                .resolver
-                .map_or("system (/etc/resolv.conf)".to_string(), |a| a.to_string())
-        },
-        set: set_resolver,
-    },
+               3 min; end of message 10 min; other commands 5 min; connecting 30 s)" },
+    Setting { name: "color", aliases: &["colour"], values: "auto|always|never", suggestions: &["auto", "always", "never"],
+        show: |s| s.settings.color.0.name().to_string(), set: set_color,
+        help: "colour the transcript (auto: on a terminal, unless NO_COLOR is set)" },
+    Setting { name: "verbose", aliases: &[], values: "on|off", suggestions: &["on", "off"],
+        show: |s| on_off(s.out.verbose), set: set_verbose,
+        help: "show protocol notices (e.g. a reply line ending in a bare LF)" },
+    Setting { name: "require-tls", aliases: &[], values: "on|off", suggestions: &["on", "off"],
+        show: |s| on_off(s.settings.require_tls), set: set_require_tls,
+        help: "never send MAIL, RCPT, DATA or AUTH without TLS (connect upgrades with STARTTLS or stops)" },
+    Setting { name: "transfer", aliases: &[], values: "auto|data|bdat", suggestions: &["auto", "data", "bdat"],
+        show: |s| s.settings.transfer.name().to_string(), set: set_transfer,
+        help: "how `send` sends the content: DATA (auto, the default) or one BDAT chunk (CHUNKING, RFC 3030)" },
+    Setting { name: "resolver", aliases: &[], values: "ADDR|system", suggestions: &["system", "127.0.0.1:53"],
+        show: show_resolver, set: set_resolver,
+        help: "the DNS server `connect --mx` asks (e.g. 127.0.0.1:5353), or `system` (/etc/resolv.conf)" },
 ];
+
+fn set_verbose(s: &mut Session, v: &str) -> Result<String, Failure> {
+    s.out.verbose = parse_on_off(v)?;
+    Ok(format!("verbose: {}", on_off(s.out.verbose)))
+}
+
+fn set_require_tls(s: &mut Session, v: &str) -> Result<String, Failure> {
+    s.settings.require_tls = parse_on_off(v)?;
+    Ok(if s.settings.require_tls {
+        "require-tls is on: MAIL, RCPT, DATA and AUTH are never sent without TLS".into()
+    } else {
+        "require-tls is off".into()
+    })
+}
+
+fn show_resolver(s: &Session) -> String {
+    s.settings
+        .resolver
+        .map_or("system (/etc/resolv.conf)".to_string(), |a| a.to_string())
+}
 
 /// The setting named `name` (or an alias), case-insensitively.
 pub fn find(name: &str) -> Option<&'static Setting> {

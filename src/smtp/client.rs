@@ -350,14 +350,8 @@ impl Conversation {
     /// The TLS handshake after STARTTLS succeeded: everything learned
     /// before it is forgotten (RFC 3207 §4.2): the client greets again.
     pub fn tls_established(&mut self) {
+        self.forget();
         self.secure = true;
-        self.tls_due = false;
-        self.hello = None;
-        self.extensions = None;
-        self.user = None;
-        self.authenticating = None;
-        self.transaction = None;
-        self.pending.clear();
     }
 
     /// The connection is gone: closed by the server without a reply
@@ -370,6 +364,12 @@ impl Conversation {
         if self.closed.is_none() {
             self.closed = Some(why);
         }
+        self.forget();
+    }
+
+    /// Forgets everything learned on the way (the greeting stays): after
+    /// TLS begins (RFC 3207 §4.2) and when the conversation ends.
+    fn forget(&mut self) {
         self.hello = None;
         self.extensions = None;
         self.user = None;

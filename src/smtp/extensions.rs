@@ -142,6 +142,21 @@ impl Extensions {
             Some(_) => None,
         }
     }
+    /// What an EHLO reply made of `lines` (the first the server's name)
+    /// announces; for tests.
+    #[cfg(test)]
+    pub fn from_lines(lines: &[&str]) -> Extensions {
+        let mut wire = String::new();
+        for (i, line) in lines.iter().enumerate() {
+            let sep = if i + 1 == lines.len() { ' ' } else { '-' };
+            wire.push_str(&format!("250{sep}{line}\r\n"));
+        }
+        let mut p = super::reply::ReplyParser::new();
+        match p.push(wire.as_bytes()).ok().and_then(|()| p.next_reply()) {
+            Some(reply) => Extensions::from_ehlo(&reply),
+            None => Extensions::default(),
+        }
+    }
     /// AUTH mechanisms, upper case, in announced order (also reads the old
     /// `AUTH=PLAIN LOGIN` form). Each mechanism appears once.
     pub fn auth_mechanisms(&self) -> Vec<String> {
@@ -180,12 +195,7 @@ mod tests {
     }
 
     fn ehlo(lines: &[&str]) -> Extensions {
-        let mut wire = String::new();
-        for (i, line) in lines.iter().enumerate() {
-            let sep = if i + 1 == lines.len() { ' ' } else { '-' };
-            wire.push_str(&format!("250{sep}{line}\r\n"));
-        }
-        Extensions::from_ehlo(&reply(&wire))
+        Extensions::from_lines(lines)
     }
 
     #[test]

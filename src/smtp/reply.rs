@@ -423,13 +423,7 @@ pub(crate) fn escape(bytes: &[u8]) -> String {
 /// Like [`escape`], shortened to at most `max` characters (ending in `...`
 /// when cut).
 pub(crate) fn excerpt(bytes: &[u8], max: usize) -> String {
-    let escaped = escape(bytes);
-    if escaped.chars().count() <= max {
-        return escaped;
-    }
-    let mut short: String = escaped.chars().take(max.saturating_sub(3)).collect();
-    short.push_str("...");
-    short
+    crate::text::shorten(escape(bytes), max, "...")
 }
 
 fn is_bidi_control(ch: char) -> bool {

@@ -407,17 +407,9 @@ pub fn completable_mechanisms(ext: Option<&Extensions>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::ReplyParser;
 
     fn ext(lines: &[&str]) -> Extensions {
-        let mut wire = String::new();
-        for (i, l) in lines.iter().enumerate() {
-            let sep = if i + 1 == lines.len() { ' ' } else { '-' };
-            wire.push_str(&format!("250{sep}{l}\r\n"));
-        }
-        let mut p = ReplyParser::new();
-        p.push(wire.as_bytes()).unwrap();
-        Extensions::from_ehlo(&p.next_reply().unwrap())
+        Extensions::from_lines(lines)
     }
 
     #[test]

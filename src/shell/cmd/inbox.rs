@@ -254,13 +254,7 @@ fn save_attachments(
 
 /// At most `width` characters, `…` marking a cut; control characters replaced.
 fn clip(text: &str, width: usize) -> String {
-    let clean = mailbox::printable(text);
-    if clean.chars().count() <= width {
-        return clean;
-    }
-    let mut out: String = clean.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    crate::text::shorten(mailbox::printable(text), width, "…")
 }
 
 /// When a message arrived (seconds since the epoch), as
@@ -271,15 +265,7 @@ fn received(secs: u64) -> String {
 
 /// `512 B`, `1.5 KiB`, `3.0 MiB`.
 fn short_size(n: u64) -> String {
-    const K: f64 = 1024.0;
-    let f = n as f64;
-    if n < 1024 {
-        format!("{n} B")
-    } else if f < K * K {
-        format!("{:.1} KiB", f / K)
-    } else {
-        format!("{:.1} MiB", f / (K * K))
-    }
+    crate::shell::output::scaled(n as f64, "B")
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use super::script::{is_expect_line, judge_expect};
 use super::tls::require_secure;
 use super::{greet, helo_name, record_to};
 use crate::shell::args::Args;
+use crate::shell::delivery::final_reply;
 use crate::shell::failure::{FailKind, Failure, command_error, conn_failure, judge, not_connected};
 use crate::shell::input::{Input, Line};
 use crate::shell::session::{LastSent, Session};
@@ -135,7 +136,8 @@ fn data_entry(s: &mut Session, input: &mut dyn Input) -> Result<(), Failure> {
             return Err(f.hint("`connect` again to start over"));
         }
     };
-    let reply = final_reply(s)?;
+    let (live, out) = s.open_parts()?;
+    let reply = final_reply(&mut live.conn, out)?;
     if reply.is_positive() {
         typed_message_accepted(s, &accepted_before, typed);
     }
@@ -225,33 +227,5 @@ fn typed_message_accepted(s: &mut Session, accepted: &[String], typed: Option<St
             "the draft no longer lists the {} that message went to (`show --last` shows it)",
             super::plural(removed, "recipient")
         ));
-    }
-}
-
-/// The reply after the end of the message (`.` or `BDAT ... LAST`): the
-/// transaction is over either way. A lost connection here means nobody
-/// knows whether the message was delivered, and the error says so.
-pub fn final_reply(s: &mut Session) -> Result<Reply, Failure> {
-    let Some(live) = s.live.as_mut() else {
-        return Err(not_connected());
-    };
-    match live
-        .conn
-        .read_reply("the reply to the end of the message", &mut s.out)
-    {
-        Ok(reply) => {
-            s.said_closing();
-            Ok(reply)
-        }
-        Err(e) => {
-            let f = conn_failure(e);
-            Err(Failure {
-                message: format!(
-                    "{} — the message was sent but no reply came: whether it was delivered is unknown",
-                    f.message
-                ),
-                ..f
-            })
-        }
     }
 }

@@ -283,12 +283,6 @@ impl Write for MemoryServer {
 }
 
 impl Stream for MemoryServer {
-    fn set_read_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
-        Ok(())
-    }
-    fn set_write_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
-        Ok(())
-    }
     fn shutdown(&self) -> io::Result<()> {
         self.lock().client_gone = true;
         Ok(())

@@ -49,53 +49,13 @@ impl Connection {
         tls: Option<&TlsClient>,
         observer: &mut dyn Observer,
     ) -> Result<(Connection, Reply), ConnError> {
-        let name = bare_host(host);
-        let timeout = TimeoutPhase::Connect.timeout(options.timeout);
-        let resolve_err = |source: io::Error| ConnError::Resolve {
-            host: host.to_string(),
-            source,
-        };
-        if name.is_empty() {
-            return Err(resolve_err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "the host name is empty",
-            )));
-        }
-        // An address literal needs no resolver (nor a helper thread).
-        if let Ok(ip) = name.parse::<std::net::IpAddr>() {
-            let addrs = [SocketAddr::new(ip, port)];
-            return Connection::open_resolved(host, &addrs, options, tls, observer);
-        }
-        let lookup = {
-            let name = name.clone();
-            move || (name.as_str(), port).to_socket_addrs().map(Vec::from_iter)
-        };
-        let addrs = match interruptible(&options.interrupt, timeout, lookup) {
-            Wait::Done(Ok(addrs)) if !addrs.is_empty() => addrs,
-            Wait::Done(Ok(_)) => {
-                return Err(resolve_err(io::Error::new(
-                    io::ErrorKind::NotFound,
-                    "the name has no addresses",
-                )));
-            }
-            Wait::Done(Err(e)) | Wait::NoThread(e) => return Err(resolve_err(e)),
-            Wait::Interrupted => return Err(ConnError::Interrupted),
-            Wait::TimedOut => {
-                return Err(resolve_err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "no answer from the resolver within {}",
-                        human_duration(timeout)
-                    ),
-                )));
-            }
-        };
-        Connection::open_resolved(host, &addrs, options, tls, observer)
+        let addrs = resolve(host, port, &options)?;
+        Connection::open_addrs(host, &addrs, options, tls, observer)
     }
     /// Connects to `addrs` in order (e.g. the addresses of an MX host found
-    /// with [`super::dns`]) and reads the greeting; `host` is the name shown
-    /// and, with `tls` (implicit TLS), the name the certificate is checked
-    /// against.
+    /// with [`crate::smtp::dns`]) and reads the greeting; `host` is the name
+    /// shown and, with `tls` (implicit TLS), the name the certificate is
+    /// checked against.
     pub fn open_addrs(
         host: &str,
         addrs: &[SocketAddr],
@@ -103,21 +63,8 @@ impl Connection {
         tls: Option<&TlsClient>,
         observer: &mut dyn Observer,
     ) -> Result<(Connection, Reply), ConnError> {
-        Connection::open_resolved(host, addrs, options, tls, observer)
-    }
-    fn open_resolved(
-        host: &str,
-        addrs: &[SocketAddr],
-        options: ConnectOptions,
-        tls: Option<&TlsClient>,
-        observer: &mut dyn Observer,
-    ) -> Result<(Connection, Reply), ConnError> {
         let name = bare_host(host);
         let timeout = TimeoutPhase::Connect.timeout(options.timeout);
-        let resolve_err = |source: io::Error| ConnError::Resolve {
-            host: host.to_string(),
-            source,
-        };
         let mut last_error = None;
         let mut connected = None;
         for (i, &addr) in addrs.iter().enumerate() {
@@ -148,7 +95,7 @@ impl Connection {
             (Some(c), _) => c,
             (None, Some((addr, source))) => return Err(ConnError::Connect { addr, source }),
             (None, None) => {
-                return Err(resolve_err(io::Error::from(io::ErrorKind::NotFound)));
+                return Err(resolve_error(host, io::ErrorKind::NotFound.into()));
             }
         };
         // Commands are small and each waits for a reply: no Nagle delay.
@@ -174,5 +121,50 @@ impl Connection {
         };
         let greeting = conn.read_reply("the greeting", observer)?;
         Ok((conn, greeting))
+    }
+}
+
+/// A name resolution failure for `host`.
+fn resolve_error(host: &str, source: io::Error) -> ConnError {
+    ConnError::Resolve {
+        host: host.to_string(),
+        source,
+    }
+}
+
+/// The addresses of `host` (an address literal needs no resolver, nor a
+/// helper thread); the lookup runs on a helper thread so that Ctrl-C and
+/// the connect timeout are honoured.
+fn resolve(host: &str, port: u16, options: &ConnectOptions) -> Result<Vec<SocketAddr>, ConnError> {
+    let name = bare_host(host);
+    if name.is_empty() {
+        return Err(resolve_error(
+            host,
+            io::Error::new(io::ErrorKind::InvalidInput, "the host name is empty"),
+        ));
+    }
+    if let Ok(ip) = name.parse::<std::net::IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let timeout = TimeoutPhase::Connect.timeout(options.timeout);
+    let lookup = move || (name.as_str(), port).to_socket_addrs().map(Vec::from_iter);
+    match interruptible(&options.interrupt, timeout, lookup) {
+        Wait::Done(Ok(addrs)) if !addrs.is_empty() => Ok(addrs),
+        Wait::Done(Ok(_)) => Err(resolve_error(
+            host,
+            io::Error::new(io::ErrorKind::NotFound, "the name has no addresses"),
+        )),
+        Wait::Done(Err(e)) | Wait::NoThread(e) => Err(resolve_error(host, e)),
+        Wait::Interrupted => Err(ConnError::Interrupted),
+        Wait::TimedOut => Err(resolve_error(
+            host,
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "no answer from the resolver within {}",
+                    human_duration(timeout)
+                ),
+            ),
+        )),
     }
 }

@@ -7,14 +7,24 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
 /// A byte stream a [`Connection`] can run over.
+///
+/// The socket methods do nothing by default, for streams with no socket
+/// underneath (test doubles, a stream handed over to TLS); every stream
+/// over a socket implements them.
 pub trait Stream: Read + Write + Send {
     /// Sets the read timeout of the underlying socket (used in short slices
     /// so that interruption and deadlines are checked while waiting).
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    fn set_read_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
     /// Sets the write timeout of the underlying socket.
-    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()>;
+    fn set_write_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
+        Ok(())
+    }
     /// Closes both directions at once.
-    fn shutdown(&self) -> io::Result<()>;
+    fn shutdown(&self) -> io::Result<()> {
+        Ok(())
+    }
     /// Says goodbye inside the protocol before the socket closes (TLS:
     /// close_notify). Best effort; nothing by default.
     fn close_notify(&mut self) {}
@@ -43,17 +53,7 @@ impl Write for Gone {
     }
 }
 
-impl Stream for Gone {
-    fn set_read_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
-        Ok(())
-    }
-    fn set_write_timeout(&self, _timeout: Option<Duration>) -> io::Result<()> {
-        Ok(())
-    }
-    fn shutdown(&self) -> io::Result<()> {
-        Ok(())
-    }
-}
+impl Stream for Gone {}
 
 impl Stream for TcpStream {
     fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {

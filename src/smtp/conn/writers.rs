@@ -100,7 +100,7 @@ impl<'a> DataWriter<'a> {
     pub fn write_clean_lines(&mut self, lines: &[u8]) -> io::Result<()> {
         match self.stuffer.as_mut() {
             Some(stuffer) => stuffer.write_clean_lines(lines),
-            None => Err(into_io(ConnError::Broken)),
+            None => broken(),
         }
     }
     /// Sends the end-of-data mark and flushes; returns the bytes put on the
@@ -129,16 +129,10 @@ impl<'a> DataWriter<'a> {
 
 impl Write for DataWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.stuffer.as_mut() {
-            Some(stuffer) => stuffer.write(buf),
-            None => Err(into_io(ConnError::Broken)),
-        }
+        self.stuffer.as_mut().map_or_else(broken, |s| s.write(buf))
     }
     fn flush(&mut self) -> io::Result<()> {
-        match self.stuffer.as_mut() {
-            Some(stuffer) => stuffer.flush(),
-            None => Err(into_io(ConnError::Broken)),
-        }
+        self.stuffer.as_mut().map_or_else(broken, DotStuffer::flush)
     }
 }
 
@@ -226,7 +220,7 @@ impl<'a> BdatWriter<'a> {
 impl Write for BdatWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.socket.is_none() {
-            return Err(into_io(ConnError::Broken));
+            return broken();
         }
         if self.written + buf.len() as u64 > self.size {
             self.abandon();
@@ -236,17 +230,16 @@ impl Write for BdatWriter<'_> {
             )))));
         }
         let Some(socket) = self.socket.as_mut() else {
-            return Err(into_io(ConnError::Broken));
+            return broken();
         };
         socket.write_all(buf)?;
         self.written += buf.len() as u64;
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
-        match self.socket.as_mut() {
-            Some(socket) => socket.flush(),
-            None => Err(into_io(ConnError::Broken)),
-        }
+        self.socket
+            .as_mut()
+            .map_or_else(broken, SocketWriter::flush)
     }
 }
 
@@ -255,4 +248,9 @@ impl Drop for BdatWriter<'_> {
     fn drop(&mut self) {
         self.abandon();
     }
+}
+
+/// The error of a writer used after it finished or failed.
+fn broken<T>() -> io::Result<T> {
+    Err(into_io(ConnError::Broken))
 }

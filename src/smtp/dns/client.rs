@@ -227,13 +227,7 @@ impl Resolver {
                         Err(Rejected::Mismatch(_)) => {}
                         Err(Rejected::Malformed(reason)) => malformed = Some(reason),
                     },
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::WouldBlock
-                                | io::ErrorKind::TimedOut
-                                | io::ErrorKind::Interrupted
-                        ) => {}
+                    Err(e) if still_waiting(&e) => {}
                     Err(e) => return Err(self.io_err(e)),
                 }
             }
@@ -330,13 +324,7 @@ impl Resolver {
                     ))));
                 }
                 Ok(n) => got += n,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) => {}
+                Err(e) if still_waiting(&e) => {}
                 Err(e) => return Err(Some(self.io_err(e))),
             }
         }
@@ -354,4 +342,13 @@ impl fmt::Display for Resolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.server)
     }
+}
+
+/// An error that only means "nothing yet": a read timeout slice ran out,
+/// or a signal interrupted the call.
+fn still_waiting(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
 }
