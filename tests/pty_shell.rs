@@ -1,6 +1,10 @@
 //! The interactive shell driven through a pseudo-terminal, as a person uses
-//! it: Tab completion of a command and a path, colour, Ctrl-C, Ctrl-D, and
-//! history across two runs. No server is needed.
+//! it: Tab completion of a command and a path, colour, Ctrl-C, Ctrl-D,
+//! history across two runs, and a server closing the connection while the
+//! user is at the prompt (a scripted fake server on 127.0.0.1).
+
+#[path = "support/fake.rs"]
+mod fake;
 
 use expectrl::{ControlCode, Eof, Expect, Session};
 use std::path::Path;
@@ -181,4 +185,50 @@ fn no_history_flag_writes_nothing() {
     s.send_line("exit").unwrap();
     s.expect(Eof).unwrap();
     assert!(!home.path().join("history").exists());
+}
+
+#[test]
+fn a_421_at_the_prompt_shows_at_once_and_the_prompt_says_the_connection_is_gone() {
+    use fake::{FakeServer, Step, expect, reply};
+    let fake = FakeServer::start(vec![
+        reply("220 fake.test ESMTP"),
+        expect("EHLO"),
+        reply("250 fake.test"),
+        Step::Sleep(Duration::from_millis(1500)),
+        reply("421 4.4.2 fake.test idle too long"),
+        Step::Close,
+    ]);
+    let home = tempfile::tempdir().unwrap();
+    let mut s = shell(home.path(), home.path(), &["--color", "never"]);
+    type_line(&mut s, &format!("connect 127.0.0.1 {}", fake.port()));
+    let out = type_line(&mut s, "ehlo client.example");
+    assert!(out.contains("<-  250 fake.test"), "{out}");
+    // The user is typing when the server gives up on them.
+    s.send("from ann@exa").unwrap();
+    let cap = s
+        .expect("[closed by server]")
+        .expect("the prompt is redrawn without Enter");
+    let shown = String::from_utf8_lossy(cap.before()).into_owned();
+    assert!(
+        shown.contains("<-  421 4.4.2 fake.test idle too long"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("the server closed the connection (421)"),
+        "{shown}"
+    );
+    // What was typed is still there: finish the line.
+    let out = type_line(&mut s, "mple.org");
+    assert!(out.contains("sender set to ann@example.org"), "{out}");
+    let out = type_line(&mut s, "status");
+    assert!(
+        out.contains("closed:       the server closed the connection (421"),
+        "{out}"
+    );
+    // The draft holds a sender: `exit` warns once, then leaves.
+    let out = type_line(&mut s, "exit");
+    assert!(out.contains("the draft was not sent"), "{out}");
+    s.send_line("exit").unwrap();
+    s.expect(Eof).unwrap();
+    fake.finish();
 }

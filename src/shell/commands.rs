@@ -226,7 +226,7 @@ pub static COMMANDS: &[Spec] = &[
         .aliases(&["rcpt"]).words(1, MANY)
         .help("Adds recipients to the envelope and the To header.\n\
                Connected, it sends RCPT TO:<ADDRESS> for each at once (MAIL FROM first from the\n\
-               draft's sender; without one it says so and sends nothing); otherwise `send` will.\n\
+               draft's sender; without one it says so, sends and adds nothing); otherwise `send` will.\n\
                A recipient the server accepted already is not sent again.\n\
                The classic form RCPT TO:<bob@example.com> is sent exactly as typed.\n\
                Example: to bob@example.com \"Carol <carol@example.com>\""),

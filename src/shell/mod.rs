@@ -309,6 +309,10 @@ fn interactive(s: &mut Session, no_history: bool) {
         if seen.woke {
             // Our own wake-up call, not the user's Ctrl-C.
             s.interrupt.store(false, Ordering::SeqCst);
+            if line == Line::Interrupted {
+                resume = ed.abandoned_line(&prompt);
+            }
+            let _ = s.out.bytes(seen.text.as_bytes());
         }
         match line {
             Line::Text(line) => {
@@ -319,7 +323,6 @@ fn interactive(s: &mut Session, no_history: bool) {
                     report(s, &f, None);
                 }
             }
-            Line::Interrupted if seen.woke => resume = ed.abandoned_line(&prompt),
             Line::Interrupted => {}
             Line::Eof => {
                 let _ = cmd::connect::leave(s, true);

@@ -34,7 +34,7 @@ const NO_FD_SLICE: Duration = Duration::from_millis(50);
 const READ_WAIT: Duration = Duration::from_millis(50);
 
 /// What the watcher saw.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Seen {
     /// Replies that arrived.
     pub replies: usize,
@@ -42,6 +42,10 @@ pub struct Seen {
     pub closed: bool,
     /// The watcher woke the line editor (the line read was given up).
     pub woke: bool,
+    /// What is still to be shown: when the watcher wakes the line editor,
+    /// the end of the conversation is printed after the editor let go of
+    /// the screen, not above a prompt about to be redrawn.
+    pub text: String,
 }
 
 /// How the watcher reaches the user.
@@ -109,13 +113,18 @@ fn watch(conn: &mut Connection, stop: &UnixStream, mut reach: Reach<'_>) -> Seen
             }
         }
         let text = captured.take();
+        if closed && reach.wake {
+            seen.text = text;
+            seen.woke = nix::sys::signal::raise(nix::sys::signal::Signal::SIGINT).is_ok();
+            if !seen.woke {
+                show(&mut reach, std::mem::take(&mut seen.text));
+            }
+            return seen;
+        }
         if !text.is_empty() {
             show(&mut reach, text);
         }
         if closed {
-            if reach.wake {
-                seen.woke = nix::sys::signal::raise(nix::sys::signal::Signal::SIGINT).is_ok();
-            }
             return seen;
         }
         if !wait_readable(conn, stop) {

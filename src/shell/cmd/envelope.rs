@@ -164,6 +164,14 @@ fn add_recipients(s: &mut Session, a: Args, field: Field) -> Result<(), Failure>
     if boxes.is_empty() {
         return Err(Failure::local("no address given").hint("example: to bob@example.com"));
     }
+    // Everything that can refuse comes before the draft changes.
+    let open = s.is_open();
+    if open {
+        require_secure(s, "RCPT TO")?;
+        if !a.classic() {
+            sender_known(s)?;
+        }
+    }
     let list = match field {
         Field::To => &mut s.draft.to,
         Field::Cc => &mut s.draft.cc,
@@ -175,7 +183,7 @@ fn add_recipients(s: &mut Session, a: Args, field: Field) -> Result<(), Failure>
         }
     }
     s.touch_draft();
-    if !s.is_open() {
+    if !open {
         let names: Vec<String> = boxes.iter().map(|m| m.address.to_string()).collect();
         s.out.note(&format!(
             "recipient{} {} added (RCPT TO is sent by `send`, or at once when connected)",
@@ -184,7 +192,6 @@ fn add_recipients(s: &mut Session, a: Args, field: Field) -> Result<(), Failure>
         ));
         return Ok(());
     }
-    require_secure(s, "RCPT TO")?;
     if a.classic() {
         return send_as_typed(s, &a, "the recipient (RCPT TO)");
     }
@@ -214,18 +221,29 @@ fn add_recipients(s: &mut Session, a: Args, field: Field) -> Result<(), Failure>
     refused.map_or(Ok(()), Err)
 }
 
+/// Refuses RCPT when there is no sender at all: no transaction, and none
+/// in the draft to open one with.
+fn sender_known(s: &Session) -> Result<(), Failure> {
+    let open = s.conversation().is_some_and(|c| c.transaction().is_some());
+    if open || s.draft.from.is_some() {
+        return Ok(());
+    }
+    Err(Failure::local(
+        "the server needs a sender before recipients: nothing was sent, and the recipient was not added",
+    )
+    .hint("`from ADDRESS` sends MAIL FROM; then `to` again"))
+}
+
 /// Before RCPT: the transaction needs MAIL FROM — sent from the draft's
-/// sender (EHLO first if needed), or refused here when there is none.
+/// sender (EHLO first if needed).
 fn open_transaction(s: &mut Session) -> Result<(), Failure> {
     let open = s.conversation().is_some_and(|c| c.transaction().is_some());
     if open {
         return Ok(());
     }
+    sender_known(s)?;
     let Some(sender) = s.draft.from.clone() else {
-        return Err(Failure::local(
-            "the server needs a sender before recipients: nothing was sent (the recipient is in the draft)",
-        )
-        .hint("`from ADDRESS` sends MAIL FROM; then `to` again, or `send`"));
+        return Ok(());
     };
     ensure_greeted(s, "MAIL FROM needs a greeting")?;
     s.out.note(&format!(

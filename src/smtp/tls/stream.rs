@@ -208,6 +208,9 @@ impl Stream for TlsStream {
     fn shutdown(&self) -> io::Result<()> {
         self.sock.inner.shutdown()
     }
+    fn poll_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.sock.inner.poll_fd()
+    }
     fn close_notify(&mut self) {
         // RFC 8314 §3.4: close_notify before closing TCP (best effort, briefly).
         self.conn.send_close_notify();
