@@ -271,7 +271,8 @@ fn the_sandbox_certificate_is_trusted_by_its_own_process_without_cafile() {
     let mut cmd = smtpsh();
     cmd.env("SMTPSH_SANDBOX_DIR", data.path())
         .arg("--sandbox")
-        .args(["-c", "starttls", "-c", "noop", "-c", "expect 250"]);
+        .args(["-c", "starttls", "-c", "noop", "-c", "expect 250"])
+        .args(["-c", "status"]);
     let out = run_with_timeout(cmd, RUN);
     assert_exit(
         &out,
@@ -284,6 +285,13 @@ fn the_sandbox_certificate_is_trusted_by_its_own_process_without_cafile() {
         text.contains(" ~> NOOP"),
         "NOOP must travel inside TLS: {text}"
     );
+    // `status` names what verified the certificate: the sandbox's own CA,
+    // not the system's roots.
+    assert!(
+        text.contains("verified:   yes, against the sandbox's own CA"),
+        "{text}"
+    );
+    assert!(!text.contains("root certificates"), "{text}");
 
     // Another process does not trust that CA: a second smtpsh connecting to
     // this sandbox's port by address is refused (unknown issuer), as any

@@ -32,10 +32,9 @@
 use libfuzzer_sys::fuzz_target;
 use smtpsh::address::{Address, Mailbox, ReversePath};
 use smtpsh::mime::validate_header;
-use smtpsh::shell::cmd::tls::TlsMode;
 use smtpsh::shell::input::{Input, Line, ScriptInput};
 use smtpsh::shell::output::Output;
-use smtpsh::shell::session::{Live, Session, Target};
+use smtpsh::shell::session::{Live, Session};
 use smtpsh::shell::settings::Settings;
 use smtpsh::shell::{commands, execute_line};
 use smtpsh::smtp::Command;
@@ -170,15 +169,7 @@ fn shell_session(text: &str) {
     let (out, _printed) = Output::capture(false);
     let mut s = Session::new(Settings::default(), out, Arc::new(AtomicBool::new(false)));
     s.dead_letters = None;
-    s.live = Some(Live {
-        conn,
-        target: Target {
-            host: "memory.test".into(),
-            port: 25,
-            mode: TlsMode::Auto,
-        },
-        mx: None,
-    });
+    s.live = Some(Live { conn, mx: None });
     let lines: Vec<String> = text.lines().take(MAX_LINES).map(String::from).collect();
     let mut input = ScriptInput::from_lines("fuzz", lines);
     let prompt = (String::new(), String::new());

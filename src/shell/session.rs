@@ -40,8 +40,6 @@ pub struct MxFound {
 pub struct Live {
     /// The connection, with its conversation.
     pub conn: Connection,
-    /// What `connect` was given (for `connect` without arguments).
-    pub target: Target,
     /// For a connection found with `connect --mx`.
     pub mx: Option<MxFound>,
 }
@@ -76,7 +74,7 @@ pub struct Session {
     /// The connection, if any (also when the server closed it: the prompt
     /// says so until the next `connect`).
     pub live: Option<Live>,
-    /// The last server connected to, for `connect` without arguments.
+    /// What the last `connect` was given (for `connect` without arguments).
     pub last_target: Option<Target>,
     /// The message being composed.
     pub draft: Draft,

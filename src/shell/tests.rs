@@ -5,9 +5,9 @@
 use super::failure::{FailKind, Failure};
 use super::input::ScriptInput;
 use super::output::Captured;
-use super::session::{Live, Session, Target};
+use super::session::{Live, Session};
 use super::watch::{self, Reach};
-use super::{cmd::tls::TlsMode, execute_line, may_hold_secret};
+use super::{execute_line, may_hold_secret};
 use crate::smtp::Stage;
 use crate::smtp::conn::memory::{MemoryServer, greeted};
 use std::sync::{Arc, Mutex};
@@ -17,15 +17,7 @@ fn on(server: &MemoryServer, ehlo: bool) -> (Session, Captured) {
     let (mut s, out) = Session::for_tests();
     let mut conn = server.connection();
     greeted(&mut conn).expect("greeting");
-    s.live = Some(Live {
-        conn,
-        target: Target {
-            host: "memory.test".into(),
-            port: 25,
-            mode: TlsMode::Auto,
-        },
-        mx: None,
-    });
+    s.live = Some(Live { conn, mx: None });
     if ehlo {
         run(&mut s, "ehlo client.test").expect("EHLO");
     }

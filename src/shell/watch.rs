@@ -19,7 +19,7 @@
 use super::helper::Printer;
 use super::output::Output;
 use super::session::closing_note;
-use crate::smtp::Connection;
+use crate::smtp::{Closed, Connection};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::io::Write;
 use std::os::fd::AsFd;
@@ -92,26 +92,22 @@ fn watch(conn: &mut Connection, stop: &UnixStream, mut reach: Reach<'_>) -> Seen
     // best, and the line editor must not wait for it).
     let mut wait = Duration::ZERO;
     loop {
-        match conn.poll_unsolicited(wait, &mut out) {
-            Ok(Some(_)) => seen.replies += 1,
-            Ok(None) => {}
-            Err(_) => {
-                if conn.conversation().closed().is_some() {
-                    seen.closed = true;
-                }
+        // An error has closed the conversation: it is said below.
+        if let Ok(Some(_)) = conn.poll_unsolicited(wait, &mut out) {
+            seen.replies += 1;
+            if conn.conversation().closed().is_none() {
+                out.warn("the server sent that reply on its own: it answers no command");
             }
         }
         let closed = conn.conversation().closed().is_some();
-        if closed {
-            seen.closed = true;
-            closing_note(conn, &out);
-            if !matches!(
-                conn.conversation().closed(),
-                Some(crate::smtp::Closed::ByServer(_))
-            ) {
-                out.warn("the server closed the connection; the draft is kept — `connect` to connect again");
-            }
+        match conn.conversation().closed() {
+            Some(Closed::ByServer(_)) => closing_note(conn, &out),
+            Some(other) => out.warn(&format!(
+                "{other}; the draft is kept — `connect` to connect again"
+            )),
+            None => {}
         }
+        seen.closed |= closed;
         let text = captured.take();
         if closed && reach.wake {
             seen.text = text;

@@ -27,12 +27,7 @@ pub fn connect(s: &mut Session, a: Args) -> Result<(), Failure> {
 
 /// `connect` alone: the last server again (its TLS mode, unless one is given).
 fn reconnect(s: &mut Session, mode: TlsMode) -> Result<(), Failure> {
-    let last = s
-        .live
-        .as_ref()
-        .map(|l| l.target.clone())
-        .or_else(|| s.last_target.clone());
-    let Some(mut target) = last else {
+    let Some(mut target) = s.last_target.clone() else {
         return Err(Failure::local("usage: connect HOST [PORT]")
             .hint("example: connect 127.0.0.1 2525 (or `connect sandbox`)"));
     };
@@ -154,8 +149,8 @@ pub fn install(
 ) -> Result<(), Failure> {
     let implicit = tls::is_implicit(target.mode, target.port);
     let mode = target.mode;
-    s.last_target = Some(target.clone());
-    s.live = Some(Live { conn, target, mx });
+    s.last_target = Some(target);
+    s.live = Some(Live { conn, mx });
     if greeting.code != 220 {
         let f = judge(greeting, "the connection").err().unwrap_or_else(|| {
             Failure::new(
