@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use smtpsh::shell::{self, Options, output::ColorChoice};
+use std::io::Write;
 use std::path::PathBuf;
 
 /// An interactive SMTP shell: talk to a mail server step by step, compose a
@@ -66,7 +67,10 @@ struct Cli {
 fn main() {
     let cli = Cli::parse();
     if cli.file.is_some() && !cli.command.is_empty() {
-        eprintln!("smtpsh: -f and -c cannot be used together");
+        let _ = writeln!(
+            std::io::stderr(),
+            "smtpsh: -f and -c cannot be used together"
+        );
         std::process::exit(shell::EXIT_USAGE);
     }
     let opts = Options {

@@ -313,6 +313,7 @@ fn interactive(s: &mut Session, no_history: bool) {
                 resume = ed.abandoned_line(&prompt);
             }
             let _ = s.out.bytes(seen.text.as_bytes());
+            let _ = s.out.flush();
         }
         match line {
             Line::Text(line) => {
