@@ -62,9 +62,37 @@ pub enum ConnError {
     State(Refusal),
 }
 
-impl fmt::Display for ConnError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl ConnError {
+    /// What went wrong, without what it did to the connection or what to
+    /// do about it: the reason a closed conversation gives
+    /// ([`Closed::Lost`](crate::smtp::Closed::Lost)).
+    pub fn cause(&self) -> impl fmt::Display + '_ {
+        Cause(self)
+    }
+
+    /// What follows the cause in the full message: what happened to the
+    /// connection, and what to do.
+    fn consequence(&self) -> &'static str {
         match self {
+            ConnError::Timeout { .. } => " (raise it with `set timeout SECONDS`)",
+            ConnError::TooSlow { .. } => {
+                "; the connection was closed (raise the wait with `set timeout SECONDS`)"
+            }
+            ConnError::Protocol(_) | ConnError::Interrupted | ConnError::Io(_) => {
+                "; the connection was closed"
+            }
+            ConnError::Tls(_) => "; nothing more was sent and the connection was closed",
+            _ => "",
+        }
+    }
+}
+
+/// The cause of a [`ConnError`] alone (see [`ConnError::cause`]).
+struct Cause<'a>(&'a ConnError);
+
+impl fmt::Display for Cause<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
             ConnError::Resolve { host, source } => write!(
                 f,
                 "could not find the host \"{host}\" ({source}); check the host name and your network"
@@ -86,33 +114,33 @@ impl fmt::Display for ConnError {
             },
             ConnError::Timeout { waiting_for, after } => write!(
                 f,
-                "no reply from the server within {} while waiting for {waiting_for} \
-                 (raise it with `set timeout SECONDS`)",
+                "no reply from the server within {} while waiting for {waiting_for}",
                 human_duration(*after)
             ),
             ConnError::TooSlow { waiting_for, after } => write!(
                 f,
                 "the server kept sending {waiting_for} a few bytes at a time and had not finished it \
-                 after {}; the connection was closed (raise the wait with `set timeout SECONDS`)",
+                 after {}",
                 human_duration(*after)
             ),
             ConnError::Closed { during } => {
                 write!(f, "the server closed the connection while {during}")
             }
-            ConnError::Protocol(e) => write!(f, "{e}; the connection was closed"),
-            ConnError::Interrupted => {
-                f.write_str("interrupted (Ctrl-C); the connection was closed")
-            }
-            ConnError::Tls(e) => write!(
-                f,
-                "TLS failed: {e}; nothing more was sent and the connection was closed"
-            ),
-            ConnError::Io(e) => write!(f, "network error: {e}; the connection was closed"),
+            ConnError::Protocol(e) => write!(f, "{e}"),
+            ConnError::Interrupted => f.write_str("interrupted (Ctrl-C)"),
+            ConnError::Tls(e) => write!(f, "TLS failed: {e}"),
+            ConnError::Io(e) => write!(f, "network error: {e}"),
             ConnError::Broken => {
                 f.write_str("the connection is unusable after an earlier error; connect again")
             }
             ConnError::State(r) => write!(f, "{r}"),
         }
+    }
+}
+
+impl fmt::Display for ConnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.cause(), self.consequence())
     }
 }
 

@@ -66,7 +66,6 @@ pub struct Connection {
     local: SocketAddr,
     host: String,
     options: ConnectOptions,
-    broken: bool,
     /// Everything true of the conversation.
     conversation: Conversation,
     /// What TLS negotiated, once encrypted.
@@ -95,7 +94,6 @@ impl Connection {
             local,
             host: host.to_string(),
             options,
-            broken: false,
             conversation: Conversation::new(false),
             tls: None,
             bare_lf_noticed: false,
@@ -114,7 +112,7 @@ impl Connection {
         tls: &TlsClient,
         observer: &mut dyn Observer,
     ) -> Result<TlsInfo, ConnError> {
-        if self.broken {
+        if self.is_broken() {
             return Err(ConnError::Broken);
         }
         let discarded = self.parser.pending_bytes();
@@ -168,17 +166,11 @@ impl Connection {
         self.usable()?;
         self.conversation.send(command).map_err(ConnError::State)?;
         let word = command.word();
-        let phase = TimeoutPhase::for_verb(command.verb());
-        self.write_all_checked(
+        self.put_commands(
             &command.wire(),
-            phase,
-            &format!("the server to accept the {word} command"),
-            &format!("sending {word}"),
-        )?;
-        self.flush_checked(
-            phase,
-            &format!("the server to accept the {word} command"),
-            &format!("sending {word}"),
+            TimeoutPhase::for_verb(command.verb()),
+            &format!("the {word} command"),
+            word,
         )?;
         let line = command.to_string();
         observer.event(Event::Sent {
@@ -207,26 +199,36 @@ impl Connection {
         let Some(first) = commands.first() else {
             return Ok(());
         };
-        self.conversation.check().map_err(ConnError::State)?;
         let mut wire = Vec::with_capacity(commands.len() * 48);
         for c in commands {
+            // Refused for the first or for none: sending changes nothing
+            // that `Conversation::check` looks at.
             self.conversation.send(c).map_err(ConnError::State)?;
             wire.extend_from_slice(&c.wire());
         }
         let verbs: Vec<&str> = commands.iter().map(Command::word).collect();
         let verbs = verbs.join(", ");
-        let phase = TimeoutPhase::for_verb(first.verb());
-        self.write_all_checked(
+        self.put_commands(
             &wire,
-            phase,
-            &format!("the server to accept the commands {verbs}"),
-            &format!("sending {verbs}"),
-        )?;
-        self.flush_checked(
-            phase,
-            &format!("the server to accept the commands {verbs}"),
-            &format!("sending {verbs}"),
+            TimeoutPhase::for_verb(first.verb()),
+            &format!("the commands {verbs}"),
+            &verbs,
         )
+    }
+    /// Writes and flushes command lines; `what` and `words` name them in
+    /// a timeout ("the server to accept the MAIL command") or a close
+    /// ("sending MAIL").
+    fn put_commands(
+        &mut self,
+        wire: &[u8],
+        phase: TimeoutPhase,
+        what: &str,
+        words: &str,
+    ) -> Result<(), ConnError> {
+        let waiting_for = format!("the server to accept {what}");
+        let during = format!("sending {words}");
+        self.write_all_checked(wire, phase, &waiting_for, &during)?;
+        self.flush_checked(phase, &waiting_for, &during)
     }
     /// For a command sent by [`Connection::send_batch`]: reports it
     /// ([`Event::Sent`]) and reads the next reply, which is its reply.
@@ -359,8 +361,9 @@ impl Connection {
             secure: self.is_secure(),
         });
         self.conversation.receive(&reply);
-        if self.conversation.closed().is_some() && !self.broken {
-            // A 421 or the reply to QUIT: the server closes its side now.
+        if self.conversation.closed().is_some() {
+            // A 421 or the reply to QUIT (the conversation was open before
+            // it, or it would not have been read): the server closes its side now.
             self.stream.close_notify();
             self.shut();
         }
@@ -368,31 +371,19 @@ impl Connection {
     }
     /// Fails unless the connection can still be used.
     fn usable(&self) -> Result<(), ConnError> {
-        if let Some(closed) = self.conversation.closed() {
-            return Err(ConnError::State(super::client::Refusal::Closed(
+        match self.conversation.closed() {
+            Some(closed) => Err(ConnError::State(super::client::Refusal::Closed(
                 closed.clone(),
-            )));
+            ))),
+            None => Ok(()),
         }
-        if self.broken {
-            return Err(ConnError::Broken);
-        }
-        Ok(())
     }
     /// Marks the connection unusable, closes the socket, tells the
     /// conversation, and returns `e`.
     fn fail(&mut self, e: ConnError) -> ConnError {
         let why = match &e {
             ConnError::Closed { .. } => None,
-            other => {
-                let text = other.to_string();
-                let cut = [
-                    "; nothing more was sent and the connection was closed",
-                    "; the connection was closed",
-                ]
-                .iter()
-                .find_map(|tail| text.strip_suffix(tail));
-                Some(cut.map_or_else(|| text.clone(), str::to_string))
-            }
+            other => Some(other.cause().to_string()),
         };
         self.conversation.lost(why);
         self.shut();
@@ -404,9 +395,8 @@ impl Connection {
         self.conversation.lost(Some(why.to_string()));
         self.shut();
     }
-    /// Shuts the socket; the connection is unusable from now on.
+    /// Shuts the socket (the conversation is closed already).
     fn shut(&mut self) {
-        self.broken = true;
         let _ = self.stream.shutdown();
     }
 
@@ -464,7 +454,7 @@ impl Connection {
         during: &str,
         mut step: impl FnMut(&mut dyn Stream) -> io::Result<WriteStep>,
     ) -> Result<(), ConnError> {
-        if self.broken {
+        if self.is_broken() {
             return Err(ConnError::Broken);
         }
         let timeout = phase.timeout(self.options.timeout);
@@ -556,9 +546,10 @@ impl Connection {
         self.conversation.is_secure()
     }
     /// Whether the connection can no longer be used (an earlier failure,
-    /// or the conversation is over).
+    /// or the conversation is over): the socket is shut exactly when the
+    /// conversation closes.
     pub fn is_broken(&self) -> bool {
-        self.broken
+        self.conversation.closed().is_some()
     }
     /// The stream's file descriptor, for waiting on it with `poll(2)`
     /// (`None` for streams without one, such as test doubles).
@@ -573,7 +564,7 @@ impl Connection {
     /// Closes the socket without QUIT (inside TLS, after a close_notify);
     /// the conversation is over.
     pub fn close(&mut self) {
-        if !self.broken {
+        if !self.is_broken() {
             self.stream.close_notify();
         }
         self.conversation

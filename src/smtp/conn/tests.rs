@@ -290,6 +290,16 @@ fn stalled_reply_times_out_and_breaks_the_connection() {
          (raise it with `set timeout SECONDS`)"
     );
     assert!(conn.is_broken());
+    assert_eq!(
+        conn.conversation()
+            .closed()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some(
+            "the connection was closed: no reply from the server within 300 ms \
+             while waiting for the reply to MAIL"
+        )
+    );
     assert!(matches!(
         conn.send(&Command::rset(), &mut log),
         Err(ConnError::State(_))
@@ -341,6 +351,14 @@ fn interrupt_from_another_thread() {
         "interrupted (Ctrl-C); the connection was closed"
     );
     assert!(conn.is_broken());
+    // The conversation keeps the cause alone: what closing means is its own.
+    assert_eq!(
+        conn.conversation()
+            .closed()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("the connection was closed: interrupted (Ctrl-C)")
+    );
     server.join().expect("server");
 }
 

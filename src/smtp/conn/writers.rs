@@ -53,7 +53,7 @@ impl SocketWriter<'_> {
 
 impl Write for SocketWriter<'_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.conn.broken {
+        if self.conn.is_broken() {
             return Err(into_io(ConnError::Broken));
         }
         if self.buf.len() + data.len() > DATA_BUFFER {
