@@ -62,11 +62,22 @@ pub struct Delivery<'a> {
     policy: Policy,
 }
 
-/// One command of a pipelined group, and what it is for.
+/// One command of the envelope, and what it is for.
 enum Piped {
     Mail,
     Rcpt(Address),
     Data,
+}
+
+impl Piped {
+    /// What the server refused, in a failure's words.
+    fn what(&self) -> String {
+        match self {
+            Piped::Mail => "the sender (MAIL FROM)".to_string(),
+            Piped::Rcpt(addr) => format!("the recipient {addr}"),
+            Piped::Data => "DATA".to_string(),
+        }
+    }
 }
 
 impl<'a> Delivery<'a> {
@@ -105,17 +116,11 @@ impl<'a> Delivery<'a> {
         // The envelope: MAIL FROM unless this transaction has it, RCPT TO for
         // each recipient not yet accepted, and DATA — in one write when the
         // server offers PIPELINING (RFC 2920), else one at a time.
-        let c = self.conversation();
-        let mail_needed = c.transaction().is_none();
-        let rcpts_needed = recipients
-            .iter()
-            .filter(|a| !c.transaction().is_some_and(|t| t.is_accepted(a.as_str())))
-            .count();
-        let group = usize::from(mail_needed) + rcpts_needed + usize::from(!bdat);
-        let data_reply = if group >= 2 && c.offers(Ext::Pipelining) {
-            self.pipelined_envelope(from, &params, recipients, !bdat)?
+        let group = self.envelope(from, &params, recipients, !bdat)?;
+        let data_reply = if group.len() >= 2 && self.conversation().offers(Ext::Pipelining) {
+            self.pipelined_envelope(&group)?
         } else {
-            self.stepwise_envelope(from, &params, recipients)?;
+            self.stepwise_envelope(&group)?;
             None
         };
         let accepted = self.check_recipients(data_reply.as_ref())?;
@@ -244,58 +249,18 @@ impl<'a> Delivery<'a> {
         Ok(params)
     }
 
-    /// MAIL FROM (unless the transaction has it) and RCPT TO for each
-    /// recipient not yet accepted, one command at a time. Stops at a
-    /// refused MAIL FROM and when the server closes the connection.
-    fn stepwise_envelope(
-        &mut self,
-        from: &ReversePath,
-        params: &[String],
-        recipients: &[Address],
-    ) -> Result<(), Failure> {
-        if self.conversation().transaction().is_none() {
-            let cmd = mail_command_for(Some(self.conversation()), from, recipients, params)?;
-            let reply = self.exchange(&cmd)?;
-            judge(&reply, "the sender (MAIL FROM)")?;
-        }
-        for addr in recipients {
-            let c = self.conversation();
-            if c.transaction()
-                .is_some_and(|t| t.is_accepted(addr.as_str()))
-            {
-                continue;
-            }
-            check_utf8_address(Some(c), addr)?;
-            let cmd = Command::rcpt_to(addr, &[]).map_err(super::failure::command_error)?;
-            let reply = self.exchange(&cmd)?;
-            if let Some(closed) = self.conversation().closed() {
-                // A 421: the server closed the connection; that reply is the cause.
-                judge(&reply, &format!("the recipient {addr}"))?;
-                return Err(super::failure::closed_failure(closed));
-            }
-        }
-        Ok(())
-    }
-
-    /// MAIL FROM (unless the transaction has it), the RCPT TOs and, with
-    /// `with_data`, DATA, in one write (RFC 2920); then each reply in
-    /// order, printed after its own command. Every reply is read even when
-    /// MAIL FROM was refused, so the connection stays in step; DATA's reply
-    /// is returned for the caller to judge.
-    ///
-    /// When DATA was answered 354 although MAIL FROM was refused (RFC 2920
-    /// §3.1 warns that a server may), the connection is closed without a
-    /// byte of content: a server in that state is not trusted with even an
-    /// empty message (see docs/commands.md, `send`).
-    fn pipelined_envelope(
-        &mut self,
+    /// The commands the transaction still lacks: MAIL FROM (unless it is
+    /// open), RCPT TO for each recipient not yet accepted, and — with
+    /// `with_data` — DATA. Every address is checked before any is sent.
+    fn envelope(
+        &self,
         from: &ReversePath,
         params: &[String],
         recipients: &[Address],
         with_data: bool,
-    ) -> Result<Option<Reply>, Failure> {
+    ) -> Result<Vec<(Piped, Command)>, Failure> {
         let c = self.conversation();
-        let mut group: Vec<(Piped, Command)> = Vec::new();
+        let mut group = Vec::new();
         if c.transaction().is_none() {
             group.push((
                 Piped::Mail,
@@ -303,39 +268,70 @@ impl<'a> Delivery<'a> {
             ));
         }
         for addr in recipients {
-            if !c
-                .transaction()
+            if c.transaction()
                 .is_some_and(|t| t.is_accepted(addr.as_str()))
             {
-                check_utf8_address(Some(c), addr)?;
-                let cmd = Command::rcpt_to(addr, &[]).map_err(super::failure::command_error)?;
-                group.push((Piped::Rcpt(addr.clone()), cmd));
+                continue;
             }
+            check_utf8_address(Some(c), addr)?;
+            let cmd = Command::rcpt_to(addr, &[]).map_err(super::failure::command_error)?;
+            group.push((Piped::Rcpt(addr.clone()), cmd));
         }
         if with_data {
             group.push((Piped::Data, Command::data()));
         }
+        Ok(group)
+    }
+
+    /// The envelope one command at a time, but for DATA, which the caller
+    /// sends once it knows a recipient was accepted. Stops at a refused
+    /// MAIL FROM and when the server closes the connection.
+    fn stepwise_envelope(&mut self, group: &[(Piped, Command)]) -> Result<(), Failure> {
+        for (step, cmd) in group {
+            if matches!(step, Piped::Data) {
+                break;
+            }
+            let reply = self.exchange(cmd)?;
+            if let Some(closed) = self.conversation().closed() {
+                // A 421: the server closed the connection; that reply is the cause.
+                judge(&reply, &step.what())?;
+                return Err(super::failure::closed_failure(closed));
+            }
+            if matches!(step, Piped::Mail) {
+                judge(&reply, &step.what())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The envelope in one write (RFC 2920); then each reply in order,
+    /// printed after its own command. Every reply is read even when MAIL
+    /// FROM was refused, so the connection stays in step; DATA's reply is
+    /// returned for the caller to judge.
+    ///
+    /// When DATA was answered 354 although MAIL FROM was refused (RFC 2920
+    /// §3.1 warns that a server may), the connection is closed without a
+    /// byte of content: a server in that state is not trusted with even an
+    /// empty message (see docs/commands.md, `send`).
+    fn pipelined_envelope(&mut self, group: &[(Piped, Command)]) -> Result<Option<Reply>, Failure> {
         let commands: Vec<Command> = group.iter().map(|(_, c)| c.clone()).collect();
         self.conn.send_batch(&commands).map_err(conn_failure)?;
         let mut mail_refused = None;
         let mut data_reply = None;
-        for (step, cmd) in &group {
+        for (step, cmd) in group {
             let reply = self
                 .conn
                 .pipelined_reply(cmd, self.out)
                 .map_err(conn_failure)?;
-            let what = match step {
-                Piped::Mail => "the sender (MAIL FROM)".to_string(),
-                Piped::Rcpt(addr) => format!("the recipient {addr}"),
-                Piped::Data => "DATA".to_string(),
-            };
             if let Some(closed) = self.conversation().closed() {
                 super::session::closing_note(self.conn, self.out);
-                judge(&reply, &what)?;
+                judge(&reply, &step.what())?;
                 return Err(super::failure::closed_failure(closed));
             }
             match step {
-                Piped::Mail if !reply.is_positive() => mail_refused = judge(&reply, &what).err(),
+                Piped::Mail if !reply.is_positive() => {
+                    mail_refused = judge(&reply, &step.what()).err();
+                }
                 Piped::Data => data_reply = Some(reply),
                 _ => {}
             }

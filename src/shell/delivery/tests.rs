@@ -54,6 +54,16 @@ fn send(server: &MemoryServer, d: &Draft, policy: Policy, greet: bool) -> Run {
     }
 }
 
+/// Greets, then sends the usual draft to bob@example.org.
+fn to_bob(server: &MemoryServer, transfer: Transfer, require_tls: bool) -> Run {
+    send(
+        server,
+        &draft(&["bob@example.org"]),
+        policy(transfer, require_tls),
+        true,
+    )
+}
+
 #[test]
 fn pipelined_envelope_skips_a_refused_recipient_and_delivers() {
     let server = MemoryServer::default();
@@ -125,12 +135,7 @@ fn without_pipelining_commands_go_one_by_one_and_helo_servers_get_no_parameters(
 #[test]
 fn a_message_over_the_size_limit_is_refused_before_mail() {
     let server = MemoryServer::new(&["SIZE 100"]);
-    let r = send(
-        &server,
-        &draft(&["bob@example.org"]),
-        policy(Transfer::Auto, false),
-        true,
-    );
+    let r = to_bob(&server, Transfer::Auto, false);
     let f = r.result.expect_err("too big");
     assert!(
         f.message.contains("accepts at most 100 bytes (SIZE)"),
@@ -143,12 +148,7 @@ fn a_message_over_the_size_limit_is_refused_before_mail() {
 #[test]
 fn require_tls_keeps_the_envelope_off_a_plaintext_connection() {
     let server = MemoryServer::default();
-    let r = send(
-        &server,
-        &draft(&["bob@example.org"]),
-        policy(Transfer::Auto, true),
-        true,
-    );
+    let r = to_bob(&server, Transfer::Auto, true);
     let f = r.result.expect_err("plaintext");
     assert!(f.message.contains("require-tls is on"), "{}", f.message);
     assert_eq!(server.commands().len(), 1);
@@ -157,12 +157,7 @@ fn require_tls_keeps_the_envelope_off_a_plaintext_connection() {
 #[test]
 fn bdat_sends_one_chunk_and_needs_chunking() {
     let server = MemoryServer::default();
-    let r = send(
-        &server,
-        &draft(&["bob@example.org"]),
-        policy(Transfer::Bdat, false),
-        true,
-    );
+    let r = to_bob(&server, Transfer::Bdat, false);
     let done = r.result.expect("delivered");
     let commands = server.commands();
     assert!(
@@ -173,12 +168,7 @@ fn bdat_sends_one_chunk_and_needs_chunking() {
     assert!(!commands.iter().any(|c| c == "DATA"));
     assert_eq!(done.bytes, server.messages()[0].len() as u64);
     let plain = MemoryServer::new(&["PIPELINING"]);
-    let r = send(
-        &plain,
-        &draft(&["bob@example.org"]),
-        policy(Transfer::Bdat, false),
-        true,
-    );
+    let r = to_bob(&plain, Transfer::Bdat, false);
     let f = r.result.expect_err("no CHUNKING");
     assert!(f.message.contains("does not offer CHUNKING"));
     assert_eq!(plain.commands().len(), 1);
@@ -282,12 +272,7 @@ fn a_421_in_the_envelope_stops_there() {
 #[test]
 fn a_refused_sender_in_a_pipeline_with_354_closes_without_content() {
     let server = MemoryServer::default().answer("MAIL", "550 5.7.1 not you");
-    let r = send(
-        &server,
-        &draft(&["bob@example.org"]),
-        policy(Transfer::Auto, false),
-        true,
-    );
+    let r = to_bob(&server, Transfer::Auto, false);
     let f = r.result.expect_err("refused");
     assert!(f.message.contains("refused the sender"), "{}", f.message);
     assert!(server.messages().is_empty());
@@ -297,14 +282,34 @@ fn a_refused_sender_in_a_pipeline_with_354_closes_without_content() {
 #[test]
 fn a_refused_message_is_a_delivered_result_that_was_not_accepted() {
     let server = MemoryServer::default().answer("END", "554 5.6.0 content rejected");
-    let r = send(
-        &server,
-        &draft(&["bob@example.org"]),
-        policy(Transfer::Auto, false),
-        true,
-    );
+    let r = to_bob(&server, Transfer::Auto, false);
     let done = r.result.expect("sent to the end");
     assert!(!done.accepted());
     assert_eq!(done.reply.code, 554);
     assert!(r.conn.conversation().transaction().is_none());
+}
+
+#[test]
+fn every_recipient_is_checked_before_mail_goes_out() {
+    // After HELO there is no SMTPUTF8: the non-ASCII recipient is refused
+    // locally before MAIL FROM, so no transaction is left half open.
+    let server = MemoryServer::new(&[]).answer("EHLO", "502 5.5.1 no EHLO here");
+    let r = send(
+        &server,
+        &draft(&["bob@example.org", "jörg@example.org"]),
+        policy(Transfer::Auto, false),
+        false,
+    );
+    let f = r.result.expect_err("not ASCII");
+    assert!(
+        f.message.contains("does not announce SMTPUTF8"),
+        "{}",
+        f.message
+    );
+    let commands = server.commands();
+    assert!(
+        !commands.iter().any(|c| c.starts_with("MAIL")),
+        "{commands:?}"
+    );
+    assert_eq!(r.conn.conversation().stage(), Stage::Ready);
 }
