@@ -102,6 +102,8 @@ pub fn conn_failure(e: ConnError) -> Failure {
         ConnError::State(crate::smtp::client::Refusal::Closed(_)) => {
             "`connect` connects again to the same server; the draft is kept"
         }
+        // Nothing was sent and the connection is still open.
+        ConnError::State(_) => return Failure::new(kind, e.to_string()),
         _ => "the connection is closed; the draft is kept — `connect` again, then `send`",
     };
     Failure::new(kind, e.to_string()).hint(hint)
@@ -164,6 +166,16 @@ mod tests {
             assert!(reply_hint(code).is_some(), "{code}");
         }
         assert!(reply_hint(250).is_none());
+    }
+
+    #[test]
+    fn a_refusal_to_send_does_not_claim_the_connection_closed() {
+        use crate::smtp::client::Refusal;
+        let f = conn_failure(ConnError::State(Refusal::ContentDue));
+        assert!(f.message.contains("waiting for the message content"));
+        assert_eq!(f.hint, None);
+        let f = conn_failure(ConnError::Interrupted);
+        assert!(f.hint.is_some_and(|h| h.contains("`connect` again")));
     }
 
     #[test]

@@ -408,10 +408,6 @@ impl Editor {
         let _ = std::io::Write::flush(&mut err);
         text
     }
-    /// Whether the editor colours.
-    pub fn color(&self) -> bool {
-        self.color
-    }
 }
 
 impl Input for Editor {

@@ -173,13 +173,6 @@ impl Session {
         exchange_on(&mut live.conn, out, cmd)
     }
 
-    /// After a reply: if it closed the conversation (421), say so.
-    pub fn said_closing(&self) {
-        if let Some(live) = self.live.as_ref() {
-            closing_note(&live.conn, &self.out);
-        }
-    }
-
     /// Closes the connection without QUIT and forgets it.
     pub fn drop_live(&mut self) {
         if let Some(mut live) = self.live.take() {

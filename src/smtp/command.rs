@@ -164,10 +164,6 @@ impl Verb {
             Verb::AuthResponse | Verb::Other => "",
         }
     }
-    /// Whether this verb greets (EHLO, HELO, LHLO).
-    pub fn is_hello(self) -> bool {
-        matches!(self, Verb::Ehlo | Verb::Helo | Verb::Lhlo)
-    }
 }
 
 /// What a command says that the conversation keeps track of, read from

@@ -102,39 +102,41 @@ pub fn from(s: &mut Session, a: Args) -> Result<(), Failure> {
     if let Some(addr) = path.address() {
         check_utf8_address(s.conversation(), addr)?;
     }
-    if !s.is_open() {
-        s.draft.from = Some(path.clone());
-        s.touch_draft();
+    // Everything that can refuse comes before the draft changes.
+    let open = s.is_open();
+    let transaction = s.conversation().and_then(Conversation::transaction);
+    if open {
+        require_secure(s, "MAIL FROM")?;
+        if let Some(t) = transaction.filter(|_| !a.classic()) {
+            let wanted = path.address().map_or_else(String::new, ToString::to_string);
+            if t.sender() != Some(wanted.as_str()) {
+                return Err(Failure::local(format!(
+                    "a mail transaction is open (MAIL FROM:<{}> accepted, {}); the sender was not changed",
+                    t.sender().unwrap_or("?"),
+                    plural(t.accepted().len(), "recipient")
+                ))
+                .hint("`rset` ends it (the server forgets its recipients), then `from` again"));
+            }
+        }
+    }
+    let in_transaction = transaction.is_some();
+    s.draft.from = Some(path.clone());
+    s.touch_draft();
+    if !open {
         s.out.note(&format!(
             "sender set to {path} (MAIL FROM is sent by `send`, or at once when connected)"
         ));
         return Ok(());
     }
-    require_secure(s, "MAIL FROM")?;
     if a.classic() {
-        s.draft.from = Some(path);
-        s.touch_draft();
         return send_as_typed(s, &a, "the sender (MAIL FROM)");
     }
-    let wanted = path.address().map_or_else(String::new, |a| a.to_string());
-    if let Some(t) = s.conversation().and_then(Conversation::transaction) {
-        if t.sender() != Some(wanted.as_str()) {
-            return Err(Failure::local(format!(
-                "a mail transaction is open (MAIL FROM:<{}> accepted, {}); the sender was not changed",
-                t.sender().unwrap_or("?"),
-                plural(t.accepted().len(), "recipient")
-            ))
-            .hint("`rset` ends it (the server forgets its recipients), then `from` again"));
-        }
+    if in_transaction {
         s.out.note(&format!(
             "the server accepted {path} as the sender already; nothing sent"
         ));
-        s.draft.from = Some(path);
-        s.touch_draft();
         return Ok(());
     }
-    s.draft.from = Some(path.clone());
-    s.touch_draft();
     ensure_greeted(s, "MAIL FROM needs a greeting")?;
     let cmd = mail_command(s, &path, &params)?;
     let reply = s.exchange(&cmd)?;
