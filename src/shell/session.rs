@@ -101,6 +101,9 @@ pub struct Session {
     pub sandbox: Option<crate::sandbox::Sandbox>,
     /// Where a script's failed sends are kept ([`crate::local::dead_letter_dir`]).
     pub dead_letters: Option<std::path::PathBuf>,
+    /// The TLS client, once built, and whether the sandbox's CA was among
+    /// its anchors then ([`super::cmd::tls::tls_client`]).
+    pub tls_client: Option<(bool, crate::smtp::tls::TlsClient)>,
 }
 
 impl Session {
@@ -121,6 +124,7 @@ impl Session {
             source_depth: 0,
             sandbox: None,
             dead_letters: crate::local::dead_letter_dir(),
+            tls_client: None,
         }
     }
 

@@ -345,3 +345,20 @@ fn stray_words_after_auth_stay_out_of_the_history() {
     assert!(!may_hold_secret("auth PLAIN alice --password-env P"));
     assert!(!may_hold_secret("to a b c d"));
 }
+
+#[test]
+fn the_tls_client_is_built_once_and_a_bad_cafile_is_never_kept() {
+    let (mut s, _) = Session::for_tests();
+    s.settings.cafile = Some("/nonexistent/ca.pem".into());
+    for _ in 0..2 {
+        let f = super::cmd::tls::tls_client(&mut s).expect_err("no such file");
+        assert!(f.message.contains("/nonexistent/ca.pem"), "{}", f.message);
+        assert!(s.tls_client.is_none());
+    }
+    s.settings.cafile = None;
+    super::cmd::tls::tls_client(&mut s).expect("the system's roots");
+    // Kept, keyed by whether the sandbox's CA was among the anchors.
+    assert!(matches!(s.tls_client, Some((false, _))));
+    super::cmd::tls::tls_client(&mut s).expect("kept");
+    assert!(matches!(s.tls_client, Some((false, _))));
+}

@@ -43,14 +43,16 @@ fn reconnect(s: &mut Session, mode: TlsMode) -> Result<(), Failure> {
     open(s, target)
 }
 
+/// A port number as typed (1-65535).
+pub fn parse_port(p: &str) -> Result<u16, Failure> {
+    p.parse::<u16>().ok().filter(|&n| n > 0).ok_or_else(|| {
+        Failure::local(format!("'{p}' is not a port number (1-65535)"))
+            .hint("example: connect 127.0.0.1 2525")
+    })
+}
+
 /// Splits `HOST`, `HOST PORT`, `HOST:PORT`, `[V6]:PORT`, `V6`, `V6 PORT`.
 pub fn parse_host_port(host: &str, port: Option<&str>) -> Result<(String, u16), Failure> {
-    let parse_port = |p: &str| {
-        p.parse::<u16>().ok().filter(|&n| n > 0).ok_or_else(|| {
-            Failure::local(format!("'{p}' is not a port number (1-65535)"))
-                .hint("example: connect 127.0.0.1 2525")
-        })
-    };
     if host.chars().any(char::is_control) || host.is_empty() {
         return Err(Failure::local(
             "the host name is empty or contains a control character",
@@ -104,12 +106,7 @@ pub fn connect_options(s: &Session) -> ConnectOptions {
 /// (`--starttls`, or `require-tls` in `Auto`).
 pub fn open(s: &mut Session, target: Target) -> Result<(), Failure> {
     let implicit = tls::is_implicit(target.mode, target.port);
-    // A bad --cafile fails before anything is touched or sent.
-    let client = if implicit || target.mode == TlsMode::StartTls || s.settings.require_tls {
-        Some(tls::tls_client(s)?)
-    } else {
-        None
-    };
+    let client = tls::client_for(s, target.mode, target.port)?;
     close_current(s);
     s.out.note(&format!(
         "connecting to {}",

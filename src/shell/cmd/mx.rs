@@ -1,7 +1,7 @@
 //! `connect --mx [DOMAIN] [PORT]`: find a domain's mail servers in DNS and
 //! connect to the first that answers (RFC 5321 §5.1).
 
-use super::connect::{close_current, connect_failure, connect_options, install};
+use super::connect::{close_current, connect_failure, connect_options, install, parse_port};
 use super::tls::{self as secure, TlsMode};
 use crate::shell::failure::{FailKind, Failure};
 use crate::shell::session::{MxFound, Session, Target};
@@ -45,14 +45,7 @@ pub fn connect_mx(s: &mut Session, words: &[String], mode: TlsMode) -> Result<()
     if domain.is_empty() || domain.chars().any(|c| c.is_control() || c.is_whitespace()) {
         return Err(Failure::local(format!("'{domain}' is not a domain name")));
     }
-    let port = match port {
-        Some(p) => p
-            .parse::<u16>()
-            .ok()
-            .filter(|&n| n > 0)
-            .ok_or_else(|| Failure::local(format!("'{p}' is not a port number (1-65535)")))?,
-        None => 25,
-    };
+    let port = port.map_or(Ok(25), parse_port)?;
     let resolver = resolver(s)?;
     s.out.note(&format!(
         "looking up the mail servers of {domain} (DNS {})",
@@ -78,14 +71,8 @@ pub fn connect_mx(s: &mut Session, words: &[String], mode: TlsMode) -> Result<()
         ));
     }
     let implicit = secure::is_implicit(mode, port);
-    let tls = if implicit {
-        Some(secure::tls_client(s)?)
-    } else {
-        None
-    };
-    if mode == TlsMode::StartTls || s.settings.require_tls {
-        secure::tls_client(s)?;
-    }
+    let client = secure::client_for(s, mode, port)?;
+    let tls = client.filter(|_| implicit);
     close_current(s);
     secure::warn_insecure(s);
     let mut last: Option<Failure> = None;

@@ -42,8 +42,16 @@ pub fn is_implicit(mode: TlsMode, port: u16) -> bool {
     mode == TlsMode::Implicit || (mode == TlsMode::Auto && port == 465)
 }
 
-/// The TLS client for the current settings.
-pub fn tls_client(s: &Session) -> Result<TlsClient, Failure> {
+/// The TLS client for the current settings, built once and kept: what
+/// it trusts (`--cafile`, `--insecure`, the sandbox's CA) changes only
+/// when the sandbox starts, and then it is built again.
+pub fn tls_client(s: &mut Session) -> Result<TlsClient, Failure> {
+    let with_sandbox = s.sandbox.is_some();
+    if let Some((sandbox, client)) = &s.tls_client
+        && *sandbox == with_sandbox
+    {
+        return Ok(client.clone());
+    }
     let options = TlsOptions {
         cafile: s.settings.cafile.clone(),
         insecure: s.settings.insecure,
@@ -58,9 +66,22 @@ pub fn tls_client(s: &Session) -> Result<TlsClient, Failure> {
             })
             .collect(),
     };
-    TlsClient::new(&options).map_err(|e| {
+    let client = TlsClient::new(&options).map_err(|e| {
         Failure::local(e.to_string()).hint("nothing was sent; check the --cafile path (a PEM file)")
-    })
+    })?;
+    s.tls_client = Some((with_sandbox, client.clone()));
+    Ok(client)
+}
+
+/// The TLS client a connection to `port` in `mode` will need — for
+/// implicit TLS, `--starttls` or `require-tls` — built before anything is
+/// touched, so a bad `--cafile` fails first; `None` for plaintext.
+pub fn client_for(s: &mut Session, mode: TlsMode, port: u16) -> Result<Option<TlsClient>, Failure> {
+    if is_implicit(mode, port) || mode == TlsMode::StartTls || s.settings.require_tls {
+        tls_client(s).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// The warning `--insecure` gives at every connect.
