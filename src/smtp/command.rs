@@ -187,8 +187,10 @@ pub enum Detail {
     },
 }
 
-/// One SMTP command line, validated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One SMTP command line, validated. A line with a secret (a masked AUTH
+/// line) is wiped when the command is dropped, and `Debug` shows only its
+/// masked form.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Command {
     /// The line without CRLF, exactly as it goes on the wire.
     line: String,
@@ -201,6 +203,24 @@ pub struct Command {
     detail: Detail,
     /// What the transcript shows instead of `line` (secrets masked), if set.
     shown: Option<String>,
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Command")
+            .field("line", &self.shown.as_ref().unwrap_or(&self.line))
+            .field("verb", &self.verb)
+            .field("detail", &self.detail)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Command {
+    fn drop(&mut self) {
+        if self.shown.is_some() {
+            zeroize::Zeroize::zeroize(&mut self.line);
+        }
+    }
 }
 
 impl Command {
@@ -891,6 +911,13 @@ mod tests {
         assert_eq!(c.wire(), b"AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n");
         assert_eq!(c.to_string(), "AUTH PLAIN ****");
         assert_eq!(c.word(), "AUTH");
+        // Nor does `{:?}` show the secret (a debug print must not leak it).
+        let debug = format!("{c:?} {:?}", Command::sasl_response("c2VjcmV0", "****"));
+        assert!(
+            !debug.contains("AHRpbQ") && !debug.contains("c2VjcmV0"),
+            "{debug}"
+        );
+        assert!(debug.contains("AUTH PLAIN ****"), "{debug}");
         let c = Command::auth("CRAM-MD5", None).expect("valid");
         assert_eq!(c.to_string(), "AUTH CRAM-MD5");
         assert_eq!(

@@ -166,12 +166,16 @@ impl Connection {
         self.usable()?;
         self.conversation.send(command).map_err(ConnError::State)?;
         let word = command.word();
-        self.put_commands(
-            &command.wire(),
+        let mut wire = command.wire();
+        let put = self.put_commands(
+            &wire,
             TimeoutPhase::for_verb(command.verb()),
             &format!("the {word} command"),
             word,
-        )?;
+        );
+        // An AUTH line holds a secret: no copy of it outlives the write.
+        zeroize::Zeroize::zeroize(&mut wire);
+        put?;
         let line = command.to_string();
         observer.event(Event::Sent {
             line: &line,
