@@ -232,3 +232,22 @@ fn a_421_at_the_prompt_shows_at_once_and_the_prompt_says_the_connection_is_gone(
     s.expect(Eof).unwrap();
     fake.finish();
 }
+
+#[test]
+fn lines_typed_ahead_all_run_in_order() {
+    // Several lines at once (a fast typist, or a paste into a terminal
+    // without bracketed paste): none is lost, the body's lines included.
+    let home = tempfile::tempdir().unwrap();
+    let mut s = shell(home.path(), home.path(), &["--no-history"]);
+    s.send("subject ahead\rbody\rline one\rline two\r.\rto bob@example.org\r")
+        .unwrap();
+    s.expect("recipient bob@example.org added").expect("the last line ran");
+    s.expect(PROMPT_START).expect("its prompt");
+    let out = type_line(&mut s, "status");
+    assert!(out.contains("subject:    ahead"), "{out}");
+    assert!(out.contains("body:       18 bytes"), "{out}");
+    assert!(out.contains("to:         bob@example.org"), "{out}");
+    s.send_line("new").unwrap();
+    s.send_line("exit").unwrap();
+    s.expect(Eof).unwrap();
+}
