@@ -241,7 +241,8 @@ fn lines_typed_ahead_all_run_in_order() {
     let mut s = shell(home.path(), home.path(), &["--no-history"]);
     s.send("subject ahead\rbody\rline one\rline two\r.\rto bob@example.org\r")
         .unwrap();
-    s.expect("recipient bob@example.org added").expect("the last line ran");
+    s.expect("recipient bob@example.org added")
+        .expect("the last line ran");
     s.expect(PROMPT_START).expect("its prompt");
     let out = type_line(&mut s, "status");
     assert!(out.contains("subject:    ahead"), "{out}");

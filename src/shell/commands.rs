@@ -255,7 +255,7 @@ pub static COMMANDS: &[Spec] = &[
                --name changes the file name the recipient sees (one PATH only).\n\
                The file is read when the message is sent, in chunks: any size works.\n\
                Example: attach report.pdf photo.png"),
-    cmd("detach", "detach N", "remove attachment number N (see `show`)", Plain(draft::detach))
+    cmd("detach", "detach N", "remove attachment number N (`status` lists them)", Plain(draft::detach))
         .words(1, 1)
         .help("Removes attachment N (numbered from 1 as `status` and `show` list them)."),
     cmd("header", "header NAME [VALUE]", "add a header (no VALUE: remove headers named NAME)", Plain(draft::header))

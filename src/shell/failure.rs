@@ -104,7 +104,11 @@ pub fn conn_failure(e: ConnError) -> Failure {
         }
         // Nothing was sent and the connection is still open.
         ConnError::State(_) => return Failure::new(kind, e.to_string()),
-        _ => "the connection is closed; the draft is kept — `connect` again, then `send`",
+        // The others say themselves that the connection was closed.
+        ConnError::Timeout { .. } => {
+            "the connection is closed; the draft is kept — `connect` again, then `send`"
+        }
+        _ => "the draft is kept — `connect` again, then `send`",
     };
     Failure::new(kind, e.to_string()).hint(hint)
 }

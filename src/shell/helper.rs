@@ -148,6 +148,7 @@ impl ShellHelper {
                 let up = word.to_ascii_uppercase();
                 let mut v: Vec<String> = Verb::ALL
                     .iter()
+                    .filter(|&&verb| super::cmd::protocol::raw_refusal(verb).is_none())
                     .map(|&verb| verb_start(verb))
                     .filter(|v| v.starts_with(&up))
                     .collect();
@@ -487,6 +488,14 @@ mod tests {
         assert_eq!(words("set color n"), vec!["never"]);
         assert_eq!(words("help con"), vec!["connect"]);
         assert_eq!(words("raw XC"), vec!["XCLIENT"]);
+        // Not the verbs `raw` refuses (they need their own command).
+        assert_eq!(words("raw S"), Vec::<String>::new());
+        assert!(
+            words("raw ")
+                .iter()
+                .all(|w| !w.starts_with("AUTH") && !w.starts_with("BDAT"))
+        );
+        assert_eq!(words("raw RS"), vec!["RSET"]);
         assert_eq!(words("raw MAIL FROM:<a@b.org> BO"), vec!["BODY=8BITMIME"]);
         assert!(words("frob x").is_empty());
     }

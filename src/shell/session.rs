@@ -143,14 +143,27 @@ impl Session {
         self.live.as_ref().map(Live::conversation)
     }
 
+    /// Not connected: the failure, with the way back when there was a
+    /// connection before (`connect` alone reconnects).
+    pub fn not_connected(&self) -> Failure {
+        match &self.last_target {
+            Some(t) => not_connected().hint(format!(
+                "`connect` connects again to {}; the draft is kept",
+                format_peer(&t.host, t.port)
+            )),
+            None => not_connected(),
+        }
+    }
+
     /// The open connection: fails when there is none or it is closed.
     pub fn open_live(&mut self) -> Result<&mut Live, Failure> {
-        match self.live.as_mut() {
-            None => Err(not_connected()),
-            Some(live) => match live.conn.conversation().closed() {
-                Some(closed) => Err(closed_failure(closed)),
-                None => Ok(live),
-            },
+        let failure = match &self.live {
+            None => Some(self.not_connected()),
+            Some(live) => live.conn.conversation().closed().map(closed_failure),
+        };
+        match (failure, self.live.as_mut()) {
+            (None, Some(live)) => Ok(live),
+            (f, _) => Err(f.unwrap_or_else(not_connected)),
         }
     }
 

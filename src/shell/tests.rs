@@ -362,3 +362,84 @@ fn the_tls_client_is_built_once_and_a_bad_cafile_is_never_kept() {
     super::cmd::tls::tls_client(&mut s).expect("kept");
     assert!(matches!(s.tls_client, Some((false, _))));
 }
+
+#[test]
+fn a_recipient_accepted_with_raw_counts_for_send_and_is_kept_as_bcc() {
+    let server = MemoryServer::default();
+    let (mut s, out) = on(&server, true);
+    run(&mut s, "from ann@example.org").expect("from");
+    run(&mut s, "raw RCPT TO:<carol@example.org>").expect("raw RCPT");
+    assert_eq!(stage(&s), Some(Stage::Mail { recipients: 1 }));
+    run(&mut s, "subject raw").expect("subject");
+    // The draft lists nobody, but the transaction has carol: send goes on.
+    run(&mut s, "send").expect("send");
+    let text = out.take();
+    assert!(
+        text.contains("carol@example.org with RCPT TO already") && text.contains("as Bcc"),
+        "{text}"
+    );
+    assert!(text.contains("message accepted for 1 recipient"), "{text}");
+    let rcpts = server
+        .commands()
+        .iter()
+        .filter(|c| c.starts_with("RCPT"))
+        .count();
+    assert_eq!(rcpts, 1, "carol's RCPT is not sent again");
+    let msg = String::from_utf8(server.messages().remove(0)).expect("utf8");
+    assert!(
+        !msg.contains("carol@"),
+        "Bcc stays out of the header: {msg}"
+    );
+    // The message sent, brought back, still goes to carol.
+    run(&mut s, "new --again").expect("new --again");
+    assert_eq!(s.draft.recipients().len(), 1);
+    assert_eq!(s.draft.bcc[0].address.as_str(), "carol@example.org");
+}
+
+#[test]
+fn set_with_a_name_alone_shows_the_value_and_the_choices() {
+    let (mut s, out) = Session::for_tests();
+    run(&mut s, "set timeout").expect("not an error");
+    let text = out.take();
+    assert!(text.contains("timeout  default"), "{text}");
+    assert!(text.contains("values: SECONDS|default"), "{text}");
+}
+
+#[test]
+fn not_connected_after_a_connection_names_the_way_back() {
+    let (mut s, _) = Session::for_tests();
+    let f = run(&mut s, "noop").expect_err("not connected");
+    assert!(f.hint.is_some_and(|h| h.contains("connect HOST")));
+    s.last_target = Some(super::session::Target {
+        host: "127.0.0.1".into(),
+        port: 2525,
+        mode: super::cmd::tls::TlsMode::Auto,
+    });
+    for line in ["noop", "send"] {
+        run(&mut s, "from ann@example.org").expect("from");
+        run(&mut s, "to bob@example.org").expect("to");
+        let f = run(&mut s, line).expect_err("not connected");
+        assert!(
+            f.hint
+                .as_deref()
+                .is_some_and(|h| h.contains("`connect` connects again to 127.0.0.1:2525")),
+            "{line}: {:?}",
+            f.hint
+        );
+    }
+}
+
+#[test]
+fn cancelled_message_entry_leaves_the_connection_closed_not_forgotten() {
+    let server = MemoryServer::default();
+    let (mut s, _) = on(&server, true);
+    run(&mut s, "from ann@example.org").expect("from");
+    run(&mut s, "to bob@example.org").expect("to");
+    // The input ends inside the message: nothing is delivered.
+    let f = run_with(&mut s, "data", &["Subject: x", "partial"]).expect_err("cut off");
+    assert_eq!(f.kind, FailKind::Interrupted);
+    assert!(server.messages().is_empty());
+    assert_eq!(stage(&s), Some(Stage::Closed));
+    let (plain, _) = s.prompt();
+    assert!(plain.contains("[closed]"), "{plain}");
+}

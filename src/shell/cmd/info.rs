@@ -96,13 +96,14 @@ pub fn set(s: &mut Session, a: Args) -> Result<(), Failure> {
             .hint(format!("settings: {}", names.join(", "))));
     };
     let Some(value) = value else {
-        return Err(Failure::local(format!(
-            "set {} needs a value: {} (now {})",
-            setting.name,
-            setting.values,
-            (setting.show)(s)
-        ))
-        .hint("usage: set NAME VALUE (`set` lists them)"));
+        // `set NAME`: what it is now, and what it can be.
+        s.out
+            .plain(&format!("{}  {}", setting.name, (setting.show)(s)));
+        s.out.note(&format!(
+            "values: {} — `set {} VALUE` changes it",
+            setting.values, setting.name
+        ));
+        return Ok(());
     };
     let said = (setting.set)(s, value)?;
     s.out.note(&said);
@@ -267,13 +268,18 @@ fn draft_status(s: &Session) {
         o.plain(&format!("  header:     {n}: {v}"));
     }
     for (i, a) in d.attachments.iter().enumerate() {
+        // The file, when its path says more than the name the message gives it.
+        let from = if a.path.as_os_str() == a.name.as_str() {
+            String::new()
+        } else {
+            format!(" from {}", a.path.display())
+        };
         o.plain(&format!(
-            "  attach {}:   {} ({}, {}) {}",
+            "  attach {}:   {} ({}, {}){from}",
             i + 1,
             a.name,
             a.content_type,
             human_bytes(a.size),
-            a.path.display()
         ));
     }
 }

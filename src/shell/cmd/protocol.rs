@@ -65,32 +65,37 @@ pub fn expn(s: &mut Session, a: Args) -> Result<(), Failure> {
     simple(s, &cmd).map(|_| ())
 }
 
+/// Why `raw` does not send a line with `verb`: what follows it is more
+/// than a line (a TLS handshake, a chunk) or a secret. Tab completion
+/// leaves these verbs out.
+pub fn raw_refusal(verb: Verb) -> Option<Failure> {
+    Some(match verb {
+        Verb::StartTls => Failure::local(
+            "`raw STARTTLS` cannot work: after 220 the server expects a TLS handshake",
+        )
+        .hint("use `starttls`: it does the handshake and greets again"),
+        Verb::Auth => {
+            Failure::local("`raw AUTH` would put credentials in the transcript and the history")
+                .hint("use `auth [MECHANISM] [USER]`: it asks for the password and masks it")
+        }
+        Verb::Bdat => Failure::local(
+            "`raw BDAT` cannot carry the chunk: its bytes must follow the command line at once",
+        )
+        .hint("`set transfer bdat`, then `send`, sends the draft as a BDAT chunk"),
+        _ => return None,
+    })
+}
+
 /// `raw LINE`: the line exactly as typed (no unquoting).
 pub fn raw(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failure> {
     let cmd = Command::raw(&a.verbatim).map_err(command_error)?;
     s.open_live()?;
     let word = cmd.word().to_string();
-    match cmd.verb() {
-        Verb::StartTls => {
-            return Err(Failure::local(
-                "`raw STARTTLS` cannot work: after 220 the server expects a TLS handshake",
-            )
-            .hint("use `starttls`: it does the handshake and greets again"));
-        }
-        Verb::Auth => {
-            return Err(Failure::local(
-                "`raw AUTH` would put credentials in the transcript and the history",
-            )
-            .hint("use `auth [MECHANISM] [USER]`: it asks for the password and masks it"));
-        }
-        Verb::Bdat => {
-            return Err(Failure::local(
-                "`raw BDAT` cannot carry the chunk: its bytes must follow the command line at once",
-            )
-            .hint("`set transfer bdat`, then `send`, sends the draft as a BDAT chunk"));
-        }
-        Verb::Mail | Verb::Rcpt | Verb::Data => require_secure(s, &word)?,
-        _ => {}
+    if let Some(f) = raw_refusal(cmd.verb()) {
+        return Err(f);
+    }
+    if matches!(cmd.verb(), Verb::Mail | Verb::Rcpt | Verb::Data) {
+        require_secure(s, &word)?;
     }
     let reply = s.exchange(&cmd)?;
     match cmd.verb() {
@@ -132,7 +137,11 @@ fn data_entry(s: &mut Session, input: &mut dyn Input) -> Result<(), Failure> {
     let typed = match type_message(s, input) {
         Ok(typed) => typed,
         Err(f) => {
-            s.drop_live();
+            // Closed without the final dot (the writer saw to it); the
+            // prompt and `status` keep saying how it ended.
+            if let Some(live) = s.live.as_mut() {
+                live.conn.close();
+            }
             return Err(f.hint("`connect` again to start over"));
         }
     };

@@ -6,10 +6,11 @@
 use super::connect::quit_connection;
 use super::draft::{compose_draft, write_message};
 use super::plural;
+use crate::address::Mailbox;
 use crate::mime::Draft;
 use crate::shell::args::Args;
 use crate::shell::delivery::{Delivery, Policy};
-use crate::shell::failure::{Failure, judge, not_connected};
+use crate::shell::failure::{Failure, judge};
 use crate::shell::input::Input;
 use crate::shell::output::human_bytes;
 use crate::shell::progress::{self, Progress};
@@ -40,6 +41,7 @@ fn send_draft(s: &mut Session, keep_open: bool) -> Result<(), Failure> {
         return Err(Failure::local("the draft has no sender")
             .hint("set one: from alice@example.com (or `from <>` for the null sender)"));
     };
+    adopt_accepted_recipients(s);
     let recipients = s.draft.recipients();
     if recipients.is_empty() {
         return Err(
@@ -48,9 +50,12 @@ fn send_draft(s: &mut Session, keep_open: bool) -> Result<(), Failure> {
     }
     let msg = compose_draft(&mut s.draft)?;
     if s.live.is_none() {
-        return Err(
-            not_connected().hint("connect first (`connect HOST [PORT]`); the draft is kept")
-        );
+        let f = s.not_connected();
+        return Err(if s.last_target.is_some() {
+            f
+        } else {
+            f.hint("connect first (`connect HOST [PORT]`); the draft is kept")
+        });
     }
     let policy = Policy {
         transfer: s.settings.transfer,
@@ -79,6 +84,35 @@ fn send_draft(s: &mut Session, keep_open: bool) -> Result<(), Failure> {
     // `expect` after `send` judges the reply to the message, not QUIT's.
     s.out.judge_by(done.reply);
     outcome
+}
+
+/// Recipients the server accepted in the open transaction that the draft
+/// does not list (sent with `raw RCPT TO:<x>`): the message goes to them
+/// as well, so they join the draft as Bcc — in the envelope, not in the
+/// header — and a note says so. The draft then tells who the message
+/// went to (`status`, `show --last`, `new --again`).
+fn adopt_accepted_recipients(s: &mut Session) {
+    let listed = s.draft.recipients();
+    let extra: Vec<Mailbox> = s
+        .conversation()
+        .and_then(|c| c.transaction())
+        .map(|t| t.accepted())
+        .unwrap_or_default()
+        .iter()
+        .filter(|a| !listed.iter().any(|l| l.as_str().eq_ignore_ascii_case(a)))
+        .filter_map(|a| Mailbox::parse(a).ok())
+        .collect();
+    if extra.is_empty() {
+        return;
+    }
+    let names: Vec<String> = extra.iter().map(|m| m.address.to_string()).collect();
+    s.out.note(&format!(
+        "the server accepted {} with RCPT TO already: the message goes there too, \
+         as Bcc (in the envelope, not in the header)",
+        names.join(", ")
+    ));
+    s.draft.bcc.extend(extra);
+    s.touch_draft();
 }
 
 /// After a message was accepted: it is kept as the last one sent, and the
