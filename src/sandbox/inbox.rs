@@ -8,6 +8,7 @@
 //! attached. Nothing here needs a running sandbox: it reads files.
 
 use super::maildir::{Entry, Maildir};
+use crate::text::{Style, escape_as};
 use base64::Engine as _;
 use mail_parser::{Address, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
@@ -460,11 +461,10 @@ pub fn safe_file_name(name: &str, fallback: &str) -> String {
     format!("{}{ext}", &trimmed[..cut])
 }
 
-/// Replaces control characters for display.
+/// Header text for display: control and bidirectional characters become
+/// U+FFFD (the shared escape's [`Style::Replace`]).
 pub fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect()
+    escape_as(s.as_bytes(), Style::Replace)
 }
 
 fn full_addresses(a: &Address<'_>) -> String {

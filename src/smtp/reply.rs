@@ -5,6 +5,10 @@
 use std::collections::VecDeque;
 use std::fmt;
 
+/// Server text is shown through the shared escape (`command` quotes
+/// parameters with `excerpt` from here).
+pub(crate) use crate::text::{escape, excerpt};
+
 /// Default longest accepted reply line, without its line ending.
 pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
 /// Default largest number of lines in one reply.
@@ -396,45 +400,6 @@ fn parse_enhanced(code: u16, text: &[u8]) -> Option<EnhancedCode> {
         subject: number(subject, 3)?,
         detail: number(detail, 3)?,
     })
-}
-
-/// Makes server text safe to show: invalid UTF-8, control characters
-/// (except TAB) and bidirectional-override characters become `\xNN`.
-pub(crate) fn escape(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for ch in chunk.valid().chars() {
-            if (ch.is_control() && ch != '\t') || is_bidi_control(ch) {
-                let mut buf = [0u8; 4];
-                for b in ch.encode_utf8(&mut buf).bytes() {
-                    push_hex(&mut out, b);
-                }
-            } else {
-                out.push(ch);
-            }
-        }
-        for &b in chunk.invalid() {
-            push_hex(&mut out, b);
-        }
-    }
-    out
-}
-
-/// Like [`escape`], shortened to at most `max` characters (ending in `...`
-/// when cut).
-pub(crate) fn excerpt(bytes: &[u8], max: usize) -> String {
-    crate::text::shorten(escape(bytes), max, "...")
-}
-
-fn is_bidi_control(ch: char) -> bool {
-    matches!(ch, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-fn push_hex(out: &mut String, b: u8) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    out.push_str("\\x");
-    out.push(char::from(HEX[usize::from(b >> 4)]));
-    out.push(char::from(HEX[usize::from(b & 0xf)]));
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! whose `Debug` and `Display` print `****`, so a secret cannot end up in a
 //! log line or error message by accident.
 
+use crate::text::{Style, escape_as};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, KeyInit, Mac};
@@ -131,10 +132,6 @@ pub enum SaslError {
     UnexpectedChallenge,
     /// The response would be longer than [`MAX_RESPONSE`].
     TooLong,
-    /// The HMAC implementation refused the password as a key. HMAC takes
-    /// keys of any length (RFC 2104 §2), so the `hmac` crate never does;
-    /// this is here so that CRAM-MD5 needs no panic.
-    BadKey,
 }
 
 impl fmt::Display for SaslError {
@@ -153,7 +150,6 @@ impl fmt::Display for SaslError {
             SaslError::TooLong => {
                 write!(f, "the response would be longer than {MAX_RESPONSE} octets")
             }
-            SaslError::BadKey => f.write_str("the password cannot be used as an HMAC-MD5 key"),
         }
     }
 }
@@ -225,17 +221,20 @@ pub fn plain(authzid: &str, user: &str, password: &Secret) -> Result<Secret, Sas
 /// HMAC-MD5 (RFC 2104) of `message` under `key`, by the `hmac` crate. The
 /// keyed MD5 states are wiped when the MAC is dropped; the result is
 /// returned in a buffer that wipes itself too.
-pub fn hmac_md5(key: &[u8], message: &[u8]) -> Result<Zeroizing<[u8; 16]>, SaslError> {
-    let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(key).map_err(|_| SaslError::BadKey)?;
+fn hmac_md5(key: &[u8], message: &[u8]) -> Zeroizing<[u8; 16]> {
+    // HMAC takes keys of any length (RFC 2104 §2: a longer one is hashed
+    // first); the `hmac` crate's `new_from_slice` never fails for it.
+    let mut mac =
+        <Hmac<Md5> as KeyInit>::new_from_slice(key).expect("HMAC accepts keys of any length");
     mac.update(message);
-    Ok(Zeroizing::new(mac.finalize().into_bytes().into()))
+    Zeroizing::new(mac.finalize().into_bytes().into())
 }
 
 /// CRAM-MD5 (RFC 2195 §2): base64(`user SP hex(HMAC-MD5(password, challenge))`),
 /// hex in lower case. `challenge` is the decoded 334 text.
 pub fn cram_md5(user: &str, password: &Secret, challenge: &[u8]) -> Result<Secret, SaslError> {
     reject(user, "the user name", &['\0', '\r', '\n'])?;
-    let mac = hmac_md5(password.expose().as_bytes(), challenge)?;
+    let mac = hmac_md5(password.expose().as_bytes(), challenge);
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut hex = Zeroizing::new([0u8; 32]);
     for (pair, b) in hex.chunks_exact_mut(2).zip(mac.iter()) {
@@ -362,20 +361,14 @@ impl Client {
 }
 
 /// A decoded challenge as the transcript shows it: the text when it is
-/// printable, else a byte count. Control characters never reach the terminal.
+/// UTF-8, else a byte count. Control and bidirectional characters never
+/// reach the terminal: they are shown through the shared escape
+/// ([`Style::Field`], `\\xnn`).
 pub fn show_challenge(decoded: &[u8]) -> String {
-    match std::str::from_utf8(decoded) {
-        Ok(text) => text
-            .chars()
-            .map(|c| {
-                if c.is_control() {
-                    format!("\\x{:02x}", u32::from(c))
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect(),
-        Err(_) => format!("{} bytes, not text", decoded.len()),
+    if std::str::from_utf8(decoded).is_ok() {
+        escape_as(decoded, Style::Field)
+    } else {
+        format!("{} bytes, not text", decoded.len())
     }
 }
 
@@ -454,12 +447,7 @@ mod tests {
 
     #[test]
     fn hmac_md5_rfc2104_vectors() {
-        let hex = |b: Result<Zeroizing<[u8; 16]>, SaslError>| {
-            b.unwrap()
-                .iter()
-                .map(|x| format!("{x:02x}"))
-                .collect::<String>()
-        };
+        let hex = |b: Zeroizing<[u8; 16]>| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
         assert_eq!(
             hex(hmac_md5(&[0x0b; 16], b"Hi There")),
             "9294727a3638bb1c13f48ef8158bfc9d"

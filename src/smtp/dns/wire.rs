@@ -12,6 +12,7 @@ use hickory_proto::rr::{DNSClass, Name, RData, Record, RecordType as WireType};
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, DecodeError};
 
 use super::{DnsError, RecordType};
+use crate::text::{Style, escape_as};
 
 /// A reply that answers our query (right ID, QR set, standard query, our
 /// question echoed).
@@ -47,7 +48,7 @@ fn malformed<T>(reason: impl Into<String>) -> Result<T, Rejected> {
 pub(super) fn query_name(name: &str) -> Result<Name, DnsError> {
     Name::from_labels(name.split('.').map(str::as_bytes)).map_err(|e| DnsError::BadName {
         name: name.to_string(),
-        reason: printable(&e.to_string()),
+        reason: escape_as(e.to_string().as_bytes(), Style::Field),
     })
 }
 
@@ -59,7 +60,10 @@ pub(super) fn build_query(id: u16, qname: &Name, rtype: RecordType) -> Result<Ve
     msg.add_query(Query::query(qname.clone(), rtype.wire()));
     msg.to_vec().map_err(|e| DnsError::BadName {
         name: name_text(qname),
-        reason: format!("the query cannot be encoded: {}", printable(&e.to_string())),
+        reason: format!(
+            "the query cannot be encoded: {}",
+            escape_as(e.to_string().as_bytes(), Style::Field)
+        ),
     })
 }
 
@@ -179,19 +183,6 @@ fn decode_reason(e: &DecodeError) -> String {
                 "a record's data length ({len} octets) is wrong (cut short, or not what its type holds)"
             )
         }
-        other => printable(&other.to_string()),
+        other => escape_as(other.to_string().as_bytes(), Style::Field),
     }
-}
-
-/// `text` with every character outside printable ASCII escaped.
-fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c == ' ' || c.is_ascii_graphic() {
-            out.push(c);
-        } else {
-            out.extend(c.escape_default());
-        }
-    }
-    out
 }

@@ -1,17 +1,17 @@
 //! What `status` shows about an encrypted connection ([`TlsInfo`]) and the
 //! readable parts of the server's certificate ([`CertSummary`]), parsed
 //! with `x509-parser`. The certificate comes from the network: whatever
-//! does not parse gives `None`, and every string from it is shown with
-//! control characters escaped.
+//! does not parse gives `None`, and every string from it is shown through
+//! the shared escape (control and bidirectional characters as `\xnn`).
 
 use super::config::Trust;
-use super::error::printable;
 use crate::clock::readable_unix;
+use crate::text::{Style, escape_as, shorten};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use x509_parser::asn1_rs::{Oid, Tag};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::{GeneralName, ParsedExtension};
-use x509_parser::objects::{oid_registry, oid2sn};
+use x509_parser::objects::{oid_registry, oid2abbrev};
 use x509_parser::prelude::FromDer;
 use x509_parser::x509::{AttributeTypeAndValue, X509Name};
 
@@ -68,7 +68,10 @@ pub fn summarize_certificate(der: &[u8]) -> Option<CertSummary> {
 }
 
 /// A Name as `CN=mail.example.org, O=Example` (attributes of one
-/// multi-valued RDN joined with ` + `).
+/// multi-valued RDN joined with ` + `). Not `X509Name::to_string_with_registry`:
+/// it gives up on the whole name when one value is not UTF-8 (Latin-1 in a
+/// TeletexString, as in some older CA names) and writes non-string values
+/// as bare hex; here each value is read leniently and escaped on its own.
 fn name(name: &X509Name<'_>) -> String {
     let rdns: Vec<String> = name
         .iter()
@@ -92,23 +95,11 @@ fn name(name: &X509Name<'_>) -> String {
     }
 }
 
-/// The usual short name of an attribute type, else the registry's, else
-/// the dotted OID.
+/// The usual abbreviation of an attribute type (`CN`, `O`, `DC`, ...) or
+/// its registered short name, both from `x509-parser`'s registry, else the
+/// dotted OID.
 fn attribute_type(oid: &Oid<'_>) -> String {
-    let dotted = oid.to_id_string();
-    let short = match dotted.as_str() {
-        "2.5.4.3" => "CN",
-        "2.5.4.6" => "C",
-        "2.5.4.7" => "L",
-        "2.5.4.8" => "ST",
-        "2.5.4.10" => "O",
-        "2.5.4.11" => "OU",
-        "2.5.4.5" => "serialNumber",
-        "1.2.840.113549.1.9.1" => "emailAddress",
-        "0.9.2342.19200300.100.1.25" => "DC",
-        _ => return oid2sn(oid, oid_registry()).map_or(dotted, str::to_string),
-    };
-    short.to_string()
+    oid2abbrev(oid, oid_registry()).map_or_else(|_| oid.to_id_string(), str::to_string)
 }
 
 /// An attribute value as display text: strings as text (BMPString is
@@ -117,9 +108,13 @@ fn attribute_value(atv: &AttributeTypeAndValue<'_>) -> String {
     let bytes = atv.as_slice();
     let text = match atv.attr_value().tag() {
         Tag::BmpString => {
+            // An odd byte at the end is no UTF-16 code unit.
             let units: Vec<u16> = bytes
                 .chunks(2)
-                .map(|c| u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)]))
+                .map(|c| match *c {
+                    [high, low] => u16::from_be_bytes([high, low]),
+                    _ => 0xFFFD,
+                })
                 .collect();
             String::from_utf16_lossy(&units)
         }
@@ -136,7 +131,14 @@ fn attribute_value(atv: &AttributeTypeAndValue<'_>) -> String {
             format!("#{hex}")
         }
     };
-    printable(text.as_bytes(), MAX_TEXT)
+    shown(&text)
+}
+
+/// Text from the certificate as `status` shows it: through the shared
+/// escape ([`Style::Field`]: control and bidirectional characters as
+/// `\xnn`), at most [`MAX_TEXT`] characters.
+fn shown(text: &str) -> String {
+    shorten(escape_as(text.as_bytes(), Style::Field), MAX_TEXT, "…")
 }
 
 /// subjectAltName DNS names and IP addresses, in certificate order.
@@ -148,7 +150,7 @@ fn alt_names(cert: &X509Certificate<'_>) -> Vec<String> {
         };
         for general in &san.general_names {
             match general {
-                GeneralName::DNSName(dns) => out.push(printable(dns.as_bytes(), MAX_TEXT)),
+                GeneralName::DNSName(dns) => out.push(shown(dns)),
                 GeneralName::IPAddress(ip) => {
                     if let Ok(v4) = <[u8; 4]>::try_from(*ip) {
                         out.push(Ipv4Addr::from(v4).to_string());
@@ -231,6 +233,27 @@ mod tests {
             "{summary:?}"
         );
         assert_eq!(summary.names, Vec::<String>::new());
+    }
+
+    #[test]
+    fn bidi_overrides_in_names_are_escaped() {
+        // rcgen writes DNS names as ASCII only; "~~~" is swapped for the
+        // three bytes of U+202E afterwards (same length, so the DER stays
+        // well-formed; the signature does not matter here).
+        let mut params = CertificateParams::new(vec!["~~~example.com".to_string()]).unwrap();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "\u{202e}moc.elpmaxe");
+        let mut der = certificate(params);
+        let at = der
+            .windows(3)
+            .position(|w| w == b"~~~")
+            .expect("the placeholder");
+        der.splice(at..at + 3, "\u{202e}".bytes());
+        let summary = summarize_certificate(&der).expect("parses");
+        assert_eq!(summary.subject, "CN=\\xe2\\x80\\xaemoc.elpmaxe");
+        assert_eq!(summary.names, vec!["\\xe2\\x80\\xaeexample.com"]);
     }
 
     #[test]

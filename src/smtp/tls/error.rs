@@ -3,6 +3,7 @@
 //! socket report into that line.
 
 use crate::clock::readable_unix;
+use crate::text::{Style, escape_as, shorten};
 use rustls::pki_types::UnixTime;
 use rustls::{AlertDescription, CertificateError};
 use std::fmt;
@@ -73,27 +74,21 @@ impl fmt::Display for TlsError {
 
 impl std::error::Error for TlsError {}
 
-/// Bytes as text for a message: the first line, control characters and
-/// non-UTF-8 escaped, at most `max` characters.
+/// Bytes from the network as text for a message: the first line, escaped
+/// by the shared [`escape_as`] ([`Style::Field`]), at most `max`
+/// characters (ending in `…` when cut).
 pub(super) fn printable(bytes: &[u8], max: usize) -> String {
     let line = bytes
         .split(|&b| b == b'\r' || b == b'\n')
         .next()
         .unwrap_or_default();
-    let text = String::from_utf8_lossy(line);
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i >= max {
-            out.push('…');
-            break;
-        }
-        if c.is_control() {
-            out.push_str(&format!("\\x{:02x}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    shorten(escape_as(line, Style::Field), max, "…")
+}
+
+/// An error's own text, escaped ([`Style::Field`]) in case it carries
+/// something the server sent.
+fn shown(error: &impl fmt::Display) -> String {
+    escape_as(error.to_string().as_bytes(), Style::Field)
 }
 
 /// Whether `start` could begin a TLS record (content type 20-24, version 3.x).
@@ -144,7 +139,10 @@ pub fn classify(error: &io::Error, start: &[u8], phase: Phase, host: &str) -> Tl
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::BrokenPipe => TlsError::new(K::Closed, closed),
-            _ => TlsError::new(K::Other, format!("the TLS handshake failed: {error}")),
+            _ => TlsError::new(
+                K::Other,
+                format!("the TLS handshake failed: {}", shown(error)),
+            ),
         };
     };
     match tls {
@@ -178,7 +176,10 @@ pub fn classify(error: &io::Error, start: &[u8], phase: Phase, host: &str) -> Tl
             K::Incompatible,
             format!("the server sent a malformed TLS message ({why:?})"),
         ),
-        other => TlsError::new(K::Other, format!("the TLS handshake failed: {other}")),
+        other => TlsError::new(
+            K::Other,
+            format!("the TLS handshake failed: {}", shown(other)),
+        ),
     }
 }
 
@@ -275,7 +276,7 @@ fn certificate_error(error: &CertificateError, host: &str) -> TlsError {
         }
         other => TlsError::new(
             K::BadCertificate,
-            format!("the server's certificate was rejected: {other}"),
+            format!("the server's certificate was rejected: {}", shown(other)),
         ),
     }
 }
@@ -339,5 +340,41 @@ mod tests {
         assert!(!e.to_string().contains('\x1b'));
         assert!(looks_like_tls(&[0x16, 0x03, 0x03]));
         assert!(!looks_like_tls(b"220 "));
+    }
+
+    #[test]
+    fn bidi_overrides_from_the_server_are_escaped() {
+        // A name in the certificate that would show as "moc.elpmaxe".
+        let presented = vec!["\u{202e}example.com".to_string()];
+        let e = classify(
+            &io::Error::new(
+                io::ErrorKind::InvalidData,
+                rustls::Error::InvalidCertificate(CertificateError::NotValidForNameContext {
+                    expected: rustls::pki_types::ServerName::try_from("mx.example.org")
+                        .expect("a valid name")
+                        .to_owned(),
+                    presented,
+                }),
+            ),
+            &[],
+            Phase::StartTls,
+            "mx.example.org",
+        );
+        assert_eq!(e.kind, TlsErrorKind::NameMismatch);
+        assert!(!e.to_string().contains('\u{202e}'), "{e}");
+        assert!(e.to_string().contains("\\xe2\\x80\\xaeexample.com"), "{e}");
+        // Plaintext where TLS was expected.
+        let e = classify(
+            &io::Error::new(
+                io::ErrorKind::InvalidData,
+                rustls::Error::General("x".into()),
+            ),
+            "220 \u{202e}evil\r\n".as_bytes(),
+            Phase::Implicit,
+            "x",
+        );
+        assert_eq!(e.kind, TlsErrorKind::Plaintext);
+        assert!(!e.to_string().contains('\u{202e}'), "{e}");
+        assert!(e.to_string().contains("220 \\xe2\\x80\\xaeevil"), "{e}");
     }
 }
