@@ -292,6 +292,12 @@ fn the_sandbox_certificate_is_trusted_by_its_own_process_without_cafile() {
         "{text}"
     );
     assert!(!text.contains("root certificates"), "{text}");
+    // ... and where that CA is, as the banner said.
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("verified:") && l.contains("ca.pem)")),
+        "{text}"
+    );
 
     // Another process does not trust that CA: a second smtpsh connecting to
     // this sandbox's port by address is refused (unknown issuer), as any

@@ -61,7 +61,10 @@ pub fn tls_client(s: &mut Session) -> Result<TlsClient, Failure> {
             .sandbox
             .iter()
             .map(|sb| ExtraRoot {
-                label: "the sandbox's own CA, trusted by this smtpsh process only".to_string(),
+                label: format!(
+                    "the sandbox's own CA ({}), trusted by this smtpsh process only",
+                    sb.ca_file().display()
+                ),
                 der: sb.ca_der().to_vec(),
             })
             .collect(),
