@@ -99,13 +99,6 @@ pub const DNS_PORT: u16 = 53;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Default number of UDP attempts (the first try and one retry).
 pub const DEFAULT_ATTEMPTS: u32 = 2;
-/// Most compression pointers the old hand-written parser followed while
-/// reading one name. No longer used: `hickory-proto` decodes names, and it
-/// requires every pointer to point before the start of the name (or the
-/// part of it) that holds the pointer, so a loop cannot happen and the work
-/// per name is bounded by the answer's size.
-#[deprecated(note = "not used since names are decoded by hickory-proto (loops cannot happen)")]
-pub const MAX_POINTERS: usize = 64;
 /// Longest label.
 const MAX_LABEL: usize = 63;
 /// Most CNAME links followed inside one answer.
@@ -296,13 +289,10 @@ fn null_mx_check(domain: &str, mxs: &mut Vec<Mx>) -> Result<(), DnsError> {
 /// By preference; equal preferences in random order (RFC 5321 §5.1).
 fn sort_mx(mxs: &mut [Mx]) {
     // Fisher-Yates first, then a stable sort keeps the shuffled order
-    // within each preference. Without the system's random generator (it
-    // never fails on a working system) the server's order is kept.
+    // within each preference. Load spreading needs no cryptographic
+    // strength (query IDs do, and keep the OS generator alone).
     for i in (1..mxs.len()).rev() {
-        let (Ok(r), Ok(n)) = (getrandom::u64(), u64::try_from(i + 1)) else {
-            break;
-        };
-        let Ok(j) = usize::try_from(r % n) else { break };
+        let j = (crate::local::random_u64() % (i as u64 + 1)) as usize;
         mxs.swap(i, j);
     }
     mxs.sort_by_key(|m| m.preference);

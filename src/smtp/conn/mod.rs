@@ -17,7 +17,7 @@ mod event;
 pub mod memory;
 mod open;
 mod stream;
-mod timeout;
+pub(crate) mod timeout;
 mod writers;
 
 pub use error::ConnError;

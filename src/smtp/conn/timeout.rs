@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Longest single blocking wait: interruption is checked at least this often.
-pub(super) const SLICE: Duration = Duration::from_millis(100);
+pub(crate) const SLICE: Duration = Duration::from_millis(100);
 
 /// What the client is waiting for. Each phase has its own default timeout
 /// (RFC 5321 §4.5.3.2); a timeout set by the user replaces them all.
@@ -89,7 +89,7 @@ impl TimeoutPhase {
 pub const REPLY_TIME_FACTOR: u32 = 4;
 
 /// `30 s`, `300 ms`, `1.5 s`, `5 min`.
-pub(super) fn human_duration(d: Duration) -> String {
+pub(crate) fn human_duration(d: Duration) -> String {
     if d.subsec_millis() == 0 && d.as_secs() >= 60 && d.as_secs().is_multiple_of(60) {
         format!("{} min", d.as_secs() / 60)
     } else if d.subsec_millis() == 0 && d.as_secs() > 0 {
@@ -156,6 +156,7 @@ pub(super) enum IoFailure {
     Other,
 }
 
+/// Classifies an I/O error on an open connection.
 pub(super) fn classify(e: &io::Error) -> IoFailure {
     use io::ErrorKind::*;
     match e.kind() {
@@ -166,6 +167,13 @@ pub(super) fn classify(e: &io::Error) -> IoFailure {
         }
         _ => IoFailure::Other,
     }
+}
+
+/// Whether `e` only means "nothing yet" (a timeout slice ran out, or a
+/// signal interrupted the call): check deadline and interrupt, and retry.
+/// For the other sockets that wait in [`SLICE`]s (DNS, the TLS handshake).
+pub(crate) fn still_waiting(e: &io::Error) -> bool {
+    matches!(classify(e), IoFailure::Slice | IoFailure::Retry)
 }
 
 /// What one step of a blocking write did.

@@ -15,12 +15,11 @@ use hickory_proto::rr::Name;
 
 use super::wire::{self, Answer, Rejected};
 use super::{DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT, DNS_PORT, DnsError, RecordType, normalize_name};
+use crate::smtp::conn::timeout::{SLICE, still_waiting};
 
 /// Largest UDP answer accepted (we send no EDNS, so servers keep to 512;
 /// some send more anyway).
 const UDP_BUFFER: usize = 4096;
-/// Longest single blocking wait: interruption is checked this often.
-const SLICE: Duration = Duration::from_millis(100);
 
 /// One question on its way: what a reply must match.
 struct Asked {
@@ -342,13 +341,4 @@ impl fmt::Display for Resolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.server)
     }
-}
-
-/// An error that only means "nothing yet": a read timeout slice ran out,
-/// or a signal interrupted the call.
-fn still_waiting(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::RecordType;
+use crate::smtp::conn::timeout::human_duration;
 
 /// Why a lookup failed. `Display` gives one line a user can act on.
 #[derive(Debug)]
@@ -108,14 +109,6 @@ fn rcode_text(rcode: u8) -> &'static str {
     }
 }
 
-fn secs(d: Duration) -> String {
-    if d.subsec_millis() == 0 && d.as_secs() > 0 {
-        format!("{} s", d.as_secs())
-    } else {
-        format!("{} ms", d.as_millis())
-    }
-}
-
 impl fmt::Display for DnsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -175,7 +168,7 @@ impl fmt::Display for DnsError {
                 f,
                 "no answer from the DNS server {server} for {name} {rtype} within {} ({attempts} {}); \
                  check the resolver address and the network",
-                secs(*waited),
+                human_duration(*waited),
                 if *attempts == 1 { "try" } else { "tries" }
             ),
             DnsError::Io { server, source } => {

@@ -5,14 +5,13 @@ use super::cert::{TlsInfo, summarize_certificate};
 use super::config::{TlsClient, Trust, server_name};
 use super::error::{Phase, classify};
 use super::verify::Outcome;
+use crate::smtp::conn::timeout::{SLICE, still_waiting};
 use crate::smtp::conn::{ConnError, Stream};
 use rustls::{ClientConnection, ProtocolVersion};
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// Longest single blocking wait during the handshake.
-const SLICE: Duration = Duration::from_millis(100);
 /// How many of the server's first bytes are kept to explain a failure.
 const KEEP_START: usize = 80;
 
@@ -28,7 +27,10 @@ impl Read for Recorder {
         let n = self.inner.read(buf)?;
         if self.start.len() < KEEP_START {
             let keep = (KEEP_START - self.start.len()).min(n);
-            self.start.extend_from_slice(&buf[..keep]);
+            // `n` is at most `buf.len()` unless the stream misbehaves; then
+            // nothing is kept.
+            self.start
+                .extend_from_slice(buf.get(..keep).unwrap_or_default());
         }
         Ok(n)
     }
@@ -50,13 +52,6 @@ impl Write for Recorder {
 pub struct TlsStream {
     conn: ClientConnection,
     sock: Recorder,
-}
-
-fn is_slice(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
 }
 
 impl TlsStream {
@@ -110,7 +105,7 @@ impl TlsStream {
                         deadline = Instant::now() + timeout;
                     }
                 }
-                Err(e) if is_slice(&e) => {}
+                Err(e) if still_waiting(&e) => {}
                 Err(e) => {
                     let _ = tls.sock.inner.shutdown();
                     return Err(ConnError::Tls(classify(&e, &tls.sock.start, phase, host)));
@@ -187,7 +182,7 @@ impl Write for TlsStream {
         match self.push_out() {
             Ok(()) => Ok(n),
             // Accepted; the rest goes out with the next write, read or flush.
-            Err(e) if is_slice(&e) => Ok(n),
+            Err(e) if still_waiting(&e) => Ok(n),
             Err(e) => Err(e),
         }
     }
