@@ -43,14 +43,14 @@ pub fn rfc5322(t: SystemTime) -> String {
         .unwrap_or_else(|_| "Thu, 01 Jan 1970 00:00:00 +0000".to_string())
 }
 
-/// `2026-12-06 17:39:35 UTC`, for people (`status`, `inbox`).
-pub fn readable(t: SystemTime) -> String {
-    readable_unix(utc_secs(t))
-}
-
-/// [`readable`] for seconds since the epoch (certificate validity).
-pub fn readable_unix(secs: i64) -> String {
-    from_unix(secs)
+/// Seconds since the epoch (negative before it) as `2026-12-06 17:39:35
+/// UTC`, for people: certificate validity in `status` (`i64`, as
+/// `x509-parser` and rustls give it), arrival times in `inbox` (`u64`).
+/// Times past what `time` holds become the nearest one it does.
+pub fn readable_unix(secs: impl Into<i128>) -> String {
+    let secs: i128 = secs.into();
+    let clamped = i64::try_from(secs).unwrap_or(if secs < 0 { i64::MIN } else { i64::MAX });
+    from_unix(clamped)
         .format(READABLE)
         .unwrap_or_else(|_| format!("{secs} s after the epoch"))
 }
@@ -60,11 +60,6 @@ pub fn compact(t: SystemTime) -> String {
     utc(t)
         .format(COMPACT)
         .unwrap_or_else(|_| "00000000T000000Z".to_string())
-}
-
-/// Seconds since the epoch (negative before it).
-pub fn utc_secs(t: SystemTime) -> i64 {
-    utc(t).unix_timestamp()
 }
 
 #[cfg(test)]
@@ -88,17 +83,19 @@ mod tests {
 
     #[test]
     fn readable_and_compact_forms() {
-        assert_eq!(readable(at(0)), "1970-01-01 00:00:00 UTC");
+        assert_eq!(readable_unix(0u64), "1970-01-01 00:00:00 UTC");
         assert_eq!(readable_unix(951_782_400 + 3723), "2000-02-29 01:02:03 UTC");
         assert_eq!(compact(at(1_700_000_000)), "20231114T221320Z");
-        assert_eq!(utc_secs(at(1_700_000_000)), 1_700_000_000);
+        assert_eq!(utc(at(1_700_000_000)).unix_timestamp(), 1_700_000_000);
     }
 
     #[test]
     fn out_of_range_times_do_not_panic() {
         assert!(readable_unix(i64::MAX).contains("UTC"));
         assert!(readable_unix(i64::MIN).contains("UTC"));
+        assert!(readable_unix(u64::MAX).contains("UTC"));
         let before = SystemTime::UNIX_EPOCH - Duration::from_secs(86_400);
-        assert_eq!(readable(before), "1969-12-31 00:00:00 UTC");
+        assert_eq!(utc(before).unix_timestamp(), -86_400);
+        assert_eq!(readable_unix(-86_400), "1969-12-31 00:00:00 UTC");
     }
 }

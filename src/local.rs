@@ -17,6 +17,7 @@
 use etcetera::BaseStrategy;
 use etcetera::base_strategy::Xdg;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -41,8 +42,15 @@ pub fn random_u64() -> u64 {
 }
 
 /// This machine's host name, or `localhost` when it has none that is a
-/// valid DNS name.
+/// valid DNS name: only ASCII letters, digits, `-` and `.`. Read once per
+/// process (EHLO, every Message-ID and Maildir delivery ask for it).
 pub fn host_name() -> String {
+    static HOST_NAME: OnceLock<String> = OnceLock::new();
+    HOST_NAME.get_or_init(read_host_name).clone()
+}
+
+/// The host name from the kernel (or `/etc/hostname`), checked.
+fn read_host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .or_else(|_| std::fs::read_to_string("/etc/hostname"))
         .map(|h| h.trim().to_string())
@@ -85,12 +93,12 @@ fn base(pick: impl FnOnce(&Xdg) -> Option<PathBuf>) -> Option<PathBuf> {
 }
 
 /// `$XDG_STATE_HOME/smtpsh` (history, dead letters).
-pub fn state_dir() -> Option<PathBuf> {
+fn state_dir() -> Option<PathBuf> {
     base(Xdg::state_dir)
 }
 
 /// `$XDG_DATA_HOME/smtpsh` (the sandbox's mail).
-pub fn data_dir() -> Option<PathBuf> {
+fn data_dir() -> Option<PathBuf> {
     base(|x| Some(x.data_dir()))
 }
 

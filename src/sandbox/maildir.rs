@@ -155,14 +155,10 @@ fn unique_name(size: usize) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let host: String = crate::local::host_name()
-        .chars()
-        .map(|c| match c {
-            '/' => "\\057".to_string(),
-            ':' => "\\072".to_string(),
-            c => c.to_string(),
-        })
-        .collect();
+    // Maildir writes `/` and `:` in the host part as `\057` and `\072`;
+    // `host_name` gives only letters, digits, `-` and `.`.
+    let host = crate::local::host_name();
+    debug_assert!(!host.contains(['/', ':']), "{host:?}");
     format!(
         "{:010}.M{:06}P{}Q{}R{:016x}.{host},S={size}",
         now.as_secs(),

@@ -99,17 +99,12 @@ impl std::error::Error for SandboxError {
     }
 }
 
-/// The sandbox's directory: [`crate::local::sandbox_dir`]
+/// The Maildir of the sandbox's directory, [`crate::local::sandbox_dir`]
 /// (`$SMTPSH_SANDBOX_DIR`, else `$XDG_DATA_HOME/smtpsh/sandbox`, else
-/// `~/.local/share/smtpsh/sandbox`). The Maildir is its `Maildir`
-/// subdirectory; the CA certificate is `ca.pem`.
-pub fn sandbox_dir() -> Option<PathBuf> {
-    crate::local::sandbox_dir()
-}
-
-/// The Maildir of [`sandbox_dir`].
+/// `~/.local/share/smtpsh/sandbox`): its `Maildir` subdirectory (the CA
+/// certificate is its `ca.pem`).
 pub fn default_maildir() -> Option<PathBuf> {
-    sandbox_dir().map(|d| d.join("Maildir"))
+    crate::local::sandbox_dir().map(|d| d.join("Maildir"))
 }
 
 /// A running sandbox server. Dropping it stops accepting connections
@@ -134,9 +129,9 @@ impl fmt::Debug for Sandbox {
 }
 
 impl Sandbox {
-    /// Starts a sandbox storing into [`sandbox_dir`].
+    /// Starts a sandbox storing into [`crate::local::sandbox_dir`].
     pub fn start() -> Result<Sandbox, SandboxError> {
-        let dir = sandbox_dir().ok_or(SandboxError::NoDirectory)?;
+        let dir = crate::local::sandbox_dir().ok_or(SandboxError::NoDirectory)?;
         Sandbox::start_in(&dir)
     }
 

@@ -2,7 +2,7 @@
 //! highlights from the command table, and a history file kept across runs.
 
 use super::commands::{self, COMMANDS, Complete};
-use super::history::{self, HistoryFile};
+use super::history::HistoryFile;
 use super::input::{Input, Line};
 use super::output::{Output, Tone, paint};
 use super::settings::{self, SETTINGS};
@@ -307,7 +307,7 @@ impl Editor {
             .map(|p| Box::new(p) as Printer);
         let mut warning = None;
         let mut history = None;
-        if let Some(path) = history::default_path().filter(|_| !no_history) {
+        if let Some(path) = crate::local::history_file().filter(|_| !no_history) {
             match HistoryFile::open(&path, MAX_HISTORY).and_then(|h| h.load().map(|l| (h, l))) {
                 Ok((h, lines)) => {
                     for l in lines {

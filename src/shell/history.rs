@@ -17,13 +17,6 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-/// Where the history is kept: [`crate::local::history_file`]
-/// (`$SMTPSH_HISTORY`, else `$XDG_STATE_HOME/smtpsh/history`, else
-/// `~/.local/state/smtpsh/history`).
-pub fn default_path() -> Option<PathBuf> {
-    crate::local::history_file()
-}
-
 /// A history file.
 #[derive(Debug, Clone)]
 pub struct HistoryFile {

@@ -260,7 +260,7 @@ fn clip(text: &str, width: usize) -> String {
 /// When a message arrived (seconds since the epoch), as
 /// `2026-12-06 17:39:35 UTC`.
 fn received(secs: u64) -> String {
-    crate::clock::readable_unix(i64::try_from(secs).unwrap_or(i64::MAX))
+    crate::clock::readable_unix(secs)
 }
 
 /// `512 B`, `1.5 KiB`, `3.0 MiB`.

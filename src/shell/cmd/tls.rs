@@ -196,7 +196,7 @@ pub fn tls_status(s: &Session) -> Vec<String> {
                     info.chain_length
                 )),
             }
-            lines.push(if info.verified {
+            lines.push(if info.verified() {
                 format!("  verified:   yes, against {}", info.trust)
             } else {
                 "  verified:   NO (--insecure)".to_string()
@@ -223,7 +223,7 @@ fn report_tls(s: &Session, info: &TlsInfo) {
         "TLS is on: {}, {}; {cert}",
         info.version, info.cipher
     ));
-    if !info.verified {
+    if !info.verified() {
         s.out
             .warn("the certificate was NOT verified (--insecure): this session may be intercepted");
     }

@@ -29,13 +29,19 @@ pub struct TlsInfo {
     pub certificate: Option<CertSummary>,
     /// How many certificates the server sent.
     pub chain_length: usize,
-    /// Whether the certificate was verified (false with `--insecure`).
-    pub verified: bool,
     /// The trust anchors that verified the certificate in this handshake
     /// ([`Trust::Insecure`] when nothing did).
     pub trust: Trust,
     /// Bytes the server sent after its 220 to STARTTLS, discarded unread.
     pub discarded: usize,
+}
+
+impl TlsInfo {
+    /// Whether the certificate was verified: some trust anchors vouched for
+    /// it (false with `--insecure`).
+    pub fn verified(&self) -> bool {
+        !matches!(self.trust, Trust::Insecure)
+    }
 }
 
 /// The readable parts of a certificate.
@@ -55,7 +61,7 @@ pub struct CertSummary {
 
 /// Reads subject, issuer, validity and names from a DER certificate;
 /// `None` if it does not parse.
-pub fn summarize_certificate(der: &[u8]) -> Option<CertSummary> {
+pub(super) fn summarize_certificate(der: &[u8]) -> Option<CertSummary> {
     let (_rest, cert) = X509Certificate::from_der(der).ok()?;
     let validity = cert.validity();
     Some(CertSummary {

@@ -203,12 +203,13 @@ impl TlsClient {
     }
 
     /// The main trust store (extra roots aside).
-    pub fn trust(&self) -> &Trust {
+    pub(super) fn trust(&self) -> &Trust {
         self.anchors.main_trust()
     }
 
     /// Whether certificates are verified (not `--insecure`).
-    pub fn verifies(&self) -> bool {
+    #[cfg(test)]
+    pub(super) fn verifies(&self) -> bool {
         !matches!(*self.anchors, Anchors::Insecure)
     }
 

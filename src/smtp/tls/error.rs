@@ -4,7 +4,6 @@
 
 use crate::clock::readable_unix;
 use crate::text::{Style, escape_as, shorten};
-use rustls::pki_types::UnixTime;
 use rustls::{AlertDescription, CertificateError};
 use std::fmt;
 use std::io;
@@ -196,11 +195,6 @@ fn alert_name(alert: &AlertDescription) -> String {
     out
 }
 
-/// A certificate time (seconds since the epoch) as `2026-05-01 12:00:00 UTC`.
-fn readable(t: &UnixTime) -> String {
-    readable_unix(i64::try_from(t.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// The line for a certificate the verifier rejected.
 fn certificate_error(error: &CertificateError, host: &str) -> TlsError {
     use TlsErrorKind as K;
@@ -215,7 +209,7 @@ fn certificate_error(error: &CertificateError, host: &str) -> TlsError {
             K::Expired,
             format!(
                 "the server's certificate has expired (valid until {}); its owner must renew it",
-                readable(not_after)
+                readable_unix(not_after.as_secs())
             ),
         ),
         CertificateError::Expired => {
@@ -225,7 +219,7 @@ fn certificate_error(error: &CertificateError, host: &str) -> TlsError {
             K::NotValidYet,
             format!(
                 "the server's certificate is not valid yet (valid from {}); check this computer's clock",
-                readable(not_before)
+                readable_unix(not_before.as_secs())
             ),
         ),
         CertificateError::NotValidYet => TlsError::new(

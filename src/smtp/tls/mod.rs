@@ -16,8 +16,7 @@
 //!   the main trust store, and records which one vouched for the server.
 //! - `stream`: [`TlsStream`] and the handshake.
 //! - `error`: [`TlsError`], [`TlsErrorKind`], [`Phase`], [`classify`].
-//! - `cert`: [`TlsInfo`], [`CertSummary`], [`summarize_certificate`]
-//!   (with `x509-parser`).
+//! - `cert`: [`TlsInfo`], [`CertSummary`] (read with `x509-parser`).
 
 mod cert;
 mod config;
@@ -28,7 +27,7 @@ mod verify;
 #[cfg(test)]
 mod tests;
 
-pub use cert::{CertSummary, TlsInfo, summarize_certificate};
+pub use cert::{CertSummary, TlsInfo};
 pub use config::{ExtraRoot, TlsClient, TlsOptions, Trust, server_name};
 pub use error::{Phase, TlsError, TlsErrorKind, classify};
 pub use stream::TlsStream;

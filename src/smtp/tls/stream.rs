@@ -2,7 +2,7 @@
 //! handshake with timeouts and Ctrl-C.
 
 use super::cert::{TlsInfo, summarize_certificate};
-use super::config::{TlsClient, Trust, server_name};
+use super::config::{TlsClient, server_name};
 use super::error::{Phase, classify};
 use super::verify::Outcome;
 use crate::smtp::conn::timeout::{SLICE, still_waiting};
@@ -137,7 +137,6 @@ impl TlsStream {
             cipher,
             certificate: chain.first().and_then(|c| summarize_certificate(c)),
             chain_length: chain.len(),
-            verified: !matches!(trust, Trust::Insecure),
             trust,
             discarded: 0,
         }
