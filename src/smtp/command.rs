@@ -55,13 +55,13 @@ impl fmt::Display for CommandError {
                 f,
                 "\"{}\" is not a valid MAIL/RCPT parameter; write KEYWORD or KEYWORD=VALUE \
                  (keyword: letters, digits and hyphens; value: printable ASCII without spaces or '=')",
-                super::reply::excerpt(p.as_bytes(), 60)
+                crate::text::excerpt(p.as_bytes(), 60)
             ),
             CommandError::BadDomain(d) => write!(
                 f,
                 "\"{}\" is not a valid EHLO/HELO domain; use a host name such as client.example.com \
                  or an address literal such as [192.0.2.1] or [IPv6:2001:db8::1]",
-                super::reply::excerpt(d.as_bytes(), 60)
+                crate::text::excerpt(d.as_bytes(), 60)
             ),
             CommandError::BadSasl { what } => write!(
                 f,

@@ -2,12 +2,9 @@
 //!
 //! The parser owns no socket: push bytes in, take complete replies out.
 
+use crate::text::{escape, excerpt};
 use std::collections::VecDeque;
 use std::fmt;
-
-/// Server text is shown through the shared escape (`command` quotes
-/// parameters with `excerpt` from here).
-pub(crate) use crate::text::{escape, excerpt};
 
 /// Default longest accepted reply line, without its line ending.
 pub const DEFAULT_MAX_LINE: usize = 64 * 1024;
