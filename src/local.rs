@@ -118,6 +118,16 @@ pub fn sandbox_dir() -> Option<PathBuf> {
     env_path("SMTPSH_SANDBOX_DIR").or_else(|| data_dir().map(|d| d.join("sandbox")))
 }
 
+/// Creates `dir` and its missing parents, readable by this user only
+/// (mode 0700): history, dead letters, the sandbox's Maildir.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
 /// A path as typed, with a leading `~/` standing for the home directory.
 pub fn expand_tilde(typed: &str) -> PathBuf {
     if let Some(rest) = typed.strip_prefix("~/")

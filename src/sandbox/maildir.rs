@@ -50,11 +50,7 @@ impl Maildir {
     /// Opens `root`, creating it and its `tmp`, `new`, `cur` (mode 0700).
     pub fn create(root: &Path) -> io::Result<Maildir> {
         for sub in ["tmp", "new", "cur"] {
-            let mut b = fs::DirBuilder::new();
-            b.recursive(true);
-            #[cfg(unix)]
-            std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-            b.create(root.join(sub))?;
+            crate::local::create_private_dir(&root.join(sub))?;
         }
         Ok(Maildir::open(root))
     }

@@ -14,7 +14,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// A history file.
@@ -32,10 +32,7 @@ impl HistoryFile {
             && !dir.as_os_str().is_empty()
             && !dir.exists()
         {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)?;
+            crate::local::create_private_dir(dir)?;
         }
         OpenOptions::new()
             .create(true)

@@ -146,7 +146,6 @@ fn start_clean(s: &mut Session) {
 /// user: `Ok` with the path, `Err` with why none was written, `None` for
 /// an empty draft. The draft itself is unchanged.
 pub fn save_dead_letter(s: &mut Session) -> Option<Result<String, String>> {
-    use std::os::unix::fs::DirBuilderExt;
     if s.draft.is_empty() {
         return None;
     }
@@ -157,11 +156,7 @@ pub fn save_dead_letter(s: &mut Session) -> Option<Result<String, String>> {
                 .to_string(),
         ));
     };
-    if let Err(e) = std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-    {
+    if let Err(e) = crate::local::create_private_dir(&dir) {
         return Some(Err(format!(
             "the message was not sent, and no dead letter was written: cannot create {}: {e}",
             dir.display()
