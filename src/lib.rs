@@ -3,7 +3,7 @@
 //! Data flows one way: [`shell`] reads commands and keeps the session;
 //! it composes messages with [`mime`] and talks to servers with [`smtp`].
 //! [`sandbox`] is a peer of the client (a server), never importing
-//! [`shell`]. [`address`], [`clock`], [`local`] and [`text`] serve every
+//! [`shell`]; [`serve`] runs it headless. [`address`], [`clock`], [`local`] and [`text`] serve every
 //! layer.
 //! See docs/architecture.md.
 
@@ -14,6 +14,7 @@ pub mod clock;
 pub mod local;
 pub mod mime;
 pub mod sandbox;
+pub mod serve;
 pub mod shell;
 pub mod smtp;
 pub mod text;

@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use smtpsh::shell::{self, Options, output::ColorChoice};
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 3 connection error, 4 server refused a command, 5 an `expect` failed, 130 interrupted, \
 141 standard output closed (`| head`).\n\
 History: $SMTPSH_HISTORY, else $XDG_STATE_HOME/smtpsh/history (~/.local/state/smtpsh/history).\n\
+Also: `smtpsh serve --help` (the sandbox as a headless mail catcher), `smtpsh inbox --help` (read what it stored).\n\
 Examples:\n  smtpsh 127.0.0.1 2525\n  smtpsh -f session.smtp 127.0.0.1 2525\n  smtpsh -c 'connect 127.0.0.1 2525' -c ehlo -c quit\n  smtpsh --starttls --require-tls smtp.example.org 587"
 )]
 struct Cli {
@@ -65,6 +67,14 @@ struct Cli {
 }
 
 fn main() {
+    // `smtpsh serve ...` and `smtpsh inbox ...` are their own programs with
+    // their own options; anything else is the shell's command line.
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    match argv.get(1).and_then(|a| a.to_str()) {
+        Some("serve") => std::process::exit(smtpsh::serve::main(&argv[2..])),
+        Some("inbox") => std::process::exit(shell::inbox_main(&argv[2..])),
+        _ => {}
+    }
     let cli = Cli::parse();
     if cli.file.is_some() && !cli.command.is_empty() {
         let _ = writeln!(

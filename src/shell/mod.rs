@@ -87,6 +87,13 @@ pub struct Options {
     pub sandbox: bool,
 }
 
+/// Runs `smtpsh inbox ARGS` (the words after `inbox`): the shell's
+/// `inbox` command from the command line; returns the exit status.
+pub fn inbox_main(_args: &[std::ffi::OsString]) -> i32 {
+    eprintln!("smtpsh inbox: not implemented yet");
+    EXIT_USAGE
+}
+
 /// Runs smtpsh as the options say; returns the exit status.
 pub fn run(opts: Options) -> i32 {
     let interrupt = Arc::new(AtomicBool::new(false));
