@@ -11,11 +11,67 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Where a server puts the messages it accepted.
+/// Where a server puts the messages it accepted: one [`Delivery`] per
+/// message, written as the message arrives (memory stays flat whatever the
+/// size) and committed only once it is whole.
 pub trait Store: Send + Sync {
-    /// Stores one message (the bytes as they will be kept); returns an id
-    /// for the reply.
-    fn store(&self, message: &[u8]) -> io::Result<String>;
+    /// Starts storing one message.
+    fn begin(&self) -> io::Result<Box<dyn Delivery>>;
+}
+
+/// One message being stored. Dropping it without [`Delivery::commit`]
+/// discards what was written: a reader never sees half a message.
+pub trait Delivery: Write + Send {
+    /// Makes the message visible; returns where it is (a file) if anywhere.
+    fn commit(self: Box<Self>) -> io::Result<Option<PathBuf>>;
+}
+
+/// A [`Store`] in memory, for tests and fuzzing: every committed message.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    messages: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl MemoryStore {
+    /// The messages committed so far, in order.
+    pub fn messages(&self) -> Vec<Vec<u8>> {
+        self.messages.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+}
+
+struct MemoryDelivery {
+    messages: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+    bytes: Vec<u8>,
+}
+
+impl Write for MemoryDelivery {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Delivery for MemoryDelivery {
+    fn commit(self: Box<Self>) -> io::Result<Option<PathBuf>> {
+        let mut all = self
+            .messages
+            .lock()
+            .map_err(|_| io::Error::other("the memory store was poisoned"))?;
+        all.push(self.bytes);
+        Ok(None)
+    }
+}
+
+impl Store for MemoryStore {
+    fn begin(&self) -> io::Result<Box<dyn Delivery>> {
+        Ok(Box::new(MemoryDelivery {
+            messages: self.messages.clone(),
+            bytes: Vec::new(),
+        }))
+    }
 }
 
 /// A Maildir directory with `tmp/`, `new/` and `cur/`.
@@ -68,7 +124,7 @@ impl Maildir {
     /// Writes `message` to `tmp/`, syncs it, and renames it into `new/`.
     /// Returns the file's path.
     pub fn deliver(&self, message: &[u8]) -> io::Result<PathBuf> {
-        let name = unique_name(message.len());
+        let name = unique_name(Some(message.len() as u64));
         let tmp = self.root.join("tmp").join(&name);
         let dest = self.root.join("new").join(&name);
         let mut opts = OpenOptions::new();
@@ -135,18 +191,78 @@ impl Maildir {
 }
 
 impl Store for Maildir {
-    fn store(&self, message: &[u8]) -> io::Result<String> {
-        let path = self.deliver(message)?;
-        Ok(path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()))
+    fn begin(&self) -> io::Result<Box<dyn Delivery>> {
+        let name = unique_name(None);
+        let tmp = self.root.join("tmp").join(&name);
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let file = opts.open(&tmp)?;
+        Ok(Box::new(MaildirDelivery {
+            file: Some(io::BufWriter::with_capacity(64 * 1024, file)),
+            tmp,
+            new: self.root.join("new"),
+            name,
+            size: 0,
+        }))
     }
 }
 
-/// `SECS.M<usec>P<pid>Q<n>R<random>.HOST,S=<size>`, unique per Maildir
-/// conventions (time, pid, a per-process counter, 64 bits from the OS
-/// generator, host).
-fn unique_name(size: usize) -> String {
+/// A message being written into `tmp/`; renamed into `new/` on commit,
+/// removed if dropped before.
+struct MaildirDelivery {
+    file: Option<io::BufWriter<File>>,
+    tmp: PathBuf,
+    new: PathBuf,
+    name: String,
+    size: u64,
+}
+
+impl Write for MaildirDelivery {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("the delivery is finished"))?;
+        let n = file.write(buf)?;
+        self.size += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.as_mut().map_or(Ok(()), |f| f.flush())
+    }
+}
+
+impl Delivery for MaildirDelivery {
+    fn commit(mut self: Box<Self>) -> io::Result<Option<PathBuf>> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("the delivery is finished"))?;
+        let file = file.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        drop(file);
+        let dest = self.new.join(format!("{},S={}", self.name, self.size));
+        fs::rename(&self.tmp, &dest)?;
+        self.tmp = PathBuf::new();
+        Ok(Some(dest))
+    }
+}
+
+impl Drop for MaildirDelivery {
+    fn drop(&mut self) {
+        self.file = None;
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// `SECS.M<usec>P<pid>Q<n>R<random>.HOST` (and `,S=<size>` when the size
+/// is known), unique per Maildir conventions (time, pid, a per-process
+/// counter, 64 bits from the OS generator, host).
+fn unique_name(size: Option<u64>) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -155,14 +271,18 @@ fn unique_name(size: usize) -> String {
     // `host_name` gives only letters, digits, `-` and `.`.
     let host = crate::local::host_name();
     debug_assert!(!host.contains(['/', ':']), "{host:?}");
-    format!(
-        "{:010}.M{:06}P{}Q{}R{:016x}.{host},S={size}",
+    let name = format!(
+        "{:010}.M{:06}P{}Q{}R{:016x}.{host}",
         now.as_secs(),
         now.subsec_micros(),
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed),
         crate::local::random_u64()
-    )
+    );
+    match size {
+        Some(n) => format!("{name},S={n}"),
+        None => name,
+    }
 }
 
 /// Seconds (and microseconds after `.M`) from a Maildir name.
@@ -201,6 +321,33 @@ mod tests {
         assert_eq!(list[1].size, 18);
         assert_eq!(fs::read_dir(md.root().join("tmp")).expect("tmp").count(), 0);
         assert!(list[0].name.ends_with(",S=17"));
+    }
+
+    #[test]
+    fn a_streamed_delivery_appears_only_when_committed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let md = Maildir::create(dir.path()).expect("create");
+        let mut d = md.begin().expect("begin");
+        d.write_all(b"Subject: s\r\n\r\nbody\r\n").expect("write");
+        assert!(
+            md.list().expect("list").is_empty(),
+            "not visible before commit"
+        );
+        let path = d.commit().expect("commit").expect("a file");
+        assert!(
+            path.to_string_lossy().ends_with(",S=20"),
+            "{}",
+            path.display()
+        );
+        assert_eq!(
+            fs::read(&path).expect("read"),
+            b"Subject: s\r\n\r\nbody\r\n"
+        );
+        let mut abandoned = md.begin().expect("begin");
+        abandoned.write_all(b"half").expect("write");
+        drop(abandoned);
+        assert_eq!(fs::read_dir(md.root().join("tmp")).expect("tmp").count(), 0);
+        assert_eq!(md.list().expect("list").len(), 1);
     }
 
     #[test]
