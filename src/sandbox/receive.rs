@@ -358,11 +358,10 @@ impl<'a> Session<'a> {
         if !whole {
             return Ok(self.data_timeout(conn));
         }
-        if let Some(p) = intake.problem.filter(|_| !last) {
+        if intake.problem.is_some() && !last {
             // Refuse now: the rest of the transaction is void.
             let txn = self.txn.take().unwrap_or_default();
             let r = intake.finish(self, &txn);
-            debug_assert!(p != Problem::Store || r.code == 451);
             self.send(conn, r);
             return Ok(None);
         }
