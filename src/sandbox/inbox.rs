@@ -1,11 +1,17 @@
 //! Reading the sandbox's Maildir back: a summary line per message, one
-//! message as a tree of MIME parts (parsed with `mail-parser`), and the
-//! decoded attachments with safe file names.
+//! message as a tree of MIME parts (parsed with `mail-parser`), the
+//! decoded attachments with safe file names, whether an attachment equals
+//! a file, and emptying the Maildir. [`json`] gives the same as JSON.
 //!
 //! Digests and saved files are of the content after undoing the
 //! Content-Transfer-Encoding only (base64, quoted-printable), never after a
 //! charset conversion, so they equal the bytes of the file that was
 //! attached. Nothing here needs a running sandbox: it reads files.
+
+mod clear;
+pub mod json;
+
+pub use clear::{Cleared, TMP_GRACE, clear};
 
 use super::maildir::{Entry, Maildir};
 use crate::text::{Style, escape_as};
@@ -35,6 +41,11 @@ pub enum InboxError {
         /// How many there are.
         count: usize,
     },
+    /// The directory is not a Maildir (it has neither `new/` nor `cur/`).
+    NotMaildir {
+        /// The directory.
+        maildir: PathBuf,
+    },
     /// Reading failed.
     Io {
         /// What was read.
@@ -53,6 +64,11 @@ impl fmt::Display for InboxError {
             InboxError::NoSuchMessage { n, count } => write!(
                 f,
                 "there is no message {n} in the sandbox inbox (it holds {count}: 1 to {count})"
+            ),
+            InboxError::NotMaildir { maildir } => write!(
+                f,
+                "{} is not a Maildir (it has no new/ or cur/)",
+                maildir.display()
             ),
             InboxError::Io { path, source } => {
                 write!(f, "cannot read {}: {source}", path.display())
@@ -76,6 +92,151 @@ pub struct Summary {
     pub to: String,
     /// The Subject, decoded.
     pub subject: String,
+    /// The envelope the sandbox wrote above the message.
+    pub envelope: Envelope,
+}
+
+/// The envelope of a stored message: the `Return-Path:` and
+/// `X-Envelope-...:` headers the sandbox writes at the top of each message
+/// (with its `Received:`), before the client's own headers. Only that
+/// leading block counts, and only the first of each name in it, so a
+/// client's own `X-Envelope-To:` further down is never taken for it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Envelope {
+    /// MAIL FROM (from `Return-Path: <...>`; empty for the null sender
+    /// `<>`); `None` without a `Return-Path:`.
+    pub sender: Option<String>,
+    /// RCPT TO, in order (from `X-Envelope-To:`).
+    pub recipients: Vec<String>,
+    /// The parameters written after a recipient (DSN's `NOTIFY=...
+    /// ORCPT=...`): (address, parameters as written), for those that have any.
+    pub recipient_params: Vec<(String, String)>,
+    /// Every envelope header as written (value unfolded), in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Envelope {
+    /// The envelope headers other than `Return-Path:` and `X-Envelope-To:`
+    /// (`X-Envelope-DSN:`, and any the sandbox may write later).
+    pub fn extra(&self) -> impl Iterator<Item = &(String, String)> {
+        self.headers.iter().filter(|(n, _)| {
+            !n.eq_ignore_ascii_case("return-path") && !n.eq_ignore_ascii_case("x-envelope-to")
+        })
+    }
+}
+
+/// The envelope block at the top of `msg` (see [`Envelope`]).
+pub fn envelope_of(msg: &Message<'_>) -> Envelope {
+    let raw = msg.raw_message();
+    let mut env = Envelope::default();
+    let mut seen: Vec<String> = Vec::new();
+    for h in msg.headers() {
+        let name = h.name.as_str();
+        let lower = name.to_ascii_lowercase();
+        let is_envelope = lower == "return-path" || lower.starts_with("x-envelope-");
+        if !is_envelope && lower != "received" {
+            break;
+        }
+        if !is_envelope || seen.contains(&lower) {
+            continue;
+        }
+        let value = raw
+            .get(h.offset_start as usize..h.offset_end as usize)
+            .map(|v| unfold(&String::from_utf8_lossy(v)))
+            .unwrap_or_default();
+        match lower.as_str() {
+            "return-path" => env.sender = Some(strip_angle(&value).to_string()),
+            "x-envelope-to" => {
+                for (address, params) in recipient_items(&value) {
+                    if !params.is_empty() {
+                        env.recipient_params.push((address.clone(), params));
+                    }
+                    env.recipients.push(address);
+                }
+            }
+            _ => {}
+        }
+        env.headers.push((name.to_string(), value));
+        seen.push(lower);
+    }
+    env
+}
+
+/// `<a@b>` → `a@b` (trimmed); anything else as it is.
+fn strip_angle(v: &str) -> &str {
+    let v = v.trim();
+    v.strip_prefix('<')
+        .and_then(|r| r.strip_suffix('>'))
+        .unwrap_or(v)
+}
+
+/// The items of an `X-Envelope-To:` value, `<a@b> NOTIFY=SUCCESS,FAILURE,
+/// <c@d>`: (address, parameters). An item starts with `<`; a comma ends
+/// one only when the next starts after it (or nothing follows), so the
+/// commas in `NOTIFY=` and inside quotes or brackets never split. A list
+/// without any `<` is split at every comma.
+fn recipient_items(v: &str) -> Vec<(String, String)> {
+    let bracketed = v.contains('<');
+    let mut items = Vec::new();
+    let (mut start, mut quoted, mut depth) = (0usize, false, 0usize);
+    for (i, c) in v.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '<' if !quoted => depth += 1,
+            '>' if !quoted => depth = depth.saturating_sub(1),
+            ',' if !quoted && depth == 0 => {
+                let next = v.get(i + 1..).unwrap_or("").trim_start();
+                if !bracketed || next.is_empty() || next.starts_with('<') {
+                    items.push(v.get(start..i).unwrap_or(""));
+                    start = i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    items.push(v.get(start..).unwrap_or(""));
+    items
+        .into_iter()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .map(split_item)
+        .collect()
+}
+
+/// `<a@b> PARAMS` → (`a@b`, `PARAMS`); an item without `<` is all address.
+fn split_item(item: &str) -> (String, String) {
+    let Some(inner) = item.strip_prefix('<') else {
+        return (item.to_string(), String::new());
+    };
+    let mut quoted = false;
+    for (i, c) in inner.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '>' if !quoted => {
+                let address = inner.get(..i).unwrap_or(inner);
+                let params = inner.get(i + 1..).unwrap_or("").trim();
+                return (address.to_string(), params.to_string());
+            }
+            _ => {}
+        }
+    }
+    (inner.to_string(), String::new())
+}
+
+/// From, To and Subject as the list shows them: the From header's
+/// addresses (else the envelope sender), the To header's (else the
+/// envelope recipients), the decoded Subject.
+fn from_to_subject(m: &Message<'_>, envelope: &Envelope) -> (String, String, String) {
+    (
+        m.from()
+            .map(short_addresses)
+            .or_else(|| envelope.sender.clone())
+            .unwrap_or_default(),
+        m.to()
+            .map(short_addresses)
+            .unwrap_or_else(|| printable(&envelope.recipients.join(", "))),
+        m.subject().unwrap_or("").to_string(),
+    )
 }
 
 /// The messages of `maildir`, numbered from 1, oldest first.
@@ -98,29 +259,21 @@ pub fn list(maildir: &Path) -> Result<Vec<Summary>, InboxError> {
         }
         let end = find(&head, b"\r\n\r\n").map_or(head.len(), |i| i + 4);
         head.truncate(end);
-        let (from, to, subject) = match MessageParser::default().parse_headers(&head[..]) {
-            Some(m) => (
-                m.from()
-                    .map(short_addresses)
-                    .or_else(|| m.return_address().map(str::to_string))
-                    .unwrap_or_default(),
-                m.to()
-                    .map(short_addresses)
-                    .or_else(|| {
-                        m.header_raw("X-Envelope-To")
-                            .map(|v| v.trim().replace("\r\n", ""))
-                    })
-                    .unwrap_or_default(),
-                m.subject().unwrap_or("").to_string(),
-            ),
-            None => Default::default(),
-        };
+        let ((from, to, subject), envelope) =
+            match MessageParser::default().parse_headers(&head[..]) {
+                Some(m) => {
+                    let envelope = envelope_of(&m);
+                    (from_to_subject(&m, &envelope), envelope)
+                }
+                None => Default::default(),
+            };
         out.push(Summary {
             number: i + 1,
             entry,
             from,
             to,
             subject,
+            envelope,
         });
     }
     Ok(out)
@@ -155,6 +308,12 @@ pub fn load(maildir: &Path, n: usize) -> Result<(Entry, Vec<u8>), InboxError> {
 pub struct Part {
     /// `type/subtype`, plus `; charset=...` when given.
     pub content_type: String,
+    /// `type/subtype` alone, lower case.
+    pub mime_type: String,
+    /// The Content-Type's `charset`, as written.
+    pub charset: Option<String>,
+    /// The Content-Disposition's type (`inline`, `attachment`), lower case.
+    pub disposition: Option<String>,
     /// The Content-Transfer-Encoding (`7bit` when absent).
     pub encoding: String,
     /// The file name (Content-Disposition `filename`, else Content-Type `name`).
@@ -186,6 +345,28 @@ impl Part {
         }
         out
     }
+    /// Every part, depth first, with its path: the root is `1`, the
+    /// children of part `P` are `P.1`, `P.2`, ... (a message/rfc822 part's
+    /// one child is the message inside it).
+    pub fn numbered(&self) -> Vec<(String, &Part)> {
+        let mut out = Vec::new();
+        self.number_into("1".to_string(), &mut out);
+        out
+    }
+    fn number_into<'a>(&'a self, path: String, out: &mut Vec<(String, &'a Part)>) {
+        out.push((path.clone(), self));
+        for (i, c) in self.children.iter().enumerate() {
+            c.number_into(format!("{path}.{}", i + 1), out);
+        }
+    }
+    /// The attachments, with their paths: every part that is not a
+    /// container and is marked `attachment` or has a file name.
+    pub fn attachments(&self) -> Vec<(String, &Part)> {
+        self.numbered()
+            .into_iter()
+            .filter(|(_, p)| p.attachment && !p.is_container())
+            .collect()
+    }
 }
 
 /// A parsed message: the headers people look at, and the part tree.
@@ -193,8 +374,8 @@ impl Part {
 pub struct Detail {
     /// (name, value) for From, To, Cc, Subject, Date, Message-ID — those present.
     pub headers: Vec<(&'static str, String)>,
-    /// The envelope: Return-Path and X-Envelope-To as stored by the sandbox.
-    pub envelope: Vec<(&'static str, String)>,
+    /// The envelope, as stored by the sandbox.
+    pub envelope: Envelope,
     /// The root part.
     pub root: Part,
 }
@@ -214,13 +395,7 @@ pub fn inspect(raw: &[u8]) -> Option<Detail> {
     add("Subject", msg.subject().map(str::to_string));
     add("Date", msg.header_raw("Date").map(|d| d.trim().to_string()));
     add("Message-ID", msg.message_id().map(|id| format!("<{id}>")));
-    let mut envelope = Vec::new();
-    if let Some(rp) = msg.header_raw("Return-Path") {
-        envelope.push(("Return-Path", rp.trim().to_string()));
-    }
-    if let Some(to) = msg.header_raw("X-Envelope-To") {
-        envelope.push(("X-Envelope-To", unfold(to)));
-    }
+    let envelope = envelope_of(&msg);
     let root = part_tree(&msg, 0, 0)?;
     Some(Detail {
         headers,
@@ -233,28 +408,30 @@ pub fn inspect(raw: &[u8]) -> Option<Detail> {
 fn part_tree(msg: &Message<'_>, id: u32, depth: usize) -> Option<Part> {
     let part = msg.parts.get(id as usize)?;
     let raw = msg.raw_message();
-    let content_type = part.content_type().map_or_else(
-        || "text/plain".to_string(),
+    let (mime_type, charset) = part.content_type().map_or_else(
+        || ("text/plain".to_string(), None),
         |ct| {
-            let mut s = match ct.subtype() {
+            let t = match ct.subtype() {
                 Some(sub) => format!("{}/{}", ct.ctype(), sub),
                 None => ct.ctype().to_string(),
             }
             .to_ascii_lowercase();
-            if let Some(cs) = ct.attribute("charset") {
-                s.push_str(&format!("; charset={cs}"));
-            }
-            s
+            (t, ct.attribute("charset").map(str::to_string))
         },
     );
+    let content_type = match &charset {
+        Some(cs) => format!("{mime_type}; charset={cs}"),
+        None => mime_type.clone(),
+    };
+    let disposition = part
+        .content_disposition()
+        .map(|cd| cd.ctype().to_ascii_lowercase());
     let encoding = part
         .content_transfer_encoding()
         .unwrap_or("7bit")
         .to_ascii_lowercase();
     let filename = part.attachment_name().map(str::to_string);
-    let disposition_attachment = part
-        .content_disposition()
-        .is_some_and(|cd| cd.ctype().eq_ignore_ascii_case("attachment"));
+    let disposition_attachment = disposition.as_deref() == Some("attachment");
     let mut children = Vec::new();
     let (content, undecodable) = match &part.body {
         PartType::Multipart(ids) => {
@@ -280,6 +457,9 @@ fn part_tree(msg: &Message<'_>, id: u32, depth: usize) -> Option<Part> {
     Some(Part {
         attachment: disposition_attachment || (filename.is_some() && !part.is_multipart()),
         content_type,
+        mime_type,
+        charset,
+        disposition,
         encoding,
         filename,
         content,
@@ -408,6 +588,38 @@ pub fn save_attachments(root: &Part, dir: &Path) -> io::Result<Vec<Saved>> {
     Ok(saved)
 }
 
+/// The size and SHA-256 (lower-case hex) of the file at `path`, read in
+/// chunks (any size, little memory).
+pub fn file_digest(path: &Path) -> io::Result<(u64, String)> {
+    let mut file = fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((size, hex(&hasher.finalize())))
+}
+
+/// The first attachment of `root` (see [`Part::attachments`]) whose
+/// decoded content has this size and SHA-256, with its path.
+pub fn matching_attachment<'a>(
+    root: &'a Part,
+    size: u64,
+    sha256: &str,
+) -> Option<(String, &'a Part)> {
+    root.attachments()
+        .into_iter()
+        .find(|(_, p)| p.content.len() as u64 == size && p.sha256().eq_ignore_ascii_case(sha256))
+}
+
 /// Creates `dir/name` exclusively (never following or replacing an existing
 /// file), adding `-1`, `-2`, ... before the extension when it exists.
 fn create_unique(dir: &Path, name: &str) -> io::Result<(fs::File, PathBuf)> {
@@ -468,6 +680,11 @@ pub fn printable(s: &str) -> String {
 }
 
 fn full_addresses(a: &Address<'_>) -> String {
+    printable(&addresses_text(a))
+}
+
+/// `Name <addr>, addr, ...` as the header says, decoded.
+fn addresses_text(a: &Address<'_>) -> String {
     let list: Vec<String> = a
         .iter()
         .map(|addr| match (addr.name(), addr.address()) {
@@ -478,7 +695,7 @@ fn full_addresses(a: &Address<'_>) -> String {
         })
         .filter(|s| !s.is_empty())
         .collect();
-    printable(&list.join(", "))
+    list.join(", ")
 }
 
 fn short_addresses(a: &Address<'_>) -> String {
@@ -509,7 +726,7 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    const SAMPLE: &[u8] = b"Return-Path: <a@b.org>\r\nX-Envelope-To: <x@y.org>,\r\n <z@y.org>\r\n\
+    pub(super) const SAMPLE: &[u8] = b"Return-Path: <a@b.org>\r\nX-Envelope-To: <x@y.org>,\r\n <z@y.org>\r\n\
 From: Al <a@b.org>\r\nTo: x@y.org\r\nCc: z@y.org\r\nSubject: =?UTF-8?Q?h=C3=A9?=\r\n\
 Date: Thu, 1 Jan 2026 00:00:00 +0000\r\nMessage-ID: <id1@b.org>\r\nMIME-Version: 1.0\r\n\
 Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\npreamble\r\n--XX\r\n\
@@ -538,8 +755,11 @@ Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n/w==\r\n--XX--\r\nepilogue\r\n"
             ]
         );
         assert_eq!(
-            d.envelope[1],
-            ("X-Envelope-To", "<x@y.org>, <z@y.org>".to_string())
+            d.envelope.headers[1],
+            (
+                "X-Envelope-To".to_string(),
+                "<x@y.org>, <z@y.org>".to_string()
+            )
         );
         let parts = d.root.walk();
         assert_eq!(parts.len(), 5);
@@ -636,7 +856,7 @@ Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n/w==\r\n--XX--\r\nepilogue\r\n"
         assert_eq!(l[0].subject, "hé");
         assert_eq!(
             (l[1].from.as_str(), l[1].to.as_str()),
-            ("q@r.org", "<t@u.org>")
+            ("q@r.org", "t@u.org")
         );
         assert!(matches!(
             load(dir.path(), 3),

@@ -316,16 +316,25 @@ pub static COMMANDS: &[Spec] = &[
         .help("Shows the connection, the server's name and extensions, TLS (and what the\n\
                certificate was verified against), the envelope (accepted and rejected recipients)\n\
                and the draft."),
-    cmd("inbox", "inbox [N] [--raw] [--save-attachments DIR]", "list the sandbox's messages, or show message N as a MIME tree", Plain(inbox::inbox))
-        .options(&["--raw", "--save-attachments DIR"]).complete(Complete::Paths).words(0, 1)
-        .help("inbox       lists the messages the sandbox stored (number, time, from, to, subject, size)\n\
-               inbox N     shows message N: headers, then its MIME parts as a tree — type, encoding,\n\
+    cmd("inbox", "inbox [N] [--maildir DIR] [--json] [--raw] [--save-attachments DIR] [--check-attachment FILE] | inbox --clear | inbox --wait N [--timeout S]", "list the sandbox's messages, show one as a MIME tree, check an attachment, wait, clear", Plain(inbox::inbox))
+        .options(&["--maildir DIR", "--json", "--raw", "--save-attachments DIR", "--check-attachment FILE", "--clear", "--wait N", "--timeout S"]).complete(Complete::Paths).words(0, 1)
+        .help("inbox        lists the messages the sandbox stored (number, time, from, to, subject, size)\n\
+               inbox N      shows message N: headers, then its MIME parts as a tree — type, encoding,\n\
                size, file name, SHA-256 of the decoded content (compare with `sha256sum FILE`)\n\
                inbox N --raw                    prints the stored bytes\n\
                inbox N --save-attachments DIR   writes the decoded attachments into DIR (never overwrites)\n\
+               inbox N --check-attachment FILE  fails unless an attachment's decoded bytes equal FILE's\n\
+               inbox --wait N [--timeout S]     waits (30 s by default) for N messages, then lists them\n\
+               inbox --clear                    removes every message (and tmp/ files over a minute old)\n\
+               --json         the list, or message N in full, as JSON: envelope, headers, parts, SHA-256\n\
+               --maildir DIR  reads DIR instead (the Maildir `smtpsh serve` stores into, say)\n\
+               A failed --check-attachment or --wait stops a script like a failed `expect` (exit status 5).\n\
                The messages are files in the sandbox's Maildir ($SMTPSH_SANDBOX_DIR/Maildir, else\n\
-               $XDG_DATA_HOME/smtpsh/sandbox/Maildir), so `inbox` works without a running sandbox.\n\
-               Example: inbox 1 --save-attachments /tmp/received"),
+               $XDG_DATA_HOME/smtpsh/sandbox/Maildir): `inbox` needs no running sandbox, and\n\
+               `smtpsh inbox ...` runs it from the command line.\n\
+               Example: inbox 1 --save-attachments /tmp/received\n\
+               Example: inbox --wait 1 --timeout 10, then inbox 1 --check-attachment report.pdf\n\
+               Example: smtpsh inbox --maildir /tmp/mail 1 --json"),
     cmd("expect", "expect CODE...", "fail unless the last reply matches (250, 2xx, 55x)", Plain(script::expect))
         .words(1, MANY).judges_last_reply()
         .help("Checks the last server reply: passes if its code matches any CODE (digits or x).\n\

@@ -1,7 +1,13 @@
 //! The sandbox in the shell: `connect sandbox` / `smtpsh --sandbox` start
 //! (or reuse) the in-process SMTP server and connect to it, and `inbox`
 //! reads its Maildir — which works in any smtpsh process, sandbox running
-//! or not, since the messages are files.
+//! or not, since the messages are files (`smtpsh inbox ...` runs it from
+//! the command line). [`request`] reads its options, [`check`] is
+//! `--check-attachment`, [`wait`] is `--wait` and `--clear`.
+
+mod check;
+mod request;
+mod wait;
 
 use super::connect::open;
 use super::tls::TlsMode;
@@ -13,7 +19,8 @@ use crate::shell::failure::{FailKind, Failure, judge};
 use crate::shell::output::human_bytes;
 use crate::shell::session::{Session, Target};
 use crate::smtp::Verb;
-use std::path::PathBuf;
+use request::{DEFAULT_TIMEOUT, Request};
+use std::path::{Path, PathBuf};
 
 /// What to try first, shown when the sandbox starts.
 pub const TRY_LINE: &str = "try: from you@example.com / to friend@example.org / subject hi / body hello / attach FILE / send / inbox 1";
@@ -73,8 +80,34 @@ pub fn connect_sandbox(s: &mut Session) -> Result<(), Failure> {
     judge(&reply, "EHLO")
 }
 
-/// The Maildir `inbox` reads: the running sandbox's, else the default one.
-fn maildir(s: &Session) -> Result<PathBuf, Failure> {
+/// The Maildir `inbox` reads: `--maildir DIR` (which must be a Maildir,
+/// unless `--wait` may see it appear), else the running sandbox's, else
+/// the default one.
+fn maildir(s: &Session, r: &Request) -> Result<PathBuf, Failure> {
+    if let Some(dir) = &r.maildir {
+        let is_maildir = dir.join("new").is_dir() || dir.join("cur").is_dir();
+        if is_maildir || (r.wait.is_some() && !dir.exists()) {
+            return Ok(dir.clone());
+        }
+        let f = if dir.exists() {
+            Failure::local(
+                mailbox::InboxError::NotMaildir {
+                    maildir: dir.clone(),
+                }
+                .to_string(),
+            )
+        } else {
+            Failure::local(format!("there is no directory {}", dir.display()))
+        };
+        return Err(if dir.join("Maildir").join("new").is_dir() {
+            f.hint(format!(
+                "did you mean --maildir {}?",
+                dir.join("Maildir").display()
+            ))
+        } else {
+            f.hint("--maildir takes the Maildir itself: the directory holding new/, cur/ and tmp/")
+        });
+    }
     if let Some(sb) = &s.sandbox {
         return Ok(sb.maildir().to_path_buf());
     }
@@ -92,6 +125,9 @@ fn inbox_failure(e: mailbox::InboxError) -> Failure {
         mailbox::InboxError::NoSuchMessage { .. } => {
             "`inbox` lists the messages with their numbers"
         }
+        mailbox::InboxError::NotMaildir { .. } => {
+            "--maildir takes the Maildir itself: the directory holding new/, cur/ and tmp/"
+        }
         mailbox::InboxError::Io { .. } => {
             "check the directory's permissions, or point SMTPSH_SANDBOX_DIR elsewhere"
         }
@@ -99,33 +135,28 @@ fn inbox_failure(e: mailbox::InboxError) -> Failure {
     Failure::local(e.to_string()).hint(hint)
 }
 
-/// `inbox [N] [--raw] [--save-attachments DIR]`.
+/// `inbox [N] [--maildir DIR] [--json] [--raw] [--save-attachments DIR]
+/// [--check-attachment FILE] | inbox --clear | inbox --wait N [--timeout S]`.
 pub fn inbox(s: &mut Session, a: Args) -> Result<(), Failure> {
-    let dir = maildir(s)?;
-    let raw = a.opts.iter().any(|(n, _)| n == "--raw");
-    let save = a
-        .opts
-        .iter()
-        .find(|(n, _)| n == "--save-attachments")
-        .and_then(|(_, v)| v.clone());
-    let Some(word) = a.words.first() else {
-        if raw || save.is_some() {
-            return Err(
-                Failure::local("--raw and --save-attachments need a message number")
-                    .hint("usage: inbox [N] [--raw] [--save-attachments DIR]; e.g. inbox 1 --raw"),
-            );
-        }
-        return list(s, &dir);
+    let r = Request::read(&a)?;
+    let dir = maildir(s, &r)?;
+    if r.clear {
+        return wait::clear(s, &dir);
+    }
+    if let Some(want) = r.wait {
+        wait::wait(s, &dir, want, r.timeout.unwrap_or(DEFAULT_TIMEOUT), r.json)?;
+    }
+    let Some(n) = r.number else {
+        return list(s, &dir, r.json);
     };
-    let n = word
-        .parse::<usize>()
-        .ok()
-        .filter(|&n| n > 0)
-        .ok_or_else(|| {
-            Failure::local(format!("'{word}' is not a message number"))
-                .hint("messages are numbered from 1; `inbox` lists them")
-        })?;
     let (entry, bytes) = mailbox::load(&dir, n).map_err(inbox_failure)?;
+    if r.json {
+        let Some(m) = mailbox::json::message(n, &entry, &bytes) else {
+            return Err(unparsable(n, &entry.path));
+        };
+        return print_json(s, &m);
+    }
+    let (raw, save) = (r.raw, r.save.as_deref());
     if raw {
         let written = s
             .out
@@ -138,7 +169,8 @@ pub fn inbox(s: &mut Session, a: Args) -> Result<(), Failure> {
                 }
             })
             .and_then(|()| s.out.flush());
-        if let Err(e) = written {
+        // A closed standard output (`| head`) ends the shell quietly.
+        if let Err(e) = written.or_else(|e| if s.out.is_broken() { Ok(()) } else { Err(e) }) {
             return Err(Failure::local(format!("cannot print the message: {e}")));
         }
         if save.is_none() {
@@ -146,14 +178,16 @@ pub fn inbox(s: &mut Session, a: Args) -> Result<(), Failure> {
         }
     }
     let Some(detail) = mailbox::inspect(&bytes) else {
-        return Err(Failure::local(format!(
-            "message {n} ({}) cannot be parsed as a mail message",
-            entry.path.display()
-        ))
-        .hint("`inbox N --raw` prints its bytes as stored"));
+        return Err(unparsable(n, &entry.path));
     };
     if let Some(target) = save {
-        return save_attachments(s, n, &detail, &target);
+        save_attachments(s, n, &detail, target)?;
+    }
+    if !r.checks.is_empty() {
+        return check::attachments(s, n, &detail, &r.checks);
+    }
+    if raw || save.is_some() {
+        return Ok(());
     }
     s.out.plain(&format!(
         "message {n}: received {}, {}",
@@ -161,7 +195,9 @@ pub fn inbox(s: &mut Session, a: Args) -> Result<(), Failure> {
         human_bytes(entry.size)
     ));
     s.out.plain(&format!("  file: {}", entry.path.display()));
-    for (name, value) in detail.envelope.iter().chain(detail.headers.iter()) {
+    let envelope = detail.envelope.headers.iter().map(|(n, v)| (n.as_str(), v));
+    let headers = detail.headers.iter().map(|(n, v)| (*n, v));
+    for (name, value) in envelope.chain(headers) {
         s.out
             .plain(&format!("  {name}: {}", mailbox::printable(value)));
     }
@@ -185,8 +221,34 @@ pub fn inbox(s: &mut Session, a: Args) -> Result<(), Failure> {
     Ok(())
 }
 
-fn list(s: &mut Session, dir: &std::path::Path) -> Result<(), Failure> {
+fn unparsable(n: usize, path: &Path) -> Failure {
+    Failure::local(format!(
+        "message {n} ({}) cannot be parsed as a mail message",
+        path.display()
+    ))
+    .hint(format!("`inbox {n} --raw` prints its bytes as stored"))
+}
+
+/// `value` as pretty JSON on standard output, and nothing else.
+fn print_json<T: serde::Serialize>(s: &Session, value: &T) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::local(format!("cannot write the JSON: {e}")))?;
+    s.out
+        .bytes(text.as_bytes())
+        .and_then(|()| s.out.bytes(b"\n"))
+        .and_then(|()| s.out.flush())
+        // A closed standard output (`| head`) ends the shell quietly.
+        .or_else(|e| if s.out.is_broken() { Ok(()) } else { Err(e) })
+        .map_err(|e| Failure::local(format!("cannot print the JSON: {e}")))
+}
+
+fn list(s: &mut Session, dir: &Path, json: bool) -> Result<(), Failure> {
     let items = mailbox::list(dir).map_err(inbox_failure)?;
+    if json {
+        let items: Vec<mailbox::json::ListItem> =
+            items.iter().map(mailbox::json::ListItem::from).collect();
+        return print_json(s, &items);
+    }
     if items.is_empty() {
         s.out
             .note(&format!("the sandbox inbox is empty ({})", dir.display()));
