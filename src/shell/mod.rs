@@ -89,9 +89,71 @@ pub struct Options {
 
 /// Runs `smtpsh inbox ARGS` (the words after `inbox`): the shell's
 /// `inbox` command from the command line; returns the exit status.
-pub fn inbox_main(_args: &[std::ffi::OsString]) -> i32 {
-    eprintln!("smtpsh inbox: not implemented yet");
-    EXIT_USAGE
+///
+/// The words are quoted back into one `inbox ...` line and run by
+/// [`execute_line`] in a session of their own (no history, no sandbox,
+/// colour when standard output is a terminal), so the options, their
+/// checks and the exit status (0, 1 local error, 5 a failed check, 130
+/// Ctrl-C) are exactly those of `inbox` in the shell or in a script.
+/// `--help` (or `-h`) anywhere prints the command's help.
+pub fn inbox_main(args: &[std::ffi::OsString]) -> i32 {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let _ = signal_hook::flag::register_conditional_shutdown(
+        signal_hook::consts::SIGINT,
+        130,
+        interrupt.clone(),
+    );
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, interrupt.clone());
+    let mut out = Output::default();
+    out.set_color(ColorChoice::Auto.resolve());
+    let mut s = Session::new(
+        Settings {
+            color: Color(ColorChoice::Auto),
+            ..Settings::default()
+        },
+        out,
+        interrupt,
+    );
+    let mut line = String::from("inbox");
+    for (i, arg) in args.iter().enumerate() {
+        let Some(word) = arg.to_str() else {
+            s.out.error(&format!(
+                "smtpsh inbox: argument {} is not valid UTF-8: {}",
+                i + 1,
+                arg.to_string_lossy()
+            ));
+            s.out
+                .hint("file and directory names must be UTF-8 for `inbox`; rename or link it");
+            return EXIT_USAGE;
+        };
+        if word == "--help" || word == "-h" {
+            line = "help inbox".to_string();
+            break;
+        }
+        match shlex::try_quote(word) {
+            Ok(q) => {
+                line.push(' ');
+                line.push_str(&q);
+            }
+            Err(_) => {
+                s.out.error(&format!(
+                    "smtpsh inbox: argument {} holds a NUL character",
+                    i + 1
+                ));
+                return EXIT_USAGE;
+            }
+        }
+    }
+    let mut input = ScriptInput::from_lines("smtpsh inbox", vec![line.clone()]);
+    let status = match execute_line(&mut s, &mut input, &line) {
+        Ok(()) => EXIT_OK,
+        Err(f) => {
+            report(&s, &f, None);
+            f.kind.exit_code()
+        }
+    };
+    let _ = s.out.flush();
+    if s.out.is_broken() { EXIT_PIPE } else { status }
 }
 
 /// Runs smtpsh as the options say; returns the exit status.
