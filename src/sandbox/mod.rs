@@ -5,7 +5,10 @@
 //! - [`server`]: the listener and the SMTP state machine (one thread per
 //!   connection; STARTTLS, AUTH PLAIN/LOGIN, PIPELINING, SIZE, 8BITMIME,
 //!   SMTPUTF8, ENHANCEDSTATUSCODES).
-//! - [`cert`]: the certificate authority and server certificate made at start.
+//! - [`cert`]: the certificate authority and server certificate made at
+//!   start (or a certificate and key loaded from PEM files, for `serve`).
+//! - [`instance`]: each running server's own directory, holding its CA
+//!   certificate (`instances/<pid>-<port>/ca.pem`), removed when it stops.
 //! - [`maildir`]: accepted messages become files in a Maildir.
 //! - [`inbox`]: reading that Maildir back: the list, one message as a tree
 //!   of MIME parts with SHA-256 digests, attachments decoded.
@@ -23,8 +26,13 @@
 //!
 //! # Decisions
 //!
-//! - **Loopback only**: the listener binds `127.0.0.1` with port 0 (a free
-//!   port each start, so two smtpsh processes never collide).
+//! - **Loopback only**: the shell's sandbox binds `127.0.0.1` with port 0
+//!   (a free port each start, so two smtpsh processes never collide).
+//!   `smtpsh serve` (src/serve.rs) runs the same server headless on a fixed
+//!   port (1025), and on another address only when `--listen` says so.
+//! - **One CA per instance**: every start makes its own CA and writes it to
+//!   its own [`instance`] directory, so a second sandbox never changes the
+//!   CA that clients of the first were told to trust.
 //! - **AUTH** (PLAIN, LOGIN) is announced before and after STARTTLS: the
 //!   connection never leaves the machine, so the password cannot be seen on
 //!   a network (smtpsh's client likewise allows plaintext AUTH only on
@@ -41,10 +49,17 @@
 //! - **Limits**: command lines 512 octets, text lines 1000 octets, AUTH
 //!   responses 12288 octets (all with CRLF); messages [`MAX_MESSAGE_SIZE`].
 
+mod auth;
 pub mod cert;
 pub mod inbox;
+pub mod instance;
+mod lines;
 pub mod maildir;
+pub mod parse;
+mod receive;
+mod scan;
 pub mod server;
+mod session;
 
 use std::fmt;
 use std::io;
@@ -58,8 +73,7 @@ pub const DEMO_USER: &str = "demo";
 pub const DEMO_PASSWORD: &str = "sandbox-password";
 /// The largest message the sandbox accepts (announced as `SIZE`), 50 MiB.
 pub const MAX_MESSAGE_SIZE: u64 = 50 * 1024 * 1024;
-/// The name of the CA certificate file in the sandbox directory.
-pub const CA_FILE_NAME: &str = "ca.pem";
+pub use instance::CA_FILE_NAME;
 
 /// Why the sandbox could not start.
 #[derive(Debug)]
@@ -101,22 +115,23 @@ impl std::error::Error for SandboxError {
 
 /// The Maildir of the sandbox's directory, [`crate::local::sandbox_dir`]
 /// (`$SMTPSH_SANDBOX_DIR`, else `$XDG_DATA_HOME/smtpsh/sandbox`, else
-/// `~/.local/share/smtpsh/sandbox`): its `Maildir` subdirectory (the CA
-/// certificate is its `ca.pem`).
+/// `~/.local/share/smtpsh/sandbox`): its `Maildir` subdirectory (each
+/// running sandbox's CA certificate is in `instances/<pid>-<port>/ca.pem`).
 pub fn default_maildir() -> Option<PathBuf> {
     crate::local::sandbox_dir().map(|d| d.join("Maildir"))
 }
 
 /// A running sandbox server. Dropping it stops accepting connections
-/// (connections in progress finish on their own threads); the process
-/// exiting ends everything.
+/// (connections in progress finish on their own threads) and removes its
+/// instance directory; the process exiting ends everything.
 pub struct Sandbox {
     addr: SocketAddr,
     dir: PathBuf,
     maildir: PathBuf,
     ca: cert::Authority,
-    ca_file: PathBuf,
+    // Stops the server before the CA file goes (fields drop in order).
     server: server::Handle,
+    instance: instance::Instance,
 }
 
 impl fmt::Debug for Sandbox {
@@ -124,6 +139,7 @@ impl fmt::Debug for Sandbox {
         f.debug_struct("Sandbox")
             .field("addr", &self.addr)
             .field("maildir", &self.maildir)
+            .field("ca_file", &self.instance.ca_file())
             .finish_non_exhaustive()
     }
 }
@@ -135,8 +151,9 @@ impl Sandbox {
         Sandbox::start_in(&dir)
     }
 
-    /// Starts a sandbox storing into `dir` (`dir/Maildir`, `dir/ca.pem`):
-    /// makes the certificates, creates the Maildir, binds `127.0.0.1:0`.
+    /// Starts a sandbox storing into `dir` (`dir/Maildir`; its CA in
+    /// `dir/instances/<pid>-<port>/ca.pem`): makes the certificates,
+    /// creates the Maildir, binds `127.0.0.1:0`.
     pub fn start_in(dir: &Path) -> Result<Sandbox, SandboxError> {
         let maildir_path = dir.join("Maildir");
         let maildir = maildir::Maildir::create(&maildir_path).map_err(|e| SandboxError::Io {
@@ -145,27 +162,24 @@ impl Sandbox {
         })?;
         let ca = cert::Authority::generate().map_err(SandboxError::Tls)?;
         let tls = ca.server_config().map_err(SandboxError::Tls)?;
-        let ca_file = dir.join(CA_FILE_NAME);
-        write_atomically(&ca_file, ca.ca_pem().as_bytes()).map_err(|e| SandboxError::Io {
-            what: format!("cannot write the CA certificate {}", ca_file.display()),
-            source: e,
-        })?;
         let config = server::Config {
             tls: Some(Arc::new(tls)),
             ..server::Config::default()
         };
-        let server =
-            server::Handle::start(config, Arc::new(maildir)).map_err(|e| SandboxError::Io {
+        let server = server::Handle::start(config, Arc::new(maildir), None).map_err(|e| {
+            SandboxError::Io {
                 what: "cannot listen on 127.0.0.1".to_string(),
                 source: e,
-            })?;
+            }
+        })?;
+        let instance = create_instance(dir, server.addr().port(), &ca)?;
         Ok(Sandbox {
             addr: server.addr(),
             dir: dir.to_path_buf(),
             maildir: maildir_path,
             ca,
-            ca_file,
             server,
+            instance,
         })
     }
 
@@ -194,10 +208,11 @@ impl Sandbox {
     pub fn ca_pem(&self) -> &str {
         self.ca.ca_pem()
     }
-    /// The file holding [`Sandbox::ca_pem`] (for `--cafile`); it is
-    /// rewritten by every sandbox start in the same directory.
+    /// The file holding [`Sandbox::ca_pem`] (for `--cafile`): this
+    /// sandbox's own, `instances/<pid>-<port>/ca.pem` in the sandbox
+    /// directory, removed when it stops.
     pub fn ca_file(&self) -> &Path {
-        &self.ca_file
+        self.instance.ca_file()
     }
     /// The demo account: (user, password).
     pub fn credentials(&self) -> (&'static str, &'static str) {
@@ -209,19 +224,20 @@ impl Sandbox {
     }
 }
 
-/// Writes `data` to `path` through a temporary file and a rename, so a
-/// reader never sees half a file.
-fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map_or_else(|| "file".into(), |n| n.to_string_lossy()),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, data)?;
-    std::fs::rename(&tmp, path)
+/// Writes `ca`'s certificate into a new instance directory of the sandbox
+/// directory `dir` for the server on `port`.
+pub fn create_instance(
+    dir: &Path,
+    port: u16,
+    ca: &cert::Authority,
+) -> Result<instance::Instance, SandboxError> {
+    instance::Instance::create(dir, port, ca.ca_pem()).map_err(|e| SandboxError::Io {
+        what: format!(
+            "cannot write the CA certificate under {}",
+            dir.join(instance::INSTANCES_DIR).display()
+        ),
+        source: e,
+    })
 }
 
 #[cfg(test)]
@@ -240,5 +256,101 @@ mod tests {
         assert_eq!(pem, b.ca_pem());
         assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(!a.ca_der().is_empty());
+    }
+
+    /// Two sandboxes in one directory: each file is its own CA, the second
+    /// start left the first's alone, and a client trusting a file verifies
+    /// that sandbox and not the other.
+    #[test]
+    fn two_sandboxes_in_one_directory_each_keep_their_own_ca_file() {
+        use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+        use std::io::{BufRead, BufReader, Write};
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let a = Sandbox::start_in(dir.path()).expect("start a");
+        let b = Sandbox::start_in(dir.path()).expect("start b");
+        assert_ne!(a.ca_file(), b.ca_file());
+        let pem_a = std::fs::read_to_string(a.ca_file()).expect("a's ca file");
+        let pem_b = std::fs::read_to_string(b.ca_file()).expect("b's ca file");
+        assert_eq!(pem_a, a.ca_pem());
+        assert_eq!(pem_b, b.ca_pem());
+        assert_ne!(pem_a, pem_b);
+        for sb in [&a, &b] {
+            assert!(
+                sb.ca_file()
+                    .starts_with(dir.path().join(instance::INSTANCES_DIR)),
+                "{}",
+                sb.ca_file().display()
+            );
+        }
+
+        // STARTTLS to `to`, trusting only the CA in `file`.
+        let starttls = |to: &Sandbox, file: &Path| -> Result<(), String> {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in CertificateDer::pem_file_iter(file).map_err(|e| e.to_string())? {
+                roots
+                    .add(c.map_err(|e| e.to_string())?)
+                    .map_err(|e| e.to_string())?;
+            }
+            let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            let sock = std::net::TcpStream::connect(to.addr()).map_err(|e| e.to_string())?;
+            sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .map_err(|e| e.to_string())?;
+            let mut r = BufReader::new(sock.try_clone().map_err(|e| e.to_string())?);
+            let mut w = sock;
+            let reply = |r: &mut BufReader<std::net::TcpStream>| -> String {
+                let mut all = String::new();
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 {
+                        return all;
+                    }
+                    all.push_str(&line);
+                    if line.as_bytes().get(3) != Some(&b'-') {
+                        return all;
+                    }
+                }
+            };
+            reply(&mut r);
+            w.write_all(b"EHLO test\r\n").map_err(|e| e.to_string())?;
+            reply(&mut r);
+            w.write_all(b"STARTTLS\r\n").map_err(|e| e.to_string())?;
+            let ready = reply(&mut r);
+            if !ready.starts_with("220") {
+                return Err(format!("STARTTLS: {ready}"));
+            }
+            let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+            let conn =
+                rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+            let mut tls = rustls::StreamOwned::new(conn, w);
+            tls.write_all(b"NOOP\r\n").map_err(|e| e.to_string())?;
+            let mut line = String::new();
+            BufReader::new(tls)
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
+            if line.starts_with("250") {
+                Ok(())
+            } else {
+                Err(format!("NOOP: {line}"))
+            }
+        };
+        starttls(&a, a.ca_file()).expect("a verifies with its own file");
+        starttls(&b, b.ca_file()).expect("b verifies with its own file");
+        assert!(
+            starttls(&a, b.ca_file()).is_err(),
+            "b's CA must not verify a"
+        );
+
+        // Each stop removes its own directory only.
+        let a_dir = a.ca_file().parent().expect("dir").to_path_buf();
+        drop(a);
+        assert!(!a_dir.exists());
+        assert_eq!(std::fs::read_to_string(b.ca_file()).expect("b"), pem_b);
     }
 }
