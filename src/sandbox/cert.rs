@@ -5,13 +5,18 @@
 //! certificate used as the server's own, hence the two.
 //!
 //! The CA's private key never leaves memory and is dropped after signing.
+//!
+//! `smtpsh serve --tls-cert PEM --tls-key PEM` brings its own certificate
+//! instead: [`load_server_config`].
 
 use rcgen::{
     BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     NameConstraints,
 };
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::path::Path;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
@@ -104,18 +109,12 @@ impl Authority {
     /// A rustls server configuration (ring provider, TLS 1.2 and 1.3)
     /// presenting the server certificate and the CA.
     pub fn server_config(&self) -> Result<rustls::ServerConfig, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let chain = vec![
             CertificateDer::from(self.leaf_der.clone()),
             CertificateDer::from(self.ca_der.clone()),
         ];
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.leaf_key_der.clone()));
-        rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .map_err(|e| e.to_string())
+        server_config(chain, key).map_err(|e| e.to_string())
     }
 
     /// A rustls client configuration that trusts only this CA (for tests
@@ -132,6 +131,74 @@ impl Authority {
             .with_root_certificates(roots)
             .with_no_client_auth())
     }
+}
+
+/// A rustls server configuration (ring provider, TLS 1.2 and 1.3) for
+/// `chain` (the server's certificate first) and its `key`.
+fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<rustls::ServerConfig, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+}
+
+/// A server configuration from PEM files: `cert_file` holds the server's
+/// certificate, then any intermediates; `key_file` its private key (PKCS#8,
+/// PKCS#1 or SEC1). The errors name the file and say what is wrong.
+pub fn load_server_config(
+    cert_file: &Path,
+    key_file: &Path,
+) -> Result<rustls::ServerConfig, String> {
+    let pem_error = |file: &Path, what: &str, e: pem::Error| match e {
+        pem::Error::Io(e) => format!("cannot read the {what} file {}: {e}", file.display()),
+        pem::Error::NoItemsFound => format!(
+            "no PEM {what} in {} (expected a -----BEGIN {}----- block)",
+            file.display(),
+            if what == "certificate" {
+                "CERTIFICATE"
+            } else {
+                "PRIVATE KEY, unencrypted"
+            }
+        ),
+        e => {
+            let why = match e {
+                pem::Error::MissingSectionEnd { .. } => "a block has no -----END line".to_string(),
+                pem::Error::IllegalSectionStart { .. } => "a -----BEGIN line is malformed".into(),
+                pem::Error::Base64Decode(_) => "a block is not valid base64".into(),
+                e => e.to_string(),
+            };
+            format!("{} is not a valid PEM {what} file: {why}", file.display())
+        }
+    };
+    let chain = CertificateDer::pem_file_iter(cert_file)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| pem_error(cert_file, "certificate", e))?;
+    if chain.is_empty() {
+        return Err(pem_error(
+            cert_file,
+            "certificate",
+            pem::Error::NoItemsFound,
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| pem_error(key_file, "private key", e))?;
+    server_config(chain, key).map_err(|e| match e {
+        rustls::Error::InconsistentKeys(_) => format!(
+            "the key in {} does not belong to the certificate in {} (the first certificate \
+             must be the server's own)",
+            key_file.display(),
+            cert_file.display()
+        ),
+        e => format!(
+            "cannot use the certificate {} with the key {}: {e}",
+            cert_file.display(),
+            key_file.display()
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -199,5 +266,89 @@ mod tests {
         assert!(handshake(&a, other, "localhost").is_err());
         assert_ne!(a.ca_der(), b.ca_der());
         assert_ne!(a.server_der(), a.ca_der());
+    }
+
+    /// `a`'s server certificate and key as PEM files in `dir`.
+    fn write_pem(dir: &Path, a: &Authority) -> (std::path::PathBuf, std::path::PathBuf) {
+        let cert = dir.join("cert.pem");
+        let key = dir.join("key.pem");
+        let pem_of = |label: &str, der: &[u8]| {
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+            let mut out = format!("-----BEGIN {label}-----\n");
+            for chunk in b64.as_bytes().chunks(64) {
+                out.push_str(&String::from_utf8_lossy(chunk));
+                out.push('\n');
+            }
+            out.push_str(&format!("-----END {label}-----\n"));
+            out
+        };
+        let chain = pem_of("CERTIFICATE", &a.leaf_der) + &pem_of("CERTIFICATE", &a.ca_der);
+        std::fs::write(&cert, chain).expect("cert");
+        std::fs::write(&key, pem_of("PRIVATE KEY", &a.leaf_key_der)).expect("key");
+        (cert, key)
+    }
+
+    #[test]
+    fn a_certificate_and_key_from_pem_files_serve_tls() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let a = Authority::generate().expect("generate");
+        let (cert, key) = write_pem(dir.path(), &a);
+        let config = Arc::new(load_server_config(&cert, &key).expect("load"));
+        // The same handshake as with the generated configuration.
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let t = std::thread::spawn(move || {
+            let (sock, _) = listener.accept().expect("accept");
+            let conn = rustls::ServerConnection::new(config).expect("server");
+            let mut tls = rustls::StreamOwned::new(conn, sock);
+            let mut b = [0u8; 2];
+            tls.read_exact(&mut b).expect("read");
+        });
+        let sock = TcpStream::connect(addr).expect("connect");
+        let name = ServerName::try_from("localhost").expect("name");
+        let conn =
+            rustls::ClientConnection::new(Arc::new(a.client_config().expect("client")), name)
+                .expect("client");
+        let mut tls = rustls::StreamOwned::new(conn, sock);
+        tls.write_all(b"ok").expect("handshake and write");
+        tls.flush().expect("flush");
+        t.join().expect("server thread");
+    }
+
+    #[test]
+    fn bad_certificate_and_key_files_say_what_is_wrong() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let a = Authority::generate().expect("generate");
+        let b = Authority::generate().expect("generate");
+        let (cert, key) = write_pem(dir.path(), &a);
+        let other = dir.path().join("other");
+        std::fs::create_dir(&other).expect("mkdir");
+        let (_, other_key) = write_pem(&other, &b);
+        let missing = dir.path().join("missing.pem");
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "not a pem file\n").expect("garbage");
+
+        let e = load_server_config(&missing, &key).expect_err("missing cert");
+        assert!(
+            e.contains("cannot read the certificate file") && e.contains("missing.pem"),
+            "{e}"
+        );
+        let e = load_server_config(&cert, &missing).expect_err("missing key");
+        assert!(e.contains("cannot read the private key file"), "{e}");
+        let e = load_server_config(&garbage, &key).expect_err("no cert");
+        assert!(
+            e.contains("no PEM certificate in") && e.contains("garbage.pem"),
+            "{e}"
+        );
+        let e = load_server_config(&cert, &garbage).expect_err("no key");
+        assert!(e.contains("no PEM private key in"), "{e}");
+        // The certificate file where the key should be, and vice versa.
+        let e = load_server_config(&cert, &cert).expect_err("cert as key");
+        assert!(e.contains("no PEM private key in"), "{e}");
+        let e = load_server_config(&key, &key).expect_err("key as cert");
+        assert!(e.contains("no PEM certificate in"), "{e}");
+        let e = load_server_config(&cert, &other_key).expect_err("mismatch");
+        assert!(e.contains("does not belong to the certificate"), "{e}");
     }
 }
