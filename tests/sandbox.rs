@@ -231,21 +231,25 @@ fn commands_out_of_order_bad_syntax_and_sizes_get_the_right_codes() {
 
 #[test]
 fn smtpsh_starttls_and_auth_against_the_sandbox_with_its_ca_file() {
+    // A sandbox of another process (this one), trusted only through the
+    // CA file it names: its own, in its instance directory.
     let data = tempfile::tempdir().expect("temp dir");
+    let sandbox = Sandbox::start_in(data.path()).expect("start sandbox");
     let work = tempfile::tempdir().expect("temp dir");
     let file = work.path().join("tls.smtpsh");
     fs::write(
         &file,
-        "starttls\nauth PLAIN demo --password-env SANDBOX_PW\nfrom a@example.com\n\
-         to b@example.org\nsubject over tls\nbody x\nsend\n",
+        format!(
+            "connect 127.0.0.1 {}\nstarttls\nauth PLAIN demo --password-env SANDBOX_PW\n\
+             from a@example.com\nto b@example.org\nsubject over tls\nbody x\nsend\n",
+            sandbox.port()
+        ),
     )
     .expect("write script");
     let mut cmd = smtpsh();
-    cmd.env("SMTPSH_SANDBOX_DIR", data.path())
-        .env("SANDBOX_PW", DEMO_PASSWORD)
-        .arg("--sandbox")
+    cmd.env("SANDBOX_PW", DEMO_PASSWORD)
         .arg("--cafile")
-        .arg(data.path().join("ca.pem"))
+        .arg(sandbox.ca_file())
         .arg("-f")
         .arg(&file);
     let out = run_with_timeout(cmd, RUN);

@@ -21,6 +21,13 @@ impl Session<'_> {
         if self.helo.is_none() || !self.esmtp {
             return Ok(reply(503, "5.5.1", "Send EHLO first"));
         }
+        if !self.auth_allowed() {
+            return Ok(reply(
+                538,
+                "5.7.11",
+                "Encryption required for authentication from the network: STARTTLS first",
+            ));
+        }
         if self.auth.is_some() {
             return Ok(reply(503, "5.5.1", "Already authenticated"));
         }

@@ -53,13 +53,24 @@ impl Default for Limits {
     }
 }
 
-/// The one AUTH account.
-#[derive(Debug, Clone)]
+/// The one AUTH account. AUTH is offered to a loopback client at once,
+/// to any other only after STARTTLS (a password never crosses a network
+/// in clear).
+#[derive(Clone)]
 pub struct Account {
     /// The user name.
     pub user: String,
     /// The password.
     pub password: String,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("user", &self.user)
+            .field("password", &"***")
+            .finish()
+    }
 }
 
 /// How the server behaves.

@@ -369,7 +369,7 @@ impl<'a> Session<'a> {
         if !self.tls && self.shared.config.tls.is_some() {
             lines.push("STARTTLS".to_string());
         }
-        if self.shared.config.auth.is_some() {
+        if self.auth_allowed() {
             lines.push("AUTH PLAIN LOGIN".to_string());
         }
         lines.push("HELP".to_string());
@@ -549,6 +549,12 @@ impl<'a> Session<'a> {
             txn.recipients.push(rcpt);
         }
         reply(250, "2.1.5", "Recipient OK")
+    }
+
+    /// Whether AUTH may be used now: an account is set, and the client is
+    /// on loopback or TLS is on.
+    pub(super) fn auth_allowed(&self) -> bool {
+        self.shared.config.auth.is_some() && (self.tls || self.peer.ip().is_loopback())
     }
 
     fn starttls(&mut self, arg: &[u8]) -> Result<(), Reply> {

@@ -573,3 +573,26 @@ fn events_report_stored_messages_and_refusals() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn auth_from_the_network_needs_tls_first() {
+    let shared = shared_with(Config::default());
+    let mut session = Session::new(&shared, ([192, 0, 2, 7], 40000).into());
+    let mut conn = Conn::new(Counting {
+        input: io::Cursor::new(
+            b"EHLO x\r\nAUTH PLAIN AGRlbW8Ac2FuZGJveC1wYXNzd29yZA==\r\nQUIT\r\n".to_vec(),
+        ),
+        output: Vec::new(),
+        writes: 0,
+    });
+    session.greet(&mut conn).expect("greet");
+    session.run(&mut conn).expect("run");
+    let out = String::from_utf8_lossy(&conn.into_inner().output).into_owned();
+    assert!(!out.contains("AUTH PLAIN"), "not offered in clear: {out}");
+    assert_eq!(codes_of(&out)[2], "538 5.7.11", "{out}");
+    let account = format!("{:?}", Config::default().auth);
+    assert!(
+        !account.contains(crate::sandbox::DEMO_PASSWORD),
+        "{account}"
+    );
+}
