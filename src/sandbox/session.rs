@@ -168,19 +168,25 @@ impl<'a> Session<'a> {
         if r.code >= 500 {
             self.errors += 1;
         }
+        let enhanced = if self.esmtp { r.enhanced } else { "" };
         if r.code >= 400 {
+            let mut line = format!("{} ", r.code);
+            if !enhanced.is_empty() {
+                line.push_str(enhanced);
+                line.push(' ');
+            }
+            line.push_str(&r.text.replace('\n', " "));
             self.shared.emit(&Event::Refused {
                 peer: self.peer,
                 command: self.verb.clone(),
-                reply: format!("{} {} {}", r.code, r.enhanced, r.text.replace('\n', " "))
-                    .replace("  ", " "),
+                reply: line,
             });
         }
         let lines: Vec<&str> = r.text.split('\n').collect();
         for (i, line) in lines.iter().enumerate() {
             let sep = if i + 1 == lines.len() { ' ' } else { '-' };
-            if self.esmtp && !r.enhanced.is_empty() {
-                conn.send(&format!("{}{sep}{} {line}\r\n", r.code, r.enhanced));
+            if !enhanced.is_empty() {
+                conn.send(&format!("{}{sep}{enhanced} {line}\r\n", r.code));
             } else {
                 conn.send(&format!("{}{sep}{line}\r\n", r.code));
             }
