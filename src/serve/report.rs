@@ -242,43 +242,41 @@ fn now() -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
 }
 
+/// The start: the address on the first line (what a script waits for),
+/// then one indented line per fact, so it reads at any width.
 fn listening_text(l: &Listening<'_>) -> String {
-    let mut t = format!("listening on {}", l.addr);
+    let mut t = format!("listening on {}; Ctrl-C or SIGTERM stops", l.addr);
     if l.network {
-        t.push_str(" (WARNING: not a loopback address: this accepts mail from the network)");
+        t.push_str("\n  WARNING: not a loopback address: this accepts mail from the network");
     }
-    let _ = write!(t, "; Maildir {}", path_text(l.maildir));
+    let _ = write!(t, "\n  Maildir: {}", path_text(l.maildir));
     match (l.ca_file, l.tls_cert) {
         (Some(ca), _) => {
             let _ = write!(
                 t,
-                "; STARTTLS with a CA made for this instance: {} (clients: --cafile)",
+                "\n  STARTTLS: a CA made for this instance, {} (clients: --cafile)",
                 path_text(ca)
             );
         }
         (None, Some(cert)) => {
-            let _ = write!(t, "; STARTTLS with the certificate {}", path_text(cert));
+            let _ = write!(t, "\n  STARTTLS: the certificate {}", path_text(cert));
         }
-        (None, None) => t.push_str("; no STARTTLS"),
+        (None, None) => t.push_str("\n  STARTTLS: not offered"),
     }
     if l.auth_demo {
         let _ = write!(
             t,
-            "; AUTH PLAIN LOGIN with the demo account (user {}, password {})",
+            "\n  AUTH PLAIN LOGIN: the demo account (user {}, password {})",
             crate::sandbox::DEMO_USER,
             crate::sandbox::DEMO_PASSWORD
         );
     } else {
-        let _ = write!(t, "; AUTH PLAIN LOGIN as user {}", field(l.auth_user));
+        let _ = write!(t, "\n  AUTH PLAIN LOGIN: user {}", field(l.auth_user));
         if let Some(var) = l.password_env {
             let _ = write!(t, " (password from ${})", field(var));
         }
     }
-    let _ = write!(
-        t,
-        "; max message size {}; Ctrl-C or SIGTERM stops",
-        human_bytes(l.max_size)
-    );
+    let _ = write!(t, "\n  max message size: {}", human_bytes(l.max_size));
     t
 }
 
