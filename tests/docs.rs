@@ -278,7 +278,7 @@ fn architecture_md_names_every_module() {
     let doc = read_doc("docs/architecture.md");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut missing = Vec::new();
-    for dir in ["shell", "shell/cmd", "smtp"] {
+    for dir in ["shell", "shell/cmd", "smtp", "sandbox", "serve"] {
         let entries = std::fs::read_dir(root.join(dir)).expect("src dir");
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -299,5 +299,56 @@ fn architecture_md_names_every_module() {
     assert!(
         missing.is_empty(),
         "docs/architecture.md does not mention {missing:?}"
+    );
+}
+
+/// The fenced block under `## heading` in a doc.
+fn example_under(doc: &str, heading: &str) -> String {
+    let lines = section(doc, heading).unwrap_or_else(|| panic!("no {heading}"));
+    lines
+        .iter()
+        .skip_while(|l| !l.starts_with("```"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("```"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn scripting_md_checking_what_arrived_runs_against_the_sandbox() {
+    let script = example_under(&read_doc("docs/scripting.md"), "## Checking what arrived");
+    assert!(script.contains("--check-attachment report.pdf"), "{script}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("report.pdf"),
+        b"%PDF-1.4 not really\x00\xff\n",
+    )
+    .expect("write report.pdf");
+    std::fs::write(dir.path().join("t.smtp"), &script).expect("write script");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smtpsh"))
+        .args(["--no-history", "--color", "never", "-f", "t.smtp"])
+        .current_dir(dir.path())
+        .env("SMTPSH_SANDBOX_DIR", dir.path().join("sandbox"))
+        .env("HOME", dir.path())
+        .output()
+        .expect("run smtpsh");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("equals report.pdf"), "{text}");
+    // The same check against another file fails with status 5.
+    std::fs::write(dir.path().join("report.pdf"), b"other").expect("rewrite");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smtpsh"))
+        .args(["inbox", "1", "--check-attachment", "report.pdf"])
+        .current_dir(dir.path())
+        .env("SMTPSH_SANDBOX_DIR", dir.path().join("sandbox"))
+        .env("HOME", dir.path())
+        .output()
+        .expect("run smtpsh inbox");
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
