@@ -1685,3 +1685,186 @@ fn a_panic_in_a_connection_closes_it_reports_one_line_and_the_server_goes_on() {
     assert_eq!(store.inner.messages().len(), 1);
     assert_eq!(h.delivered(), 1);
 }
+
+// ------------------------------------------------------ hostile STARTTLS
+
+/// A configuration offering STARTTLS (one certificate for the whole test
+/// run), short timeouts, and a client configuration trusting it.
+fn tls_configs() -> (Config, Arc<rustls::ClientConfig>) {
+    static CONFIGS: std::sync::OnceLock<(Arc<rustls::ServerConfig>, Arc<rustls::ClientConfig>)> =
+        std::sync::OnceLock::new();
+    let (server, client) = CONFIGS.get_or_init(|| {
+        let ca = smtpsh::sandbox::cert::Authority::generate().expect("a CA");
+        (
+            Arc::new(ca.server_config().expect("server TLS")),
+            Arc::new(ca.client_config().expect("client TLS")),
+        )
+    });
+    let mut config = short_timeouts();
+    config.tls = Some(server.clone());
+    (config, client.clone())
+}
+
+/// Connects, EHLO, STARTTLS answered 220.
+fn after_starttls(addr: SocketAddr) -> Client {
+    let mut c = Client::connect(addr);
+    c.expect("220");
+    c.say(b"EHLO x\r\n");
+    let ehlo = c.expect("250");
+    if !ehlo.lines.iter().any(|l| l == "STARTTLS") {
+        c.fail("STARTTLS not offered");
+    }
+    c.say(b"STARTTLS\r\n");
+    c.expect("220 2.0.0");
+    c
+}
+
+/// The server closes the connection between `min` and `max` after `since`.
+#[track_caller]
+fn expect_closed_within(c: &mut Client, since: Instant, min: Duration, max: Duration) {
+    // A TLS alert may come first: read until the end.
+    let mut buf = [0u8; 4096];
+    loop {
+        match c.stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => c.log.push_str(&format!("S: <{n} octets>\n")),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                c.fail(format!(
+                    "still open after {:?} (want it closed within {max:?})",
+                    since.elapsed()
+                ))
+            }
+            Err(_) => break, // reset
+        }
+    }
+    let took = since.elapsed();
+    if took < min || took > max {
+        c.fail(format!(
+            "closed after {took:?}: want it between {min:?} and {max:?}"
+        ));
+    }
+}
+
+#[test]
+fn after_starttls_silence_or_garbage_closes_the_connection_and_tls_still_works() {
+    let (config, client_config) = tls_configs();
+    let (h, store, seen) = start(config);
+    // Silence where the handshake should be: closed after the idle timeout.
+    let mut c = after_starttls(h.addr());
+    let t = Instant::now();
+    expect_closed_within(
+        &mut c,
+        t,
+        Duration::from_millis(900),
+        Duration::from_secs(4),
+    );
+    // Plaintext instead of a ClientHello, and a record cut short.
+    for bytes in [
+        &b"MAIL FROM:<a@b.org>\r\n"[..],
+        b"\x16\x03\x01\x00\x05\x01\x00",
+        b"\x16\x03\x01\x00\x01\xff",
+        b"\x15\x03\x03\x00\x02\x02\x28",
+    ] {
+        let mut c = after_starttls(h.addr());
+        let t = Instant::now();
+        c.say(bytes);
+        if bytes.len() == 7 && bytes[4] == 5 {
+            // Cut short: the server waits for the rest, up to the idle timeout.
+            expect_closed_within(&mut c, t, Duration::ZERO, Duration::from_secs(4));
+        } else {
+            expect_closed_within(&mut c, t, Duration::ZERO, Duration::from_secs(2));
+        }
+    }
+    assert!(
+        wait_idle(&h, Duration::from_secs(5)),
+        "connections left after bad handshakes"
+    );
+
+    // A real TLS client still gets its message through.
+    let c = after_starttls(h.addr());
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let conn = rustls::ClientConnection::new(client_config, name).expect("client");
+    let mut tls = rustls::StreamOwned::new(conn, c.stream);
+    let mut transcript = String::new();
+    let mut exchange = |tls: &mut rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+                        send: &[u8],
+                        replies: usize|
+     -> Vec<String> {
+        transcript.push_str(&show_lines("C: ", send));
+        tls.write_all(send).expect("write over TLS");
+        let mut got = Vec::new();
+        let mut pending = Vec::new();
+        while got.len() < replies {
+            let mut buf = [0u8; 4096];
+            let n = tls.read(&mut buf).unwrap_or_else(|e| {
+                panic!("read over TLS: {e}\n{transcript}");
+            });
+            assert!(n > 0, "closed over TLS\n{transcript}");
+            pending.extend_from_slice(&buf[..n]);
+            while let Some(i) = pending.windows(2).position(|w| w == b"\r\n") {
+                let line: Vec<u8> = pending.drain(..i + 2).collect();
+                transcript.push_str(&show_lines("S: ", &line));
+                if line.get(3) != Some(&b'-') {
+                    got.push(String::from_utf8_lossy(&line[..line.len() - 2]).into_owned());
+                }
+            }
+        }
+        got
+    };
+    let r = exchange(&mut tls, b"EHLO tls.example\r\n", 1);
+    assert!(r[0].starts_with("250 "), "{r:?}");
+    let r = exchange(
+        &mut tls,
+        b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n",
+        3,
+    );
+    assert!(r[2].starts_with("354 "), "{r:?}");
+    let r = exchange(
+        &mut tls,
+        b"Subject: over TLS\r\n\r\nsecret\r\n.\r\nQUIT\r\n",
+        2,
+    );
+    assert!(
+        r[0].starts_with("250 2.0.0") && r[1].starts_with("221 "),
+        "{r:?}"
+    );
+    drop(tls);
+    assert!(wait_idle(&h, Duration::from_secs(5)), "connections left");
+    let messages = store.messages();
+    assert_eq!(messages.len(), 1, "events:\n{}", events_text(&seen));
+    assert!(contains(&messages[0], b" with ESMTPS id "));
+    assert!(messages[0].ends_with(b"\r\nSubject: over TLS\r\n\r\nsecret\r\n"));
+    let events = seen.lock().expect("events lock");
+    assert!(
+        !events.iter().any(|e| matches!(e, Event::Fault { .. })),
+        "faults: {events:?}"
+    );
+}
+
+/// A client that sends its TLS handshake one byte every 200 ms cannot
+/// hold the connection longer than the idle timeout either.
+#[test]
+fn a_client_trickling_its_tls_handshake_is_closed() {
+    let (config, _) = tls_configs();
+    let (h, _store, _seen) = start(config);
+    let mut c = after_starttls(h.addr());
+    // A handshake record announcing 16 KiB, then its bytes, slowly.
+    let mut bytes = b"\x16\x03\x01\x40\x00\x01\x00\x3f\xfc\x03\x03".to_vec();
+    bytes.extend(std::iter::repeat_n(0x41, 100));
+    let t = Instant::now();
+    let writer = trickle(&c.stream, bytes, Duration::from_millis(200));
+    expect_closed_within(
+        &mut c,
+        t,
+        Duration::from_millis(900),
+        Duration::from_secs(4),
+    );
+    drop(c);
+    let _ = writer.join();
+    assert!(wait_idle(&h, Duration::from_secs(5)), "connections left");
+}
