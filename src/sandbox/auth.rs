@@ -126,10 +126,21 @@ impl Session<'_> {
             ..self.command_wait()
         };
         Ok(match conn.read_line(MAX_AUTH_LINE, wait)? {
-            Line::Eof | Line::TimedOut | Line::Stopping => {
+            Line::Eof | Line::Stopping => {
                 Err(reply(501, "5.7.0", "No answer to the AUTH challenge"))
             }
-            Line::TooLong => Err(reply(
+            Line::TimedOut => {
+                self.closing = true;
+                let secs = self.limits().idle_timeout.as_secs();
+                Err(reply(
+                    421,
+                    "4.4.2",
+                    format!(
+                        "Timeout: no answer to the AUTH challenge in {secs} s, closing the connection"
+                    ),
+                ))
+            }
+            Line::TooLong { .. } => Err(reply(
                 500,
                 "5.5.6",
                 "Authentication exchange line is too long",

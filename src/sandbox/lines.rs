@@ -26,7 +26,10 @@ pub enum Line {
     /// A line with its terminator (`\n`, normally preceded by `\r`).
     Text(Vec<u8>),
     /// Longer than allowed; it was read and dropped up to its `\n`.
-    TooLong,
+    TooLong {
+        /// Whether it ended in CRLF (else a bare LF).
+        crlf: bool,
+    },
     /// The client closed the connection (a partial line is dropped).
     Eof,
     /// The deadline passed before the line was complete.
@@ -95,19 +98,31 @@ impl<S: Read + Write> Conn<S> {
     /// Reads one line of at most `max` octets including its `\n`.
     pub fn read_line(&mut self, max: usize, wait: Wait<'_>) -> io::Result<Line> {
         let mut discarding = false;
+        // The last octet dropped (whether a CR came right before the LF).
+        let mut last_dropped = None;
         loop {
             if let Some(i) = self.buf[self.pos..].iter().position(|&b| b == b'\n') {
                 let end = self.pos + i + 1;
-                let line = self.buf[self.pos..end].to_vec();
-                self.pos = end;
-                return Ok(if discarding || line.len() > max {
-                    Line::TooLong
+                let line = &self.buf[self.pos..end];
+                let before_lf = match line.len() {
+                    1 => last_dropped,
+                    n => line.get(n - 2).copied(),
+                };
+                let result = if discarding || line.len() > max {
+                    Line::TooLong {
+                        crlf: before_lf == Some(b'\r'),
+                    }
                 } else {
-                    Line::Text(line)
-                });
+                    Line::Text(line.to_vec())
+                };
+                self.pos = end;
+                return Ok(result);
             }
             if discarding || self.buf.len() - self.pos >= max {
                 discarding = true;
+                if self.buf.len() > self.pos {
+                    last_dropped = self.buf.last().copied();
+                }
                 self.discard_pending();
             }
             self.compact();
@@ -164,6 +179,11 @@ impl<S: Read + Write> Conn<S> {
         self.flush()?;
         let mut chunk = [0u8; READ_SIZE];
         loop {
+            // A trickling client never lets a read time out: the deadline
+            // is looked at before every read, not only after a silent one.
+            if Instant::now() >= wait.deadline {
+                return Ok(Filled::TimedOut);
+            }
             match self.inner.read(&mut chunk) {
                 Ok(0) => return Ok(Filled::Eof),
                 Ok(n) => {
@@ -181,9 +201,6 @@ impl<S: Read + Write> Conn<S> {
             // Nothing came in this slice.
             if idle && wait.stop.is_some_and(|s| s.load(Ordering::SeqCst)) {
                 return Ok(Filled::Stopping);
-            }
-            if Instant::now() >= wait.deadline {
-                return Ok(Filled::TimedOut);
             }
         }
     }
@@ -235,19 +252,26 @@ mod tests {
     #[test]
     fn lines_split_too_long_dropped_and_partial_line_times_out() {
         let mut c = Conn::new(Trickle {
-            input: b"NOOP\r\nxxxxxxxxxx\r\nQUIT\r\nNO".to_vec(),
+            input: b"NOOP\r\nxxxxxxxxxx\r\nQUIT\r\nyyyyyyyyyyy\nNO".to_vec(),
             per_read: 3,
         });
         assert_eq!(
             c.read_line(8, soon()).expect("1"),
             Line::Text(b"NOOP\r\n".to_vec())
         );
-        assert_eq!(c.read_line(8, soon()).expect("2"), Line::TooLong);
+        assert_eq!(
+            c.read_line(8, soon()).expect("2"),
+            Line::TooLong { crlf: true }
+        );
         assert_eq!(
             c.read_line(8, soon()).expect("3"),
             Line::Text(b"QUIT\r\n".to_vec())
         );
-        assert_eq!(c.read_line(8, soon()).expect("4"), Line::TimedOut);
+        assert_eq!(
+            c.read_line(8, soon()).expect("4"),
+            Line::TooLong { crlf: false }
+        );
+        assert_eq!(c.read_line(8, soon()).expect("5"), Line::TimedOut);
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub fn strict_line(raw: &[u8]) -> Result<&[u8], Bad> {
         return Err(bad(
             500,
             "5.5.2",
-            "Bare LF: a command line must end with CRLF (RFC 5321 §2.3.8)",
+            "Bare LF: a command line must end with CRLF (RFC 5321 section 2.3.8)",
         ));
     };
     if body.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
@@ -101,7 +101,7 @@ pub fn path_arg<'a>(arg: &'a [u8], keyword: &str) -> Result<(&'a [u8], &'a [u8])
     let rest = &arg[k..];
     if rest.first() == Some(&b' ') {
         return Err(format!(
-            "no space is allowed after '{keyword}' (RFC 5321 §4.1.2)"
+            "no space is allowed after '{keyword}' (RFC 5321 section 4.1.2)"
         ));
     }
     let Some(inner) = rest.strip_prefix(b"<") else {
@@ -152,7 +152,7 @@ pub struct Param {
 }
 
 /// The parameters after a path: space-separated `KEY[=VALUE]`, each
-/// keyword given once, ASCII only (RFC 5321 §4.1.2 esmtp-param).
+/// keyword given once, ASCII only (RFC 5321 section 4.1.2 esmtp-param).
 pub fn params(bytes: &[u8]) -> Result<Vec<Param>, String> {
     let mut out: Vec<Param> = Vec::new();
     for word in bytes.split(|&b| b == b' ').filter(|w| !w.is_empty()) {

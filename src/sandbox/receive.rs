@@ -80,6 +80,10 @@ impl Intake {
     }
 
     fn binary_line(&mut self, line: &[u8]) {
+        if line.len() > MAX_TEXT_LINE {
+            self.note(Problem::TooLong);
+            return;
+        }
         let body = &line[..line.len().saturating_sub(1)];
         match body.strip_suffix(b"\r") {
             Some(inner) if !inner.contains(&b'\r') => self.content(line),
@@ -104,14 +108,14 @@ impl Intake {
             Some(Problem::Bare) => reply(
                 550,
                 "5.5.2",
-                "Bare CR or LF in the message (only CRLF may end a line, RFC 5321 §2.3.8); \
+                "Bare CR or LF in the message (only CRLF may end a line, RFC 5321 section 2.3.8); \
                  message refused",
             ),
             Some(Problem::TooLong) => reply(
                 554,
                 "5.6.0",
                 format!(
-                    "A message line is longer than {MAX_TEXT_LINE} octets (RFC 5321 §4.5.3.1.6); \
+                    "A message line is longer than {MAX_TEXT_LINE} octets (RFC 5321 section 4.5.3.1.6); \
                      message refused"
                 ),
             ),
@@ -248,9 +252,12 @@ impl<'a> Session<'a> {
             let line = match conn.read_line(MAX_TEXT_LINE + 1, self.data_wait(intake.deadline))? {
                 Line::Eof => return Ok(Some(Next::Closed)),
                 Line::TimedOut | Line::Stopping => return Ok(self.data_timeout(conn)),
-                Line::TooLong => {
+                Line::TooLong { crlf } => {
                     intake.note(Problem::TooLong);
-                    after_crlf = true;
+                    if !crlf {
+                        intake.note(Problem::Bare);
+                    }
+                    after_crlf = crlf;
                     continue;
                 }
                 Line::Text(l) => l,

@@ -23,7 +23,7 @@ use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::time::Instant;
 
-/// Longest command line, CRLF included (RFC 5321 §4.5.3.1.4).
+/// Longest command line, CRLF included (RFC 5321 section 4.5.3.1.4).
 pub const MAX_COMMAND_LINE: usize = 512;
 /// Longest text line, CRLF included, not counting a stuffed dot (§4.5.3.1.6).
 pub const MAX_TEXT_LINE: usize = 1000;
@@ -113,6 +113,8 @@ pub struct Session<'a> {
     pub(super) verb: String,
     /// The message being received in BDAT chunks.
     pub(super) chunks: Option<super::receive::Intake>,
+    /// The reply just queued ends the connection (a 421).
+    pub(super) closing: bool,
     errors: usize,
     junk: usize,
 }
@@ -130,6 +132,7 @@ impl<'a> Session<'a> {
             txn: None,
             verb: String::new(),
             chunks: None,
+            closing: false,
             errors: 0,
             junk: 0,
         }
@@ -175,14 +178,17 @@ impl<'a> Session<'a> {
                 line.push_str(enhanced);
                 line.push(' ');
             }
-            line.push_str(&r.text.replace('\n', " "));
+            line.push_str(&ascii(&r.text).replace('\n', " "));
             self.shared.emit(&Event::Refused {
                 peer: self.peer,
                 command: self.verb.clone(),
                 reply: line,
             });
         }
-        let lines: Vec<&str> = r.text.split('\n').collect();
+        // Replies are printable ASCII whatever a client sent (an address
+        // label echoed in an error may hold anything).
+        let text = ascii(&r.text);
+        let lines: Vec<&str> = text.split('\n').collect();
         for (i, line) in lines.iter().enumerate() {
             let sep = if i + 1 == lines.len() { ' ' } else { '-' };
             if !enhanced.is_empty() {
@@ -217,6 +223,10 @@ impl<'a> Session<'a> {
                 conn.flush()?;
                 return Ok(next);
             }
+            if self.closing {
+                conn.flush()?;
+                return Ok(Next::Closed);
+            }
             if self.errors >= self.limits().max_errors {
                 let r = reply(421, "4.7.0", "Too many errors, closing the connection");
                 return Ok(self.close_with(conn, r));
@@ -242,7 +252,7 @@ impl<'a> Session<'a> {
                 let r = reply(421, "4.3.2", "The server is shutting down, try again later");
                 return Ok(Some(self.close_with(conn, r)));
             }
-            Line::TooLong => {
+            Line::TooLong { .. } => {
                 let r = reply(
                     500,
                     "5.5.2",
@@ -351,6 +361,7 @@ impl<'a> Session<'a> {
             );
         };
         self.txn = None;
+        self.chunks = None;
         self.helo = Some(name.to_string());
         let greeting = format!(
             "{} greets {}",
@@ -391,7 +402,7 @@ impl<'a> Session<'a> {
         }
         let (path, params) = match parse::path_arg(arg, "FROM:") {
             Ok(p) => p,
-            Err(why) => return reply(501, "5.5.4", format!("Syntax: MAIL FROM:<address> — {why}")),
+            Err(why) => return reply(501, "5.5.4", format!("Syntax: MAIL FROM:<address>: {why}")),
         };
         let params = match parse::params(params) {
             Ok(p) => p,
@@ -491,10 +502,17 @@ impl<'a> Session<'a> {
         let Some(txn) = self.txn.as_mut() else {
             return reply(503, "5.5.1", "Need MAIL before RCPT");
         };
+        if txn.chunking {
+            return reply(
+                503,
+                "5.5.1",
+                "RCPT cannot follow BDAT: the message is already under way (RFC 3030)",
+            );
+        }
         txn.rcpt_attempted = true;
         let (path, params) = match parse::path_arg(arg, "TO:") {
             Ok(p) => p,
-            Err(why) => return reply(501, "5.5.4", format!("Syntax: RCPT TO:<address> — {why}")),
+            Err(why) => return reply(501, "5.5.4", format!("Syntax: RCPT TO:<address>: {why}")),
         };
         let params = match parse::params(params) {
             Ok(p) => p,
@@ -578,6 +596,20 @@ impl<'a> Session<'a> {
         }
         Ok(())
     }
+}
+
+/// `text` with every character but printable ASCII, space and the `\n`
+/// between reply lines written as `\u{XXXX}`.
+fn ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\n' || c == ' ' || c.is_ascii_graphic() {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:04X}}}", u32::from(c)));
+        }
+    }
+    out
 }
 
 /// `NEVER`, or a comma list of `SUCCESS`, `FAILURE`, `DELAY` (RFC 3461 §4.1).
