@@ -1868,3 +1868,28 @@ fn a_client_trickling_its_tls_handshake_is_closed() {
     let _ = writer.join();
     assert!(wait_idle(&h, Duration::from_secs(5)), "connections left");
 }
+
+/// A client that pipelines more bad commands than the error limit gets
+/// every reply up to the 421 over TCP, even though it sent more than the
+/// server read (closing with unread input must not reset the replies away).
+#[test]
+fn over_tcp_the_421_after_too_many_errors_arrives_whole() {
+    let (h, _store, _seen) = start(Config::default());
+    for extra in [5, 2000] {
+        let mut c = Client::connect(h.addr());
+        c.expect("220");
+        c.say(&b"XYZZY\r\n".repeat(20 + extra));
+        // Let the server answer and close before reading anything.
+        std::thread::sleep(Duration::from_millis(300));
+        for i in 0..20 {
+            match c.reply() {
+                Ok(r) if r.status() == "500 Command" => {}
+                Ok(r) => c.fail(format!("reply {i}: want 500, got {}", r.status())),
+                Err(e) => c.fail(format!("reply {i}: want 500, got {e}")),
+            }
+        }
+        c.expect("421");
+        c.expect_closed();
+    }
+    assert!(wait_idle(&h, Duration::from_secs(5)), "connections left");
+}
