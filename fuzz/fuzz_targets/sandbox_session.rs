@@ -31,11 +31,20 @@
 //!   (`Return-Path`, `Received ... id ID`, `X-Envelope-To` with NOTIFY and
 //!   ORCPT, `X-Envelope-DSN`), then exactly `size` octets of content, at
 //!   most `max_size`; at most `max_recipients` recipients;
-//! - when the input is made only of operations whose effect is known (no
-//!   raw piece, no CR/LF inside an argument, no wrong BDAT size, no content
-//!   that would run as commands), every stored message's content is one a
-//!   correct server may store: the unstuffed content of one DATA, or the
-//!   BDAT chunks since the last reset (RSET, EHLO, HELO, LAST).
+//! - the replies follow the input in lockstep, read the way SMTP is read:
+//!   a reply per line, the message after `354` up to the first `.<CRLF>`
+//!   following a CRLF (the only end of data: a server ending it at
+//!   `<LF>.<LF>` or any other smuggling form answers message text), the
+//!   BDAT chunk after its line, the AUTH answer after `334`; each reply
+//!   answers a line that can take it (`354` DATA, `334` AUTH, `221` QUIT,
+//!   `220` STARTTLS, `stored as` a message's end), and every command line
+//!   that arrived whole is answered;
+//! - when every line that could start a message is a DATA or BDAT line of
+//!   an operation (and every BDAT line surely runs, with the size of its
+//!   chunk), every stored message's
+//!   content is one a correct server may store: the unstuffed content of
+//!   one DATA, or the BDAT chunks since the last reset (RSET, EHLO, HELO,
+//!   LAST) that surely ran.
 
 #![no_main]
 
@@ -91,26 +100,42 @@ fn config(flags: u8) -> Config {
 }
 
 /// Builds the client's bytes and what a correct server may store.
+///
+/// The model: a message can only start at a DATA or BDAT command line. If
+/// every line that could be one (any line starting with those four letters,
+/// wherever a line may start) is a DATA or BDAT line written by an
+/// operation, the server stores only what those operations sent: the
+/// unstuffed content of a DATA, or BDAT chunks since the last reset. A
+/// reset (RSET, EHLO) counts only where it surely runs: at the start of a
+/// line, with no AUTH line before it that this model did not write (an
+/// AUTH challenge would take it as its answer).
 #[derive(Default)]
 struct Client {
     wire: Vec<u8>,
-    /// Every piece had a known effect: the stored contents must be among
-    /// `candidates`.
-    clean: bool,
+    /// Where the operations' DATA and BDAT command lines start.
+    message_lines: Vec<usize>,
+    /// Where the operations' AUTH command lines start.
+    auth_lines: Vec<usize>,
+    /// Where each BDAT chunk ends: the server reads the next line from
+    /// there (if it read the chunk).
+    chunk_ends: Vec<usize>,
+    /// The end of the last chunk of a BDAT that surely ran.
+    sure_chunk_end: Option<usize>,
+    /// A BDAT size that is not its chunk's, or a BDAT line that may not run
+    /// (glued to an unfinished line, or taken as an AUTH answer): the model
+    /// no longer knows which chunks make a message.
+    chunks_unknown: bool,
+    /// A DATA whose end is not its own `.<CRLF>`.
+    unframed: bool,
     candidates: Vec<Vec<u8>>,
     /// The BDAT chunks sent since the last reset.
     run: Vec<Vec<u8>>,
 }
 
-/// Whether a line, if the server took it as a command, could start a
-/// message (and so store something no model here foresees).
-fn risky_line(line: &[u8]) -> bool {
+/// Whether `line` starts (case aside, after blanks) with `verb`.
+fn starts_with_verb(line: &[u8], verb: &[u8]) -> bool {
     let l = line.trim_ascii_start();
-    l.len() >= 4 && (l[..4].eq_ignore_ascii_case(b"DATA") || l[..4].eq_ignore_ascii_case(b"BDAT"))
-}
-
-fn any_risky_line(bytes: &[u8]) -> bool {
-    bytes.split(|&b| b == b'\n' || b == b'\r').any(risky_line)
+    l.len() >= verb.len() && l[..verb.len()].eq_ignore_ascii_case(verb)
 }
 
 /// Every bare CR, bare LF or CRLF becomes CRLF; a last line gets one.
@@ -167,11 +192,8 @@ fn storable(content: &[u8]) -> bool {
             .all(|l| l.len() <= MAX_TEXT_LINE)
 }
 
-/// `arg`, or `default` when empty; a CR or LF in it spoils the model.
-fn word<'a>(c: &mut Client, arg: &'a [u8], default: &'a [u8]) -> &'a [u8] {
-    if arg.contains(&b'\r') || arg.contains(&b'\n') {
-        c.clean = false;
-    }
+/// `arg`, or `default` when empty.
+fn word<'a>(arg: &'a [u8], default: &'a [u8]) -> &'a [u8] {
     if arg.is_empty() { default } else { arg }
 }
 
@@ -189,6 +211,61 @@ fn xtext(bytes: &[u8]) -> String {
 }
 
 impl Client {
+    /// Every place the server may start reading a line, in `wire` so far.
+    fn line_starts(&self) -> Vec<usize> {
+        let mut starts: Vec<usize> = std::iter::once(0)
+            .chain(
+                self.wire
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &b)| b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .chain(self.chunk_ends.iter().copied())
+            .filter(|&s| s < self.wire.len())
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        starts
+    }
+
+    fn line_at(&self, start: usize) -> &[u8] {
+        let rest = &self.wire[start..];
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |i| i + 1);
+        &rest[..end]
+    }
+
+    /// Whether the next byte written starts a line for sure (not glued to
+    /// an unfinished one).
+    fn at_line_start(&self) -> bool {
+        self.wire.is_empty()
+            || self.wire.ends_with(b"\n")
+            || self.sure_chunk_end == Some(self.wire.len())
+    }
+
+    /// Whether a command written now surely runs as one: at a line start,
+    /// with no AUTH line the model did not write before it.
+    fn surely_runs(&self) -> bool {
+        self.at_line_start()
+            && !self.line_starts().into_iter().any(|s| {
+                starts_with_verb(self.line_at(s), b"AUTH") && !self.auth_lines.contains(&s)
+            })
+    }
+
+    /// Whether the stored contents must be among `candidates`.
+    fn clean(&self) -> bool {
+        !self.chunks_unknown
+            && !self.unframed
+            && self.line_starts().into_iter().all(|s| {
+                let l = self.line_at(s);
+                !(starts_with_verb(l, b"DATA") || starts_with_verb(l, b"BDAT"))
+                    || self.message_lines.contains(&s)
+            })
+    }
+
     fn line(&mut self, parts: &[&[u8]]) {
         for p in parts {
             self.wire.extend_from_slice(p);
@@ -198,10 +275,23 @@ impl Client {
 
     /// A line sent where a command or an AUTH answer may be read.
     fn answer(&mut self, line: &[u8]) {
-        if risky_line(line) || line.contains(&b'\r') || line.contains(&b'\n') {
-            self.clean = false;
-        }
         self.line(&[line]);
+    }
+
+    /// An AUTH command line.
+    fn auth_line(&mut self, parts: &[&[u8]]) {
+        self.auth_lines.push(self.wire.len());
+        self.line(parts);
+    }
+
+    /// RSET or EHLO/HELO with a name the server takes: the BDAT chunks so
+    /// far no longer count, if the command surely runs.
+    fn reset(&mut self, parts: &[&[u8]], takes: bool) {
+        let runs = takes && self.surely_runs();
+        self.line(parts);
+        if runs {
+            self.run.clear();
+        }
     }
 
     fn candidate(&mut self, content: Vec<u8>) {
@@ -233,6 +323,7 @@ impl Client {
         } else {
             content
         };
+        self.message_lines.push(self.wire.len());
         self.line(&[b"DATA"]);
         let start = self.wire.len();
         self.wire.extend_from_slice(&wire);
@@ -241,18 +332,15 @@ impl Client {
             self.wire.extend_from_slice(b".\r\n");
         }
         // The real end of data is the first `.<CRLF>` at the start of a
-        // line that follows a CRLF: it must be ours, or what comes after
-        // would be read as commands (and ours as content).
+        // line that follows a CRLF. If it is inside the content, what
+        // follows is read as commands; if there is none here, the
+        // operations after this one become content.
         let mut framed = b"\r\n".to_vec();
         framed.extend_from_slice(&self.wire[start..]);
-        let end = common::find(&framed, b"\r\n.\r\n");
-        let ours = terminated && end == Some(framed.len() - 5);
-        // If DATA is refused (no transaction, BDAT under way), the
-        // content is read as commands.
-        if !ours || any_risky_line(&wire) {
-            self.clean = false;
+        match common::find(&framed, b"\r\n.\r\n") {
+            Some(end) => self.candidate(unstuff(&framed[2..end + 2])),
+            None => self.unframed = true,
         }
-        self.candidate(unstuff(&wire));
     }
 
     fn bdat(&mut self, sel: u8, arg: &[u8]) {
@@ -262,19 +350,27 @@ impl Client {
             4 => arg.len().saturating_sub(1),
             _ => arg.len(),
         };
-        if size != arg.len() {
-            self.clean = false;
+        let runs = self.surely_runs();
+        if size != arg.len() || !runs {
+            self.chunks_unknown = true;
         }
         let size = size.to_string();
+        self.message_lines.push(self.wire.len());
         self.line(&[b"BDAT ", size.as_bytes(), if last { b" LAST" } else { b"" }]);
         self.wire.extend_from_slice(arg);
+        self.chunk_ends.push(self.wire.len());
+        if runs {
+            self.sure_chunk_end = Some(self.wire.len());
+        }
         self.run.push(arg.to_vec());
         if last {
             for i in 0..self.run.len() {
                 let content = self.run[i..].concat();
                 self.candidate(content);
             }
-            self.run.clear();
+            if runs {
+                self.run.clear();
+            }
         }
     }
 
@@ -282,22 +378,22 @@ impl Client {
         let right = B64.encode(b"\0demo\0sandbox-password");
         let wrong = B64.encode(b"demo\0demo\0nope");
         match sel % 6 {
-            0 => self.line(&[b"AUTH PLAIN ", right.as_bytes()]),
-            1 => self.line(&[b"AUTH PLAIN ", wrong.as_bytes()]),
+            0 => self.auth_line(&[b"AUTH PLAIN ", right.as_bytes()]),
+            1 => self.auth_line(&[b"AUTH PLAIN ", wrong.as_bytes()]),
             2 => {
-                self.line(&[b"AUTH PLAIN"]);
+                self.auth_line(&[b"AUTH PLAIN"]);
                 self.answer(B64.encode(arg).as_bytes());
             }
             3 => {
-                self.line(&[b"AUTH PLAIN"]);
+                self.auth_line(&[b"AUTH PLAIN"]);
                 self.answer(b"*");
             }
-            4 => self.line(&[b"auth plain ="]),
+            4 => self.auth_line(&[b"auth plain ="]),
             _ => {
                 // Whatever the argument is, as the initial response.
-                let a = word(self, arg, b"AGRlbW8A");
+                let a = word(arg, b"AGRlbW8A");
                 let a = a.to_vec();
-                self.line(&[b"AUTH PLAIN ", &a]);
+                self.auth_line(&[b"AUTH PLAIN ", &a]);
             }
         }
     }
@@ -307,26 +403,26 @@ impl Client {
         let password = B64.encode(b"sandbox-password");
         match sel % 5 {
             0 => {
-                self.line(&[b"AUTH LOGIN"]);
+                self.auth_line(&[b"AUTH LOGIN"]);
                 self.answer(user.as_bytes());
                 self.answer(password.as_bytes());
             }
             1 => {
-                self.line(&[b"AUTH LOGIN ", user.as_bytes()]);
+                self.auth_line(&[b"AUTH LOGIN ", user.as_bytes()]);
                 self.answer(password.as_bytes());
             }
             2 => {
-                self.line(&[b"AUTH LOGIN"]);
+                self.auth_line(&[b"AUTH LOGIN"]);
                 self.answer(b"*");
                 self.answer(b"NOOP");
             }
             3 => {
-                self.line(&[b"AUTH LOGIN"]);
+                self.auth_line(&[b"AUTH LOGIN"]);
                 self.answer(user.as_bytes());
                 self.answer(b"*");
             }
             _ => {
-                self.line(&[b"AUTH LOGIN"]);
+                self.auth_line(&[b"AUTH LOGIN"]);
                 self.answer(B64.encode(arg).as_bytes());
                 self.answer(arg);
             }
@@ -337,7 +433,7 @@ impl Client {
         let path = if sel & 128 != 0 {
             &b""[..]
         } else {
-            word(self, arg, b"a@example.org")
+            word(arg, b"a@example.org")
         };
         let mut line = b"MAIL FROM:<".to_vec();
         line.extend_from_slice(path);
@@ -360,7 +456,7 @@ impl Client {
     }
 
     fn rcpt(&mut self, sel: u8, arg: &[u8]) {
-        let path = word(self, arg, b"b@example.org").to_vec();
+        let path = word(arg, b"b@example.org").to_vec();
         let count = 1 + usize::from(sel >> 4) * 8;
         for i in 0..count {
             let mut line = b"RCPT TO:<".to_vec();
@@ -395,21 +491,18 @@ impl Client {
                 rest.get(1..).unwrap_or_default(),
             ),
             _ => {
-                self.clean = false;
                 self.wire.extend_from_slice(p);
                 return;
             }
         };
         match op {
             0x01 | 0x02 => {
-                let name = word(self, arg, b"client.example").to_vec();
+                let name = word(arg, b"client.example").to_vec();
                 let verb: &[u8] = if op == 0x01 { b"EHLO " } else { b"HELO " };
-                self.line(&[verb, &name]);
                 // A name the server must accept resets the transaction;
                 // another may be refused (and reset nothing).
-                if name.iter().all(u8::is_ascii_graphic) {
-                    self.run.clear();
-                }
+                let takes = name.iter().all(u8::is_ascii_graphic);
+                self.reset(&[verb, &name], takes);
             }
             0x03 => self.mail(sel, arg),
             0x04 => self.rcpt(sel, arg),
@@ -419,16 +512,15 @@ impl Client {
             0x08 => self.auth_login(sel, arg),
             0x0b => self.line(&[b"STARTTLS"]),
             0x0c => {
-                self.line(&[b"RSET"]);
-                self.run.clear();
+                self.reset(&[b"RSET"], true);
             }
             0x0e => self.line(&[b"NOOP"]),
             0x0f => {
-                let a = word(self, arg, b"postmaster").to_vec();
+                let a = word(arg, b"postmaster").to_vec();
                 self.line(&[b"VRFY ", &a]);
             }
             0x10 => {
-                let a = word(self, arg, b"").to_vec();
+                let a = word(arg, b"").to_vec();
                 self.line(&[if a.is_empty() { b"HELP" } else { b"HELP " }, &a]);
             }
             0x11 => self.line(&[b"QUIT"]),
@@ -442,12 +534,10 @@ impl Client {
                     line.push(fill[line.len() % fill.len()]);
                 }
                 line.truncate(len - 2);
-                self.clean = false;
                 self.line(&[&line]);
             }
             0x13 => {
                 // Bytes with their top bit flipped (0x80-0xFF, 0xFF included).
-                self.clean = false;
                 self.wire.extend(arg.iter().map(|b| b ^ 0x80));
             }
             0x14 => {
@@ -463,7 +553,6 @@ impl Client {
                     b".\r",
                     b"\r\n.\r\n",
                 ];
-                self.clean = false;
                 self.wire
                     .extend_from_slice(FORMS[usize::from(sel) % FORMS.len()]);
                 self.wire.extend_from_slice(arg);
@@ -476,13 +565,11 @@ impl Client {
             }
             0x16 => {
                 // A line with a bare LF or CR end.
-                self.clean = false;
                 self.wire.extend_from_slice(arg);
                 self.wire
                     .extend_from_slice(if sel & 1 == 0 { b"\n" } else { b"\r" });
             }
             _ => {
-                self.clean = false;
                 self.wire.extend_from_slice(p);
             }
         }
@@ -685,9 +772,11 @@ fn check_lockstep(wire: &[u8], rs: &[Reply], next: Next) {
             return;
         }
         let Some(line) = line_at(pos) else {
-            // Only an AUTH challenge left unanswered gets a reply at the end.
+            // Only an AUTH challenge left unanswered gets a reply at the end
+            // (and a 421 if that was one error too many).
+            let closing = last || (i + 2 == rs.len() && rs[i + 1].code == 421);
             assert!(
-                in_auth && r.code == 501 && last,
+                in_auth && r.code == 501 && closing,
                 "reply {i} ({} {}) answers no line: the input left is {}",
                 r.code,
                 r.lines[0],
@@ -801,10 +890,11 @@ fn check(flags: u8, client: &Client, config: &Config) {
     let (out, next) = converse(config.clone(), store.clone(), Some(events), &client.wire);
     let events = seen.lock().map(|v| v.clone()).unwrap_or_default();
     let messages = store.messages();
+    let clean = client.clean();
     if std::env::var_os("SMTPSH_FUZZ_DUMP").is_some() {
         eprintln!(
             "--- flags {flags:#04x}, clean {}, ended {next:?}\n--- client:\n{}\n--- server:\n{}",
-            client.clean,
+            client.clean(),
             String::from_utf8_lossy(&client.wire),
             String::from_utf8_lossy(&out)
         );
@@ -905,7 +995,7 @@ fn check(flags: u8, client: &Client, config: &Config) {
     for ((m, st), id) in messages.iter().zip(&stored).zip(&stored_replies) {
         assert_eq!(st.queue_id, *id, "the reply's queue id is not the event's");
         let content = check_message(m, st, config);
-        if client.clean {
+        if clean {
             assert!(
                 client.candidates.iter().any(|c| c == content),
                 "stored content the client never sent as one message: {}\ncandidates: {}",
@@ -926,10 +1016,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let config = config(flags);
-    let mut client = Client {
-        clean: true,
-        ..Client::default()
-    };
+    let mut client = Client::default();
     for p in rest.split(|&b| b == 0xff).take(MAX_PIECES) {
         client.piece(p);
     }
