@@ -1893,3 +1893,61 @@ fn over_tcp_the_421_after_too_many_errors_arrives_whole() {
     }
     assert!(wait_idle(&h, Duration::from_secs(5)), "connections left");
 }
+
+/// After the handshake too: a TLS record sent a byte every 200 ms cannot
+/// hold the connection past the idle timeout (the record is never whole,
+/// so no plaintext line ever arrives).
+#[test]
+fn a_client_trickling_a_tls_record_after_the_handshake_is_closed() {
+    let (config, client_config) = tls_configs();
+    let (h, _store, _seen) = start(config);
+    let c = after_starttls(h.addr());
+    let mut log = c.log;
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let conn = rustls::ClientConnection::new(client_config, name).expect("client");
+    let mut tls = rustls::StreamOwned::new(conn, c.stream);
+    tls.write_all(b"EHLO tls.example\r\n")
+        .expect("EHLO over TLS");
+    let mut got = Vec::new();
+    // Up to the EHLO reply's last line (`250 HELP`).
+    while !got.windows(5).any(|w| w == b"250 H") {
+        let mut buf = [0u8; 4096];
+        let n = tls.read(&mut buf).expect("the EHLO reply over TLS");
+        assert!(n > 0, "closed before the EHLO reply\n{log}");
+        got.extend_from_slice(&buf[..n]);
+    }
+    log.push_str(&show_lines("S: ", &got));
+    // One record of about 10 KB, encrypted here, sent slowly by hand.
+    let rustls::StreamOwned {
+        conn: mut client,
+        sock: tcp,
+    } = tls;
+    let mut line = b"NOOP ".to_vec();
+    line.extend(std::iter::repeat_n(b'x', 10_000));
+    line.extend_from_slice(b"\r\n");
+    client.writer().write_all(&line).expect("plaintext");
+    let mut record = Vec::new();
+    while client.wants_write() {
+        client.write_tls(&mut record).expect("encrypt");
+    }
+    let mut c = Client {
+        stream: tcp,
+        pending: Vec::new(),
+        log,
+    };
+    c.log.push_str(&format!(
+        "C: <a TLS record of {} octets, a byte every 200 ms>\n",
+        record.len()
+    ));
+    let t = Instant::now();
+    let writer = trickle(&c.stream, record, Duration::from_millis(200));
+    expect_closed_within(
+        &mut c,
+        t,
+        Duration::from_millis(900),
+        Duration::from_secs(4),
+    );
+    drop(c);
+    let _ = writer.join();
+    assert!(wait_idle(&h, Duration::from_secs(5)), "connections left");
+}
