@@ -16,6 +16,9 @@
 #   --no-python  leave out the aiosmtpd catcher
 #   --keep       keep the temporary directory (Maildirs, logs)
 #
+# The Maildirs go into a temporary directory under $TMPDIR (/tmp when
+# unset): TMPDIR=/dev/shm measures without the disk.
+#
 # Needs: cargo, python3, and smtp-source and smtp-sink (package postfix;
 # Postfix's own mail system is never started). Every smtp-source run has
 # a time limit, every receiver is stopped and waited for: the script ends
@@ -32,7 +35,7 @@ while (($#)); do
     --runs) RUNS=${2:-}; shift ;;
     --no-python) PYTHON=0 ;;
     --keep) KEEP=1 ;;
-    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench/catcher.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -66,8 +69,17 @@ SMTPSH=${CARGO_TARGET_DIR:-$ROOT/target}/release/smtpsh
 
 # ---------------------------------------------------------------- set-up
 
+# The Maildirs stay until the end (about 1.5 GiB for the full run): on
+# ext4, files created right after many were deleted cost more (the inode
+# allocator skips recently deleted inodes), so deleting one run's Maildir
+# would slow the next run down.
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/smtpsh-catcher.XXXXXX")
 chmod 755 "$WORK" # smtp-sink runs as nobody when we are root
+# A copy, so every run measures the same binary even if target/ is
+# rebuilt meanwhile.
+cp "$SMTPSH" "$WORK/smtpsh"
+SMTPSH=$WORK/smtpsh
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 RPID="" # the receiver running now
 stop_receiver() { # -> sets STOP_RC (the receiver's exit status, or "killed")
     STOP_RC=""
@@ -225,7 +237,6 @@ run_once() { # RECEIVER LOAD INDEX
         RES="FAIL smtp-source exit $rc: $(tail -1 "$dir/source.err") ($stored stored)"
         return
     fi
-    ((KEEP)) || [[ $r == sink ]] || rm -rf "$dir/Maildir" # 200 MiB a run
     RES="$wall $cpu $rss $stored $note"
 }
 
@@ -279,6 +290,7 @@ echo
 echo "Machine: ${cpu_model:-unknown CPU}, $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r); Maildirs on $(df -P "$WORK" | awk 'NR == 2 { print $1 }') ($(stat -f -c %T "$WORK"))."
 echo "Sender: smtp-source (Postfix $(postconf -h mail_version 2>/dev/null || echo '?')), $SESSIONS parallel sessions, one connection per message, on 127.0.0.1."
 echo "Receivers: smtpsh $("$SMTPSH" --version | awk '{ print $2 }') serve; smtp-sink (same Postfix)$( ((PYTHON)) && echo "; aiosmtpd $("$VENV_PY" -c 'import aiosmtpd; print(aiosmtpd.__version__)') on Python $("$VENV_PY" -c 'import sys; print(sys.version.split()[0])') with its Mailbox (Maildir) handler")."
+echo "Load average (1, 5, 15 min) at the start: $LOAD_BEFORE; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo "Median wall time of $RUNS run$( ((RUNS > 1)) && echo s) per receiver and load; MiB/s counts the payload (smtp-source's -l bytes); CPU is the receiver's user+sys (median); peak RSS is the receiver's VmHWM (the highest of the runs)."
 for load in "${LOADS[@]}"; do
     echo
