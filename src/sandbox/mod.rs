@@ -60,6 +60,7 @@ mod receive;
 mod scan;
 pub mod server;
 mod session;
+mod tls;
 
 use std::fmt;
 use std::io;

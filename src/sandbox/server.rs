@@ -349,60 +349,12 @@ fn serve_tcp(stream: TcpStream, peer: SocketAddr, shared: &Shared) -> io::Result
     };
     // Whatever the client sent behind STARTTLS was discarded by `run`.
     let tcp = conn.into_inner();
-    let server = rustls::ServerConnection::new(tls_config).map_err(io::Error::other)?;
-    let mut tls = rustls::StreamOwned::new(server, tcp);
     let deadline = Instant::now() + shared.config.limits.idle_timeout;
-    handshake(&mut tls.conn, &mut tls.sock, deadline)?;
+    let tls = super::tls::TlsStream::accept(tls_config, tcp, deadline)?;
     session.start_tls();
     let mut conn = Conn::new(tls);
     session.run(&mut conn)?;
-    let mut tls = conn.into_inner();
-    tls.conn.send_close_notify();
-    let _ = tls.flush();
-    Ok(())
-}
-
-/// The TLS handshake, one record read at a time so the deadline is looked
-/// at between any two reads: a handshake trickled a byte at a time ends at
-/// the deadline like a silent one (rustls' `complete_io` would keep reading
-/// as long as bytes come).
-fn handshake(
-    tls: &mut rustls::ServerConnection,
-    sock: &mut TcpStream,
-    deadline: Instant,
-) -> io::Result<()> {
-    while tls.is_handshaking() {
-        while tls.wants_write() {
-            tls.write_tls(sock)?;
-        }
-        if !tls.is_handshaking() {
-            break;
-        }
-        if Instant::now() >= deadline {
-            return Err(io::ErrorKind::TimedOut.into());
-        }
-        match tls.read_tls(sock) {
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(_) => {
-                if let Err(e) = tls.process_new_packets() {
-                    // Send the alert that says why, then give up.
-                    let _ = tls.write_tls(sock);
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, e));
-                }
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    while tls.wants_write() {
-        tls.write_tls(sock)?;
-    }
+    conn.into_inner().close();
     Ok(())
 }
 
