@@ -287,7 +287,7 @@ cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 echo
 echo "## Results $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
-echo "Machine: ${cpu_model:-unknown CPU}, $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r); Maildirs on $(df -P "$WORK" | awk 'NR == 2 { print $1 }') ($(stat -f -c %T "$WORK"))."
+echo "Machine: ${cpu_model:-unknown CPU}, $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r); Maildirs on $(df -PT "$WORK" | awk 'NR == 2 { print $1 " (" $2 ")" }')."
 echo "Sender: smtp-source (Postfix $(postconf -h mail_version 2>/dev/null || echo '?')), $SESSIONS parallel sessions, one connection per message, on 127.0.0.1."
 echo "Receivers: smtpsh $("$SMTPSH" --version | awk '{ print $2 }') serve; smtp-sink (same Postfix)$( ((PYTHON)) && echo "; aiosmtpd $("$VENV_PY" -c 'import aiosmtpd; print(aiosmtpd.__version__)') on Python $("$VENV_PY" -c 'import sys; print(sys.version.split()[0])') with its Mailbox (Maildir) handler")."
 echo "Load average (1, 5, 15 min) at the start: $LOAD_BEFORE; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
