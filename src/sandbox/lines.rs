@@ -38,6 +38,17 @@ pub enum Line {
     Stopping,
 }
 
+/// How reading an exact number of octets ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunk {
+    /// All of them came.
+    Whole,
+    /// The client closed the connection first.
+    Closed,
+    /// The deadline passed first.
+    TimedOut,
+}
+
 /// How long, and whether a server shutdown may end the wait.
 #[derive(Clone, Copy)]
 pub struct Wait<'a> {
@@ -140,14 +151,14 @@ impl<S: Read + Write> Conn<S> {
     }
 
     /// Passes exactly `n` octets of input to `sink` in pieces (a BDAT
-    /// chunk). `Ok(false)`: the client closed the connection or the deadline
-    /// passed first.
+    /// chunk), unless the client closes the connection or the deadline
+    /// passes first.
     pub fn read_exact_into(
         &mut self,
         mut n: u64,
         wait: Wait<'_>,
         sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
-    ) -> io::Result<bool> {
+    ) -> io::Result<Chunk> {
         let wait = Wait { stop: None, ..wait };
         while n > 0 {
             let have = self.buf.len() - self.pos;
@@ -161,10 +172,11 @@ impl<S: Read + Write> Conn<S> {
             self.compact();
             match self.fill(wait, false)? {
                 Filled::Some => {}
-                Filled::Eof | Filled::TimedOut | Filled::Stopping => return Ok(false),
+                Filled::Eof => return Ok(Chunk::Closed),
+                Filled::TimedOut | Filled::Stopping => return Ok(Chunk::TimedOut),
             }
         }
-        Ok(true)
+        Ok(Chunk::Whole)
     }
 
     fn compact(&mut self) {
@@ -307,18 +319,21 @@ mod tests {
             Line::Text(b"BDAT 5\r\n".to_vec())
         );
         let mut got = Vec::new();
-        let whole = c
+        let chunk = c
             .read_exact_into(5, soon(), &mut |b| {
                 got.extend_from_slice(b);
                 Ok(())
             })
             .expect("chunk");
-        assert!(whole);
+        assert_eq!(chunk, Chunk::Whole);
         assert_eq!(got, b"hello");
         assert_eq!(
             c.read_line(100, soon()).expect("next"),
             Line::Text(b"NOOP\r\n".to_vec())
         );
-        assert!(!c.read_exact_into(3, soon(), &mut |_| Ok(())).expect("eof"));
+        assert_eq!(
+            c.read_exact_into(3, soon(), &mut |_| Ok(())).expect("end"),
+            Chunk::TimedOut
+        );
     }
 }

@@ -9,7 +9,7 @@
 //! which. Lines over 1000 octets and messages over the size limit are
 //! refused too; what was written is discarded.
 
-use super::lines::{Conn, Line, Wait};
+use super::lines::{Chunk, Conn, Line, Wait};
 use super::maildir::Delivery;
 use super::scan::Scan;
 use super::server::{Event, Stored};
@@ -338,8 +338,10 @@ impl<'a> Session<'a> {
         if let Some(r) = refuse {
             // The chunk's octets follow anyway: read them to stay in step.
             let deadline = Instant::now() + self.limits().data_timeout;
-            if !conn.read_exact_into(size, self.data_wait(deadline), &mut |_| Ok(()))? {
-                return Ok(self.data_timeout(conn));
+            match conn.read_exact_into(size, self.data_wait(deadline), &mut |_| Ok(()))? {
+                Chunk::Whole => {}
+                Chunk::Closed => return Ok(Some(Next::Closed)),
+                Chunk::TimedOut => return Ok(self.data_timeout(conn)),
             }
             self.send(conn, r);
             return Ok(None);
@@ -358,12 +360,15 @@ impl<'a> Session<'a> {
             t.chunking = true;
         }
         let wait = self.data_wait(intake.deadline);
-        let whole = conn.read_exact_into(size, wait, &mut |bytes| {
+        let chunk = conn.read_exact_into(size, wait, &mut |bytes| {
             intake.binary(bytes);
             Ok(())
         })?;
-        if !whole {
-            return Ok(self.data_timeout(conn));
+        match chunk {
+            Chunk::Whole => {}
+            // A client that left gets no reply; its message is dropped.
+            Chunk::Closed => return Ok(Some(Next::Closed)),
+            Chunk::TimedOut => return Ok(self.data_timeout(conn)),
         }
         if intake.problem.is_some() && !last {
             // Refuse now: the rest of the transaction is void.

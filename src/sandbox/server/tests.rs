@@ -596,3 +596,13 @@ fn auth_from_the_network_needs_tls_first() {
         "{account}"
     );
 }
+
+#[test]
+fn a_client_leaving_inside_a_bdat_chunk_gets_no_timeout_reply() {
+    let (c, next, out, stored) =
+        converse_str("EHLO x\r\nMAIL FROM:<a@b.org>\r\nRCPT TO:<c@d.org>\r\nBDAT 10 LAST\r\nabc");
+    assert_eq!(next, Next::Closed);
+    assert_eq!(c.last().map(String::as_str), Some("250 2.1.5"), "{out}");
+    assert!(!out.contains("421"), "{out}");
+    assert!(stored.is_empty());
+}
