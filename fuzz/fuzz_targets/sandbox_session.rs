@@ -54,7 +54,7 @@ use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
 use smtpsh::sandbox::cert::Authority;
 use smtpsh::sandbox::maildir::MemoryStore;
-use smtpsh::sandbox::server::{Config, Event, Events, Next, Recipient, Stored, converse};
+use smtpsh::sandbox::server::{Config, Event, Events, Next, Stored, converse, envelope_headers};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Most pieces used from one input.
@@ -628,17 +628,6 @@ fn replies(out: &[u8]) -> Vec<Reply> {
 }
 
 /// `<user@example.org>` and its DSN parameters, as the trace shows them.
-fn envelope_recipient(r: &Recipient) -> String {
-    let mut s = format!("<{}>", r.address);
-    if let Some(n) = &r.notify {
-        s.push_str(&format!(" NOTIFY={n}"));
-    }
-    if let Some(o) = &r.orcpt {
-        s.push_str(&format!(" ORCPT={o}"));
-    }
-    s
-}
-
 /// Checks a stored message against its event; returns its content (after
 /// the trace headers).
 fn check_message<'m>(m: &'m [u8], st: &Stored, config: &Config) -> &'m [u8] {
@@ -676,18 +665,12 @@ fn check_message<'m>(m: &'m [u8], st: &Stored, config: &Config) -> &'m [u8] {
         st.recipients.len(),
         config.limits.max_recipients
     );
-    let list: Vec<String> = st.recipients.iter().map(envelope_recipient).collect();
-    let mut trace_end = format!("\r\nX-Envelope-To: {}\r\n", list.join(",\r\n "));
-    let mut dsn = Vec::new();
-    if let Some(r) = &st.ret {
-        dsn.push(format!("RET={r}"));
-    }
-    if let Some(e) = &st.envid {
-        dsn.push(format!("ENVID={e}"));
-    }
-    if !dsn.is_empty() {
-        trace_end.push_str(&format!("X-Envelope-DSN: {}\r\n", dsn.join(" ")));
-    }
+    // The server's own formatter: what is checked is that the stored trace
+    // and the event agree, not how an envelope is spelled.
+    let trace_end = format!(
+        "\r\n{}",
+        envelope_headers(&st.recipients, st.ret.as_deref(), st.envid.as_deref())
+    );
     let at = common::find(m, trace_end.as_bytes()).unwrap_or_else(|| {
         panic!(
             "the trace headers do not show the event's envelope {}: {}",

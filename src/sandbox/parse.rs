@@ -203,6 +203,22 @@ pub fn is_xtext(value: &str) -> bool {
     true
 }
 
+/// `BDAT` arguments: the chunk size (at most 19 digits) and whether `LAST`
+/// follows; `None` for anything else.
+pub fn bdat(arg: &[u8]) -> Option<(u64, bool)> {
+    let mut words = arg.split(|&b| b == b' ');
+    let size = words
+        .next()
+        .filter(|w| !w.is_empty() && w.len() <= 19 && w.iter().all(u8::is_ascii_digit))
+        .and_then(|w| std::str::from_utf8(w).ok()?.parse::<u64>().ok())?;
+    let last = match words.next() {
+        None => false,
+        Some(w) if w.eq_ignore_ascii_case(b"LAST") => true,
+        Some(_) => return None,
+    };
+    words.next().is_none().then_some((size, last))
+}
+
 /// Decodes one base64 AUTH response; `*` cancels, `=` is empty.
 pub fn auth_response(line: &[u8]) -> Result<Vec<u8>, Bad> {
     let line = line.trim_ascii_end();
@@ -290,6 +306,23 @@ mod tests {
         assert!(!is_xtext("a+"));
         assert_eq!(echo(b"a\xffb\r"), "a\\xFFb\\x0D");
         assert!(echo(&[b'x'; 200]).ends_with("..."));
+    }
+
+    #[test]
+    fn bdat_arguments() {
+        assert_eq!(bdat(b"12"), Some((12, false)));
+        assert_eq!(bdat(b"0 last"), Some((0, true)));
+        for bad in [
+            &b""[..],
+            b"x",
+            b"1 LAST x",
+            b"1 FIRST",
+            b"-1",
+            b"99999999999999999999",
+            b" 1",
+        ] {
+            assert_eq!(bdat(bad), None, "{}", echo(bad));
+        }
     }
 
     #[test]

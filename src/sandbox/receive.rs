@@ -11,6 +11,7 @@
 
 use super::lines::{Chunk, Conn, Line, Wait};
 use super::maildir::Delivery;
+use super::parse;
 use super::scan::Scan;
 use super::server::{Event, Stored};
 use super::session::{MAX_TEXT_LINE, Next, Recipient, Reply, Session, Transaction, reply};
@@ -300,26 +301,8 @@ impl<'a> Session<'a> {
         conn: &mut Conn<S>,
         arg: &[u8],
     ) -> io::Result<Option<Next>> {
-        let mut words = arg.split(|&b| b == b' ');
-        let size = words
-            .next()
-            .filter(|w| !w.is_empty() && w.len() <= 19 && w.iter().all(u8::is_ascii_digit))
-            .and_then(|w| std::str::from_utf8(w).ok()?.parse::<u64>().ok());
-        let last = match words.next() {
-            None => false,
-            Some(w) if w.eq_ignore_ascii_case(b"LAST") => true,
-            Some(_) => {
-                self.txn = None;
-                self.chunks = None;
-                let r = reply(
-                    501,
-                    "5.5.4",
-                    "Syntax: BDAT SIZE [LAST]; closing, as the chunk cannot be skipped",
-                );
-                return Ok(Some(self.close_with(conn, r)));
-            }
-        };
-        let Some(size) = size.filter(|_| words.next().is_none()) else {
+        let Some((size, last)) = parse::bdat(arg) else {
+            // The chunk's length is unknown: there is no way to skip it.
             self.txn = None;
             self.chunks = None;
             let r = reply(
@@ -421,22 +404,33 @@ impl<'a> Session<'a> {
             self.shared.config.hostname,
             crate::clock::rfc5322(std::time::SystemTime::now()),
         );
-        h.push_str("X-Envelope-To: ");
-        let list: Vec<String> = txn.recipients.iter().map(envelope_recipient).collect();
-        h.push_str(&list.join(",\r\n "));
-        h.push_str("\r\n");
-        let mut dsn = Vec::new();
-        if let Some(r) = &txn.ret {
-            dsn.push(format!("RET={r}"));
-        }
-        if let Some(e) = &txn.envid {
-            dsn.push(format!("ENVID={e}"));
-        }
-        if !dsn.is_empty() {
-            h.push_str(&format!("X-Envelope-DSN: {}\r\n", dsn.join(" ")));
-        }
+        h.push_str(&envelope_headers(
+            &txn.recipients,
+            txn.ret.as_deref(),
+            txn.envid.as_deref(),
+        ));
         h.into_bytes()
     }
+}
+
+/// The envelope as the stored message's last trace headers:
+/// `X-Envelope-To:` (each recipient with its DSN parameters) and, when
+/// `RET=` or `ENVID=` was given, `X-Envelope-DSN:`.
+pub fn envelope_headers(
+    recipients: &[Recipient],
+    ret: Option<&str>,
+    envid: Option<&str>,
+) -> String {
+    let list: Vec<String> = recipients.iter().map(envelope_recipient).collect();
+    let mut h = format!("X-Envelope-To: {}\r\n", list.join(",\r\n "));
+    let dsn: Vec<String> = [("RET", ret), ("ENVID", envid)]
+        .into_iter()
+        .filter_map(|(k, v)| Some(format!("{k}={}", v?)))
+        .collect();
+    if !dsn.is_empty() {
+        h.push_str(&format!("X-Envelope-DSN: {}\r\n", dsn.join(" ")));
+    }
+    h
 }
 
 /// `<user@example.org>`, followed by its DSN parameters when it has any.

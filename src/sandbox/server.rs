@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+pub use super::receive::envelope_headers;
 pub use super::session::{MAX_AUTH_LINE, MAX_COMMAND_LINE, MAX_TEXT_LINE};
 
 /// The bounds every client is held to (docs/catcher.md lists them).

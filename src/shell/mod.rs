@@ -97,13 +97,7 @@ pub struct Options {
 /// Ctrl-C) are exactly those of `inbox` in the shell or in a script.
 /// `--help` (or `-h`) anywhere prints the command's help.
 pub fn inbox_main(args: &[std::ffi::OsString]) -> i32 {
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let _ = signal_hook::flag::register_conditional_shutdown(
-        signal_hook::consts::SIGINT,
-        130,
-        interrupt.clone(),
-    );
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, interrupt.clone());
+    let interrupt = ctrl_c_flag();
     let mut out = Output::default();
     out.set_color(ColorChoice::Auto.resolve());
     let mut s = Session::new(
@@ -156,17 +150,22 @@ pub fn inbox_main(args: &[std::ffi::OsString]) -> i32 {
     if s.out.is_broken() { EXIT_PIPE } else { status }
 }
 
-/// Runs smtpsh as the options say; returns the exit status.
-pub fn run(opts: Options) -> i32 {
+/// The flag Ctrl-C sets (network waits and `inbox --wait` check it); a
+/// second Ctrl-C while it is still set ends the process with 130.
+fn ctrl_c_flag() -> Arc<AtomicBool> {
     let interrupt = Arc::new(AtomicBool::new(false));
-    // Ctrl-C outside the line editor sets the flag (network waits check it);
-    // a second Ctrl-C while the flag is still set ends the process.
     let _ = signal_hook::flag::register_conditional_shutdown(
         signal_hook::consts::SIGINT,
         130,
         interrupt.clone(),
     );
     let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, interrupt.clone());
+    interrupt
+}
+
+/// Runs smtpsh as the options say; returns the exit status.
+pub fn run(opts: Options) -> i32 {
+    let interrupt = ctrl_c_flag();
     let settings = Settings {
         color: Color(opts.color),
         require_tls: opts.require_tls,

@@ -160,25 +160,14 @@ impl PartJson {
     }
 }
 
-/// One message in full (`inbox N --json`).
+/// One message in full (`inbox N --json`): what the list says of it, then
+/// its headers and parts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MessageJson {
-    /// Its number, from 1, oldest first.
-    pub number: usize,
-    /// The file in the Maildir.
-    pub file: String,
-    /// When it arrived.
-    pub received: Received,
-    /// Bytes stored.
-    pub size: u64,
-    /// As in the list.
-    pub from: String,
-    /// As in the list.
-    pub to: String,
-    /// As in the list.
-    pub subject: String,
-    /// The envelope.
-    pub envelope: EnvelopeJson,
+    /// Number, file, arrival, size, from, to, subject, envelope: as in the
+    /// list (flattened into the same object).
+    #[serde(flatten)]
+    pub summary: ListItem,
     /// Every header of the message, in order (the sandbox's trace headers
     /// first).
     pub headers: Vec<HeaderJson>,
@@ -234,14 +223,16 @@ pub fn message(number: usize, entry: &Entry, raw: &[u8]) -> Option<MessageJson> 
         .map(|(path, p)| PartJson::of(path, p))
         .collect();
     Some(MessageJson {
-        number,
-        file: entry.path.to_string_lossy().into_owned(),
-        received: Received::of(entry),
-        size: entry.size,
-        from,
-        to,
-        subject,
-        envelope: EnvelopeJson::from(&envelope),
+        summary: ListItem {
+            number,
+            file: entry.path.to_string_lossy().into_owned(),
+            received: Received::of(entry),
+            size: entry.size,
+            from,
+            to,
+            subject,
+            envelope: EnvelopeJson::from(&envelope),
+        },
         headers,
         parts,
     })
@@ -267,12 +258,12 @@ mod tests {
     #[test]
     fn a_message_has_its_envelope_headers_and_parts() {
         let m = message(3, &entry(), SAMPLE).expect("parse");
-        assert_eq!(m.number, 3);
-        assert_eq!(m.received.rfc3339, "2023-11-14T22:13:20Z");
-        assert_eq!(m.received.unix, 1_700_000_000);
-        assert_eq!(m.envelope.sender.as_deref(), Some("a@b.org"));
-        assert_eq!(m.envelope.recipients, ["x@y.org", "z@y.org"]);
-        assert!(m.envelope.extra.is_empty());
+        assert_eq!(m.summary.number, 3);
+        assert_eq!(m.summary.received.rfc3339, "2023-11-14T22:13:20Z");
+        assert_eq!(m.summary.received.unix, 1_700_000_000);
+        assert_eq!(m.summary.envelope.sender.as_deref(), Some("a@b.org"));
+        assert_eq!(m.summary.envelope.recipients, ["x@y.org", "z@y.org"]);
+        assert!(m.summary.envelope.extra.is_empty());
         let h = |name: &str| {
             m.headers
                 .iter()
@@ -283,7 +274,7 @@ mod tests {
         assert_eq!(h("From"), Some("Al <a@b.org>"));
         assert_eq!(h("Message-ID"), Some("<id1@b.org>"));
         assert_eq!(h("X-Envelope-To"), Some("<x@y.org>, <z@y.org>"));
-        assert_eq!(m.subject, "hé");
+        assert_eq!(m.summary.subject, "hé");
         let paths: Vec<&str> = m.parts.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(paths, ["1", "1.1", "1.2", "1.3", "1.4"]);
         let root = &m.parts[0];
@@ -319,9 +310,9 @@ X-Envelope-To: <a@b.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a@b.org,\r\n <\"q,r
 X-Envelope-DSN: RET=HDRS ENVID=QQ+2B1\r\nX-Envelope-Future: x\r\n\
 Subject: s\r\nX-Envelope-To: <spoof@evil.example>\r\n\r\nbody\r\n";
         let m = message(1, &entry(), raw).expect("parse");
-        assert_eq!(m.envelope.sender.as_deref(), Some(""));
+        assert_eq!(m.summary.envelope.sender.as_deref(), Some(""));
         assert_eq!(
-            m.envelope.recipients,
+            m.summary.envelope.recipients,
             ["a@b.org", "\"q,r\"@b.org", "c@d.org"]
         );
         let pairs = |map: &BTreeMap<String, String>| -> Vec<(String, String)> {
@@ -333,21 +324,21 @@ Subject: s\r\nX-Envelope-To: <spoof@evil.example>\r\n\r\nbody\r\n";
                 .collect()
         };
         assert_eq!(
-            pairs(&m.envelope.recipient_parameters),
+            pairs(&m.summary.envelope.recipient_parameters),
             owned(&[
                 ("a@b.org", "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;a@b.org"),
                 ("c@d.org", "NOTIFY=NEVER")
             ])
         );
         assert_eq!(
-            pairs(&m.envelope.extra),
+            pairs(&m.summary.envelope.extra),
             owned(&[
                 ("X-Envelope-DSN", "RET=HDRS ENVID=QQ+2B1"),
                 ("X-Envelope-Future", "x")
             ])
         );
         // No To header: the list's `to` is the envelope's.
-        assert_eq!(m.to, "a@b.org, \"q,r\"@b.org, c@d.org");
+        assert_eq!(m.summary.to, "a@b.org, \"q,r\"@b.org, c@d.org");
         assert_eq!(m.parts.len(), 1);
         assert_eq!(m.parts[0].path, "1");
         assert_eq!(m.parts[0].size, Some(6));
