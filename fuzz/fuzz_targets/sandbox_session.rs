@@ -853,6 +853,13 @@ fn check_lockstep(wire: &[u8], rs: &[Reply], next: Next) {
         && rs.last().is_some_and(|r| r.code != 421)
         && let Some(l) = line_at(pos)
     {
+        // A BDAT whose chunk runs past the end of the input: the client
+        // left inside it, and gets no reply.
+        let cut_chunk = verb_of(l).is_some_and(|v| v == "BDAT")
+            && bdat_size(l).is_some_and(|size| pos + l.len() + size > wire.len());
+        if cut_chunk {
+            return;
+        }
         panic!(
             "a line got no reply: {} (input left: {})",
             common::show(l),
