@@ -61,12 +61,25 @@ pub struct Listening<'a> {
 pub struct Printer {
     json: bool,
     out: Mutex<Box<dyn Write + Send>>,
+    /// Standard output is a terminal (where Ctrl-C echoes `^C`).
+    terminal: bool,
 }
 
 impl Printer {
     /// Printing to standard output.
     pub fn stdout(json: bool) -> Printer {
-        Printer::new(json, Box::new(std::io::stdout()))
+        let p = Printer::new(json, Box::new(std::io::stdout()));
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            p.on_terminal()
+        } else {
+            p
+        }
+    }
+
+    /// As if printing to a terminal (`^C` echoed before a SIGINT line).
+    pub fn on_terminal(mut self) -> Printer {
+        self.terminal = true;
+        self
     }
 
     /// Printing to `out`.
@@ -74,6 +87,7 @@ impl Printer {
         Printer {
             json,
             out: Mutex::new(out),
+            terminal: false,
         }
     }
 
@@ -165,6 +179,10 @@ impl Printer {
 
     /// The first signal arrived.
     pub fn stopping(&self, signal: &str, open: usize, grace: Duration) {
+        if self.terminal && !self.json && signal == "SIGINT" {
+            // The terminal echoed `^C`: the line starts on a line of its own.
+            self.line("");
+        }
         self.emit(
             || {
                 format!(

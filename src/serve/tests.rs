@@ -250,3 +250,21 @@ fn the_start_line_warns_off_loopback_and_never_shows_a_given_password() {
     }
     assert!(!second.contains("WARNING"), "{second}");
 }
+
+#[test]
+fn on_a_terminal_the_sigint_line_starts_after_the_echoed_ctrl_c() {
+    let (p, buf) = printer(false);
+    let p = p.on_terminal();
+    p.stopping("SIGINT", 0, Duration::from_secs(30));
+    p.stopping("SIGTERM", 0, Duration::from_secs(30));
+    let out = String::from_utf8(buf.lock().expect("buf").clone()).expect("utf-8");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines[0], "", "a line of its own after ^C");
+    assert!(lines[1].contains("stopping on SIGINT"), "{out}");
+    assert!(lines[2].contains("stopping on SIGTERM"), "{out}");
+    let (p, buf) = printer(false);
+    p.stopping("SIGINT", 0, Duration::from_secs(30));
+    let out = String::from_utf8(buf.lock().expect("buf").clone()).expect("utf-8");
+    assert!(!out.starts_with('\n'), "not on a pipe: {out:?}");
+}
