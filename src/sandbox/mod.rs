@@ -2,9 +2,14 @@
 //! process on a free loopback port, so a newcomer can try everything with
 //! no mail server at hand (`smtpsh --sandbox`, `connect sandbox`).
 //!
-//! - [`server`]: the listener and the SMTP state machine (one thread per
-//!   connection; STARTTLS, AUTH PLAIN/LOGIN, PIPELINING, SIZE, 8BITMIME,
-//!   SMTPUTF8, ENHANCEDSTATUSCODES).
+//! - [`server`]: the listener (one thread per connection, a guard for the
+//!   count, panics caught as one-line faults, graceful shutdown, events);
+//!   the conversation itself is `session` (STARTTLS, PIPELINING, SIZE,
+//!   8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, CHUNKING, DSN), with `auth`
+//!   (PLAIN/LOGIN), `receive` (DATA and BDAT, streamed into the store),
+//!   `scan` (Subject and parts on the way), `lines` (reads with deadlines),
+//!   `tls` (a TLS stream read one socket read at a time) and [`parse`]
+//!   (client bytes, fuzzed as `sandbox_session`).
 //! - [`cert`]: the certificate authority and server certificate made at
 //!   start (or a certificate and key loaded from PEM files, for `serve`).
 //! - [`instance`]: each running server's own directory, holding its CA
@@ -33,10 +38,11 @@
 //! - **One CA per instance**: every start makes its own CA and writes it to
 //!   its own [`instance`] directory, so a second sandbox never changes the
 //!   CA that clients of the first were told to trust.
-//! - **AUTH** (PLAIN, LOGIN) is announced before and after STARTTLS: the
-//!   connection never leaves the machine, so the password cannot be seen on
-//!   a network (smtpsh's client likewise allows plaintext AUTH only on
-//!   loopback). Mail is accepted without AUTH too, as a submission server
+//! - **AUTH** (PLAIN, LOGIN) is announced before and after STARTTLS to a
+//!   client on loopback: the connection never leaves the machine, so the
+//!   password cannot be seen on a network (smtpsh's client likewise allows
+//!   plaintext AUTH only on loopback). A client from elsewhere (`serve
+//!   --listen` on another address) gets AUTH only after STARTTLS. Mail is accepted without AUTH too, as a submission server
 //!   on loopback might; AUTH only shows up in the `Received:` header
 //!   (`ESMTPA`/`ESMTPSA`). The demo account is fixed ([`DEMO_USER`],
 //!   [`DEMO_PASSWORD`]) so scripts can use it; it guards nothing that is not
@@ -45,9 +51,14 @@
 //!   like Postfix's `smtpd_forbid_bare_newline`): a command ending in a bare
 //!   LF gets `500 5.5.2`; a message containing one is read to its real end
 //!   (`<CRLF>.<CRLF>`, the only end of data) and refused with `550 5.5.2`,
-//!   so no ambiguous end-of-data ("SMTP smuggling") is ever accepted.
+//!   so no ambiguous end-of-data ("SMTP smuggling") is ever accepted; the
+//!   other end-of-data forms get a reply that names them.
 //! - **Limits**: command lines 512 octets, text lines 1000 octets, AUTH
-//!   responses 12288 octets (all with CRLF); messages [`MAX_MESSAGE_SIZE`].
+//!   responses 12288 octets (all with CRLF); messages [`MAX_MESSAGE_SIZE`];
+//!   the rest (recipients, errors, connections, time) in
+//!   [`server::Limits`], listed with their replies in docs/catcher.md.
+//! - **No fsync per message**: a catcher's mail is test mail; the rename
+//!   from `tmp/` keeps each message whole or absent (docs/performance.md).
 
 mod auth;
 pub mod cert;
