@@ -1,5 +1,5 @@
 //! The sandbox's listener: one thread per connection, each running a
-//! [`Session`] over a [`Conn`], plaintext then (after STARTTLS) TLS.
+//! `Session` (session.rs) over a `Conn` (lines.rs), plaintext then (after STARTTLS) TLS.
 //!
 //! A fault never outlives its connection: the connection count is kept
 //! by a guard released however the thread ends, a panic (there should be

@@ -34,7 +34,7 @@ pub const MAX_AUTH_LINE: usize = 12288 + 2;
 /// `smtpd_junk_command_limit`).
 pub const JUNK_LIMIT: usize = 100;
 
-/// What ended [`Session::run`].
+/// What ended a session (`Session::run`, [`super::server::converse`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
     /// QUIT was answered.

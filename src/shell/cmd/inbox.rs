@@ -2,8 +2,8 @@
 //! (or reuse) the in-process SMTP server and connect to it, and `inbox`
 //! reads its Maildir — which works in any smtpsh process, sandbox running
 //! or not, since the messages are files (`smtpsh inbox ...` runs it from
-//! the command line). [`request`] reads its options, [`check`] is
-//! `--check-attachment`, [`wait`] is `--wait` and `--clear`.
+//! the command line). `request` reads its options, `check` is
+//! `--check-attachment`, `wait` is `--wait` and `--clear`.
 
 mod check;
 mod request;
