@@ -122,25 +122,13 @@ impl Maildir {
         self.root.join("new").is_dir()
     }
 
-    /// Writes `message` to `tmp/`, syncs it, and renames it into `new/`.
-    /// Returns the file's path.
+    /// Stores a whole `message` the way the server does (written to
+    /// `tmp/`, renamed into `new/`); returns the file's path.
     pub fn deliver(&self, message: &[u8]) -> io::Result<PathBuf> {
-        let name = unique_name(Some(message.len() as u64));
-        let tmp = self.root.join("tmp").join(&name);
-        let dest = self.root.join("new").join(&name);
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let written = opts.open(&tmp).and_then(|mut f: File| {
-            f.write_all(message)?;
-            f.sync_all()
-        });
-        if let Err(e) = written.and_then(|()| fs::rename(&tmp, &dest)) {
-            let _ = fs::remove_file(&tmp);
-            return Err(e);
-        }
-        Ok(dest)
+        let mut d = self.begin()?;
+        d.write_all(message)?;
+        d.commit()?
+            .ok_or_else(|| io::Error::other("a Maildir delivery names its file"))
     }
 
     /// The messages in `new/` and `cur/`, oldest first (by arrival time in
@@ -193,7 +181,7 @@ impl Maildir {
 
 impl Store for Maildir {
     fn begin(&self) -> io::Result<Box<dyn Delivery>> {
-        let name = unique_name(None);
+        let name = unique_name();
         let tmp = self.root.join("tmp").join(&name);
         let mut opts = OpenOptions::new();
         opts.write(true).create_new(true);
@@ -263,10 +251,10 @@ impl Drop for MaildirDelivery {
     }
 }
 
-/// `SECS.M<usec>P<pid>Q<n>R<random>.HOST` (and `,S=<size>` when the size
-/// is known), unique per Maildir conventions (time, pid, a per-process
-/// counter, 64 bits from the OS generator, host).
-fn unique_name(size: Option<u64>) -> String {
+/// `SECS.M<usec>P<pid>Q<n>R<random>.HOST`, unique per Maildir conventions
+/// (time, pid, a per-process counter, 64 bits from the OS generator,
+/// host); `,S=<size>` is added when the message is committed.
+fn unique_name() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -275,18 +263,14 @@ fn unique_name(size: Option<u64>) -> String {
     // `host_name` gives only letters, digits, `-` and `.`.
     let host = crate::local::host_name();
     debug_assert!(!host.contains(['/', ':']), "{host:?}");
-    let name = format!(
+    format!(
         "{:010}.M{:06}P{}Q{}R{:016x}.{host}",
         now.as_secs(),
         now.subsec_micros(),
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed),
         crate::local::random_u64()
-    );
-    match size {
-        Some(n) => format!("{name},S={n}"),
-        None => name,
-    }
+    )
 }
 
 /// Seconds (and microseconds after `.M`) from a Maildir name.
