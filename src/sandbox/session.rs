@@ -172,22 +172,17 @@ impl<'a> Session<'a> {
             self.errors += 1;
         }
         let enhanced = if self.esmtp { r.enhanced } else { "" };
-        if r.code >= 400 {
-            let mut line = format!("{} ", r.code);
-            if !enhanced.is_empty() {
-                line.push_str(enhanced);
-                line.push(' ');
-            }
-            line.push_str(&ascii(&r.text).replace('\n', " "));
-            self.shared.emit(&Event::Refused {
-                peer: self.peer,
-                command: self.verb.clone(),
-                reply: line,
-            });
-        }
         // Replies are printable ASCII whatever a client sent (an address
         // label echoed in an error may hold anything).
         let text = ascii(&r.text);
+        if r.code >= 400 {
+            let code = format!("{} {enhanced}", r.code);
+            self.shared.emit(&Event::Refused {
+                peer: self.peer,
+                command: self.verb.clone(),
+                reply: format!("{} {}", code.trim_end(), text.replace('\n', " ")),
+            });
+        }
         let lines: Vec<&str> = text.split('\n').collect();
         for (i, line) in lines.iter().enumerate() {
             let sep = if i + 1 == lines.len() { ' ' } else { '-' };
