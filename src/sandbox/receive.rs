@@ -329,15 +329,11 @@ impl<'a> Session<'a> {
             self.send(conn, r);
             return Ok(None);
         }
-        let mut intake = match self.chunks.take() {
-            Some(i) => i,
-            None => {
-                let txn = self.txn.as_ref().map(|t| self.intake(t));
-                match txn {
-                    Some(i) => i,
-                    None => return Ok(None),
-                }
-            }
+        // The message under way, or a new one for the transaction (there
+        // is one: `refuse` said so).
+        let started = self.chunks.take();
+        let Some(mut intake) = started.or_else(|| self.txn.as_ref().map(|t| self.intake(t))) else {
+            return Ok(None);
         };
         if let Some(t) = self.txn.as_mut() {
             t.chunking = true;
