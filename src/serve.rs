@@ -175,12 +175,6 @@ impl StartError {
     }
 }
 
-/// How the server does TLS: a CA made for this instance, or files given.
-enum Tls {
-    Instance(cert::Authority),
-    Given { cert: PathBuf },
-}
-
 /// Starts the server, prints events until a signal, stops it.
 fn run(args: &Args) -> Result<i32, StartError> {
     let listen = args.listen.unwrap_or(DEFAULT_LISTEN);
@@ -196,18 +190,16 @@ fn run(args: &Args) -> Result<i32, StartError> {
         ))
         .hint("give a writable directory with --maildir DIR")
     })?;
-    let (tls, tls_config) = match (&args.tls_cert, &args.tls_key) {
+    // With --tls-cert, those files; else a CA made for this instance, whose
+    // directory lives in the sandbox directory whatever the Maildir (so
+    // `--maildir` in a project never gets our CA files).
+    let (own_ca, tls_config) = match (&args.tls_cert, &args.tls_key) {
         (Some(cert_file), Some(key_file)) => {
             let config = cert::load_server_config(cert_file, key_file).map_err(|e| {
                 StartError::new(e)
                     .hint("--tls-cert takes the certificate chain, --tls-key its private key (PEM)")
             })?;
-            (
-                Tls::Given {
-                    cert: cert_file.clone(),
-                },
-                config,
-            )
+            (None, config)
         }
         _ => {
             let ca = cert::Authority::generate()
@@ -215,14 +207,9 @@ fn run(args: &Args) -> Result<i32, StartError> {
             let config = ca
                 .server_config()
                 .map_err(|e| StartError::new(format!("cannot set up TLS: {e}")))?;
-            (Tls::Instance(ca), config)
+            let dir = crate::local::sandbox_dir().ok_or_else(no_sandbox_dir)?;
+            (Some((ca, dir)), config)
         }
-    };
-    // The instance directory lives in the sandbox directory, whatever the
-    // Maildir (so `--maildir` in a project never gets our CA files).
-    let instances_in = match tls {
-        Tls::Instance(_) => Some(crate::local::sandbox_dir().ok_or_else(no_sandbox_dir)?),
-        Tls::Given { .. } => None,
     };
 
     // Signals first: one arriving while we start must stop us, not kill us.
@@ -247,23 +234,16 @@ fn run(args: &Args) -> Result<i32, StartError> {
     let handle = server::Handle::start(config, Arc::new(store), Some(events))
         .map_err(|e| bind_error(listen, &e))?;
     let addr = handle.addr();
-    let instance = match (&tls, &instances_in) {
-        (Tls::Instance(ca), Some(dir)) => Some(
-            sandbox::create_instance(dir, addr.port(), ca)
-                .map_err(|e| StartError::new(e.to_string()))?,
-        ),
-        _ => None,
-    };
+    let instance = own_ca
+        .map(|(ca, dir)| sandbox::create_instance(&dir, addr.port(), &ca))
+        .transpose()
+        .map_err(|e| StartError::new(e.to_string()))?;
 
     printer.listening(&Listening {
         addr,
-        network: !addr.ip().is_loopback(),
         maildir: &maildir_path,
         ca_file: instance.as_ref().map(|i| i.ca_file()),
-        tls_cert: match &tls {
-            Tls::Given { cert } => Some(cert.as_path()),
-            Tls::Instance(_) => None,
-        },
+        tls_cert: args.tls_cert.as_deref(),
         auth_user: &auth.account.user,
         auth_demo: auth.demo,
         password_env: args.password_env.as_deref(),

@@ -34,10 +34,9 @@ const RECIPIENTS_MAX: usize = 10;
 /// What the start line says.
 #[derive(Debug)]
 pub struct Listening<'a> {
-    /// The address bound (the real port when 0 was asked for).
+    /// The address bound (the real port when 0 was asked for); mail comes
+    /// from the network when it is not a loopback address.
     pub addr: SocketAddr,
-    /// Not a loopback address: mail comes from the network.
-    pub network: bool,
     /// Where messages go.
     pub maildir: &'a Path,
     /// This instance's CA file (when it made its own certificate).
@@ -112,15 +111,15 @@ impl Printer {
 
     /// The start line.
     pub fn listening(&self, l: &Listening<'_>) {
+        let network = !l.addr.ip().is_loopback();
         self.emit(
-            || listening_text(l),
+            || listening_text(l, network),
             || ListeningJson {
                 event: "listening",
                 time: now(),
                 address: l.addr.to_string(),
-                network: l.network,
-                warning: l
-                    .network
+                network,
+                warning: network
                     .then_some("not a loopback address: this accepts mail from the network"),
                 maildir: path_json(l.maildir),
                 ca_file: l.ca_file.map(path_json),
@@ -262,9 +261,9 @@ fn now() -> String {
 
 /// The start: the address on the first line (what a script waits for),
 /// then one indented line per fact, so it reads at any width.
-fn listening_text(l: &Listening<'_>) -> String {
+fn listening_text(l: &Listening<'_>, network: bool) -> String {
     let mut t = format!("listening on {}; Ctrl-C or SIGTERM stops", l.addr);
-    if l.network {
+    if network {
         t.push_str("\n  WARNING: not a loopback address: this accepts mail from the network");
     }
     let _ = write!(t, "\n  Maildir: {}", path_text(l.maildir));

@@ -209,7 +209,6 @@ fn the_start_line_warns_off_loopback_and_never_shows_a_given_password() {
     let maildir = Path::new("/tmp/Maildir");
     let l = Listening {
         addr: "0.0.0.0:2525".parse().expect("addr"),
-        network: true,
         maildir,
         ca_file: None,
         tls_cert: Some(Path::new("/etc/cert.pem")),
@@ -222,7 +221,6 @@ fn the_start_line_warns_off_loopback_and_never_shows_a_given_password() {
     p.listening(&l);
     p.listening(&Listening {
         addr: DEFAULT_LISTEN,
-        network: false,
         ca_file: Some(Path::new("/s/instances/1-1025/ca.pem")),
         tls_cert: None,
         auth_user: "demo",
