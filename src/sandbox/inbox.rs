@@ -306,8 +306,6 @@ pub fn load(maildir: &Path, n: usize) -> Result<(Entry, Vec<u8>), InboxError> {
 /// One MIME part and what it holds.
 #[derive(Debug, Clone)]
 pub struct Part {
-    /// `type/subtype`, plus `; charset=...` when given.
-    pub content_type: String,
     /// `type/subtype` alone, lower case.
     pub mime_type: String,
     /// The Content-Type's `charset`, as written.
@@ -333,9 +331,21 @@ impl Part {
     pub fn sha256(&self) -> String {
         hex(&Sha256::digest(&self.content))
     }
+    /// `type/subtype`, plus `; charset=...` when given.
+    pub fn content_type(&self) -> String {
+        match &self.charset {
+            Some(cs) => format!("{}; charset={cs}", self.mime_type),
+            None => self.mime_type.clone(),
+        }
+    }
     /// Whether this part holds other parts rather than content.
     pub fn is_container(&self) -> bool {
-        !self.children.is_empty() || self.content_type.starts_with("multipart/")
+        !self.children.is_empty() || self.mime_type.starts_with("multipart/")
+    }
+    /// Whether this part is an attachment: not a container, and marked
+    /// `attachment` or with a file name.
+    pub fn is_attachment(&self) -> bool {
+        self.attachment && !self.is_container()
     }
     /// Every part, depth first.
     pub fn walk(&self) -> Vec<&Part> {
@@ -364,7 +374,7 @@ impl Part {
     pub fn attachments(&self) -> Vec<(String, &Part)> {
         self.numbered()
             .into_iter()
-            .filter(|(_, p)| p.attachment && !p.is_container())
+            .filter(|(_, p)| p.is_attachment())
             .collect()
     }
 }
@@ -419,10 +429,6 @@ fn part_tree(msg: &Message<'_>, id: u32, depth: usize) -> Option<Part> {
             (t, ct.attribute("charset").map(str::to_string))
         },
     );
-    let content_type = match &charset {
-        Some(cs) => format!("{mime_type}; charset={cs}"),
-        None => mime_type.clone(),
-    };
     let disposition = part
         .content_disposition()
         .map(|cd| cd.ctype().to_ascii_lowercase());
@@ -456,7 +462,6 @@ fn part_tree(msg: &Message<'_>, id: u32, depth: usize) -> Option<Part> {
     };
     Some(Part {
         attachment: disposition_attachment || (filename.is_some() && !part.is_multipart()),
-        content_type,
         mime_type,
         charset,
         disposition,
@@ -510,7 +515,7 @@ pub fn render_tree(root: &Part) -> Vec<String> {
 
 fn render(p: &Part, prefix: &str, last: bool, out: &mut Vec<String>) {
     let branch = if last { "└─ " } else { "├─ " };
-    let mut line = format!("{prefix}{branch}{}", p.content_type);
+    let mut line = format!("{prefix}{branch}{}", p.content_type());
     if p.is_container() && p.content.is_empty() {
         line.push_str(&format!(
             "  ({} part{})",
@@ -567,12 +572,7 @@ pub struct Saved {
 pub fn save_attachments(root: &Part, dir: &Path) -> io::Result<Vec<Saved>> {
     fs::create_dir_all(dir)?;
     let mut saved = Vec::new();
-    for (i, p) in root
-        .walk()
-        .into_iter()
-        .filter(|p| p.attachment && !p.is_container())
-        .enumerate()
-    {
+    for (i, (_, p)) in root.attachments().into_iter().enumerate() {
         let fallback = format!("attachment-{}.bin", i + 1);
         let name = safe_file_name(p.filename.as_deref().unwrap_or(""), &fallback);
         let (mut file, path) = create_unique(dir, &name)?;
@@ -763,7 +763,7 @@ Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n/w==\r\n--XX--\r\nepilogue\r\n"
         );
         let parts = d.root.walk();
         assert_eq!(parts.len(), 5);
-        assert_eq!(parts[0].content_type, "multipart/mixed");
+        assert_eq!(parts[0].content_type(), "multipart/mixed");
         assert_eq!(parts[1].content, "hello wörld".as_bytes());
         assert!(!parts[1].attachment);
         // Latin-1 bytes survive: no charset conversion.

@@ -152,7 +152,7 @@ impl PartJson {
             transfer_encoding: p.encoding.clone(),
             disposition: p.disposition.clone(),
             filename: p.filename.clone(),
-            attachment: p.attachment && !p.is_container(),
+            attachment: p.is_attachment(),
             size: (!multipart).then_some(p.content.len() as u64),
             sha256: (!multipart).then(|| p.sha256()),
             undecodable: p.undecodable,

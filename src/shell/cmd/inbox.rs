@@ -205,12 +205,7 @@ pub fn inbox(s: &mut Session, a: Args) -> Result<(), Failure> {
     for line in mailbox::render_tree(&detail.root) {
         s.out.plain(&format!("  {line}"));
     }
-    let attachments = detail
-        .root
-        .walk()
-        .into_iter()
-        .filter(|p| p.attachment && !p.is_container())
-        .count();
+    let attachments = detail.root.attachments().len();
     if attachments > 0 {
         s.out.note(&format!(
             "{attachments} attachment{}; `inbox {n} --save-attachments DIR` writes {} out",
