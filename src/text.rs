@@ -64,8 +64,9 @@ pub fn escape_as(bytes: &[u8], style: Style) -> String {
     out
 }
 
-/// Whether `ch` changes the direction of the text around it.
-fn is_bidi_control(ch: char) -> bool {
+/// Whether `ch` changes the direction of the text around it (also kept
+/// off the terminal in `serve --json` lines).
+pub fn is_bidi_control(ch: char) -> bool {
     matches!(ch, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 

@@ -100,10 +100,20 @@ impl Printer {
             .and_then(|()| out.flush());
     }
 
-    /// `text` or the JSON of `json`, whichever this printer writes.
-    fn emit<T: Serialize>(&self, text: impl FnOnce() -> String, json: impl FnOnce() -> T) {
+    /// `text` or the JSON of `json` (after `event` and the time), whichever
+    /// this printer writes.
+    fn emit<T: Serialize>(
+        &self,
+        event: &'static str,
+        text: impl FnOnce() -> String,
+        json: impl FnOnce() -> T,
+    ) {
         if self.json {
-            self.line(&json_line(&json()));
+            self.line(&json_line(&Envelope {
+                event,
+                time: now(),
+                body: json(),
+            }));
         } else {
             self.line(&format!("{} {}", now(), text()));
         }
@@ -113,10 +123,9 @@ impl Printer {
     pub fn listening(&self, l: &Listening<'_>) {
         let network = !l.addr.ip().is_loopback();
         self.emit(
+            "listening",
             || listening_text(l, network),
             || ListeningJson {
-                event: "listening",
-                time: now(),
                 address: l.addr.to_string(),
                 network,
                 warning: network
@@ -137,12 +146,13 @@ impl Printer {
     /// One server event.
     pub fn event(&self, e: &Event) {
         match e {
-            Event::Stored(s) => self.emit(|| stored_text(s), || stored_json(s)),
+            Event::Stored(s) => self.emit("stored", || stored_text(s), || stored_json(s)),
             Event::Refused {
                 peer,
                 command,
                 reply,
             } => self.emit(
+                "refused",
                 || {
                     let command = if command.is_empty() {
                         String::new()
@@ -152,14 +162,13 @@ impl Printer {
                     format!("refused {peer}{command}: {}", field(reply))
                 },
                 || RefusedJson {
-                    event: "refused",
-                    time: now(),
                     peer: peer.to_string(),
                     command,
                     reply,
                 },
             ),
             Event::Fault { peer, what } => self.emit(
+                "fault",
                 || {
                     format!(
                         "fault {peer}: {} (that connection was closed; the server goes on)",
@@ -167,8 +176,6 @@ impl Printer {
                     )
                 },
                 || FaultJson {
-                    event: "fault",
-                    time: now(),
                     peer: peer.to_string(),
                     what,
                 },
@@ -183,6 +190,7 @@ impl Printer {
             self.line("");
         }
         self.emit(
+            "stopping",
             || {
                 format!(
                     "stopping on {signal}: no new connections; {open} open, waiting up to {} s \
@@ -191,8 +199,6 @@ impl Printer {
                 )
             },
             || StoppingJson {
-                event: "stopping",
-                time: now(),
                 signal,
                 open,
                 grace_secs: grace.as_secs(),
@@ -204,6 +210,7 @@ impl Printer {
     /// off (after the grace period, or at once on a second signal).
     pub fn stopped(&self, stored: u64, still_open: usize, at_once: Option<&str>) {
         self.emit(
+            "stopped",
             || {
                 let mut t = match at_once {
                     Some(signal) => format!("stopped at once on {signal}: "),
@@ -225,8 +232,6 @@ impl Printer {
                 t
             },
             || StoppedJson {
-                event: "stopped",
-                time: now(),
                 stored,
                 still_open,
                 at_once: at_once.is_some(),
@@ -348,8 +353,6 @@ fn stored_text(s: &Stored) -> String {
 
 fn stored_json(s: &Stored) -> StoredJson<'_> {
     StoredJson {
-        event: "stored",
-        time: now(),
         queue_id: &s.queue_id,
         peer: s.peer.to_string(),
         helo: &s.helo,
@@ -398,18 +401,20 @@ pub fn json_line<T: Serialize>(v: &T) -> String {
 /// A character serde_json leaves as it is that a terminal (or a reader
 /// splitting lines) could act on. All are in the Basic Multilingual Plane.
 fn unsafe_in_json(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-                | '\u{2028}' | '\u{2029}'
-        )
+    c.is_control() || text::is_bidi_control(c) || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// Every JSON line: which event and when, then that event's own fields.
+#[derive(Serialize)]
+struct Envelope<T> {
+    event: &'static str,
+    time: String,
+    #[serde(flatten)]
+    body: T,
 }
 
 #[derive(Serialize)]
 struct ListeningJson<'a> {
-    event: &'static str,
-    time: String,
     address: String,
     network: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -434,8 +439,6 @@ struct RecipientJson<'a> {
 
 #[derive(Serialize)]
 struct StoredJson<'a> {
-    event: &'static str,
-    time: String,
     queue_id: &'a str,
     peer: String,
     helo: &'a str,
@@ -453,8 +456,6 @@ struct StoredJson<'a> {
 
 #[derive(Serialize)]
 struct RefusedJson<'a> {
-    event: &'static str,
-    time: String,
     peer: String,
     command: &'a str,
     reply: &'a str,
@@ -462,16 +463,12 @@ struct RefusedJson<'a> {
 
 #[derive(Serialize)]
 struct FaultJson<'a> {
-    event: &'static str,
-    time: String,
     peer: String,
     what: &'a str,
 }
 
 #[derive(Serialize)]
 struct StoppingJson<'a> {
-    event: &'static str,
-    time: String,
     signal: &'a str,
     open: usize,
     grace_secs: u64,
@@ -479,8 +476,6 @@ struct StoppingJson<'a> {
 
 #[derive(Serialize)]
 struct StoppedJson<'a> {
-    event: &'static str,
-    time: String,
     stored: u64,
     still_open: usize,
     at_once: bool,
