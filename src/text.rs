@@ -1,5 +1,6 @@
-//! Text helpers every layer uses: shortening, and showing untrusted text
-//! (server replies, certificate names, mail headers) safely on a terminal.
+//! Text helpers every layer uses: shortening, showing untrusted text
+//! (server replies, certificate names, mail headers) safely on a terminal,
+//! and sizes in bytes for people.
 
 use std::fmt::Write as _;
 
@@ -92,6 +93,40 @@ pub fn shorten(text: String, max: usize, marker: &str) -> String {
     short
 }
 
+/// `1234` → `1.2 KiB (1234 bytes)`; `3145728` → `3.0 MiB (3145728 bytes)`.
+pub fn human_bytes(n: u64) -> String {
+    if n < 1024 {
+        short_bytes(n)
+    } else {
+        format!("{} ({n} bytes)", short_bytes(n))
+    }
+}
+
+/// `412 bytes`, `1.5 KiB`, `136.8 MiB`, `1.25 GiB`.
+pub fn short_bytes(n: u64) -> String {
+    match n {
+        1 => "1 byte".to_string(),
+        0..1024 => format!("{n} bytes"),
+        _ => scaled(n as f64, "B"),
+    }
+}
+
+/// `x` bytes in the largest binary unit that keeps it at 1 or more:
+/// `512 B` (with `bytes` as the unit name for plain bytes), `1.5 KiB`,
+/// `3.0 MiB`, `1.25 GiB`.
+pub fn scaled(x: f64, bytes: &str) -> String {
+    const K: f64 = 1024.0;
+    if x < K {
+        format!("{} {bytes}", x.round() as u64)
+    } else if x < K * K {
+        format!("{:.1} KiB", x / K)
+    } else if x < K * K * K {
+        format!("{:.1} MiB", x / (K * K))
+    } else {
+        format!("{:.2} GiB", x / (K * K * K))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +138,15 @@ mod tests {
         assert_eq!(shorten("abcdefghijkl".into(), 8, "..."), "abcde...");
         assert_eq!(shorten("ééééé".into(), 3, "…"), "éé…");
         assert_eq!(shorten("abc".into(), 0, "…"), "…");
+    }
+
+    #[test]
+    fn sizes_are_human() {
+        assert_eq!(human_bytes(0), "0 bytes");
+        assert_eq!(human_bytes(1), "1 byte");
+        assert_eq!(human_bytes(1023), "1023 bytes");
+        assert_eq!(human_bytes(1536), "1.5 KiB (1536 bytes)");
+        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB (3145728 bytes)");
     }
 
     #[test]

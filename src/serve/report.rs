@@ -10,8 +10,7 @@
 //! `\uNNNN` escapes, so a line is still one line and the values are exact.
 
 use crate::sandbox::server::{Event, Stored};
-use crate::shell::output::human_bytes;
-use crate::text::{self, Style};
+use crate::text::{self, Style, human_bytes};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::Write;
