@@ -16,7 +16,7 @@ pub use clear::{Cleared, TMP_GRACE, clear};
 use super::maildir::{Entry, Maildir};
 use crate::text::{Style, escape_as};
 use base64::Engine as _;
-use mail_parser::{Address, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{Address, Header, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::fs::{self, OpenOptions};
@@ -127,7 +127,6 @@ impl Envelope {
 
 /// The envelope block at the top of `msg` (see [`Envelope`]).
 pub fn envelope_of(msg: &Message<'_>) -> Envelope {
-    let raw = msg.raw_message();
     let mut env = Envelope::default();
     let mut seen: Vec<String> = Vec::new();
     for h in msg.headers() {
@@ -140,10 +139,7 @@ pub fn envelope_of(msg: &Message<'_>) -> Envelope {
         if !is_envelope || seen.contains(&lower) {
             continue;
         }
-        let value = raw
-            .get(h.offset_start as usize..h.offset_end as usize)
-            .map(|v| unfold(&String::from_utf8_lossy(v)))
-            .unwrap_or_default();
+        let value = written_value(msg, h);
         match lower.as_str() {
             "return-path" => env.sender = Some(strip_angle(&value).to_string()),
             "x-envelope-to" => {
@@ -160,6 +156,14 @@ pub fn envelope_of(msg: &Message<'_>) -> Envelope {
         seen.push(lower);
     }
     env
+}
+
+/// The value of header `h` of `msg` as written, unfolded.
+fn written_value(msg: &Message<'_>, h: &Header<'_>) -> String {
+    msg.raw_message()
+        .get(h.offset_start as usize..h.offset_end as usize)
+        .map(|v| unfold(&String::from_utf8_lossy(v)))
+        .unwrap_or_default()
 }
 
 /// `<a@b>` → `a@b` (trimmed); anything else as it is.

@@ -7,7 +7,9 @@
 //! Text is given as it is (JSON escapes what needs escaping), not
 //! replaced for a terminal as the shell's display does.
 
-use super::{Envelope, Part, Summary, addresses_text, envelope_of, from_to_subject, part_tree};
+use super::{
+    Envelope, Part, Summary, addresses_text, envelope_of, from_to_subject, part_tree, written_value,
+};
 use crate::sandbox::maildir::Entry;
 use mail_parser::{HeaderName, HeaderValue, MessageParser};
 use serde::Serialize;
@@ -182,34 +184,22 @@ pub fn message(number: usize, entry: &Entry, raw: &[u8]) -> Option<MessageJson> 
     let root = part_tree(&msg, 0, 0)?;
     let envelope = envelope_of(&msg);
     let (from, to, subject) = from_to_subject(&msg, &envelope);
-    let bytes = msg.raw_message();
     let headers = msg
         .headers()
         .iter()
         .map(|h| {
-            let written = || {
-                let v = bytes
-                    .get(h.offset_start as usize..h.offset_end as usize)
-                    .unwrap_or_default();
-                super::unfold(&String::from_utf8_lossy(v))
-            };
-            let value = match (&h.name, &h.value) {
-                (_, HeaderValue::Address(a)) => addresses_text(a),
-                (
-                    HeaderName::Subject
+            let decoded = matches!(
+                h.name,
+                HeaderName::Subject
                     | HeaderName::Comments
                     | HeaderName::Keywords
-                    | HeaderName::ContentDescription,
-                    HeaderValue::Text(t),
-                ) => t.to_string(),
-                (
-                    HeaderName::Subject
-                    | HeaderName::Comments
-                    | HeaderName::Keywords
-                    | HeaderName::ContentDescription,
-                    HeaderValue::TextList(l),
-                ) => l.join(", "),
-                _ => written(),
+                    | HeaderName::ContentDescription
+            );
+            let value = match &h.value {
+                HeaderValue::Address(a) => addresses_text(a),
+                HeaderValue::Text(t) if decoded => t.to_string(),
+                HeaderValue::TextList(l) if decoded => l.join(", "),
+                _ => written_value(&msg, h),
             };
             HeaderJson {
                 name: h.name.as_str().to_string(),
@@ -222,17 +212,16 @@ pub fn message(number: usize, entry: &Entry, raw: &[u8]) -> Option<MessageJson> 
         .into_iter()
         .map(|(path, p)| PartJson::of(path, p))
         .collect();
+    let summary = Summary {
+        number,
+        entry: entry.clone(),
+        from,
+        to,
+        subject,
+        envelope,
+    };
     Some(MessageJson {
-        summary: ListItem {
-            number,
-            file: entry.path.to_string_lossy().into_owned(),
-            received: Received::of(entry),
-            size: entry.size,
-            from,
-            to,
-            subject,
-            envelope: EnvelopeJson::from(&envelope),
-        },
+        summary: ListItem::from(&summary),
         headers,
         parts,
     })
