@@ -47,7 +47,9 @@ impl Instance {
         };
         // From here on, a failure removes the directory (drop).
         fs::write(instance.dir.join(OWNER_FILE), Owner::ours().to_text())?;
-        write_atomically(&instance.ca_file, ca_pem.as_bytes())?;
+        // A plain write: the directory is new and ours, and nobody is told
+        // of the file before this returns.
+        fs::write(&instance.ca_file, ca_pem)?;
         Ok(instance)
     }
 
@@ -69,8 +71,8 @@ impl Drop for Instance {
 }
 
 /// Removes an instance directory if it holds only what an instance writes
-/// (its `ca.pem`, `owner`, a temporary file never renamed); anything else
-/// inside, and the whole directory stays.
+/// (its `ca.pem` and `owner`); anything else inside, and the whole
+/// directory stays.
 pub fn remove_instance_dir(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -78,11 +80,7 @@ pub fn remove_instance_dir(dir: &Path) {
     let mut files = Vec::new();
     for entry in entries {
         let Ok(entry) = entry else { return };
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let ours = name == CA_FILE_NAME
-            || name == OWNER_FILE
-            || (name.starts_with('.') && name.ends_with(".tmp"));
+        let ours = entry.file_name() == CA_FILE_NAME || entry.file_name() == OWNER_FILE;
         if !ours || !entry.file_type().is_ok_and(|t| t.is_file()) {
             return;
         }
@@ -117,20 +115,6 @@ fn make_unique_dir(parent: &Path, name: &str) -> io::Result<PathBuf> {
 fn private_dir(dir: &Path) -> io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     fs::DirBuilder::new().mode(0o700).create(dir)
-}
-
-/// Writes `data` to `path` through a temporary file and a rename, so a
-/// reader never sees half a file.
-fn write_atomically(path: &Path, data: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map_or_else(|| "file".into(), |n| n.to_string_lossy()),
-        std::process::id()
-    ));
-    fs::write(&tmp, data)?;
-    fs::rename(&tmp, path)
 }
 
 /// Which process made an instance directory, and where it ran.
@@ -183,10 +167,11 @@ impl Owner {
 
 /// Removes the instance directories under `parent` whose owner provably no
 /// longer runs; returns how many.
-pub fn clean_stale(parent: &Path) -> usize {
-    let Some(ours) = Some(Owner::ours()).filter(can_see_processes_of) else {
+fn clean_stale(parent: &Path) -> usize {
+    let ours = Owner::ours();
+    if !can_see_processes_of(&ours) {
         return 0;
-    };
+    }
     let Ok(entries) = fs::read_dir(parent) else {
         return 0;
     };

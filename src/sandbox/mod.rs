@@ -85,7 +85,6 @@ pub const DEMO_USER: &str = "demo";
 pub const DEMO_PASSWORD: &str = "sandbox-password";
 /// The largest message the sandbox accepts (announced as `SIZE`), 50 MiB.
 pub const MAX_MESSAGE_SIZE: u64 = 50 * 1024 * 1024;
-pub use instance::CA_FILE_NAME;
 
 /// Why the sandbox could not start.
 #[derive(Debug)]
