@@ -243,6 +243,11 @@ fn from_to_subject(m: &Message<'_>, envelope: &Envelope) -> (String, String, Str
     )
 }
 
+/// Whether `dir` is a Maildir: it has `new/` or `cur/`.
+pub fn is_maildir(dir: &Path) -> bool {
+    dir.join("new").is_dir() || dir.join("cur").is_dir()
+}
+
 /// The messages of `maildir`, numbered from 1, oldest first.
 pub fn list(maildir: &Path) -> Result<Vec<Summary>, InboxError> {
     let io_err = |source| InboxError::Io {

@@ -27,7 +27,7 @@ pub const TMP_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 /// older than [`TMP_GRACE`]. Names starting with `.` are left alone, as
 /// [`super::list`] ignores them.
 pub fn clear(maildir: &Path) -> Result<Cleared, InboxError> {
-    if !maildir.join("new").is_dir() && !maildir.join("cur").is_dir() {
+    if !super::is_maildir(maildir) {
         return Err(InboxError::NotMaildir {
             maildir: maildir.to_path_buf(),
         });

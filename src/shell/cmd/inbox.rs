@@ -85,27 +85,21 @@ pub fn connect_sandbox(s: &mut Session) -> Result<(), Failure> {
 /// the default one.
 fn maildir(s: &Session, r: &Request) -> Result<PathBuf, Failure> {
     if let Some(dir) = &r.maildir {
-        let is_maildir = dir.join("new").is_dir() || dir.join("cur").is_dir();
-        if is_maildir || (r.wait.is_some() && !dir.exists()) {
+        if mailbox::is_maildir(dir) || (r.wait.is_some() && !dir.exists()) {
             return Ok(dir.clone());
         }
         let f = if dir.exists() {
-            Failure::local(
-                mailbox::InboxError::NotMaildir {
-                    maildir: dir.clone(),
-                }
-                .to_string(),
-            )
+            inbox_failure(mailbox::InboxError::NotMaildir {
+                maildir: dir.clone(),
+            })
         } else {
-            Failure::local(format!("there is no directory {}", dir.display()))
+            Failure::local(format!("there is no directory {}", dir.display())).hint(NOT_MAILDIR)
         };
-        return Err(if dir.join("Maildir").join("new").is_dir() {
-            f.hint(format!(
-                "did you mean --maildir {}?",
-                dir.join("Maildir").display()
-            ))
+        let nested = dir.join("Maildir");
+        return Err(if mailbox::is_maildir(&nested) {
+            f.hint(format!("did you mean --maildir {}?", nested.display()))
         } else {
-            f.hint("--maildir takes the Maildir itself: the directory holding new/, cur/ and tmp/")
+            f
         });
     }
     if let Some(sb) = &s.sandbox {
@@ -117,6 +111,10 @@ fn maildir(s: &Session, r: &Request) -> Result<PathBuf, Failure> {
     })
 }
 
+/// The hint for a `--maildir` that is not a Maildir.
+const NOT_MAILDIR: &str =
+    "--maildir takes the Maildir itself: the directory holding new/, cur/ and tmp/";
+
 fn inbox_failure(e: mailbox::InboxError) -> Failure {
     let hint = match &e {
         mailbox::InboxError::Empty { .. } => {
@@ -125,9 +123,7 @@ fn inbox_failure(e: mailbox::InboxError) -> Failure {
         mailbox::InboxError::NoSuchMessage { .. } => {
             "`inbox` lists the messages with their numbers"
         }
-        mailbox::InboxError::NotMaildir { .. } => {
-            "--maildir takes the Maildir itself: the directory holding new/, cur/ and tmp/"
-        }
+        mailbox::InboxError::NotMaildir { .. } => NOT_MAILDIR,
         mailbox::InboxError::Io { .. } => {
             "check the directory's permissions, or point SMTPSH_SANDBOX_DIR elsewhere"
         }
@@ -169,10 +165,7 @@ pub fn inbox(s: &mut Session, a: Args) -> Result<(), Failure> {
                 }
             })
             .and_then(|()| s.out.flush());
-        // A closed standard output (`| head`) ends the shell quietly.
-        if let Err(e) = written.or_else(|e| if s.out.is_broken() { Ok(()) } else { Err(e) }) {
-            return Err(Failure::local(format!("cannot print the message: {e}")));
-        }
+        printed(s, written, "the message")?;
         if save.is_none() {
             return Ok(());
         }
@@ -208,8 +201,8 @@ pub fn inbox(s: &mut Session, a: Args) -> Result<(), Failure> {
     let attachments = detail.root.attachments().len();
     if attachments > 0 {
         s.out.note(&format!(
-            "{attachments} attachment{}; `inbox {n} --save-attachments DIR` writes {} out",
-            if attachments == 1 { "" } else { "s" },
+            "{}; `inbox {n} --save-attachments DIR` writes {} out",
+            super::plural(attachments, "attachment"),
             if attachments == 1 { "it" } else { "them" }
         ));
     }
@@ -228,13 +221,21 @@ fn unparsable(n: usize, path: &Path) -> Failure {
 fn print_json<T: serde::Serialize>(s: &Session, value: &T) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Failure::local(format!("cannot write the JSON: {e}")))?;
-    s.out
+    let written = s
+        .out
         .bytes(text.as_bytes())
         .and_then(|()| s.out.bytes(b"\n"))
-        .and_then(|()| s.out.flush())
-        // A closed standard output (`| head`) ends the shell quietly.
-        .or_else(|e| if s.out.is_broken() { Ok(()) } else { Err(e) })
-        .map_err(|e| Failure::local(format!("cannot print the JSON: {e}")))
+        .and_then(|()| s.out.flush());
+    printed(s, written, "the JSON")
+}
+
+/// The result of printing `what` on standard output: a closed standard
+/// output (`| head`) is no failure, the shell ends quietly.
+fn printed(s: &Session, written: std::io::Result<()>, what: &str) -> Result<(), Failure> {
+    match written {
+        Err(e) if !s.out.is_broken() => Err(Failure::local(format!("cannot print {what}: {e}"))),
+        _ => Ok(()),
+    }
 }
 
 fn list(s: &mut Session, dir: &Path, json: bool) -> Result<(), Failure> {
@@ -268,9 +269,8 @@ fn list(s: &mut Session, dir: &Path, json: bool) -> Result<(), Failure> {
         ));
     }
     s.out.note(&format!(
-        "{} message{} in {}; `inbox N` shows one",
-        items.len(),
-        if items.len() == 1 { "" } else { "s" },
+        "{} in {}; `inbox N` shows one",
+        super::plural(items.len(), "message"),
         dir.display()
     ));
     Ok(())
@@ -338,5 +338,40 @@ mod tests {
         assert_eq!(short_size(1536), "1.5 KiB");
         assert_eq!(short_size(3 * 1024 * 1024), "3.0 MiB");
         assert_eq!(received(1_700_000_000), "2023-11-14 22:13:20 UTC");
+    }
+
+    #[test]
+    fn a_maildir_option_that_is_not_one_says_what_to_give() {
+        use crate::shell::output::Output;
+        use crate::shell::settings::Settings;
+        use std::sync::Arc;
+        use std::sync::atomic::AtomicBool;
+        let dir = tempfile::tempdir().expect("temp dir");
+        crate::sandbox::maildir::Maildir::create(&dir.path().join("Maildir")).expect("create");
+        let (out, _) = Output::capture(false);
+        let s = Session::new(Settings::default(), out, Arc::new(AtomicBool::new(false)));
+        let ask = |d: &Path, wait: bool| {
+            let line = format!(
+                "inbox --maildir {}{}",
+                d.display(),
+                if wait { " --wait 1" } else { "" }
+            );
+            let (_, a) = crate::shell::args::parse_line(&line).expect("parse");
+            maildir(&s, &Request::read(&a).expect("read"))
+        };
+        let f = ask(dir.path(), false).expect_err("not a Maildir");
+        assert!(f.message.contains("is not a Maildir"), "{}", f.message);
+        assert!(
+            f.hint
+                .unwrap_or_default()
+                .contains("did you mean --maildir")
+        );
+        let missing = dir.path().join("none");
+        let f = ask(&missing, false).expect_err("missing");
+        assert!(f.message.contains("there is no directory"), "{}", f.message);
+        assert_eq!(f.hint.as_deref(), Some(NOT_MAILDIR));
+        assert_eq!(ask(&missing, true).expect("may appear"), missing);
+        let md = dir.path().join("Maildir");
+        assert_eq!(ask(&md, false).expect("a Maildir"), md);
     }
 }

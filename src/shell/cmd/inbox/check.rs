@@ -5,9 +5,11 @@
 
 use crate::local::expand_tilde;
 use crate::sandbox::inbox::{self as mailbox, Detail, Part};
+use crate::shell::cmd::plural;
 use crate::shell::failure::{FailKind, Failure};
 use crate::shell::output::human_bytes;
 use crate::shell::session::Session;
+use crate::text::shorten;
 use std::path::Path;
 
 /// Checks each of `files` against the attachments of message `n`; the
@@ -63,18 +65,16 @@ fn mismatch(n: usize, file: &Path, size: u64, sha256: &str, root: &Part) -> Fail
     }
     let base = file.file_name().map(|b| b.to_string_lossy().into_owned());
     let mut f = f.hint(format!(
-        "message {n} has {} attachment{}:",
-        found.len(),
-        if found.len() == 1 { "" } else { "s" }
+        "message {n} has {}:",
+        plural(found.len(), "attachment")
     ));
     for (at, p) in found {
         let same_name = base.is_some() && p.filename.as_deref() == base.as_deref();
-        let digest = p.sha256();
         f = f.also(format!(
-            "  part {at}{}: {}, sha256 {}…{}",
+            "  part {at}{}: {}, sha256 {}{}",
             named(p),
             human_bytes(p.content.len() as u64),
-            digest.get(..16).unwrap_or(&digest),
+            shorten(p.sha256(), 17, "…"),
             if same_name {
                 "  (same name, different content)"
             } else {

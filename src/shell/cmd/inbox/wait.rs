@@ -4,6 +4,7 @@
 use super::inbox_failure;
 use crate::sandbox::inbox as mailbox;
 use crate::sandbox::maildir::Maildir;
+use crate::shell::cmd::plural;
 use crate::shell::failure::{FailKind, Failure};
 use crate::shell::session::Session;
 use std::path::Path;
@@ -12,10 +13,6 @@ use std::time::{Duration, Instant};
 
 /// How often the Maildir is looked at.
 const POLL: Duration = Duration::from_millis(100);
-
-fn messages(n: usize) -> &'static str {
-    if n == 1 { "message" } else { "messages" }
-}
 
 /// Waits until `dir` holds at least `want` messages (a missing directory
 /// holds none), at most `timeout` seconds; Ctrl-C stops it. Says what it
@@ -45,8 +42,8 @@ pub(super) fn wait(
         }
         if !announced {
             s.out.note(&format!(
-                "waiting for {want} {} in {} (it has {have}; at most {timeout} s, Ctrl-C stops)",
-                messages(want),
+                "waiting for {} in {} (it has {have}; at most {timeout} s, Ctrl-C stops)",
+                plural(want, "message"),
                 dir.display()
             ));
             let _ = s.out.flush();
@@ -56,8 +53,8 @@ pub(super) fn wait(
             return Err(Failure::new(
                 FailKind::Interrupted,
                 format!(
-                    "interrupted (Ctrl-C) while waiting for {want} {}; the inbox has {have}",
-                    messages(want)
+                    "interrupted (Ctrl-C) while waiting for {}; the inbox has {have}",
+                    plural(want, "message")
                 ),
             ));
         }
@@ -66,8 +63,8 @@ pub(super) fn wait(
             return Err(Failure::new(
                 FailKind::Expect,
                 format!(
-                    "waited {timeout} s for {want} {}, the inbox has {have} ({})",
-                    messages(want),
+                    "waited {timeout} s for {}, the inbox has {have} ({})",
+                    plural(want, "message"),
                     dir.display()
                 ),
             )
@@ -83,24 +80,20 @@ pub(super) fn wait(
 pub(super) fn clear(s: &Session, dir: &Path) -> Result<(), Failure> {
     let done = mailbox::clear(dir).map_err(inbox_failure)?;
     s.out.ok(&format!(
-        "removed {} {} from {}",
-        done.removed,
-        messages(done.removed),
+        "removed {} from {}",
+        plural(done.removed, "message"),
         dir.display()
     ));
-    let files = |n: usize| if n == 1 { "file" } else { "files" };
     if done.stale > 0 {
         s.out.note(&format!(
-            "and {} unfinished {} older than a minute from tmp/",
-            done.stale,
-            files(done.stale)
+            "and {} older than a minute from tmp/",
+            plural(done.stale, "unfinished file")
         ));
     }
     if done.kept > 0 {
         s.out.note(&format!(
-            "{} {} in tmp/ younger than a minute left alone: a delivery may be writing {}",
-            done.kept,
-            files(done.kept),
+            "{} in tmp/ younger than a minute left alone: a delivery may be writing {}",
+            plural(done.kept, "file"),
             if done.kept == 1 { "it" } else { "them" }
         ));
     }
