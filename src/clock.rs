@@ -1,6 +1,7 @@
 //! Dates and times as smtpsh writes them, all from the `time` crate and
 //! all in UTC: the RFC 5322 `Date:` form for headers, a readable form for
-//! `status` and `inbox`, and a compact form for file names.
+//! `status` and `inbox`, RFC 3339 for machines, and a compact form for file
+//! names.
 
 use std::time::SystemTime;
 use time::format_description::BorrowedFormatItem;
@@ -11,6 +12,9 @@ use time::{OffsetDateTime, UtcDateTime};
 /// `2026-12-06 17:39:35 UTC`.
 const READABLE: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+/// `2026-12-06T17:39:35Z`.
+const RFC3339: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 /// `20261206T173935Z`.
 const COMPACT: &[BorrowedFormatItem<'static>] =
     format_description!("[year][month][day]T[hour][minute][second]Z");
@@ -55,6 +59,22 @@ pub fn readable_unix(secs: impl Into<i128>) -> String {
         .unwrap_or_else(|_| format!("{secs} s after the epoch"))
 }
 
+/// `2026-12-06T17:39:35Z` (RFC 3339, UTC), for machines: serve's events,
+/// `inbox --json`.
+pub fn rfc3339(t: SystemTime) -> String {
+    rfc3339_of(utc(t))
+}
+
+/// Seconds since the epoch as [`rfc3339`] gives it.
+pub fn rfc3339_unix(secs: u64) -> String {
+    rfc3339_of(from_unix(i64::try_from(secs).unwrap_or(i64::MAX)))
+}
+
+fn rfc3339_of(t: UtcDateTime) -> String {
+    t.format(RFC3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+}
+
 /// `20261206T173935Z`, for file names that sort by time.
 pub fn compact(t: SystemTime) -> String {
     utc(t)
@@ -86,6 +106,9 @@ mod tests {
         assert_eq!(readable_unix(0u64), "1970-01-01 00:00:00 UTC");
         assert_eq!(readable_unix(951_782_400 + 3723), "2000-02-29 01:02:03 UTC");
         assert_eq!(compact(at(1_700_000_000)), "20231114T221320Z");
+        assert_eq!(rfc3339(at(1_700_000_000)), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339_unix(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert!(rfc3339_unix(u64::MAX).ends_with('Z'));
         assert_eq!(utc(at(1_700_000_000)).unix_timestamp(), 1_700_000_000);
     }
 

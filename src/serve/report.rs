@@ -18,12 +18,6 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
-
-/// `2026-12-06T17:39:35Z` (RFC 3339, UTC).
-const TIME: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
 /// The longest subject shown in a text line, in characters.
 const SUBJECT_MAX: usize = 200;
@@ -258,9 +252,7 @@ fn path_json(p: &Path) -> String {
 }
 
 fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(TIME)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+    crate::clock::rfc3339(std::time::SystemTime::now())
 }
 
 /// The start: the address on the first line (what a script waits for),
