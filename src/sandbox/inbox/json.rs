@@ -27,16 +27,8 @@ pub struct Received {
 impl Received {
     /// The time of a Maildir entry.
     pub fn of(entry: &Entry) -> Received {
-        let rfc3339 = i64::try_from(entry.received)
-            .ok()
-            .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .unwrap_or_default();
         Received {
-            rfc3339,
+            rfc3339: crate::clock::rfc3339_unix(entry.received),
             unix: entry.received,
         }
     }
