@@ -227,9 +227,10 @@ fn split_item(item: &str) -> (String, String) {
     (inner.to_string(), String::new())
 }
 
-/// From, To and Subject as the list shows them: the From header's
+/// From, To and Subject as the list gives them: the From header's
 /// addresses (else the envelope sender), the To header's (else the
-/// envelope recipients), the decoded Subject.
+/// envelope recipients), the decoded Subject — as written (`--json` gives
+/// them exactly; the table makes them printable when it shows them).
 fn from_to_subject(m: &Message<'_>, envelope: &Envelope) -> (String, String, String) {
     (
         m.from()
@@ -238,7 +239,7 @@ fn from_to_subject(m: &Message<'_>, envelope: &Envelope) -> (String, String, Str
             .unwrap_or_default(),
         m.to()
             .map(short_addresses)
-            .unwrap_or_else(|| printable(&envelope.recipients.join(", "))),
+            .unwrap_or_else(|| envelope.recipients.join(", ")),
         m.subject().unwrap_or("").to_string(),
     )
 }
@@ -712,7 +713,7 @@ fn short_addresses(a: &Address<'_>) -> String {
         .iter()
         .filter_map(|addr| addr.address().or(addr.name()))
         .collect();
-    printable(&list.join(", "))
+    list.join(", ")
 }
 
 fn unfold(v: &str) -> String {
@@ -844,6 +845,18 @@ Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n/w==\r\n--XX--\r\nepilogue\r\n"
         let long = format!("{}.pdf", "é".repeat(300));
         let s = safe_file_name(&long, "f");
         assert!(s.len() <= 200 && s.ends_with(".pdf"));
+    }
+
+    #[test]
+    fn the_list_keeps_header_text_exact_and_display_makes_it_printable() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let md = Maildir::create(dir.path()).expect("create");
+        md.deliver(b"Return-Path: <q@r.org>\r\nX-Envelope-To: <t@u.org>\r\nFrom: =?utf-8?q?Ann=1B[31m?=\r\n\r\nx\r\n")
+            .expect("deliver");
+        let l = list(dir.path()).expect("list");
+        assert_eq!(l[0].from, "Ann\u{1b}[31m", "exact, for --json");
+        assert_eq!(l[0].to, "t@u.org");
+        assert_eq!(printable(&l[0].from), "Ann\u{fffd}[31m", "for the screen");
     }
 
     #[test]
