@@ -97,17 +97,10 @@ pub struct Options {
 /// Ctrl-C) are exactly those of `inbox` in the shell or in a script.
 /// `--help` (or `-h`) anywhere prints the command's help.
 pub fn inbox_main(args: &[std::ffi::OsString]) -> i32 {
-    let interrupt = ctrl_c_flag();
-    let mut out = Output::default();
-    out.set_color(ColorChoice::Auto.resolve());
-    let mut s = Session::new(
-        Settings {
-            color: Color(ColorChoice::Auto),
-            ..Settings::default()
-        },
-        out,
-        interrupt,
-    );
+    let mut s = new_session(Settings {
+        color: Color(ColorChoice::Auto),
+        ..Settings::default()
+    });
     let mut line = String::from("inbox");
     for (i, arg) in args.iter().enumerate() {
         let Some(word) = arg.to_str() else {
@@ -146,8 +139,7 @@ pub fn inbox_main(args: &[std::ffi::OsString]) -> i32 {
             f.kind.exit_code()
         }
     };
-    let _ = s.out.flush();
-    if s.out.is_broken() { EXIT_PIPE } else { status }
+    finish(&mut s, status)
 }
 
 /// The flag Ctrl-C sets (network waits and `inbox --wait` check it); a
@@ -163,9 +155,22 @@ fn ctrl_c_flag() -> Arc<AtomicBool> {
     interrupt
 }
 
+/// A session printing to standard output in the settings' colour, with
+/// Ctrl-C caught.
+fn new_session(settings: Settings) -> Session {
+    let mut out = Output::default();
+    out.set_color(settings.color.0.resolve());
+    Session::new(settings, out, ctrl_c_flag())
+}
+
+/// Flushes the output; the exit status, 141 when standard output closed.
+fn finish(s: &mut Session, status: i32) -> i32 {
+    let _ = s.out.flush();
+    if s.out.is_broken() { EXIT_PIPE } else { status }
+}
+
 /// Runs smtpsh as the options say; returns the exit status.
 pub fn run(opts: Options) -> i32 {
-    let interrupt = ctrl_c_flag();
     let settings = Settings {
         color: Color(opts.color),
         require_tls: opts.require_tls,
@@ -173,15 +178,12 @@ pub fn run(opts: Options) -> i32 {
         insecure: opts.insecure,
         ..Settings::default()
     };
-    let mut out = Output::default();
-    out.set_color(opts.color.resolve());
-    let mut s = Session::new(settings, out, interrupt);
+    let mut s = new_session(settings);
     let status = run_session(&mut s, &opts);
     if s.is_open() {
         let _ = cmd::connect::leave(&mut s, false);
     }
-    let _ = s.out.flush();
-    if s.out.is_broken() { EXIT_PIPE } else { status }
+    finish(&mut s, status)
 }
 
 /// Where the commands come from.
