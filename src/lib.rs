@@ -13,6 +13,7 @@ pub mod address;
 pub mod clock;
 pub mod local;
 pub mod mime;
+pub mod runner;
 pub mod sandbox;
 pub mod serve;
 pub mod shell;

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 3 connection error, 4 server refused a command, 5 an `expect` failed, 130 interrupted, \
 141 standard output closed (`| head`).\n\
 History: $SMTPSH_HISTORY, else $XDG_STATE_HOME/smtpsh/history (~/.local/state/smtpsh/history).\n\
-Also: `smtpsh serve --help` (the sandbox as a headless mail catcher), `smtpsh inbox --help` (read what it stored).\n\
+Also: `smtpsh test --help` (run scripts as tests, JUnit/TAP reports), `smtpsh serve --help` (the sandbox as a headless mail catcher), `smtpsh inbox --help` (read what it stored).\n\
 Examples:\n  smtpsh 127.0.0.1 2525\n  smtpsh -f session.smtp 127.0.0.1 2525\n  smtpsh -c 'connect 127.0.0.1 2525' -c ehlo -c quit\n  smtpsh --starttls --require-tls smtp.example.org 587"
 )]
 struct Cli {
@@ -64,6 +64,19 @@ struct Cli {
     /// Do not verify TLS certificates (unsafe; warned at every connect).
     #[arg(long)]
     insecure: bool,
+    /// Define the variable NAME for `${NAME}` in commands (repeatable;
+    /// before `set var` in the script and the environment).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// Write the whole transcript, without colour and with a timestamp per
+    /// line, to FILE (also `set log FILE`).
+    #[arg(long, value_name = "FILE")]
+    log: Option<PathBuf>,
+}
+
+/// `--var NAME=VALUE`.
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    shell::vars::parse_assignment(s)
 }
 
 fn main() {
@@ -73,6 +86,7 @@ fn main() {
     match argv.get(1).and_then(|a| a.to_str()) {
         Some("serve") => std::process::exit(smtpsh::serve::main(&argv[2..])),
         Some("inbox") => std::process::exit(shell::inbox_main(&argv[2..])),
+        Some("test") => std::process::exit(smtpsh::runner::main(&argv[2..])),
         _ => {}
     }
     let cli = Cli::parse();
@@ -98,6 +112,8 @@ fn main() {
         require_tls: cli.require_tls,
         cafile: cli.cafile,
         insecure: cli.insecure,
+        vars: cli.vars,
+        log: cli.log,
     };
     std::process::exit(shell::run(opts));
 }

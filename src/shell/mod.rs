@@ -28,6 +28,7 @@ pub mod output;
 pub mod progress;
 pub mod session;
 pub mod settings;
+pub mod vars;
 pub mod watch;
 
 use args::parse_line;
@@ -85,6 +86,10 @@ pub struct Options {
     pub insecure: bool,
     /// `--sandbox`: start the built-in SMTP server and connect to it.
     pub sandbox: bool,
+    /// `--var NAME=VALUE`, in order (a later one wins).
+    pub vars: Vec<(String, String)>,
+    /// `--log FILE`: the transcript, uncoloured and timestamped.
+    pub log: Option<PathBuf>,
 }
 
 /// Runs `smtpsh inbox ARGS` (the words after `inbox`): the shell's
