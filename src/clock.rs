@@ -15,6 +15,9 @@ const READABLE: &[BorrowedFormatItem<'static>] =
 /// `2026-12-06T17:39:35Z`.
 const RFC3339: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+/// `2026-12-06T17:39:35.123Z`.
+const STAMP: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 /// `20261206T173935Z`.
 const COMPACT: &[BorrowedFormatItem<'static>] =
     format_description!("[year][month][day]T[hour][minute][second]Z");
@@ -75,6 +78,20 @@ fn rfc3339_of(t: UtcDateTime) -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
 }
 
+/// `2026-12-06T17:39:35.123Z` (RFC 3339 with milliseconds, UTC), for
+/// each line of a `--log` transcript.
+pub fn stamp(t: SystemTime) -> String {
+    let ms = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| i64::from(d.subsec_millis()));
+    let whole = utc(t);
+    whole
+        .checked_add(time::Duration::milliseconds(ms))
+        .unwrap_or(whole)
+        .format(STAMP)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00.000Z".to_string())
+}
+
 /// `20261206T173935Z`, for file names that sort by time.
 pub fn compact(t: SystemTime) -> String {
     utc(t)
@@ -89,6 +106,13 @@ mod tests {
 
     fn at(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn log_stamps_have_milliseconds() {
+        let t = at(1_796_578_775) + Duration::from_millis(42);
+        assert_eq!(stamp(t), "2026-12-06T17:39:35.042Z");
+        assert_eq!(stamp(at(0)), "1970-01-01T00:00:00.000Z");
     }
 
     #[test]

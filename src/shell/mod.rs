@@ -24,6 +24,7 @@ pub mod guided;
 pub mod helper;
 pub mod history;
 pub mod input;
+pub mod log;
 pub mod output;
 pub mod progress;
 pub mod session;
@@ -184,6 +185,20 @@ pub fn run(opts: Options) -> i32 {
         ..Settings::default()
     };
     let mut s = new_session(settings);
+    if let Some(path) = &opts.log {
+        match log::TranscriptLog::open(path) {
+            Ok(log) => {
+                s.out.set_log(Some(log));
+            }
+            Err(e) => {
+                s.out.error(&format!(
+                    "cannot write the transcript to {}: {e}",
+                    path.display()
+                ));
+                return finish(&mut s, EXIT_LOCAL);
+            }
+        }
+    }
     let status = run_session(&mut s, &opts);
     if s.is_open() {
         let _ = cmd::connect::leave(&mut s, false);
@@ -300,6 +315,22 @@ pub fn execute_line(s: &mut Session, input: &mut dyn Input, line: &str) -> Resul
     r
 }
 
+/// Writes a command line to the transcript file (`--log`), after
+/// `where>` (the script's `file:line`, or `smtpsh`); never a line that
+/// may hold a secret, and not blank lines.
+fn log_command(s: &Session, place: &str, line: &str) {
+    if line.trim().is_empty() {
+        return;
+    }
+    if may_hold_secret(line) {
+        s.out.log_only(&format!(
+            "{place}> (a line that may hold a secret: not logged)"
+        ));
+    } else {
+        s.out.log_only(&format!("{place}> {line}"));
+    }
+}
+
 /// Whether a typed line may hold a secret (a command whose stray words may
 /// be one, say `auth PLAIN alice hunter2`, that does not parse): it never
 /// reaches the history.
@@ -325,6 +356,7 @@ pub fn run_script(s: &mut Session, input: &mut dyn Input, keep_going: bool) -> R
             Line::Eof => break,
             Line::Interrupted => continue,
         };
+        log_command(s, input.location().as_deref().unwrap_or("smtpsh"), &line);
         let Err(f) = execute_line(s, input, &line) else {
             continue;
         };
@@ -388,6 +420,7 @@ fn interactive(s: &mut Session, no_history: bool) {
                 resume = ed.abandoned_line(&prompt);
             }
             let _ = s.out.bytes(seen.text.as_bytes());
+            s.out.log_only(seen.text.trim_end_matches('\n'));
             let _ = s.out.flush();
         }
         match line {
@@ -395,6 +428,7 @@ fn interactive(s: &mut Session, no_history: bool) {
                 if !may_hold_secret(&line) {
                     ed.add_history(&line, &s.out);
                 }
+                log_command(s, "smtpsh", &line);
                 if let Err(f) = execute_line(s, &mut ed, &line) {
                     report(s, &f, None);
                 }

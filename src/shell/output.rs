@@ -139,6 +139,8 @@ pub struct Output {
     last_reply: Option<Reply>,
     /// Standard output was closed by its reader.
     broken: Cell<bool>,
+    /// `--log FILE`: every line printed, uncoloured and timestamped.
+    log: RefCell<Option<super::log::TranscriptLog>>,
 }
 
 impl Default for Output {
@@ -158,6 +160,7 @@ impl Output {
             sasl: false,
             last_reply: None,
             broken: Cell::new(false),
+            log: RefCell::new(None),
         }
     }
     /// An output into memory (tests, the idle watcher): what it printed
@@ -201,9 +204,41 @@ impl Output {
         self.last_reply = None;
     }
 
+    /// Starts (or, with `None`, stops) writing the transcript to a file;
+    /// returns the one written to before.
+    pub fn set_log(
+        &mut self,
+        log: Option<super::log::TranscriptLog>,
+    ) -> Option<super::log::TranscriptLog> {
+        std::mem::replace(self.log.get_mut(), log)
+    }
+    /// The transcript file's path, if one is written.
+    pub fn log_path(&self) -> Option<std::path::PathBuf> {
+        self.log.borrow().as_ref().map(|l| l.path().to_path_buf())
+    }
+    /// Writes `text` to the transcript file only (a command line the
+    /// screen shows by other means, or not at all in a script).
+    pub fn log_only(&self, text: &str) {
+        let mut log = self.log.borrow_mut();
+        let Some(file) = log.as_mut() else {
+            return;
+        };
+        if let Err(e) = file.write(text) {
+            let path = file.path().display().to_string();
+            *log = None;
+            drop(log);
+            self.line_err(&self.marked(
+                ("***", Tone::BoldYellow),
+                &format!("the transcript {path} stopped: {e}"),
+                Some(Tone::Yellow),
+            ));
+        }
+    }
+
     /// Writes a line to standard output; a closed pipe is remembered and
     /// later output dropped.
     fn line_out(&self, text: &str) {
+        self.log_only(text);
         if self.broken.get() {
             return;
         }
@@ -215,6 +250,7 @@ impl Output {
     /// Writes a line to standard error (after flushing standard output,
     /// so the two stay in order on a terminal).
     fn line_err(&self, text: &str) {
+        self.log_only(text);
         let _ = self.flush();
         let _ = writeln!(self.err.borrow_mut(), "{text}");
     }

@@ -123,7 +123,39 @@ pub static SETTINGS: &[Setting] = &[
     Setting { name: "resolver", aliases: &[], values: "ADDR|system", suggestions: &["system", "127.0.0.1:53"],
         show: show_resolver, set: set_resolver,
         help: "the DNS server `connect --mx` asks (e.g. 127.0.0.1:5353), or `system` (/etc/resolv.conf)" },
+    Setting { name: "log", aliases: &[], values: "FILE|off", suggestions: &["off"],
+        show: show_log, set: set_log,
+        help: "also write the whole transcript to FILE (appended; no colour, a UTC timestamp per line, \
+               secrets masked as on screen), or `off`; --log FILE does it from the start" },
 ];
+
+fn show_log(s: &Session) -> String {
+    s.out
+        .log_path()
+        .map_or("off".to_string(), |p| p.display().to_string())
+}
+
+fn set_log(s: &mut Session, v: &str) -> Result<String, Failure> {
+    if v.eq_ignore_ascii_case("off") {
+        return Ok(match s.out.set_log(None) {
+            Some(old) => format!("the transcript to {} stopped", old.path().display()),
+            None => "log: off".to_string(),
+        });
+    }
+    let path = crate::local::expand_tilde(v);
+    let log = super::log::TranscriptLog::open(&path).map_err(|e| {
+        Failure::local(format!(
+            "cannot write the transcript to {}: {e}",
+            path.display()
+        ))
+        .hint("give a file in a directory you can write, e.g. set log /tmp/smtpsh.log")
+    })?;
+    s.out.set_log(Some(log));
+    Ok(format!(
+        "writing the transcript to {} (`set log off` stops it)",
+        path.display()
+    ))
+}
 
 fn set_verbose(s: &mut Session, v: &str) -> Result<String, Failure> {
     s.out.verbose = parse_on_off(v)?;
@@ -279,6 +311,10 @@ mod tests {
                     setting.name
                 );
                 assert!(!(setting.show)(&s).is_empty());
+            }
+            if setting.values.contains("FILE") {
+                // Any path is a value; `log` has its own test.
+                continue;
             }
             let (mut s, _) = Session::for_tests();
             assert!(
