@@ -102,6 +102,9 @@ pub struct Spec {
     /// Stray words may be a secret (`auth PLAIN user PASSWORD`): a line
     /// that does not parse never reaches the history.
     pub secret_words: bool,
+    /// Its plain words are file paths (`attach`, `save`, `source`): a
+    /// recording writes them absolute.
+    pub path_words: bool,
     /// The code that runs it.
     pub run: Handler,
 }
@@ -123,6 +126,7 @@ const fn cmd(name: &'static str, usage: &'static str, summary: &'static str, run
         record: Record::Line,
         judges_last_reply: false,
         secret_words: false,
+        path_words: false,
         run,
     }
 }
@@ -164,6 +168,10 @@ impl Spec {
     }
     const fn secret_words(mut self) -> Spec {
         self.secret_words = true;
+        self
+    }
+    const fn path_words(mut self) -> Spec {
+        self.path_words = true;
         self
     }
 }
@@ -250,7 +258,7 @@ pub static COMMANDS: &[Spec] = &[
                body --file PATH  read the text from a UTF-8 file\n\
                Line endings become CRLF; non-ASCII or long lines are sent quoted-printable."),
     cmd("attach", "attach PATH... [--type TYPE/SUBTYPE] [--name NAME]", "attach files (base64, streamed from disk at send)", Plain(draft::attach))
-        .options(&["--type TYPE/SUBTYPE", "--name NAME"]).complete(Complete::Paths).words(1, MANY)
+        .options(&["--type TYPE/SUBTYPE", "--name NAME"]).complete(Complete::Paths).words(1, MANY).path_words()
         .help("Attaches files. The type is guessed from the name unless --type is given;\n\
                --name changes the file name the recipient sees (one PATH only).\n\
                The file is read when the message is sent, in chunks: any size works.\n\
@@ -273,7 +281,7 @@ pub static COMMANDS: &[Spec] = &[
         .help("Prints the assembled message (attachment bodies shortened) and a summary of its parts and size.\n\
                --last shows the message accepted last, as it was sent (its Date and Message-ID)."),
     cmd("save", "save PATH", "write the message to an .eml file", Plain(draft::save))
-        .complete(Complete::Paths).words(1, 1)
+        .complete(Complete::Paths).words(1, 1).path_words()
         .help("Writes exactly the bytes `send` transmits (before dot-stuffing) to PATH.\n\
                Example: save /tmp/message.eml"),
     cmd("send", "send [--keep-open]", "deliver the draft: DATA, the message, `.`, then QUIT", Reads(send::send))
@@ -335,21 +343,35 @@ pub static COMMANDS: &[Spec] = &[
                Example: inbox 1 --save-attachments /tmp/received\n\
                Example: inbox --wait 1 --timeout 10, then inbox 1 --check-attachment report.pdf\n\
                Example: smtpsh inbox --maildir /tmp/mail 1 --json"),
-    cmd("expect", "expect CODE...", "fail unless the last reply matches (250, 2xx, 55x)", Plain(script::expect))
-        .words(1, MANY).judges_last_reply()
-        .help("Checks the last server reply: passes if its code matches any CODE (digits or x).\n\
-               In a script a failed expect stops the script (exit status 5).\n\
-               A command directly followed by `expect` is judged by the expect, not by its reply.\n\
-               Example: to nobody@example.com  then  expect 5xx"),
+    cmd("expect", "expect CODE... [X.Y.Z...] [/REGEX/] | expect tls | expect ext NAME... | expect auth [USER]", "fail unless the last reply (or the connection) is as expected", Plain(script::expect))
+        .rest(1).judges_last_reply()
+        .help("Checks the last server reply; in a script a failed expect stops it (exit status 5).\n\
+               expect 250 | 2xx | 55x 45x    its code matches any of these (digits or x)\n\
+               expect 5.7.1 | 5.1.x          its enhanced status code (RFC 3463) matches\n\
+               expect 250 /queued as (?<queue_id>\\S+)/   its text matches the regular expression\n\
+               \u{20}                             (/.../i ignores case); each named group becomes a\n\
+               \u{20}                             variable: ${queue_id} in the lines that follow\n\
+               Codes, enhanced codes and the expression may be combined; all must match.\n\
+               expect tls              the connection is encrypted\n\
+               expect ext NAME...      the server announced these extensions (e.g. PIPELINING SIZE)\n\
+               expect auth [USER]      authenticated (as USER)\n\
+               A command directly followed by a reply `expect` is judged by it, not by its reply.\n\
+               Example: to nobody@example.com  then  expect 550 5.1.1"),
     cmd("source", "source FILE", "run the commands in FILE", Plain(script::source))
-        .complete(Complete::Paths).words(1, 1)
+        .complete(Complete::Paths).words(1, 1).path_words()
         .help("Runs FILE as a script (see docs/scripting.md); it stops at the first failure."),
-    cmd("record", "record FILE | record stop", "write the commands you type from now on to FILE", Plain(script::record))
-        .complete(Complete::Paths).words(1, 1).record(Record::Never)
+    cmd("record", "record FILE [--append|--force] [--expect] | record stop", "write the commands you type from now on to FILE", Plain(script::record))
+        .options(&["--append", "--force", "--expect"]).complete(Complete::Paths).words(1, 1).record(Record::Never)
         .help("Records each command (and message lines) typed from now on to FILE as a script\n\
-               that `smtpsh -f FILE` replays. Secrets are never written. `record stop` ends it."),
-    cmd("set", "set [NAME [VALUE]]", "show or change a setting (timeout, color, verbose, require-tls, transfer, resolver)", Plain(info::set))
-        .complete(Complete::Settings).words(0, 2)
+               that `smtpsh -f FILE` replays from any directory: relative paths are written\n\
+               absolute; a command that failed without a reply is written as a comment; one the\n\
+               server refused is followed by the `expect` its reply satisfies, so the replay goes on.\n\
+               An existing FILE is refused unless --append (add to it) or --force (replace it).\n\
+               --expect  after every command that got a reply, write the `expect` it satisfies\n\
+               \u{20}         (code and enhanced code, e.g. expect 250 2.1.5): the replay asserts them.\n\
+               Secrets are never written. `record stop` ends it."),
+    cmd("set", "set [NAME [VALUE]] | set var [NAME [VALUE]]", "show or change a setting (timeout, color, verbose, require-tls, transfer, resolver, log) or a variable", Plain(info::set))
+        .complete(Complete::Settings).words(0, MANY)
         .help("`set` lists the settings and their values; `set NAME VALUE` changes one:"),
     cmd("history", "history", "list the commands typed before (Ctrl-R searches them)", Reads(info::history))
         .help("Lists the history, oldest first. It is kept across runs (see `smtpsh --help`)."),
@@ -469,5 +491,6 @@ mod tests {
         assert_eq!(flagged(|c| c.secret_words), vec!["auth"]);
         assert_eq!(flagged(|c| c.record == Record::Itself), vec!["auth"]);
         assert_eq!(flagged(|c| c.record == Record::Never), vec!["record"]);
+        assert_eq!(flagged(|c| c.path_words), vec!["attach", "save", "source"]);
     }
 }

@@ -25,7 +25,8 @@ pub trait Input {
     /// Whether a person is typing (prompts, warnings that wait for a second try).
     fn interactive(&self) -> bool;
     /// Whether the next command line (skipping blank lines and comments) is
-    /// an `expect`, without consuming it. Always false when interactive.
+    /// an `expect` that judges the last reply (not `expect tls`, `ext`,
+    /// `auth`), without consuming it. Always false when interactive.
     fn next_is_expect(&mut self) -> bool {
         false
     }
@@ -129,8 +130,7 @@ impl Input for ScriptInput {
                 i += 1;
                 continue;
             }
-            let word = t.split_whitespace().next().unwrap_or("");
-            return word.eq_ignore_ascii_case("expect");
+            return super::cmd::script::is_reply_expect(t);
         }
     }
     fn location(&self) -> Option<String> {

@@ -185,6 +185,7 @@ pub fn run(opts: Options) -> i32 {
         ..Settings::default()
     };
     let mut s = new_session(settings);
+    s.vars = vars::Vars::with_command_line(&opts.vars);
     if let Some(path) = &opts.log {
         match log::TranscriptLog::open(path) {
             Ok(log) => {
@@ -292,15 +293,50 @@ pub fn report(s: &Session, f: &Failure, location: Option<&str>) {
     }
 }
 
-/// Parses and runs one command line (comments and blank lines do nothing).
+/// Runs one line a script or a person gave: `${NAME}` variables are
+/// expanded first (see [`vars`]), then it runs as [`execute_line`] runs it.
+pub fn run_line(s: &mut Session, input: &mut dyn Input, line: &str) -> Result<(), Failure> {
+    let typed = line.trim();
+    if typed.is_empty() || typed.starts_with('#') {
+        return Ok(());
+    }
+    let expanded = s.vars.expand(typed).map_err(|e| {
+        let hint = e.hint();
+        let f = Failure::local(e.to_string());
+        match hint {
+            Some(h) => f.hint(h),
+            None => f,
+        }
+    })?;
+    execute(s, input, typed, &expanded)
+}
+
+/// Parses and runs one command line exactly as given (no variables;
+/// comments and blank lines do nothing).
 pub fn execute_line(s: &mut Session, input: &mut dyn Input, line: &str) -> Result<(), Failure> {
     let trimmed = line.trim();
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Ok(());
     }
-    let (spec, args) = parse_line(trimmed)?;
-    if spec.record == Record::Line {
-        cmd::record_line(s, trimmed);
+    execute(s, input, trimmed, trimmed)
+}
+
+/// Runs `line`; `typed` is how it was written (before variables), which
+/// is what a recording keeps.
+fn execute(s: &mut Session, input: &mut dyn Input, typed: &str, line: &str) -> Result<(), Failure> {
+    let (spec, args) = match parse_line(line) {
+        Ok(parsed) => parsed,
+        Err(f) => {
+            cmd::script::record::not_run(s, typed, &f);
+            return Err(f);
+        }
+    };
+    match spec.record {
+        Record::Line if s.record.is_some() => {
+            cmd::script::record::begin(s, Some(cmd::script::record::recorded_form(typed)));
+        }
+        Record::Itself => cmd::script::record::begin(s, None),
+        _ => {}
     }
     if !spec.judges_last_reply {
         s.out.forget_reply();
@@ -312,6 +348,7 @@ pub fn execute_line(s: &mut Session, input: &mut dyn Input, line: &str) -> Resul
         Handler::Bare(run) => run(s),
     };
     s.interrupt.store(false, Ordering::SeqCst);
+    cmd::script::record::finish(s, spec, &r);
     r
 }
 
@@ -357,10 +394,12 @@ pub fn run_script(s: &mut Session, input: &mut dyn Input, keep_going: bool) -> R
             Line::Interrupted => continue,
         };
         log_command(s, input.location().as_deref().unwrap_or("smtpsh"), &line);
-        let Err(f) = execute_line(s, input, &line) else {
+        let Err(f) = run_line(s, input, &line) else {
             continue;
         };
-        let judged_by_expect = f.kind != FailKind::Interrupted && input.next_is_expect();
+        // A failed `expect` is never excused by the next one.
+        let judged_by_expect =
+            !matches!(f.kind, FailKind::Interrupted | FailKind::Expect) && input.next_is_expect();
         // A refusal that the next `expect` judges is not an error yet: the
         // reply is in the transcript and the `expect` says whether it was wanted.
         if !(judged_by_expect && f.kind == FailKind::Refused) {
@@ -429,7 +468,7 @@ fn interactive(s: &mut Session, no_history: bool) {
                     ed.add_history(&line, &s.out);
                 }
                 log_command(s, "smtpsh", &line);
-                if let Err(f) = execute_line(s, &mut ed, &line) {
+                if let Err(f) = run_line(s, &mut ed, &line) {
                     report(s, &f, None);
                 }
             }

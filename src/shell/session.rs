@@ -11,7 +11,6 @@ use super::output::{Output, Tone};
 use super::settings::Settings;
 use crate::mime::Draft;
 use crate::smtp::{Closed, Command, Connection, Conversation, Reply, Stage};
-use std::fs::File;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -60,14 +59,7 @@ pub enum LastSent {
     Typed(String),
 }
 
-/// `record FILE`: where commands are written.
-#[derive(Debug)]
-pub struct Recording {
-    /// The path as shown.
-    pub path: String,
-    /// The open file.
-    pub file: File,
-}
+pub use super::cmd::script::Recording;
 
 /// The whole state of one shell.
 pub struct Session {
@@ -92,6 +84,8 @@ pub struct Session {
     pub interrupt: Arc<AtomicBool>,
     /// `record FILE` target.
     pub record: Option<Recording>,
+    /// `${NAME}` variables (`--var`, `set var`, `expect` captures).
+    pub vars: super::vars::Vars,
     /// True once `exit` was accepted.
     pub exiting: bool,
     /// Nesting depth of `source`.
@@ -120,6 +114,7 @@ impl Session {
             out,
             interrupt,
             record: None,
+            vars: super::vars::Vars::default(),
             exiting: false,
             source_depth: 0,
             sandbox: None,

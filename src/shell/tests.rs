@@ -7,7 +7,7 @@ use super::input::ScriptInput;
 use super::output::Captured;
 use super::session::{Live, Session};
 use super::watch::{self, Reach};
-use super::{execute_line, may_hold_secret};
+use super::{may_hold_secret, run_line};
 use crate::smtp::Stage;
 use crate::smtp::conn::memory::{MemoryServer, greeted};
 use std::sync::{Arc, Mutex};
@@ -28,7 +28,7 @@ fn on(server: &MemoryServer, ehlo: bool) -> (Session, Captured) {
 /// Runs one line; continuation lines (body, data) come from `more`.
 fn run_with(s: &mut Session, line: &str, more: &[&str]) -> Result<(), Failure> {
     let mut input = ScriptInput::from_lines("test", more.iter().map(|l| l.to_string()).collect());
-    execute_line(s, &mut input, line)
+    run_line(s, &mut input, line)
 }
 
 fn run(s: &mut Session, line: &str) -> Result<(), Failure> {

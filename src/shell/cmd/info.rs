@@ -50,6 +50,11 @@ pub fn help(s: &mut Session, a: Args) -> Result<(), Failure> {
                 o.plain(&format!("  set {} {}", st.name, st.values));
                 o.plain(&format!("      {}", st.help));
             }
+            o.plain("  set var [NAME [VALUE]]");
+            o.plain(
+                "      define ${NAME} for the command lines that follow (--var NAME=VALUE comes \
+                 first, the environment last); `set var` lists the variables",
+            );
         }
         return Ok(());
     }
@@ -76,8 +81,11 @@ pub fn help(s: &mut Session, a: Args) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `set [NAME [VALUE]]`.
+/// `set [NAME [VALUE]]` and `set var [NAME [VALUE...]]`.
 pub fn set(s: &mut Session, a: Args) -> Result<(), Failure> {
+    if a.words.first().is_some_and(|w| w == "var") {
+        return set_var(s, &a.words[1..]);
+    }
     let (name, value) = match a.words.as_slice() {
         [] => {
             let width = SETTINGS.iter().map(|st| st.name.len()).max().unwrap_or(0);
@@ -85,10 +93,21 @@ pub fn set(s: &mut Session, a: Args) -> Result<(), Failure> {
                 s.out
                     .plain(&format!("{:width$}  {}", st.name, (st.show)(s)));
             }
+            let n = s.vars.list().len();
+            if n > 0 {
+                s.out.note(&format!(
+                    "{} defined (`set var` lists them)",
+                    super::plural(n, "variable")
+                ));
+            }
             return Ok(());
         }
         [name] => (name, None),
-        [name, value, ..] => (name, Some(value)),
+        [name, value] => (name, Some(value)),
+        [name, ..] => {
+            return Err(Failure::local(format!("`set {name}` takes one value"))
+                .hint("quote a value with spaces; `set var NAME VALUE` defines a variable"));
+        }
     };
     let Some(setting) = settings::find(name) else {
         let names: Vec<&str> = SETTINGS.iter().map(|st| st.name).collect();
@@ -107,6 +126,59 @@ pub fn set(s: &mut Session, a: Args) -> Result<(), Failure> {
     };
     let said = (setting.set)(s, value)?;
     s.out.note(&said);
+    Ok(())
+}
+
+/// `set var` (list), `set var NAME` (show), `set var NAME VALUE...`
+/// (define; several words are joined by one space).
+fn set_var(s: &mut Session, words: &[String]) -> Result<(), Failure> {
+    use crate::shell::vars::{has_control, is_name};
+    let Some((name, value)) = words.split_first() else {
+        let all = s.vars.list();
+        if all.is_empty() {
+            s.out.note(
+                "no variables defined (`set var NAME VALUE`, or smtpsh --var NAME=VALUE); \
+                 ${NAME} also reads the environment",
+            );
+        }
+        for (name, value, source) in all {
+            s.out.plain(&format!("{name}={value}  ({})", source.name()));
+        }
+        return Ok(());
+    };
+    if !is_name(name) {
+        return Err(Failure::local(format!(
+            "'{name}' is not a variable name (letters, digits and _, not starting with a digit)"
+        )));
+    }
+    if value.is_empty() {
+        return match s
+            .vars
+            .get(name)
+            .map_err(|e| Failure::local(e.to_string()))?
+        {
+            Some((v, source)) => {
+                s.out.plain(&format!("{name}={v}  ({})", source.name()));
+                Ok(())
+            }
+            None => Err(
+                Failure::local(format!("the variable {name} is not defined"))
+                    .hint(format!("define it: set var {name} VALUE")),
+            ),
+        };
+    }
+    let value = value.join(" ");
+    if has_control(&value) {
+        return Err(Failure::local("a variable cannot hold a line break"));
+    }
+    s.vars.set(name, &value);
+    match s.vars.get(name) {
+        Ok(Some((v, source))) if v != value => s.out.note(&format!(
+            "{name} set, but {}'s value {v} is used (it comes first)",
+            source.name()
+        )),
+        _ => s.out.note(&format!("{name}={value}")),
+    }
     Ok(())
 }
 

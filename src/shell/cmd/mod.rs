@@ -28,7 +28,6 @@ use super::input::{Input, Line};
 use super::output::Output;
 use super::session::{Recording, Session, exchange_on};
 use crate::smtp::{Command, Connection, Reply, Stage, Verb};
-use std::io::Write;
 
 /// The name to greet with: the host name when it is a full name, else our
 /// address as a literal (servers often refuse `localhost`).
@@ -93,12 +92,14 @@ pub fn record_line(s: &mut Session, line: &str) {
 }
 
 /// [`record_line`] on the session's fields, for code that holds a borrow
-/// of the connection (the message writer) at the same time.
+/// of the connection (the message writer) at the same time. A line read
+/// while a command runs is held and written with the command when it ends
+/// ([`script::record::finish`]).
 pub fn record_to(record: &mut Option<Recording>, out: &Output, line: &str) {
     if let Some(rec) = record.as_mut()
-        && let Err(e) = writeln!(rec.file, "{line}")
+        && let Err(e) = rec.line(line)
     {
-        out.warn(&format!("recording to {} stopped: {e}", rec.path));
+        out.warn(&format!("recording to {} stopped: {e}", rec.path.display()));
         *record = None;
     }
 }
