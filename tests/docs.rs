@@ -352,3 +352,78 @@ fn scripting_md_checking_what_arrived_runs_against_the_sandbox() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The fenced blocks under `## heading`, in order.
+fn examples_under(doc: &str, heading: &str) -> Vec<String> {
+    let lines = section(doc, heading).unwrap_or_else(|| panic!("no {heading}"));
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for l in lines {
+        match (&mut current, l.starts_with("```")) {
+            (None, true) => current = Some(String::new()),
+            (Some(_), true) => blocks.extend(current.take()),
+            (Some(b), false) => {
+                b.push_str(&l);
+                b.push('\n');
+            }
+            (None, false) => {}
+        }
+    }
+    blocks
+}
+
+/// Runs `script` as `t.smtp` in `dir` with `env`; exit status and output.
+fn run_doc_script(dir: &Path, script: &str, env: &[(&str, String)]) -> (Option<i32>, String) {
+    std::fs::write(dir.join("t.smtp"), script).expect("write script");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_smtpsh"));
+    cmd.args(["--no-history", "--color", "never", "-f", "t.smtp"])
+        .current_dir(dir)
+        .env("SMTPSH_SANDBOX_DIR", dir.join("sandbox"))
+        .env("HOME", dir)
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run smtpsh");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code(), text)
+}
+
+#[test]
+fn scripting_md_variables_example_runs_against_a_sandbox() {
+    let blocks = examples_under(&read_doc("docs/scripting.md"), "## Variables");
+    let script = blocks.first().expect("the example script");
+    assert!(script.contains("${RCPT}"), "{script}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sandbox =
+        smtpsh::sandbox::Sandbox::start_in(&dir.path().join("server")).expect("start sandbox");
+    let env = [
+        ("SMTP_PORT", sandbox.port().to_string()),
+        ("RCPT", "ops@example.org".to_string()),
+    ];
+    let (code, text) = run_doc_script(dir.path(), script, &env);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("RCPT TO:<ops@example.org>"), "{text}");
+    // Without RCPT, the error names the variable, the file and the line.
+    let (code, text) = run_doc_script(dir.path(), script, &env[..1]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("t.smtp:4: undefined variable ${RCPT}"),
+        "{text}"
+    );
+}
+
+#[test]
+fn scripting_md_expect_example_captures_the_queue_id() {
+    let blocks = examples_under(
+        &read_doc("docs/scripting.md"),
+        "## `expect`: scripts as tests",
+    );
+    let script = blocks.first().expect("the capture example");
+    assert!(script.contains("(?<queue_id>"), "{script}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (code, text) = run_doc_script(dir.path(), &format!("{script}set var queue_id\n"), &[]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("(captured by expect)"), "{text}");
+}
