@@ -443,3 +443,67 @@ fn cancelled_message_entry_leaves_the_connection_closed_not_forgotten() {
     let (plain, _) = s.prompt();
     assert!(plain.contains("[closed]"), "{plain}");
 }
+
+#[test]
+fn a_recording_keeps_refusals_with_their_expect_and_failures_as_comments() {
+    let server = MemoryServer::default().answer("RCPT TO:<NOBODY", "550 5.1.1 no such user");
+    let (mut s, _out) = on(&server, true);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("r.smtp");
+    run(&mut s, &format!("record {}", file.display())).expect("record");
+    run(&mut s, "from ann@example.org").expect("from");
+    assert!(run(&mut s, "to nobody@example.org").is_err());
+    run(&mut s, "expect 550 5.1.1").expect("the refusal was wanted");
+    assert!(run(&mut s, "detach 7").is_err());
+    assert!(run(&mut s, "auth PLAIN alice hunter2").is_err());
+    run_with(&mut s, "body", &["hello", "."]).expect("body");
+    run(&mut s, "record stop").expect("stop");
+    let text = std::fs::read_to_string(&file).expect("recording");
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(
+        lines,
+        vec![
+            "from ann@example.org",
+            "to nobody@example.org",
+            "expect 550 5.1.1",
+            "expect 550 5.1.1",
+            "# failed, so not replayed: there are no attachments",
+            "# detach 7",
+            "# a line that may hold a secret was not recorded",
+            "body",
+            "hello",
+            ".",
+        ],
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"));
+    // A second recording to the same file is refused; a directory too.
+    let err = run(&mut s, &format!("record {}", file.display())).unwrap_err();
+    assert!(err.message.contains("already exists"), "{}", err.message);
+    let err = run(&mut s, &format!("record {} --force", dir.path().display())).unwrap_err();
+    assert!(err.message.contains("is a directory"), "{}", err.message);
+}
+
+#[test]
+fn variables_expand_before_a_line_is_parsed() {
+    let server = MemoryServer::default();
+    let (mut s, _out) = on(&server, true);
+    run(&mut s, "set var WHO bob@example.org").expect("set var");
+    run(&mut s, "from ann@example.org").expect("from");
+    run(&mut s, "to ${WHO}").expect("to");
+    assert!(
+        server
+            .commands()
+            .contains(&"RCPT TO:<bob@example.org>".to_string())
+    );
+    let err = run(&mut s, "to ${NOBODY_SET_THIS_12345}").unwrap_err();
+    assert_eq!(err.message, "undefined variable ${NOBODY_SET_THIS_12345}");
+    let err = run(&mut s, "set var 9x y").unwrap_err();
+    assert!(
+        err.message.contains("not a variable name"),
+        "{}",
+        err.message
+    );
+    // A comment is not expanded.
+    run(&mut s, "# ${UNDEFINED} in a comment").expect("comment");
+}
