@@ -1,8 +1,9 @@
 //! Fuzz target: what the user types, up to the bytes that reach a server.
 //!
 //! The input (UTF-8) is a few lines: a session the way a script runs it.
-//! They go through `smtpsh::shell::execute_line` — the shell's own command
-//! code, handlers included, not a copy — in a session connected to an SMTP
+//! They go through `smtpsh::shell::run_line` — the shell's own command
+//! code, `${NAME}` variables and handlers included, not a copy — in a
+//! session connected to an SMTP
 //! server played in memory (`smtpsh::smtp::conn::memory`, the `fuzzing`
 //! feature). Lines after `body` or `data` are message text, as in a script.
 //! Commands that would reach beyond memory (`connect`, `attach`, `save`,
@@ -36,7 +37,8 @@ use smtpsh::shell::input::{Input, Line, ScriptInput};
 use smtpsh::shell::output::Output;
 use smtpsh::shell::session::{Live, Session};
 use smtpsh::shell::settings::Settings;
-use smtpsh::shell::{commands, execute_line};
+use smtpsh::shell::vars::Vars;
+use smtpsh::shell::{commands, run_line};
 use smtpsh::smtp::Command;
 use smtpsh::smtp::command::MAX_COMMAND_LINE;
 use smtpsh::smtp::conn::memory::{MemoryServer, greeted};
@@ -152,7 +154,7 @@ fn stays_in_memory(line: &str) -> bool {
         "body" => !line.contains("--file"),
         "set" => matches!(
             words.next().map(str::to_ascii_lowercase).as_deref(),
-            None | Some("color" | "colour" | "verbose" | "transfer" | "require-tls")
+            None | Some("color" | "colour" | "verbose" | "transfer" | "require-tls" | "var")
         ),
         _ => false,
     }
@@ -170,21 +172,33 @@ fn shell_session(text: &str) {
     let mut s = Session::new(Settings::default(), out, Arc::new(AtomicBool::new(false)));
     s.dead_letters = None;
     s.live = Some(Live { conn, mx: None });
+    s.vars = Vars::with_command_line(&[
+        ("CRLF".to_string(), "x\r\nRCPT TO:<evil-7f3a@example.org>".to_string()),
+        ("NUL".to_string(), "a\0b".to_string()),
+        ("OK".to_string(), "bob@example.org".to_string()),
+    ]);
     let lines: Vec<String> = text.lines().take(MAX_LINES).map(String::from).collect();
     let mut input = ScriptInput::from_lines("fuzz", lines);
     let prompt = (String::new(), String::new());
     while let Line::Text(line) = input.command(&prompt) {
-        if stays_in_memory(&line) {
-            let _ = execute_line(&mut s, &mut input, &line);
+        // What runs is the line with its variables: judge that.
+        let expanded = s.vars.expand(line.trim()).unwrap_or_default();
+        if stays_in_memory(&expanded) {
+            let _ = run_line(&mut s, &mut input, &line);
         }
         let sent = server.commands().len();
         if s.conversation().is_some_and(|c| c.closed().is_some()) {
             // A closed conversation sends nothing more: check on the next line.
-            let _ = execute_line(&mut s, &mut input, "noop");
+            let _ = run_line(&mut s, &mut input, "noop");
             assert_eq!(server.commands().len(), sent, "a command after the end");
         }
     }
     for line in server.commands() {
+        // A value's line break never splits a command in two.
+        assert!(
+            !line.contains("evil-7f3a@") || text.contains("evil-7f3a@"),
+            "a variable's line break reached the server: {line:?}"
+        );
         assert!(
             !line.chars().any(|c| c.is_control() && c != '\t'),
             "a control character inside a command line: {line:?}"
