@@ -116,10 +116,15 @@ impl ShellHelper {
                     SETTINGS
                         .iter()
                         .map(|s| s.name)
+                        .chain(["var"])
                         .filter(|s| s.starts_with(word))
                         .map(|s| format!("{s} ")),
                 ),
             ),
+            Complete::Settings if nargs == 1 && prev == "log" => self
+                .files
+                .complete_path(line, pos)
+                .unwrap_or((start, Vec::new())),
             Complete::Settings if nargs == 1 => {
                 let values = settings::find(prev).map_or(&[][..], |s| s.suggestions);
                 (
@@ -486,6 +491,9 @@ mod tests {
         assert_eq!(words("attach x --t"), vec!["--type "]);
         assert_eq!(words("set co"), vec!["color "]);
         assert_eq!(words("set color n"), vec!["never"]);
+        assert_eq!(words("set va"), vec!["var "]);
+        assert_eq!(words("set lo"), vec!["log "]);
+        assert_eq!(words("record x --ex"), vec!["--expect "]);
         assert_eq!(words("help con"), vec!["connect"]);
         assert_eq!(words("raw XC"), vec!["XCLIENT"]);
         // Not the verbs `raw` refuses (they need their own command).
