@@ -346,16 +346,15 @@ pub static COMMANDS: &[Spec] = &[
     cmd("expect", "expect CODE... [X.Y.Z...] [/REGEX/] | expect tls | expect ext NAME... | expect auth [USER]", "fail unless the last reply (or the connection) is as expected", Plain(script::expect))
         .rest(1).judges_last_reply()
         .help("Checks the last server reply; in a script a failed expect stops it (exit status 5).\n\
-               expect 250 | 2xx | 55x 45x    its code matches any of these (digits or x)\n\
-               expect 5.7.1 | 5.1.x          its enhanced status code (RFC 3463) matches\n\
-               expect 250 /queued as (?<queue_id>\\S+)/   its text matches the regular expression\n\
-               \u{20}                             (/.../i ignores case); each named group becomes a\n\
-               \u{20}                             variable: ${queue_id} in the lines that follow\n\
-               Codes, enhanced codes and the expression may be combined; all must match.\n\
-               expect tls              the connection is encrypted\n\
-               expect ext NAME...      the server announced these extensions (e.g. PIPELINING SIZE)\n\
-               expect auth [USER]      authenticated (as USER)\n\
-               A command directly followed by a reply `expect` is judged by it, not by its reply.\n\
+               expect 250, expect 2xx, expect 55x 45x: the code matches any of them (digits or x)\n\
+               expect 5.7.1, expect 5.1.x: the enhanced status code (RFC 3463) matches\n\
+               expect 250 /queued as (?<queue_id>\\S+)/: the text matches the regular expression\n\
+               (/.../i ignores case); each named group becomes a variable, ${queue_id}, for the lines after.\n\
+               Codes, enhanced codes and the expression combine: all must match.\n\
+               expect tls: the connection is encrypted\n\
+               expect ext NAME...: the server announced these extensions (e.g. PIPELINING SIZE)\n\
+               expect auth [USER]: authenticated (as USER)\n\
+               A command directly followed by a reply expect is judged by it, not by its own reply.\n\
                Example: to nobody@example.com  then  expect 550 5.1.1"),
     cmd("source", "source FILE", "run the commands in FILE", Plain(script::source))
         .complete(Complete::Paths).words(1, 1).path_words()

@@ -304,9 +304,12 @@ fn got(reply: &Reply, check: &ReplyCheck) -> String {
     }
 }
 
-/// The reply on one line, shortened for the failure's first line.
+/// The reply on one line for the failure's first line: its first line,
+/// shortened (the hint shows it in full).
 fn one_line(reply: &Reply) -> String {
-    let text = crate::text::shorten(reply.text(), 200, "…");
+    let first = reply.lines.first().cloned().unwrap_or_default();
+    let more = if reply.lines.len() > 1 { " …" } else { "" };
+    let text = crate::text::shorten(first, 200, "…") + more;
     if text.is_empty() {
         reply.code.to_string()
     } else {
