@@ -363,7 +363,7 @@ fn examples_under(doc: &str, heading: &str) -> Vec<String> {
             (None, true) => current = Some(String::new()),
             (Some(_), true) => blocks.extend(current.take()),
             (Some(b), false) => {
-                b.push_str(&l);
+                b.push_str(l);
                 b.push('\n');
             }
             (None, false) => {}
