@@ -226,7 +226,7 @@ fn starttls_option_upgrades_at_once_and_auth_is_masked() {
             "localhost",
             &port.to_string(),
             "-c",
-            &format!("record {record_path}"),
+            &format!("record {record_path} --force"),
             "-c",
             "auth PLAIN alice --password-env SMTPSH_TEST_SECRET",
             "-c",
