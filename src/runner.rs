@@ -28,7 +28,7 @@ use crate::shell::output::ColorChoice;
 use clap::Parser;
 use pool::{Job, Stop};
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -229,11 +229,13 @@ fn run(args: &Args, stop: &Arc<Stop>) -> Result<i32, RunError> {
             transcripts.kept_dir().is_some(),
         ))
     } else {
-        Printer::Human(human::Human::new(
+        let mut h = human::Human::new(
             std::io::stdout(),
             settings.clone(),
             transcripts.kept_dir().map(|d| d.to_path_buf()),
-        ))
+        );
+        h.set_terminal(std::io::stdout().is_terminal());
+        Printer::Human(h)
     };
     printer.start(scripts.len());
     let child_settings = pool::ChildSettings {
@@ -248,6 +250,9 @@ fn run(args: &Args, stop: &Arc<Stop>) -> Result<i32, RunError> {
         args.fail_fast,
         stop,
         |index, outcome| {
+            if stop.interrupted() {
+                printer.interrupted();
+            }
             if !printer.result(index + 1, &jobs_list[index], outcome) {
                 // Standard output is gone: nobody is reading; stop.
                 stop.pipe_closed();
@@ -332,7 +337,7 @@ impl Summary {
                 Failed(_) => s.failed += 1,
                 TimedOut { .. } => s.timed_out += 1,
                 Crashed { .. } => s.crashed += 1,
-                Interrupted => s.interrupted += 1,
+                Interrupted { .. } => s.interrupted += 1,
                 NotRun { .. } => s.not_run += 1,
             }
         }
@@ -367,6 +372,11 @@ enum Printer {
 }
 
 impl Printer {
+    fn interrupted(&mut self) {
+        if let Printer::Human(h) = self {
+            h.interrupted();
+        }
+    }
     fn start(&mut self, count: usize) {
         match self {
             Printer::Human(h) => h.start(count),

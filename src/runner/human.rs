@@ -44,6 +44,10 @@ pub struct Human<W: Write> {
     not_passed: Vec<PathBuf>,
     /// The writer failed (standard output closed).
     broken: bool,
+    /// Whether the writer is a terminal (where Ctrl-C echoes `^C`).
+    terminal: bool,
+    /// Whether an interrupt was seen.
+    interrupted: bool,
 }
 
 impl<W: Write> Human<W> {
@@ -55,7 +59,23 @@ impl<W: Write> Human<W> {
             kept,
             not_passed: Vec::new(),
             broken: false,
+            terminal: false,
+            interrupted: false,
         }
+    }
+
+    /// Says the writer is a terminal.
+    pub fn set_terminal(&mut self, terminal: bool) {
+        self.terminal = terminal;
+    }
+
+    /// The run is being interrupted: on a terminal, the next line starts
+    /// on a line of its own instead of after the echoed `^C`.
+    pub fn interrupted(&mut self) {
+        if self.terminal && !self.interrupted {
+            self.line("");
+        }
+        self.interrupted = true;
     }
 
     /// The writer back (tests).
@@ -95,7 +115,7 @@ impl<W: Write> Human<W> {
     pub fn result(&mut self, job: &Job, outcome: &Outcome) -> bool {
         let tone = match outcome.verdict {
             Verdict::Passed => Tone::Green,
-            Verdict::TimedOut { .. } | Verdict::Interrupted => Tone::BoldYellow,
+            Verdict::TimedOut { .. } | Verdict::Interrupted { .. } => Tone::BoldYellow,
             Verdict::NotRun { .. } => Tone::Dim,
             _ => Tone::BoldRed,
         };
@@ -134,7 +154,7 @@ impl<W: Write> Human<W> {
         }
         if matches!(
             outcome.verdict,
-            Verdict::NotRun { .. } | Verdict::Interrupted
+            Verdict::NotRun { .. } | Verdict::Interrupted { .. }
         ) {
             return;
         }

@@ -145,7 +145,7 @@ pub fn run_all(
         }
     });
     let why = if stop.stopping() {
-        "not run: the run was stopped"
+        "not run: the run was interrupted"
     } else {
         "not run: --fail-fast stopped the run at the first script that did not pass"
     };

@@ -119,7 +119,7 @@ impl<W: Write> Tap<W> {
         if self.kept {
             let path = job.transcript.to_string_lossy().into_owned();
             self.line(&format!("  transcript: {}", quoted(&path)));
-        } else if !matches!(outcome.verdict, Verdict::Interrupted) {
+        } else if !matches!(outcome.verdict, Verdict::Interrupted { .. }) {
             let tail = transcript_tail(&job.transcript, TRANSCRIPT_LINES);
             if !tail.is_empty() {
                 self.list("transcript_tail", &tail);

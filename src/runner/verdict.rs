@@ -33,7 +33,10 @@ pub enum Verdict {
         how: String,
     },
     /// Stopped by Ctrl-C or SIGTERM while it ran.
-    Interrupted,
+    Interrupted {
+        /// The command it was running.
+        at: Option<(String, String)>,
+    },
     /// Never started.
     NotRun {
         /// Why not.
@@ -134,7 +137,9 @@ impl Outcome {
         let stderr = String::from_utf8_lossy(&ended.stderr).into_owned();
         let verdict = match &ended.end {
             End::Exited(0) => Verdict::Passed,
-            End::Exited(130) | End::Stopped => Verdict::Interrupted,
+            End::Exited(130) | End::Stopped => Verdict::Interrupted {
+                at: last_command(transcript),
+            },
             End::Exited(code) => match Kind::of_status(*code) {
                 Some(kind) => Verdict::Failed(failure(kind, *code, &stderr, transcript)),
                 None => Verdict::Crashed {
@@ -189,7 +194,7 @@ impl Outcome {
             Verdict::Failed(_) => "FAIL",
             Verdict::TimedOut { .. } => "TIMEOUT",
             Verdict::Crashed { .. } => "CRASH",
-            Verdict::Interrupted => "STOPPED",
+            Verdict::Interrupted { .. } => "STOPPED",
             Verdict::NotRun { .. } => "SKIPPED",
         }
     }
@@ -200,7 +205,7 @@ impl Outcome {
             Verdict::Failed(f) => f.kind.name(),
             Verdict::TimedOut { .. } => "timeout",
             Verdict::Crashed { .. } => "crash",
-            Verdict::Interrupted => "interrupted",
+            Verdict::Interrupted { .. } => "interrupted",
             Verdict::NotRun { .. } => "not run",
         }
     }
@@ -210,7 +215,8 @@ impl Outcome {
             Verdict::Failed(f) => f.location.as_deref(),
             Verdict::TimedOut {
                 at: Some((loc, _)), ..
-            } => Some(loc),
+            }
+            | Verdict::Interrupted { at: Some((loc, _)) } => Some(loc),
             _ => None,
         }
     }
@@ -226,14 +232,10 @@ impl Outcome {
                 _ => f.message.clone(),
             },
             Verdict::TimedOut { after, at } => {
-                let mut s = format!("timed out after {} s", after.as_secs());
-                if let Some((loc, cmd)) = at {
-                    s.push_str(&format!(" at {loc} `{cmd}`"));
-                }
-                s
+                format!("timed out after {} s{}", after.as_secs(), at_words(at))
             }
             Verdict::Crashed { how } => how.clone(),
-            Verdict::Interrupted => "interrupted (the run was stopped)".to_string(),
+            Verdict::Interrupted { at } => format!("interrupted{}", at_words(at)),
             Verdict::NotRun { why } => why.clone(),
         }
     }
@@ -351,6 +353,13 @@ pub fn last_command(transcript: &str) -> Option<(String, String)> {
         }
         Some((text::escape(place.as_bytes()), text::escape(cmd.as_bytes())))
     })
+}
+
+/// ` at FILE:LINE \`command\``, or nothing.
+fn at_words(at: &Option<(String, String)>) -> String {
+    at.as_ref()
+        .map(|(loc, cmd)| format!(" at {loc} `{cmd}`"))
+        .unwrap_or_default()
 }
 
 /// `exited with status N`, with what it usually means.

@@ -166,7 +166,8 @@ fn a_timeout_says_what_the_script_was_doing() {
 fn interrupts_and_skips() {
     for end in [End::Exited(130), End::Stopped] {
         let o = Outcome::of(&ended(end, ""), "", TIMEOUT);
-        assert_eq!(o.verdict, Verdict::Interrupted);
+        assert_eq!(o.verdict, Verdict::Interrupted { at: None });
+        assert_eq!(o.reason(), "interrupted");
         assert_eq!(o.severity(), Severity::Error);
     }
     let o = Outcome::not_run("not run: --fail-fast");
