@@ -346,6 +346,9 @@ fn tap_is_printed_line_by_line_in_order() {
         "  kind: \"check failed\"",
         "  at: \"t/2#fail.smtp:4\"",
         "  exit_status: 5",
+        "  hints:",
+        "    - \"the reply in full:\"",
+        "    - \"  250 2.1.5 Recipient OK\"",
     ];
     assert_eq!(&lines[..expected_start.len()], expected_start, "{text}");
     let rest = &lines[expected_start.len()..];
@@ -377,6 +380,36 @@ fn fail_fast_starts_nothing_after_a_failure() {
         text.contains("2 scripts: 0 passed, 1 failed, 1 not run in "),
         "{text}"
     );
+}
+
+#[test]
+fn vars_reach_every_script() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let script = "connect sandbox\nfrom ${SENDER}\nto ${RCPT}\nexpect 250\n";
+    write(d, "v/a.smtp", script);
+    write(d, "v/b.smtp", script);
+    let out = run(
+        d,
+        &[
+            "--var",
+            "SENDER=ann@example.com",
+            "--var",
+            "RCPT=carol@example.org",
+            "--transcripts",
+            "logs",
+            "v",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
+    for log in ["logs/01-a.smtp.log", "logs/02-b.smtp.log"] {
+        let text = fs::read_to_string(d.join(log)).expect("transcript");
+        assert!(
+            text.contains(" -> RCPT TO:<carol@example.org>")
+                && text.contains(" -> MAIL FROM:<ann@example.com>"),
+            "{log}:\n{text}"
+        );
+    }
 }
 
 /// The pids of `parent`'s children, from /proc.
