@@ -258,9 +258,14 @@ fn judge_reply(s: &mut Session, check: &ReplyCheck) -> Result<(), Failure> {
         } else {
             " (the text does not match)".to_string()
         };
+        let f = expect_failed(format!("expected {want}, got {}{why}", one_line(&reply)));
+        // The whole reply, when its first line did not say it all.
         return Err(
-            expect_failed(format!("expected {want}, got {}{why}", one_line(&reply)))
-                .hint(full_reply(&reply)),
+            if reply.lines.len() > 1 || one_line(&reply).ends_with('…') {
+                f.hint(full_reply(&reply))
+            } else {
+                f
+            },
         );
     }
     let mut said = format!("expect {want}: got {}", got(&reply, check));
