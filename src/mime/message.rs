@@ -56,6 +56,37 @@ pub enum MimeError {
     },
     /// Writing the output failed (socket or file).
     Write(io::Error),
+    /// A message file is empty.
+    EmptyMessage {
+        /// Which file.
+        path: PathBuf,
+    },
+    /// A message file's size differs from when it was read.
+    MessageChanged {
+        /// Which file.
+        path: PathBuf,
+        /// Size when read.
+        expected: u64,
+        /// Size now.
+        actual: u64,
+    },
+    /// A message file has the same size but other line endings than when
+    /// it was read.
+    MessageContentChanged {
+        /// Which file.
+        path: PathBuf,
+    },
+    /// A message file's header block is too large to read addresses from.
+    HeaderTooLarge {
+        /// Which file.
+        path: PathBuf,
+        /// Its size (CRLF line endings).
+        size: u64,
+        /// The most read.
+        limit: u64,
+    },
+    /// The envelope cannot be taken from a message file's headers.
+    HeaderEnvelope(String),
 }
 
 impl fmt::Display for MimeError {
@@ -125,6 +156,33 @@ impl fmt::Display for MimeError {
                 )
             }
             MimeError::Write(e) => write!(f, "cannot write the message: {e}"),
+            MimeError::EmptyMessage { path } => {
+                write!(
+                    f,
+                    "{} is empty: there is no message to send",
+                    path.display()
+                )
+            }
+            MimeError::MessageChanged {
+                path,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "{} changed size since it was read ({expected} → {actual} bytes)",
+                path.display()
+            ),
+            MimeError::MessageContentChanged { path } => write!(
+                f,
+                "{} changed since it was read (same size, other line endings)",
+                path.display()
+            ),
+            MimeError::HeaderTooLarge { path, size, limit } => write!(
+                f,
+                "the header block of {} is {size} bytes, more than the {limit} read for addresses",
+                path.display()
+            ),
+            MimeError::HeaderEnvelope(why) => f.write_str(why),
         }
     }
 }
@@ -178,6 +236,42 @@ pub trait ContentSink: Write {
     /// The default is `write_all`.
     fn write_clean_lines(&mut self, lines: &[u8]) -> io::Result<()> {
         self.write_all(lines)
+    }
+}
+
+/// What a `send` transmits: a composed draft ([`Message`]) or an existing
+/// message file ([`super::MessageFile`]). The transaction asks it for its
+/// size and 8-bit needs before MAIL FROM, then streams it.
+pub trait Content {
+    /// Exact bytes [`Content::write_to_sink`] writes (CRLF line endings,
+    /// before dot-stuffing): the `SIZE=` value and the BDAT chunk size.
+    fn size(&self) -> u64;
+    /// Whether some byte is above 127 (`BODY=8BITMIME`).
+    fn has_8bit(&self) -> bool;
+    /// Whether the top-level header has bytes above 127 (`SMTPUTF8`).
+    fn has_utf8_header(&self) -> bool;
+    /// Streams the content into `out`; returns the bytes written.
+    fn write_to_sink(&self, out: &mut dyn ContentSink) -> Result<u64, MimeError>;
+    /// Whether the content is sent as the user gave it (a file), not
+    /// composed by smtpsh: 8-bit bytes a server did not announce support
+    /// for are then the user's call (warned about, not refused).
+    fn as_given(&self) -> bool {
+        false
+    }
+}
+
+impl Content for Message {
+    fn size(&self) -> u64 {
+        Message::size(self)
+    }
+    fn has_8bit(&self) -> bool {
+        Message::has_8bit(self)
+    }
+    fn has_utf8_header(&self) -> bool {
+        Message::has_utf8_header(self)
+    }
+    fn write_to_sink(&self, out: &mut dyn ContentSink) -> Result<u64, MimeError> {
+        Message::write_to_sink(self, out)
     }
 }
 

@@ -8,10 +8,20 @@
 //! - [`message`]: draft → a [`Message`] plan whose exact size is known
 //!   before a byte is written, and which streams attachments from disk in
 //!   chunks (memory stays flat whatever their size).
+//! - [`file`]: an existing message file ([`MessageFile`]), sent as it is
+//!   with its line endings made CRLF by [`normalize`], in constant memory;
+//!   [`envelope`] reads its sender and recipients from its headers.
+//!
+//! Both are a [`Content`]: what the `send` transaction streams.
 
 pub mod draft;
 pub mod encode;
+pub mod envelope;
+pub mod file;
 pub mod message;
+pub mod normalize;
 
 pub use draft::{Attachment, Draft, Stamp, validate_header};
-pub use message::{ContentSink, Message, MimeError, PartSummary, compose};
+pub use envelope::HeaderEnvelope;
+pub use file::MessageFile;
+pub use message::{Content, ContentSink, Message, MimeError, PartSummary, compose};
