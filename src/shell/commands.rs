@@ -284,8 +284,8 @@ pub static COMMANDS: &[Spec] = &[
         .complete(Complete::Paths).words(1, 1).path_words()
         .help("Writes exactly the bytes `send` transmits (before dot-stuffing) to PATH.\n\
                Example: save /tmp/message.eml"),
-    cmd("send", "send [--keep-open]", "deliver the draft: DATA, the message, `.`, then QUIT", Reads(send::send))
-        .options(&["--keep-open"])
+    cmd("send", "send [--keep-open] [--message PATH [--fix-headers] [--envelope-from-headers]]", "deliver the draft (or a message file): DATA, the message, `.`, then QUIT", Reads(send::send))
+        .options(&["--keep-open", "--message PATH", "--fix-headers", "--envelope-from-headers"]).complete(Complete::Paths)
         .help("Completes what the transaction lacks (EHLO, or HELO if EHLO is refused; MAIL FROM;\n\
                RCPT TO for each recipient not yet accepted), then DATA, the message, `.`, and QUIT:\n\
                one message per connection. --keep-open skips the QUIT.\n\
@@ -297,11 +297,26 @@ pub static COMMANDS: &[Spec] = &[
                bytes on the wire, time and rate follows the reply.\n\
                Once the message is accepted the next one starts clean: recipients, subject, body,\n\
                headers and attachments are cleared, the sender kept. `show --last` shows what was\n\
-               sent, `new --again` brings it back. A refused or failed send keeps the draft."),
-    cmd("data", "data", "send DATA, then type the message; a lone `.` ends it", Reads(protocol::data))
+               sent, `new --again` brings it back. A refused or failed send keeps the draft.\n\
+               --message PATH  sends that file as the message instead of the draft (`-`: standard\n\
+               \u{20}           input, piped in): its bytes as they are, line endings made CRLF, any size;\n\
+               \u{20}           the envelope is the draft's `from` and `to`/`cc`/`bcc`, whose recipients\n\
+               \u{20}           are then spent. A dead letter is sent again this way.\n\
+               --fix-headers  adds Date and Message-ID when the file lacks them (nothing else changes)\n\
+               --envelope-from-headers  the sender from the file's From, the recipients from\n\
+               \u{20}           its To, Cc and Bcc; the draft is not used\n\
+               Example: send --message ~/mail/bounce.eml --envelope-from-headers"),
+    cmd("data", "data [--file PATH [--fix-headers]]", "send DATA, then type the message (a lone `.` ends it) or send a file", Reads(protocol::data))
+        .options(&["--file PATH", "--fix-headers"]).complete(Complete::Paths)
         .help("The classic hand-typed message: sends DATA; after 354 each line you type is\n\
                message content (dot-stuffed for you) until a line with only `.`.\n\
-               The draft is not used; see `send` for that."),
+               --file PATH  after the 354, sends that file instead (`-`: standard input): as it is,\n\
+               \u{20}           line endings made CRLF, dot-stuffed, then the final `.`; in the\n\
+               \u{20}           transaction you typed (`from`/`to`, `MAIL FROM:<a>`, `RCPT TO:<b>`)\n\
+               --fix-headers  adds Date and Message-ID when the file lacks them\n\
+               After `raw DATA`, a first line `data --file PATH` sends the file the same way.\n\
+               The draft is not used; see `send` for that.\n\
+               Example: data --file message.eml"),
     cmd("rset", "rset", "abort the mail transaction (RSET)", Bare(protocol::rset))
         .help("Sends RSET: the server forgets MAIL and RCPT; the draft stays."),
     cmd("noop", "noop", "send NOOP (is the server still there?)", Bare(protocol::noop))
@@ -316,7 +331,7 @@ pub static COMMANDS: &[Spec] = &[
         .complete(Complete::Verbs).rest(1)
         .help("Sends LINE as typed (CR, LF and NUL are refused) and shows the reply.\n\
                It is part of the conversation: an accepted `raw RCPT TO:<x>` counts for `send`.\n\
-               After `raw DATA` is answered 354, type the message; a lone `.` ends it.\n\
+               After `raw DATA` is answered 354, type the message; a lone `.` ends it (or `data --file PATH`).\n\
                Example: raw MAIL FROM:<a@example.com> BODY=8BITMIME"),
     cmd("quit", "quit", "send QUIT and close the connection (the shell stays)", Bare(connect::quit))
         .help("Sends QUIT, shows the 221, and closes the connection. Use `exit` to leave the shell."),

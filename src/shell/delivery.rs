@@ -17,7 +17,7 @@ use super::progress::{Meter, Progress, Upload};
 use super::session::exchange_on;
 use super::settings::Transfer;
 use crate::address::{Address, ReversePath};
-use crate::mime::{self, Message};
+use crate::mime::{self, Content};
 use crate::smtp::{Command, ConnError, Connection, Conversation, Ext, Reply};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -94,13 +94,14 @@ impl<'a> Delivery<'a> {
         exchange_on(self.conn, self.out, cmd)
     }
 
-    /// Sends `msg` from `from` to `recipients`. `Ok` when the whole
+    /// Sends `msg` (a composed draft or a message file) from `from` to
+    /// `recipients`. `Ok` when the whole
     /// message went out and the server answered it (accepted or not: see
     /// [`Delivered::accepted`]); `Err` when it stopped before, and then
     /// nothing was delivered unless the failure says the outcome is unknown.
     pub fn run(
         &mut self,
-        msg: &Message,
+        msg: &dyn Content,
         from: &ReversePath,
         recipients: &[Address],
         progress: &mut Progress,
@@ -109,7 +110,7 @@ impl<'a> Delivery<'a> {
         // The exact size (RFC 1870): the bytes `save` writes, which are the
         // content before dot-stuffing, without the final `.` line.
         let size = msg.size();
-        self.size_check(size)?;
+        self.size_check(size, msg.as_given())?;
         self.require_secure()?;
         let bdat = self.use_bdat()?;
         let params = self.mail_params(msg, size, from, recipients)?;
@@ -154,7 +155,7 @@ impl<'a> Delivery<'a> {
     /// Refuses a message over the server's SIZE limit before anything of
     /// it is sent: before MAIL FROM, or — when MAIL FROM was typed by hand
     /// and the transaction is open — before RCPT TO and DATA.
-    fn size_check(&self, size: u64) -> Result<(), Failure> {
+    fn size_check(&self, size: u64, file: bool) -> Result<(), Failure> {
         let c = self.conversation();
         let Some(limit) = c
             .extensions()
@@ -168,13 +169,18 @@ impl<'a> Delivery<'a> {
             super::output::human_bytes(size),
             super::output::human_bytes(limit)
         ));
-        Err(if c.transaction().is_some() {
-            f.hint(
-                "DATA was not sent; the transaction you opened with MAIL FROM is still open \
-                 (`rset` ends it); remove attachments (`detach N`) or use another server",
-            )
+        let fix = if file {
+            "use another server"
         } else {
-            f.hint("nothing was sent; remove attachments (`detach N`) or use another server")
+            "remove attachments (`detach N`) or use another server"
+        };
+        Err(if c.transaction().is_some() {
+            f.hint(format!(
+                "DATA was not sent; the transaction you opened with MAIL FROM is still open \
+                 (`rset` ends it); {fix}"
+            ))
+        } else {
+            f.hint(format!("nothing was sent; {fix}"))
         })
     }
 
@@ -210,17 +216,21 @@ impl<'a> Delivery<'a> {
     /// offers: `SIZE=` (RFC 1870), `SMTPUTF8` (RFC 6531) when an address
     /// or the header is UTF-8, `BODY=8BITMIME` (RFC 6152) when any byte is
     /// 8-bit. After HELO: none.
+    ///
+    /// A UTF-8 address without SMTPUTF8 cannot be sent at all: refused. A
+    /// composed message's UTF-8 header (it holds such an address) is
+    /// refused the same way. A file's 8-bit header or body that the server
+    /// did not announce support for is sent as it is, with a warning: the
+    /// file is sent as the user gave it, and most servers take 8-bit data
+    /// anyway; what this one does is what the user came to see.
     fn mail_params(
         &self,
-        msg: &Message,
+        msg: &dyn Content,
         size: u64,
         from: &ReversePath,
         recipients: &[Address],
     ) -> Result<Vec<String>, Failure> {
         let c = self.conversation();
-        if c.extensions().is_none() {
-            return Ok(Vec::new());
-        }
         let mut params = Vec::new();
         if c.offers(Ext::Size) {
             params.push(format!("SIZE={size}"));
@@ -230,8 +240,11 @@ impl<'a> Delivery<'a> {
             .into_iter()
             .chain(recipients.iter())
             .find(|a| a.needs_smtputf8());
-        if utf8_address.is_some() || msg.has_utf8_header() {
-            if !c.offers(Ext::SmtpUtf8) {
+        let utf8_header = msg.has_utf8_header();
+        if utf8_address.is_some() || utf8_header {
+            if c.offers(Ext::SmtpUtf8) {
+                params.push("SMTPUTF8".to_string());
+            } else if c.extensions().is_some() && (utf8_address.is_some() || !msg.as_given()) {
                 let what = utf8_address.map_or_else(
                     || "the header has UTF-8".to_string(),
                     |a| format!("{a} has non-ASCII characters"),
@@ -240,11 +253,22 @@ impl<'a> Delivery<'a> {
                     "{what}, but the server does not announce SMTPUTF8; nothing was sent"
                 ))
                 .hint("use ASCII addresses for this server"));
+            } else if msg.as_given() {
+                self.out.warn(
+                    "the message's header has 8-bit bytes, but the server does not announce \
+                     SMTPUTF8 (RFC 6532): it is sent as it is; the server may refuse or alter it",
+                );
             }
-            params.push("SMTPUTF8".to_string());
         }
-        if msg.has_8bit() && c.offers(Ext::EightBitMime) {
-            params.push("BODY=8BITMIME".to_string());
+        if msg.has_8bit() {
+            if c.offers(Ext::EightBitMime) {
+                params.push("BODY=8BITMIME".to_string());
+            } else if msg.as_given() && !utf8_header {
+                self.out.warn(
+                    "the message has 8-bit bytes, but the server does not announce 8BITMIME \
+                     (RFC 6152): it is sent as it is; the server may refuse or alter it",
+                );
+            }
         }
         Ok(params)
     }
@@ -406,7 +430,7 @@ impl<'a> Delivery<'a> {
     /// the end of the content, so the server discards what it got.
     fn upload(
         &mut self,
-        msg: &Message,
+        msg: &dyn Content,
         size: u64,
         bdat: bool,
         progress: &mut Progress,
@@ -432,8 +456,13 @@ impl<'a> Delivery<'a> {
         } else {
             "before the final dot"
         };
+        let kept = if msg.as_given() {
+            "send the file again"
+        } else {
+            "the draft is kept"
+        };
         Err(Failure::new(kind, format!("sending stopped: {what}")).hint(format!(
-            "the connection was closed {end}, so the server did not accept a partial message; the draft is kept"
+            "the connection was closed {end}, so the server did not accept a partial message; {kept}"
         )))
     }
 }
@@ -474,7 +503,7 @@ enum UploadError {
 fn stream_content(
     conn: &mut Connection,
     out: &mut Output,
-    msg: &Message,
+    msg: &dyn Content,
     size: u64,
     bdat: bool,
     progress: &mut Progress,

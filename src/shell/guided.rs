@@ -27,10 +27,7 @@ pub fn run(s: &mut Session, no_history: bool) -> i32 {
             }
         }
     } else {
-        let mut input = ScriptInput::from_reader(
-            "<stdin>",
-            Box::new(std::io::BufReader::new(std::io::stdin())),
-        );
+        let mut input = ScriptInput::from_stdin("<stdin>");
         walk(s, &mut input)
     }
 }

@@ -98,6 +98,16 @@ impl ShellHelper {
                 if prev == "--type" || prev == "--name" {
                     return (start, Vec::new());
                 }
+                // A command that takes no path but as an option's value
+                // (`send --message PATH`) completes paths only there.
+                let after_path_option = spec.options.iter().any(|o| {
+                    o.split_once(' ').is_some_and(|(name, value)| {
+                        name == prev && ["PATH", "FILE", "DIR"].contains(&value)
+                    })
+                });
+                if spec.arity.1 == 0 && !after_path_option {
+                    return (start, Vec::new());
+                }
                 self.files
                     .complete_path(line, pos)
                     .unwrap_or((start, Vec::new()))

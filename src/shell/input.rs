@@ -4,6 +4,17 @@
 
 use std::collections::VecDeque;
 use std::io::BufRead;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once a script is read from standard input: from then on standard
+/// input belongs to the script, and nothing else may read it
+/// (`send --message -`).
+static SCRIPT_ON_STDIN: AtomicBool = AtomicBool::new(false);
+
+/// Whether a script of this process is read from standard input.
+pub fn script_reads_stdin() -> bool {
+    SCRIPT_ON_STDIN.load(Ordering::SeqCst)
+}
 
 /// The result of asking for a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +68,12 @@ impl ScriptInput {
             ahead: VecDeque::new(),
             line_no: 0,
         }
+    }
+    /// Lines from standard input (`-f -`, a piped script); other readers
+    /// of standard input then refuse ([`script_reads_stdin`]).
+    pub fn from_stdin(name: &str) -> ScriptInput {
+        SCRIPT_ON_STDIN.store(true, Ordering::SeqCst);
+        ScriptInput::from_reader(name, Box::new(std::io::BufReader::new(std::io::stdin())))
     }
     /// Lines given in advance (`-c`).
     pub fn from_lines(name: &str, lines: Vec<String>) -> ScriptInput {

@@ -233,32 +233,23 @@ fn run_session(s: &mut Session, opts: &Options) -> i32 {
     }
     let result = if let Some(file) = &opts.file {
         let name = file.display().to_string();
-        let reader: Box<dyn std::io::BufRead> = if name == "-" {
-            Box::new(std::io::BufReader::new(std::io::stdin()))
+        let mut script = if name == "-" {
+            ScriptInput::from_stdin(&name)
         } else {
             match std::fs::File::open(file) {
-                Ok(f) => Box::new(std::io::BufReader::new(f)),
+                Ok(f) => ScriptInput::from_reader(&name, Box::new(std::io::BufReader::new(f))),
                 Err(e) => {
                     s.out.error(&format!("cannot open the script {name}: {e}"));
                     return EXIT_LOCAL;
                 }
             }
         };
-        run_script(
-            s,
-            &mut ScriptInput::from_reader(&name, reader),
-            opts.keep_going,
-        )
+        run_script(s, &mut script, opts.keep_going)
     } else if !opts.commands.is_empty() {
         let mut script = ScriptInput::from_lines("-c", opts.commands.clone());
         run_script(s, &mut script, opts.keep_going)
     } else if scripted {
-        let stdin = Box::new(std::io::BufReader::new(std::io::stdin()));
-        run_script(
-            s,
-            &mut ScriptInput::from_reader("<stdin>", stdin),
-            opts.keep_going,
-        )
+        run_script(s, &mut ScriptInput::from_stdin("<stdin>"), opts.keep_going)
     } else {
         interactive(s, opts.no_history);
         Ok(())

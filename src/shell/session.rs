@@ -57,6 +57,13 @@ pub enum LastSent {
     Draft(Box<Draft>),
     /// A message typed by hand after DATA (its lines, up to a limit).
     Typed(String),
+    /// An existing message sent with `send --message` or `data --file`.
+    File {
+        /// Its path as shown, or "standard input".
+        label: String,
+        /// Bytes sent (CRLF line endings, before dot-stuffing).
+        size: u64,
+    },
 }
 
 pub use super::cmd::script::Recording;

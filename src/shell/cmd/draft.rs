@@ -173,6 +173,12 @@ pub fn new_draft(s: &mut Session, a: Args) -> Result<(), Failure> {
             )
             .hint("`show --last` shows it"));
         }
+        Some(LastSent::File { label, .. }) => {
+            return Err(Failure::local(format!(
+                "the message sent last was the file {label}, not a draft"
+            ))
+            .hint("`send --message PATH` sends a file again"));
+        }
         None => {
             return Err(Failure::local("no message was sent in this session yet")
                 .hint("`new --again` brings back a message `send` delivered"));
@@ -217,6 +223,14 @@ fn show_last(s: &mut Session) -> Result<(), Failure> {
             s.out
                 .note("the message typed by hand after DATA, as typed:");
             s.out.plain(text.trim_end_matches('\n'));
+            Ok(())
+        }
+        Some(LastSent::File { label, size }) => {
+            s.out.note(&format!(
+                "the message sent last was the file {label}, sent as it is ({}); \
+                 smtpsh keeps no copy of it",
+                human_bytes(size)
+            ));
             Ok(())
         }
         Some(LastSent::Draft(mut d)) => {

@@ -6,7 +6,8 @@
 //! - [`protocol`]: `ehlo`, `helo`, `rset`, `noop`, `vrfy`, `expn`, `raw`, `data`.
 //! - [`envelope`]: `from`, `to`, `cc`, `bcc`.
 //! - [`draft`]: `subject`, `body`, `attach`, `detach`, `header`, `new`, `show`, `save`.
-//! - [`send`]: `send` (the transaction itself is [`super::delivery`]).
+//! - [`send`]: `send` (the transaction itself is [`super::delivery`]);
+//!   [`message`]: `send --message` and `data --file`, existing messages.
 //! - [`script`]: `expect`, `source`, `record`.
 //! - [`info`]: `help`, `status`, `history`, `set`, `clear`.
 //! - [`inbox`], [`mx`]: the sandbox's inbox; `connect --mx`.
@@ -17,6 +18,7 @@ pub mod draft;
 pub mod envelope;
 pub mod inbox;
 pub mod info;
+pub mod message;
 pub mod mx;
 pub mod protocol;
 pub mod script;

@@ -1,13 +1,16 @@
 //! The protocol verbs as typed: `ehlo`, `helo`, `rset`, `noop`, `vrfy`,
-//! `expn`, `raw`, and `data` with the hand-typed message after its 354.
+//! `expn`, `raw`, and `data` with the hand-typed message after its 354
+//! (or a file: `data --file PATH`, see [`super::message`]).
 //! Every line goes through the conversation, so what `raw` does counts
 //! like the command it spells (an accepted `raw RCPT TO:<x>` is a
 //! recipient of the transaction).
 
+use super::message::{file_send_failure, open_source};
 use super::script::{is_expect_line, judge_expect};
 use super::tls::require_secure;
 use super::{greet, helo_name, record_to};
-use crate::shell::args::Args;
+use crate::mime::Content;
+use crate::shell::args::{Args, parse_line};
 use crate::shell::delivery::final_reply;
 use crate::shell::failure::{FailKind, Failure, command_error, conn_failure, judge, not_connected};
 use crate::shell::input::{Input, Line};
@@ -106,8 +109,16 @@ pub fn raw(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failur
     judge(&reply, &word)
 }
 
-/// `data`: DATA, then the message typed by hand.
-pub fn data(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), Failure> {
+/// `data [--file PATH [--fix-headers]]`: DATA, then the message typed by
+/// hand, or the file.
+pub fn data(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    if let Some(word) = a.opt("--file") {
+        return super::message::data_file(s, word, a.flag("--fix-headers"));
+    }
+    if a.flag("--fix-headers") {
+        return Err(Failure::local("--fix-headers goes with --file PATH")
+            .hint("data --file message.eml --fix-headers"));
+    }
     s.open_live()?;
     require_secure(s, "DATA")?;
     let reply = s.exchange(&Command::data())?;
@@ -127,7 +138,7 @@ pub fn data(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), Fail
 /// After a 354: the typed lines are the message until a lone `.`.
 fn data_entry(s: &mut Session, input: &mut dyn Input) -> Result<(), Failure> {
     if input.interactive() {
-        s.out.note("type the message: headers, an empty line, the text; a line with only '.' ends it (Ctrl-C cancels)");
+        s.out.note("type the message: headers, an empty line, the text; a line with only '.' ends it (Ctrl-C cancels); or `data --file PATH` sends a file");
     }
     let accepted_before: Vec<String> = s
         .conversation()
@@ -148,20 +159,50 @@ fn data_entry(s: &mut Session, input: &mut dyn Input) -> Result<(), Failure> {
     let (live, out) = s.open_parts()?;
     let reply = final_reply(&mut live.conn, out)?;
     if reply.is_positive() {
-        typed_message_accepted(s, &accepted_before, typed);
+        let last = match typed {
+            Entered::Typed(text) => text.map(LastSent::Typed),
+            Entered::File { label, size } => Some(LastSent::File { label, size }),
+        };
+        message_accepted(s, &accepted_before, last);
     }
     judge(&reply, "the message")
 }
 
+/// What was entered after the 354.
+enum Entered {
+    /// Lines typed (kept when small).
+    Typed(Option<String>),
+    /// A file, named by `data --file PATH` as the first line.
+    File {
+        /// Its path as shown, or "standard input".
+        label: String,
+        /// Bytes sent.
+        size: u64,
+    },
+}
+
+/// `data --file PATH [--fix-headers]` as a line: the path and the flag.
+fn data_file_line(line: &str) -> Option<(String, bool)> {
+    let (spec, a) = parse_line(line).ok()?;
+    if spec.name != "data" {
+        return None;
+    }
+    Some((a.opt("--file")?.to_string(), a.flag("--fix-headers")))
+}
+
 /// Reads the message lines and streams them; the final dot ends it.
-/// Returns the text typed (kept for `show --last` when small).
-fn type_message(s: &mut Session, input: &mut dyn Input) -> Result<Option<String>, Failure> {
+/// Returns the text typed (kept for `show --last` when small). A first
+/// line `data --file PATH` sends that file instead (after `raw DATA`,
+/// whose 354 has come already).
+fn type_message(s: &mut Session, input: &mut dyn Input) -> Result<Entered, Failure> {
     let Some(live) = s.live.as_mut() else {
         return Err(not_connected());
     };
     let mut writer = live.conn.data_writer().map_err(conn_failure)?;
     let mut kept = Some(String::new());
     let mut first = true;
+    // No message line yet (an `expect` first is none).
+    let mut empty = true;
     loop {
         let line = match input.continuation("data> ") {
             Line::Text(l) => l,
@@ -180,7 +221,33 @@ fn type_message(s: &mut Session, input: &mut dyn Input) -> Result<Option<String>
             first = false;
             continue;
         }
+        if empty && let Some((word, fix)) = data_file_line(&line) {
+            let source = match open_source(&s.out, &s.interrupt, &word, fix) {
+                Ok(source) => source,
+                Err(f) if input.interactive() => {
+                    s.out.error(&f.message);
+                    if let Some(h) = &f.hint {
+                        s.out.hint(h);
+                    }
+                    s.out
+                        .note("still in the message: type it, or `data --file PATH` again");
+                    continue;
+                }
+                Err(f) => return Err(f),
+            };
+            record_to(&mut s.record, &s.out, &line);
+            source
+                .file
+                .write_to(&mut writer)
+                .map_err(|e| file_send_failure(e, &s.interrupt))?;
+            writer.finish(&mut s.out).map_err(conn_failure)?;
+            return Ok(Entered::File {
+                label: source.label(),
+                size: source.file.size(),
+            });
+        }
         first = false;
+        empty = false;
         record_to(&mut s.record, &s.out, &line);
         if line == "." {
             break;
@@ -203,14 +270,15 @@ fn type_message(s: &mut Session, input: &mut dyn Input) -> Result<Option<String>
             })?;
     }
     writer.finish(&mut s.out).map_err(conn_failure)?;
-    Ok(kept)
+    Ok(Entered::Typed(kept))
 }
 
-/// After a message typed by hand was accepted: it went to the recipients
-/// of the transaction, so they leave the draft (a later `send` must not
-/// mail them again unasked); when the draft held nothing but the envelope,
-/// the typed message was the message and nothing is left unsent.
-fn typed_message_accepted(s: &mut Session, accepted: &[String], typed: Option<String>) {
+/// After a message typed by hand (or a file after DATA) was accepted: it
+/// went to the recipients of the transaction, so they leave the draft (a
+/// later `send` must not mail them again unasked); when the draft held
+/// nothing but the envelope, that message was the message and nothing is
+/// left unsent.
+pub(super) fn message_accepted(s: &mut Session, accepted: &[String], last: Option<LastSent>) {
     let d = &mut s.draft;
     let before = d.recipients().len();
     for list in [&mut d.to, &mut d.cc, &mut d.bcc] {
@@ -228,8 +296,8 @@ fn typed_message_accepted(s: &mut Session, accepted: &[String], typed: Option<St
     if envelope_only {
         s.unsent = false;
     }
-    if let Some(text) = typed {
-        s.last_sent = Some(LastSent::Typed(text));
+    if let Some(last) = last {
+        s.last_sent = Some(last);
     }
     if removed > 0 {
         s.out.note(&format!(

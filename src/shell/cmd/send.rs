@@ -1,13 +1,15 @@
 //! `send`: the draft as one message on the current connection (the
 //! transaction itself is [`crate::shell::delivery`]), then QUIT. After
 //! the message is accepted the next one starts clean; when a script's
-//! send fails, the message is kept as a dead letter.
+//! send fails, the message is kept as a dead letter, and the note says
+//! the command that sends it again. `send --message PATH` is in
+//! [`super::message`].
 
 use super::connect::quit_connection;
 use super::draft::{compose_draft, write_message};
 use super::plural;
-use crate::address::Mailbox;
-use crate::mime::Draft;
+use crate::address::{Address, Mailbox, ReversePath};
+use crate::mime::{Content, Draft};
 use crate::shell::args::Args;
 use crate::shell::delivery::{Delivery, Policy};
 use crate::shell::failure::{Failure, judge};
@@ -15,10 +17,25 @@ use crate::shell::input::Input;
 use crate::shell::output::human_bytes;
 use crate::shell::progress::{self, Progress};
 use crate::shell::session::{LastSent, Session};
+use crate::smtp::Reply;
+use std::path::Path;
 use std::time::SystemTime;
 
-/// `send [--keep-open]`.
+/// `send [--keep-open] [--message PATH|- [--fix-headers] [--envelope-from-headers]]`.
 pub fn send(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    if let Some(word) = a.opt("--message") {
+        let word = word.to_string();
+        return super::message::send_message(s, input, &a, &word);
+    }
+    if let Some(flag) = ["--fix-headers", "--envelope-from-headers"]
+        .into_iter()
+        .find(|f| a.flag(f))
+    {
+        return Err(Failure::local(format!(
+            "{flag} goes with --message PATH: the draft has no file"
+        ))
+        .hint("send --message message.eml --fix-headers"));
+    }
     // Nothing typed is lost: in a script, a message that failed to go out
     // (for any reason) is kept as a dead letter, said after the failure
     // itself; interactively the draft stays in the session and `save`
@@ -57,6 +74,35 @@ fn send_draft(s: &mut Session, keep_open: bool) -> Result<(), Failure> {
             f.hint("connect first (`connect HOST [PORT]`); the draft is kept")
         });
     }
+    let sent = transmit(s, &msg, &from, &recipients, keep_open)?;
+    if sent.accepted {
+        start_clean(s);
+    }
+    // `expect` after `send` judges the reply to the message, not QUIT's.
+    s.out.judge_by(sent.reply);
+    sent.outcome
+}
+
+/// What [`transmit`] did: the final reply and how it is judged.
+pub struct Sent {
+    /// The server accepted the message.
+    pub accepted: bool,
+    /// The reply to the end of the message (for `expect`).
+    pub reply: Reply,
+    /// `Err` when the reply refused the message.
+    pub outcome: Result<(), Failure>,
+}
+
+/// The transaction for `msg` on the open connection: the message, the
+/// verdict and the time line, then QUIT unless `keep_open`. The caller
+/// updates the draft, then hands `reply` to `expect`.
+pub fn transmit(
+    s: &mut Session,
+    msg: &dyn Content,
+    from: &ReversePath,
+    recipients: &[Address],
+    keep_open: bool,
+) -> Result<Sent, Failure> {
     let policy = Policy {
         transfer: s.settings.transfer,
         require_tls: s.settings.require_tls,
@@ -65,7 +111,7 @@ fn send_draft(s: &mut Session, keep_open: bool) -> Result<(), Failure> {
     let (live, out) = s.open_parts()?;
     let mut progress = Progress::on_stderr(msg.size());
     let done =
-        Delivery::new(&mut live.conn, out, policy).run(&msg, &from, &recipients, &mut progress)?;
+        Delivery::new(&mut live.conn, out, policy).run(msg, from, recipients, &mut progress)?;
     let outcome = judge(&done.reply, "the message");
     if done.accepted() {
         s.out.ok(&format!(
@@ -78,12 +124,11 @@ fn send_draft(s: &mut Session, keep_open: bool) -> Result<(), Failure> {
     if !keep_open && s.is_open() {
         let _ = quit_connection(s);
     }
-    if done.accepted() {
-        start_clean(s);
-    }
-    // `expect` after `send` judges the reply to the message, not QUIT's.
-    s.out.judge_by(done.reply);
-    outcome
+    Ok(Sent {
+        accepted: done.accepted(),
+        reply: done.reply,
+        outcome,
+    })
 }
 
 /// Recipients the server accepted in the open transaction that the draft
@@ -91,7 +136,7 @@ fn send_draft(s: &mut Session, keep_open: bool) -> Result<(), Failure> {
 /// as well, so they join the draft as Bcc — in the envelope, not in the
 /// header — and a note says so. The draft then tells who the message
 /// went to (`status`, `show --last`, `new --again`).
-fn adopt_accepted_recipients(s: &mut Session) {
+pub(super) fn adopt_accepted_recipients(s: &mut Session) {
     let listed = s.draft.recipients();
     let extra: Vec<Mailbox> = s
         .conversation()
@@ -198,6 +243,8 @@ pub fn save_dead_letter(s: &mut Session) -> Option<Result<String, String>> {
                     bcc.join(", ")
                 ));
             }
+            note.push('\n');
+            note.push_str(&resend_note(s, &path, false));
             Ok(note)
         }
         Err(f) => Err(format!(
@@ -205,4 +252,82 @@ pub fn save_dead_letter(s: &mut Session) -> Option<Result<String, String>> {
             f.message
         )),
     })
+}
+
+/// The line after a dead letter's: the command that sends it again, with
+/// the draft's envelope (or `--envelope-from-headers`), to the server of
+/// the last `connect`.
+pub fn resend_note(s: &Session, path: &Path, from_headers: bool) -> String {
+    format!(
+        "to send it again: {}",
+        resend_command(s, path, from_headers)
+    )
+}
+
+/// `smtpsh -c 'connect HOST PORT' -c 'from A' -c 'to B' ... -c 'send --message PATH'`,
+/// quoted for a POSIX shell: the options the session runs with
+/// (require-tls, the CA file, `--insecure`), the last connect target
+/// (`connect sandbox` for the sandbox, which lives in its own process),
+/// the draft's sender and recipients, and the file. Without a connect
+/// target, `HOST` stands in for it.
+pub fn resend_command(s: &Session, path: &Path, from_headers: bool) -> String {
+    let q = |w: &str| shlex::try_quote(w).map_or_else(|_| w.to_string(), |c| c.into_owned());
+    let mut words = vec!["smtpsh".to_string()];
+    if s.settings.require_tls {
+        words.push("--require-tls".to_string());
+    }
+    if let Some(ca) = &s.settings.cafile {
+        words.push("--cafile".to_string());
+        words.push(q(&ca.display().to_string()));
+    }
+    if s.settings.insecure {
+        words.push("--insecure".to_string());
+    }
+    let mut lines = vec![connect_line(s)];
+    if !from_headers {
+        let d = &s.draft;
+        match &d.from {
+            Some(ReversePath::Null) => lines.push("from <>".to_string()),
+            Some(ReversePath::Mailbox(m)) => lines.push(format!("from {}", m.address)),
+            None => {}
+        }
+        for (verb, list) in [("to", &d.to), ("cc", &d.cc), ("bcc", &d.bcc)] {
+            if !list.is_empty() {
+                let addrs: Vec<String> = list.iter().map(|m| q(m.address.as_str())).collect();
+                lines.push(format!("{verb} {}", addrs.join(" ")));
+            }
+        }
+    }
+    let mut send = format!("send --message {}", q(&path.display().to_string()));
+    if from_headers {
+        send.push_str(" --envelope-from-headers");
+    }
+    lines.push(send);
+    for line in lines {
+        words.push("-c".to_string());
+        words.push(q(&line));
+    }
+    words.join(" ")
+}
+
+/// The `connect` line for the last target.
+fn connect_line(s: &Session) -> String {
+    use super::tls::TlsMode;
+    let Some(t) = &s.last_target else {
+        return "connect HOST".to_string();
+    };
+    let sandbox = s
+        .sandbox
+        .as_ref()
+        .is_some_and(|sb| sb.port() == t.port && t.host == "127.0.0.1");
+    if sandbox {
+        return "connect sandbox".to_string();
+    }
+    let mode = match t.mode {
+        TlsMode::Auto => "",
+        TlsMode::Implicit => "--tls ",
+        TlsMode::StartTls => "--starttls ",
+    };
+    let host = shlex::try_quote(&t.host).map_or_else(|_| t.host.clone(), |c| c.into_owned());
+    format!("connect {mode}{host} {}", t.port)
 }
