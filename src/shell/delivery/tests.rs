@@ -313,3 +313,33 @@ fn every_recipient_is_checked_before_mail_goes_out() {
     );
     assert_eq!(r.conn.conversation().stage(), Stage::Ready);
 }
+
+#[test]
+fn a_message_file_changed_after_its_scan_never_gets_its_final_dot() {
+    use crate::mime::MessageFile;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("m.eml");
+    std::fs::write(&path, b"Subject: s\r\n\r\nbody\n").expect("write");
+    let file = MessageFile::open(&path).expect("scan");
+    // Same length, other line endings: more bytes than SIZE said.
+    std::fs::write(&path, b"Subject: s\n\n\nbody\n\n").expect("rewrite");
+    let server = MemoryServer::default();
+    let mut conn = server.connection();
+    greeted(&mut conn).expect("greeting");
+    let (mut out, captured): (Output, Captured) = Output::capture(false);
+    let from = ReversePath::parse("ann@example.org").expect("from");
+    let to = [Address::parse("bob@example.org").expect("to")];
+    let mut progress = Progress::new(file.size(), None, Instant::now());
+    let f = Delivery::new(&mut conn, &mut out, policy(Transfer::Auto, false))
+        .run(&file, &from, &to, &mut progress)
+        .expect_err("changed");
+    assert!(
+        f.message.contains("changed since it was read"),
+        "{}",
+        f.message
+    );
+    assert!(f.hint.unwrap_or_default().contains("send the file again"));
+    assert!(server.messages().is_empty(), "no final dot, no message");
+    assert_eq!(conn.conversation().stage(), Stage::Closed);
+    let _ = captured.take();
+}
