@@ -427,3 +427,45 @@ fn scripting_md_expect_example_captures_the_queue_id() {
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("(captured by expect)"), "{text}");
 }
+
+#[test]
+fn scripting_md_sending_an_existing_message_runs_against_the_sandbox() {
+    use std::io::Write;
+    let script = example_under(
+        &read_doc("docs/scripting.md"),
+        "## Sending an existing message",
+    );
+    assert!(script.contains("send --message -"), "{script}");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("captured.eml"),
+        b"From: Ann <ann@example.com>\nTo: bob@example.org\nSubject: captured\n\n.a dot\n",
+    )
+    .expect("write captured.eml");
+    std::fs::write(dir.path().join("this.smtp"), &script).expect("write script");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_smtpsh"))
+        .args(["--no-history", "--color", "never", "-f", "this.smtp"])
+        .current_dir(dir.path())
+        .env("SMTPSH_SANDBOX_DIR", dir.path().join("sandbox"))
+        .env("HOME", dir.path())
+        .env("TMPDIR", dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run smtpsh");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"Subject: piped\n\nfrom standard input\n")
+        .expect("write the message");
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("--fix-headers added Date: "), "{text}");
+    let stored = std::fs::read_dir(dir.path().join("sandbox/Maildir/new"))
+        .expect("Maildir")
+        .count();
+    assert_eq!(stored, 2, "{text}");
+}
