@@ -291,6 +291,15 @@ pub fn send_message(
     word: &str,
 ) -> Result<(), Failure> {
     let from_headers = a.flag("--envelope-from-headers");
+    // A wrong path is the first thing to say, before what the draft lacks.
+    if word == "-" {
+        if let Some(f) = stdin_refusal(std::io::stdin().is_terminal(), input::script_reads_stdin())
+        {
+            return Err(f);
+        }
+    } else {
+        crate::mime::draft::check_file(&expand_tilde(word)).map_err(file_failure)?;
+    }
     if from_headers && let Some(t) = s.conversation().and_then(|c| c.transaction()) {
         return Err(Failure::local(format!(
             "a mail transaction is open already ({} accepted); --envelope-from-headers needs a new one",
