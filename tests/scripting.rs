@@ -413,3 +413,32 @@ send
         both(&out)
     );
 }
+
+#[test]
+fn expect_after_data_judges_the_354_with_the_full_syntax() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = "\
+connect sandbox
+MAIL FROM:<ann@example.com>
+RCPT TO:<bob@example.org>
+data
+expect 354 /end data with (?<ending>\\S+)/i
+Subject: typed by hand
+
+ending was ${ending}
+.
+expect 250 2.0.0
+inbox 1 --raw
+";
+    let out = run_in(dir.path(), "data.smtp", script, &[], &[]);
+    assert_exit(&out, 0, "expect after data");
+    let text = both(&out);
+    assert!(
+        text.contains(
+            "=== expect 354 /end data with (?<ending>\\S+)/i: got 354; ending=<CR><LF>.<CR><LF>"
+        ),
+        "{text}"
+    );
+    // Message text is sent as written: no variables in it.
+    assert!(text.contains("ending was ${ending}"), "{text}");
+}

@@ -6,7 +6,7 @@
 //! recipient of the transaction).
 
 use super::message::{file_send_failure, open_source};
-use super::script::{is_expect_line, judge_expect};
+use super::script::{is_expect_line, judge_expect_line};
 use super::tls::require_secure;
 use super::{greet, helo_name, record_to};
 use crate::mime::Content;
@@ -216,8 +216,7 @@ fn type_message(s: &mut Session, input: &mut dyn Input) -> Result<Entered, Failu
         // In a script, `expect 354` may follow `raw DATA` / `data`
         // directly: it checks the 354 and is not message text.
         if first && !input.interactive() && is_expect_line(&line) {
-            let patterns: Vec<&str> = line.split_whitespace().skip(1).collect();
-            judge_expect(&patterns, s.out.last_reply(), &s.out)?;
+            judge_expect_line(&s.out, &mut s.vars, &line)?;
             first = false;
             continue;
         }

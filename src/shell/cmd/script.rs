@@ -10,11 +10,11 @@ pub use record::Recording;
 
 use crate::local::expand_tilde;
 use crate::shell::args::Args;
-use crate::shell::failure::{FailKind, Failure};
+use crate::shell::failure::Failure;
 use crate::shell::input::{Input, ScriptInput};
 use crate::shell::output::Output;
 use crate::shell::session::Session;
-use crate::smtp::Reply;
+use crate::shell::vars::Vars;
 use std::fs;
 use std::io::BufReader;
 
@@ -28,36 +28,20 @@ pub fn expect(s: &mut Session, a: Args) -> Result<(), Failure> {
     expect::expect(s, &a.verbatim)
 }
 
-/// Whether the last reply's code matches one of `patterns` (digits or
-/// `x`); says so on success, fails with what arrived otherwise. For an
-/// `expect 354` directly after `data`, which sees only the codes.
-pub fn judge_expect<P: AsRef<str>>(
-    patterns: &[P],
-    last: Option<&Reply>,
-    out: &Output,
-) -> Result<(), Failure> {
-    let want = patterns
-        .iter()
-        .map(AsRef::as_ref)
-        .collect::<Vec<_>>()
-        .join(" or ");
-    let Some(reply) = last else {
-        return Err(Failure::new(
-            FailKind::Expect,
-            format!("expected {want}, but the previous command got no reply from the server"),
-        ));
-    };
-    if patterns
-        .iter()
-        .any(|p| code_matches(p.as_ref(), reply.code))
-    {
-        out.ok(&format!("expect {want}: got {}", reply.code));
-        Ok(())
-    } else {
-        Err(Failure::new(
-            FailKind::Expect,
-            format!("expected {want}, got {} {}", reply.code, reply.text()),
-        ))
+/// An `expect` line read where message text could start (right after
+/// `data` or `raw DATA` in a script): its variables are expanded and the
+/// last reply (the 354) judged, as the `expect` command would.
+pub fn judge_expect_line(out: &Output, vars: &mut Vars, line: &str) -> Result<(), Failure> {
+    let rest = line
+        .trim()
+        .split_once(char::is_whitespace)
+        .map_or("", |(_, r)| r);
+    let rest = vars
+        .expand(rest)
+        .map_err(|e| Failure::local(e.to_string()))?;
+    match expect::parse(&rest)? {
+        expect::Expectation::Reply(check) => expect::judge_reply(out, vars, &check),
+        _ => Err(Failure::local("only a reply `expect` may follow DATA")),
     }
 }
 

@@ -4,8 +4,9 @@
 //! conversation: `expect tls`, `expect ext NAME...`, `expect auth [USER]`.
 
 use crate::shell::failure::{FailKind, Failure};
+use crate::shell::output::Output;
 use crate::shell::session::Session;
-use crate::shell::vars::is_name;
+use crate::shell::vars::{Vars, is_name};
 use crate::smtp::{Conversation, Ext, Reply};
 use regex::Regex;
 
@@ -199,7 +200,7 @@ pub fn is_reply_expect(line: &str) -> bool {
 /// `expect ...`: judges and, on success, says what matched.
 pub fn expect(s: &mut Session, rest: &str) -> Result<(), Failure> {
     match parse(rest)? {
-        Expectation::Reply(check) => judge_reply(s, &check),
+        Expectation::Reply(check) => judge_reply(&s.out, &mut s.vars, &check),
         Expectation::Tls => {
             let c = s.conversation().filter(|c| c.closed().is_none());
             match c {
@@ -231,11 +232,12 @@ fn expect_failed(message: impl Into<String>) -> Failure {
     Failure::new(FailKind::Expect, message)
 }
 
-/// The reply checks; named groups of a matching expression become
-/// variables.
-fn judge_reply(s: &mut Session, check: &ReplyCheck) -> Result<(), Failure> {
+/// The reply checks on the last reply `out` showed; named groups of a
+/// matching expression become variables in `vars`. (Apart from the
+/// session: `data` judges an `expect 354` while it holds the connection.)
+pub fn judge_reply(out: &Output, vars: &mut Vars, check: &ReplyCheck) -> Result<(), Failure> {
     let want = describe(check);
-    let Some(reply) = s.out.last_reply().cloned() else {
+    let Some(reply) = out.last_reply().cloned() else {
         return Err(expect_failed(format!(
             "expected {want}, but the previous command got no reply from the server"
         )));
@@ -273,7 +275,7 @@ fn judge_reply(s: &mut Session, check: &ReplyCheck) -> Result<(), Failure> {
         let mut set = Vec::new();
         for name in re.capture_names().flatten() {
             let value = caps.name(name).map(|m| m.as_str());
-            s.vars.capture(name, value);
+            vars.capture(name, value);
             if let Some(v) = value {
                 set.push(format!("{name}={v}"));
             }
@@ -282,7 +284,7 @@ fn judge_reply(s: &mut Session, check: &ReplyCheck) -> Result<(), Failure> {
             said.push_str(&format!("; {}", set.join(" ")));
         }
     }
-    s.out.ok(&said);
+    out.ok(&said);
     Ok(())
 }
 
