@@ -10,18 +10,6 @@ mod support;
 use std::fs;
 use support::*;
 
-/// The file with CRLF line endings, worked out independently of smtpsh.
-fn crlf(bytes: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(bytes)
-        .replace("\r\n", "\n")
-        .replace('\r', "\n");
-    let mut out = text.replace('\n', "\r\n");
-    if !out.ends_with("\r\n") {
-        out.push_str("\r\n");
-    }
-    out.into_bytes()
-}
-
 #[test]
 fn a_message_file_arrives_byte_for_byte() {
     let server = Aiosmtpd::start();
@@ -49,7 +37,7 @@ fn a_message_file_arrives_byte_for_byte() {
     ));
     assert_exit(&out, 0, "send --message to aiosmtpd");
     let stored = server.wait_for_messages_after(1, &out);
-    let want = crlf(&eml);
+    let want = crlf_lines(&eml);
     assert_eq!(
         sha256_hex(&stored[0].data),
         sha256_hex(&want),

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
-use support::{assert_exit, describe_output, quote, run_with_timeout, smtpsh, stderr, stdout};
+use support::{
+    assert_exit, crlf_lines, describe_output, quote, run_with_timeout, smtpsh, stderr, stdout,
+};
 
 /// A safety net: each run here ends on its own well before it.
 const RUN: Duration = Duration::from_secs(300);
@@ -25,18 +27,6 @@ const RUN: Duration = Duration::from_secs(300);
 const EML: &[u8] = b"From: Ann <ann@example.org>\nTo: bob@example.org\nSubject: dots\n\
 Date: Mon, 01 Jan 2024 00:00:00 +0000\nMessage-ID: <dots@example.org>\n\n.one\n..two\r\n.\n\
 bare cr\rlast line";
-
-/// The file with CRLF line endings, worked out independently of smtpsh.
-fn crlf(bytes: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(bytes)
-        .replace("\r\n", "\n")
-        .replace('\r', "\n");
-    let mut out = text.replace('\n', "\r\n");
-    if !out.ends_with("\r\n") {
-        out.push_str("\r\n");
-    }
-    out.into_bytes()
-}
 
 /// The messages in a Maildir's `new/`, oldest first (by name: the names
 /// start with the arrival time).
@@ -94,7 +84,7 @@ fn send_message_and_data_file_store_the_file_with_crlf_line_endings() {
     assert_exit(&out, 0, "send --message, then data --file");
     let messages = stored(&dir.path().join("sandbox/Maildir"));
     assert_eq!(messages.len(), 2, "{}", describe_output(&out));
-    let want = crlf(EML);
+    let want = crlf_lines(EML);
     for m in &messages {
         assert!(
             after_trace(m) == want.as_slice(),
@@ -142,7 +132,7 @@ fn standard_input_is_the_message_when_piped_and_refused_when_it_is_the_script() 
     assert_exit(&out, 0, "send --message -");
     let messages = stored(&sandbox.join("Maildir"));
     assert_eq!(messages.len(), 1);
-    assert!(after_trace(&messages[0]) == crlf(EML).as_slice());
+    assert!(after_trace(&messages[0]) == crlf_lines(EML).as_slice());
     assert!(
         stdout(&out).contains("message standard input:"),
         "{}",

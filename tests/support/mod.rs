@@ -488,6 +488,20 @@ pub fn assert_exit(out: &Output, code: i32, context: &str) {
     );
 }
 
+/// `bytes` (text) with every line ending — CRLF, bare LF, bare CR — made
+/// CRLF and a final one added when missing: what smtpsh sends of a
+/// message file, worked out independently of smtpsh.
+pub fn crlf_lines(bytes: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(bytes)
+        .replace("\r\n", "\n")
+        .replace('\r', "\n");
+    let mut out = text.replace('\n', "\r\n");
+    if !out.ends_with("\r\n") {
+        out.push_str("\r\n");
+    }
+    out.into_bytes()
+}
+
 /// Quote a string for a smtpsh script line (shell-style single quotes).
 pub fn quote(s: &str) -> String {
     if !s.is_empty()
