@@ -211,7 +211,7 @@ impl Normalizer {
         }
         while p < buf.len() {
             let rest = &buf[p..];
-            let Some(k) = rest.iter().position(|&b| b == b'\r' || b == b'\n') else {
+            let Some(k) = memchr::memchr2(b'\r', b'\n', rest) else {
                 self.content(rest);
                 emit(rest);
                 break;
@@ -257,7 +257,7 @@ impl Normalizer {
                 self.facts.header_8bit = true;
             }
         }
-        if !self.facts.nul && text.contains(&0) {
+        if !self.facts.nul && memchr::memchr(0, text).is_some() {
             self.facts.nul = true;
         }
     }

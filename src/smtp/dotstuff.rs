@@ -135,7 +135,7 @@ impl<W: Write> Write for DotStuffer<W> {
                 }
                 self.at_line_start = false;
             }
-            let Some(k) = buf[p..].iter().position(|&b| b == b'\r' || b == b'\n') else {
+            let Some(k) = memchr::memchr2(b'\r', b'\n', &buf[p..]) else {
                 break;
             };
             let j = p + k;
