@@ -252,3 +252,65 @@ fn lines_typed_ahead_all_run_in_order() {
     s.send_line("exit").unwrap();
     s.expect(Eof).unwrap();
 }
+
+/// A session typed by hand — with a typo, a missing file and a refused
+/// command among the good ones — recorded with `--expect`, replays with
+/// `smtpsh -f` from another directory against the same server and exits 0.
+#[test]
+fn a_recording_made_by_hand_replays_from_another_directory() {
+    let home = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("notes.txt"), b"attached by hand\n").unwrap();
+    let sandbox = smtpsh::sandbox::Sandbox::start_in(&home.path().join("server")).unwrap();
+    let mut s = shell(home.path(), work.path(), &["--color", "never"]);
+    for line in [
+        "record session.smtp --expect".to_string(),
+        format!("connect 127.0.0.1 {}", sandbox.port()),
+        "from ann@example.com".to_string(),
+        "to bob@example.org".to_string(),
+        "subject typed by hand".to_string(),
+        "attach notes.txt".to_string(),
+        "attach missing.txt".to_string(),
+        "sned".to_string(),
+        "rcpt to:<no space@example.org>".to_string(),
+        "send".to_string(),
+        "record stop".to_string(),
+    ] {
+        type_line(&mut s, &line);
+    }
+    s.send_line("exit").unwrap();
+    s.expect(Eof).unwrap();
+    let recording = work.path().join("session.smtp");
+    let text = std::fs::read_to_string(&recording).unwrap();
+    assert!(
+        text.contains(&format!(
+            "attach {}",
+            work.path().join("notes.txt").display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("# sned") && text.contains("\nsend\nexpect 250 2.0.0\n"),
+        "{text}"
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smtpsh"))
+        .args(["--no-history", "-f"])
+        .arg(&recording)
+        .current_dir(elsewhere.path())
+        .env("HOME", home.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stored = std::fs::read_dir(sandbox.maildir().join("new"))
+        .unwrap()
+        .count();
+    assert_eq!(stored, 2, "the session's message and the replay's");
+}
