@@ -136,6 +136,11 @@ impl Mailbox {
                 address: Address::parse(s)?,
             });
         };
+        if !s[open..].contains('>') {
+            return Err(AddressError::BadSyntax(
+                "the '<' has no closing '>' (write Name <address>)".into(),
+            ));
+        }
         if !s.ends_with('>') {
             return Err(AddressError::BadSyntax("text after the closing '>'".into()));
         }
@@ -373,6 +378,10 @@ mod tests {
         assert_eq!(m.name, None);
         assert_eq!(m.to_string(), "bob@example.com");
         assert!(Mailbox::parse("Ann <ann@example.com> trailing").is_err());
+        let missing = Mailbox::parse("Bob <bob@example.com")
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("no closing '>'"), "{missing}");
         assert!(Mailbox::parse("Ann\r\nBcc: x <ann@example.com>").is_err());
     }
 

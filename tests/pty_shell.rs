@@ -225,9 +225,7 @@ fn a_421_at_the_prompt_shows_at_once_and_the_prompt_says_the_connection_is_gone(
         out.contains("closed:       the server closed the connection (421"),
         "{out}"
     );
-    // The draft holds a sender: `exit` warns once, then leaves.
-    let out = type_line(&mut s, "exit");
-    assert!(out.contains("the draft was not sent"), "{out}");
+    // The draft holds only a sender, nothing worth a warning: `exit` leaves.
     s.send_line("exit").unwrap();
     s.expect(Eof).unwrap();
     fake.finish();
@@ -313,4 +311,88 @@ fn a_recording_made_by_hand_replays_from_another_directory() {
         .unwrap()
         .count();
     assert_eq!(stored, 2, "the session's message and the replay's");
+}
+
+/// Message text is text: no command colours in it, a tab is a tab.
+#[test]
+fn message_lines_are_plain_and_take_a_literal_tab() {
+    let home = tempfile::tempdir().unwrap();
+    let mut s = shell(home.path(), home.path(), &["--no-history"]);
+    s.send("body\r").unwrap();
+    s.expect("body> ").expect("the body prompt");
+    // "From" is a command's alias, "Hello," is no command: typed at the
+    // command prompt they would be green and red.
+    s.send("From the desk\tof Ann, Hello,\r").unwrap();
+    let cap = s.expect("body> ").expect("the next body prompt");
+    let typed = String::from_utf8_lossy(cap.before()).into_owned();
+    assert!(
+        !typed.contains("\x1b[32m") && !typed.contains("\x1b[31m"),
+        "coloured message text: {typed:?}"
+    );
+    s.send(".\r").unwrap();
+    s.expect("body set").unwrap();
+    s.expect(PROMPT_START).unwrap();
+    let out = type_line(&mut s, "show");
+    assert!(out.contains("From the desk\tof Ann, Hello,"), "{out:?}");
+    s.send_line("new").unwrap();
+    s.expect(PROMPT_START).unwrap();
+    s.send_line("exit").unwrap();
+    s.expect(Eof).unwrap();
+}
+
+/// A bracketed paste of three lines at the prompt runs three commands,
+/// each shown after its prompt; a failing one stops the rest.
+#[test]
+fn a_pasted_block_runs_line_by_line_and_stops_at_a_failure() {
+    let home = tempfile::tempdir().unwrap();
+    let mut s = shell(
+        home.path(),
+        home.path(),
+        &["--no-history", "--color", "never"],
+    );
+    s.send("\x1b[200~subject one\nsubject two\nsubject three\n\x1b[201~")
+        .unwrap();
+    s.send("\r").unwrap();
+    s.expect("subject set: three").expect("the third line ran");
+    s.expect(PROMPT_START).unwrap();
+    let out = type_line(&mut s, "status");
+    assert!(out.contains("subject:    three"), "{out}");
+    s.send("\x1b[200~subject four\nsubjekt five\nsubject six\n\x1b[201~\r")
+        .unwrap();
+    s.expect("the 1 line pasted after it did not run")
+        .expect("the rest dropped");
+    s.expect(PROMPT_START).unwrap();
+    let out = type_line(&mut s, "status");
+    assert!(out.contains("subject:    four"), "{out}");
+    s.send_line("exit").unwrap();
+    s.expect(Eof).unwrap();
+}
+
+/// A server that says nothing: after a second a line says what smtpsh
+/// waits for; Ctrl-C stops it and its message starts a line of its own.
+#[test]
+fn a_silent_server_is_waited_for_aloud_and_ctrl_c_starts_a_new_line() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let keep = std::thread::spawn(move || listener.accept().map(|(c, _)| c));
+    let home = tempfile::tempdir().unwrap();
+    let mut s = shell(
+        home.path(),
+        home.path(),
+        &["--no-history", "--color", "never"],
+    );
+    s.send_line(format!("connect 127.0.0.1 {port}")).unwrap();
+    s.expect("... waiting for the greeting (Ctrl-C stops waiting)")
+        .expect("the waiting line");
+    s.send(ControlCode::EndOfText).unwrap();
+    let cap = s.expect("interrupted").unwrap();
+    let before = String::from_utf8_lossy(cap.before()).into_owned();
+    assert!(
+        before.ends_with("\n*** ") || before.ends_with("\r\n*** "),
+        "{before:?}"
+    );
+    s.expect(PROMPT_START).unwrap();
+    s.send_line("exit").unwrap();
+    s.expect(Eof).unwrap();
+    drop(keep);
 }

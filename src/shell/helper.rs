@@ -16,7 +16,11 @@ use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Context};
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::Write as _;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Most commands kept in the history.
 const MAX_HISTORY: usize = 5000;
@@ -28,6 +32,57 @@ fn verb_start(v: Verb) -> String {
         Verb::Mail => "MAIL FROM:<".to_string(),
         Verb::Rcpt => "RCPT TO:<".to_string(),
         other => other.name().to_string(),
+    }
+}
+
+/// What the editor is reading, which decides what Tab, hints and
+/// highlighting do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A command line: commands highlighted, usage hinted, Tab completes.
+    Command,
+    /// Message text or an answer (`body>`, `data>`, a user name): plain,
+    /// and Tab is a tab.
+    Text,
+    /// A file path: plain, and Tab completes paths.
+    Path,
+}
+
+/// The editor's [`Mode`], shared by the helper and the Tab key's handler
+/// (which rustyline wants `Send + Sync`).
+#[derive(Debug, Clone, Default)]
+struct SharedMode(Arc<AtomicU8>);
+
+impl SharedMode {
+    fn get(&self) -> Mode {
+        match self.0.load(Ordering::Relaxed) {
+            1 => Mode::Text,
+            2 => Mode::Path,
+            _ => Mode::Command,
+        }
+    }
+    fn set(&self, mode: Mode) {
+        let n = match mode {
+            Mode::Command => 0,
+            Mode::Text => 1,
+            Mode::Path => 2,
+        };
+        self.0.store(n, Ordering::Relaxed);
+    }
+}
+
+/// Tab in [`Mode::Text`] inserts a tab; elsewhere it completes.
+struct TabKey(SharedMode);
+
+impl rustyline::ConditionalEventHandler for TabKey {
+    fn handle(
+        &self,
+        _evt: &rustyline::Event,
+        _n: rustyline::RepeatCount,
+        _positive: bool,
+        _ctx: &rustyline::EventContext,
+    ) -> Option<rustyline::Cmd> {
+        (self.0.get() == Mode::Text).then(|| rustyline::Cmd::Insert(1, "\t".to_string()))
     }
 }
 
@@ -43,6 +98,8 @@ pub struct ShellHelper {
     editing: Rc<RefCell<String>>,
     /// Whether to colour.
     color: bool,
+    /// What is being read.
+    mode: SharedMode,
 }
 
 impl rustyline::Helper for ShellHelper {}
@@ -212,7 +269,14 @@ impl Completer for ShellHelper {
         pos: usize,
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        Ok(self.candidates(line, pos))
+        match self.mode.get() {
+            Mode::Command => Ok(self.candidates(line, pos)),
+            Mode::Path => Ok(self
+                .files
+                .complete_path(line, pos)
+                .unwrap_or((pos, Vec::new()))),
+            Mode::Text => Ok((pos, Vec::new())),
+        }
     }
 }
 
@@ -222,7 +286,7 @@ impl Hinter for ShellHelper {
     fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<String> {
         // Called on every edit: the line as it stands now.
         line.clone_into(&mut self.editing.borrow_mut());
-        if pos != line.len() {
+        if pos != line.len() || self.mode.get() != Mode::Command {
             return None;
         }
         let word = line.trim_end();
@@ -244,6 +308,10 @@ impl Hinter for ShellHelper {
 
 impl Highlighter for ShellHelper {
     fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
+        if self.mode.get() != Mode::Command {
+            // Typed text is text: never coloured as if it were a command.
+            return Cow::Borrowed(line);
+        }
         let trimmed = line.trim_start();
         let lead = line.len() - trimmed.len();
         let end = trimmed.find(char::is_whitespace).unwrap_or(trimmed.len());
@@ -271,7 +339,7 @@ impl Highlighter for ShellHelper {
         Cow::Owned(paint(self.color, Tone::Dim, hint))
     }
     fn highlight_char(&self, _line: &str, _pos: usize, kind: CmdKind) -> bool {
-        kind != CmdKind::MoveCursor
+        kind != CmdKind::MoveCursor && self.mode.get() == Mode::Command
     }
 }
 
@@ -288,6 +356,10 @@ pub struct Editor {
     warning: Option<String>,
     printer: Option<Printer>,
     color: bool,
+    mode: SharedMode,
+    /// Lines of a paste not read yet: each is given, and shown after its
+    /// prompt, as if typed.
+    pasted: VecDeque<String>,
 }
 
 impl Editor {
@@ -309,13 +381,19 @@ impl Editor {
         let extensions = Rc::new(RefCell::new(Vec::new()));
         let mechanisms = Rc::new(RefCell::new(Vec::new()));
         let editing = Rc::new(RefCell::new(String::new()));
+        let mode = SharedMode::default();
         ed.set_helper(Some(ShellHelper {
             files: FilenameCompleter::new(),
             extensions: extensions.clone(),
             mechanisms: mechanisms.clone(),
             editing: editing.clone(),
             color,
+            mode: mode.clone(),
         }));
+        ed.bind_sequence(
+            rustyline::KeyEvent(rustyline::KeyCode::Tab, rustyline::Modifiers::NONE),
+            rustyline::EventHandler::Conditional(Box::new(TabKey(mode.clone()))),
+        );
         let printer = ed
             .create_external_printer()
             .ok()
@@ -347,6 +425,8 @@ impl Editor {
             warning,
             printer,
             color,
+            mode,
+            pasted: VecDeque::new(),
         })
     }
     /// A problem with the history file, to show once.
@@ -394,19 +474,74 @@ impl Editor {
     /// Reads a command line that starts as `initial` (text typed before
     /// the prompt had to be redrawn).
     pub fn command_from(&mut self, prompt: &(String, String), initial: &str) -> Line {
+        self.read(Mode::Command, prompt, initial)
+    }
+
+    /// Reads a line in `mode`. A paste of several lines is taken apart:
+    /// the first is returned now and the others, one by one, by the next
+    /// reads (each shown after its own prompt, as if typed), whatever they
+    /// are read as: commands, or message lines.
+    fn read(&mut self, mode: Mode, prompt: &(String, String), initial: &str) -> Line {
+        if let Some(line) = self.pasted.pop_front() {
+            let mut out = std::io::stdout();
+            let _ = writeln!(out, "{}{line}", prompt.1);
+            let _ = out.flush();
+            return Line::Text(line);
+        }
         self.editing.borrow_mut().clear();
+        self.mode.set(mode);
         let p: (&str, &str) = (&prompt.0, &prompt.1);
         let read = if initial.is_empty() {
             self.ed.readline(&p)
         } else {
             self.ed.readline_with_initial(&p, (initial, ""))
         };
+        self.mode.set(Mode::Command);
         match read {
+            Ok(l) if l.contains('\n') => self.take_paste(prompt, &l),
             Ok(l) => Line::Text(l),
             Err(ReadlineError::Interrupted) => Line::Interrupted,
             Err(_) => Line::Eof,
         }
     }
+
+    /// A paste of several lines, shown at the prompt as it was pasted:
+    /// that display is erased, the first line shown after the prompt and
+    /// returned, the others kept for the next reads. A trailing line
+    /// break ends the last line; empty lines stay (in a message they are
+    /// blank lines; as commands they do nothing).
+    fn take_paste(&mut self, prompt: &(String, String), text: &str) -> Line {
+        let cols = self
+            .ed
+            .dimensions()
+            .map_or(80, |(cols, _)| usize::from(cols).max(1));
+        let shown = format!("{}{text}", prompt.0);
+        let rows: usize = shown
+            .split('\n')
+            .map(|l| unicode_width::UnicodeWidthStr::width(l) / cols + 1)
+            .sum();
+        let mut out = std::io::stdout();
+        let _ = write!(out, "\x1b[{rows}A\r\x1b[J");
+        let _ = out.flush();
+        let body = text.strip_suffix('\n').unwrap_or(text);
+        self.pasted = body.split('\n').map(str::to_string).collect();
+        match self.pasted.pop_front() {
+            Some(first) => {
+                let _ = writeln!(out, "{}{first}", prompt.1);
+                let _ = out.flush();
+                Line::Text(first)
+            }
+            None => Line::Text(String::new()),
+        }
+    }
+
+    /// Forgets the pasted lines not run yet (after one failed); how many.
+    pub fn drop_pasted(&mut self) -> usize {
+        let n = self.pasted.len();
+        self.pasted.clear();
+        n
+    }
+
     /// What was typed at the prompt when the line was given up (the
     /// prompt redrawn for a reply the server sent on its own): that text
     /// is put back, and the old prompt line erased from the screen.
@@ -432,7 +567,11 @@ impl Input for Editor {
     }
     fn continuation(&mut self, prompt: &str) -> Line {
         let styled = paint(self.color, Tone::Dim, prompt);
-        self.command_from(&(prompt.to_string(), styled), "")
+        self.read(Mode::Text, &(prompt.to_string(), styled), "")
+    }
+    fn path(&mut self, prompt: &str) -> Line {
+        let styled = paint(self.color, Tone::Dim, prompt);
+        self.read(Mode::Path, &(prompt.to_string(), styled), "")
     }
     fn interactive(&self) -> bool {
         true
@@ -456,6 +595,7 @@ mod tests {
 
     fn helper() -> ShellHelper {
         ShellHelper {
+            mode: SharedMode::default(),
             files: FilenameCompleter::new(),
             extensions: Rc::new(RefCell::new(vec![
                 "SIZE".into(),
@@ -502,6 +642,10 @@ mod tests {
         assert_eq!(words("set co"), vec!["color "]);
         assert_eq!(words("set color n"), vec!["never"]);
         assert_eq!(words("set va"), vec!["var "]);
+        assert_eq!(words("connect s"), vec!["sandbox"]);
+        assert_eq!(words("connect "), vec!["sandbox"]);
+        assert!(!words("raw ").iter().any(|w| w.starts_with("PIPELINING")));
+        assert!(!words("raw P").iter().any(|w| w.starts_with("PIPELINING")));
         assert_eq!(words("set lo"), vec!["log "]);
         assert_eq!(words("record x --ex"), vec!["--expect "]);
         assert_eq!(words("help con"), vec!["connect"]);

@@ -33,6 +33,10 @@ pub trait Input {
     fn command(&mut self, prompt: &(String, String)) -> Line;
     /// Reads a continuation line (message text after `body` or DATA).
     fn continuation(&mut self, prompt: &str) -> Line;
+    /// Reads a file path (Tab completes paths); a script's next line.
+    fn path(&mut self, prompt: &str) -> Line {
+        self.continuation(prompt)
+    }
     /// Whether a person is typing (prompts, warnings that wait for a second try).
     fn interactive(&self) -> bool;
     /// Whether the next command line (skipping blank lines and comments) is

@@ -273,8 +273,14 @@ fn connect_at_start(s: &mut Session, opts: &Options) -> Result<(), Failure> {
     cmd::connect::open(s, Target { host, port, mode })
 }
 
-/// Prints a failure with its location and hint.
+/// Prints a failure with its location and hint. An interruption starts
+/// a line of its own on a terminal (the terminal echoed `^C` where the
+/// cursor was).
 pub fn report(s: &Session, f: &Failure, location: Option<&str>) {
+    if f.kind == FailKind::Interrupted && std::io::stderr().is_terminal() {
+        let _ = s.out.flush();
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), b"\n");
+    }
     match location {
         Some(loc) => s.out.error(&format!("{loc}: {}", f.message)),
         None => s.out.error(&f.message),
@@ -340,6 +346,11 @@ fn execute(s: &mut Session, input: &mut dyn Input, typed: &str, line: &str) -> R
     };
     s.interrupt.store(false, Ordering::SeqCst);
     cmd::script::record::finish(s, spec, &r);
+    if spec.name != "exit" {
+        // The unsent-draft warning is for the exit that comes right after
+        // it: after any other command, the next exit warns again.
+        s.warned_unsent = false;
+    }
     r
 }
 
@@ -429,6 +440,7 @@ fn interactive(s: &mut Session, no_history: bool) {
         s.out.warn(&w);
     }
     let wake = std::io::stdout().is_terminal();
+    s.out.waiting_notes = wake;
     let mut resume = String::new();
     while !s.exiting && !s.out.is_broken() {
         ed.set_extensions(s.conversation().and_then(|c| c.extensions()));
@@ -461,6 +473,14 @@ fn interactive(s: &mut Session, no_history: bool) {
                 log_command(s, "smtpsh", &line);
                 if let Err(f) = run_line(s, &mut ed, &line) {
                     report(s, &f, None);
+                    // A paste stops at its first failure, as a script does.
+                    let dropped = ed.drop_pasted();
+                    if dropped > 0 {
+                        s.out.note(&format!(
+                            "the {} pasted after it did not run",
+                            cmd::plural(dropped, "line")
+                        ));
+                    }
                 }
             }
             Line::Interrupted => {}

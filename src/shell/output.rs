@@ -135,6 +135,8 @@ pub struct Output {
     pub verbose: bool,
     /// During AUTH: show each 334 challenge decoded after it.
     pub sasl: bool,
+    /// Say when a reply is slow to come (a person at a terminal).
+    pub waiting_notes: bool,
     /// The last reply shown, for `expect`.
     last_reply: Option<Reply>,
     /// Standard output was closed by its reader.
@@ -158,6 +160,7 @@ impl Output {
             color,
             verbose: false,
             sasl: false,
+            waiting_notes: false,
             last_reply: None,
             broken: Cell::new(false),
             log: RefCell::new(None),
@@ -380,6 +383,14 @@ impl Observer for Output {
             Event::Notice(text) => {
                 if self.verbose {
                     self.note(text);
+                }
+            }
+            Event::Waiting { what } => {
+                // A person wonders whether anything is happening; a script's
+                // transcript needs no such line.
+                if self.waiting_notes {
+                    let line = format!("... waiting for {what} (Ctrl-C stops waiting)");
+                    self.line_out(&self.paint(Tone::Dim, &line));
                 }
             }
         }

@@ -507,3 +507,24 @@ fn variables_expand_before_a_line_is_parsed() {
     // A comment is not expanded.
     run(&mut s, "# ${UNDEFINED} in a comment").expect("comment");
 }
+
+#[test]
+fn the_unsent_draft_warning_comes_before_every_exit_that_would_lose_work() {
+    let (mut s, out) = Session::for_tests();
+    let leave = crate::shell::cmd::connect::leave;
+    // A subject alone is no work lost.
+    run(&mut s, "subject just this").expect("subject");
+    leave(&mut s, true).expect("leave");
+    assert!(s.exiting, "{}", out.take());
+    let (mut s, out) = Session::for_tests();
+    run(&mut s, "to bob@example.org").expect("to");
+    leave(&mut s, true).expect("leave");
+    assert!(!s.exiting && out.take().contains("the draft was not sent"));
+    // Another command, then exit: it warns again.
+    run(&mut s, "subject changed my mind").expect("subject");
+    leave(&mut s, true).expect("leave");
+    assert!(!s.exiting && out.take().contains("the draft was not sent"));
+    // Right after the warning, exit leaves.
+    leave(&mut s, true).expect("leave");
+    assert!(s.exiting);
+}

@@ -210,10 +210,16 @@ pub fn exit(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), Fail
     leave(s, input.interactive())
 }
 
+/// Whether losing `draft` would lose work: it has recipients,
+/// attachments or a body (a subject alone is not worth a warning).
+fn worth_keeping(draft: &crate::mime::Draft) -> bool {
+    !draft.recipients().is_empty() || !draft.attachments.is_empty() || !draft.body.is_empty()
+}
+
 /// Leaves the shell: warns once about an unsent draft (interactive), QUITs
 /// if connected. Sets `exiting` when leaving.
 pub fn leave(s: &mut Session, interactive: bool) -> Result<(), Failure> {
-    if s.unsent && !s.draft.is_empty() && !s.warned_unsent {
+    if s.unsent && worth_keeping(&s.draft) && !s.warned_unsent {
         s.warned_unsent = true;
         let what = format!(
             "the draft was not sent ({}, {})",

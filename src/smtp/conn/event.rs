@@ -39,4 +39,10 @@ pub enum Event<'a> {
     },
     /// Something the layer noticed, e.g. "the server ended a line with a bare LF".
     Notice(&'a str),
+    /// A reply is slow to come: said once per reply, after
+    /// [`super::WAITING_NOTICE`] without one.
+    Waiting {
+        /// What is awaited, e.g. "the greeting".
+        what: &'a str,
+    },
 }

@@ -24,6 +24,9 @@ pub use error::ConnError;
 pub use event::{Event, Observer};
 pub use stream::Stream;
 pub use timeout::{REPLY_TIME_FACTOR, TimeoutPhase};
+
+/// How long a reply may be awaited before an [`Event::Waiting`] says so.
+pub const WAITING_NOTICE: Duration = Duration::from_secs(1);
 pub use writers::{BdatWriter, DataWriter};
 
 use super::client::Conversation;
@@ -271,11 +274,16 @@ impl Connection {
         let started = Instant::now();
         let limit = timeout.saturating_mul(REPLY_TIME_FACTOR);
         let mut deadline = started + timeout;
+        let mut said_waiting = false;
         loop {
             if self.options.interrupt.load(Ordering::SeqCst) {
                 return Err(self.fail(ConnError::Interrupted));
             }
             let now = Instant::now();
+            if !said_waiting && now.saturating_duration_since(started) >= WAITING_NOTICE {
+                said_waiting = true;
+                observer.event(Event::Waiting { what: waiting_for });
+            }
             if now.saturating_duration_since(started) >= limit {
                 return Err(self.fail(ConnError::TooSlow {
                     waiting_for: waiting_for.to_string(),

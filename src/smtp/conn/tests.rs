@@ -33,6 +33,7 @@ impl Observer for Log {
                 tls(secure)
             ),
             Event::Notice(text) => format!("NOTE: {text}"),
+            Event::Waiting { what } => format!("WAITING: {what}"),
         });
     }
 }

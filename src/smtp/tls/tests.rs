@@ -137,6 +137,7 @@ impl Observer for Log {
             ),
             Event::DataSent { bytes, .. } => format!("DATA {bytes}"),
             Event::Notice(n) => format!("NOTE: {n}"),
+            Event::Waiting { what } => format!("WAITING: {what}"),
         });
     }
 }
