@@ -4,12 +4,13 @@
 //! it composes messages with [`mime`] and talks to servers with [`smtp`].
 //! [`sandbox`] is a peer of the client (a server), never importing
 //! [`shell`]; [`serve`] runs it headless. [`address`], [`clock`], [`local`] and [`text`] serve every
-//! layer.
+//! layer. [`cli`] is the shell's command line.
 //! See docs/architecture.md.
 
 #![forbid(unsafe_code)]
 
 pub mod address;
+pub mod cli;
 pub mod clock;
 pub mod local;
 pub mod mime;

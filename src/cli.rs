@@ -1,0 +1,108 @@
+//! The command line of `smtpsh`: the shell's options ([`Cli`]).
+//!
+//! `main.rs` picks a sub-command (`serve`, `inbox`, `test`) by the first
+//! word before clap runs (each has its own parser); anything else is
+//! parsed here.
+
+use crate::shell::{Options, output::ColorChoice};
+use clap::{Parser, ValueHint};
+use std::path::PathBuf;
+
+/// The help text after the options of `smtpsh --help`.
+const AFTER_HELP: &str = "Exit status: 0 all succeeded, 1 local error (bad input, missing file), 2 usage, \
+3 connection error, 4 server refused a command, 5 an `expect` failed, 130 interrupted, \
+141 standard output closed (`| head`).\n\
+History: $SMTPSH_HISTORY, else $XDG_STATE_HOME/smtpsh/history (~/.local/state/smtpsh/history).\n\
+Also: `smtpsh test --help` (run scripts as tests, JUnit/TAP reports), `smtpsh serve --help` (the sandbox as a headless mail catcher), `smtpsh inbox --help` (read what it stored).\n\
+Examples:\n  smtpsh 127.0.0.1 2525\n  smtpsh -f session.smtp 127.0.0.1 2525\n  smtpsh -c 'connect 127.0.0.1 2525' -c ehlo -c quit\n  smtpsh --starttls --require-tls smtp.example.org 587";
+
+/// An interactive SMTP shell: talk to a mail server step by step, compose a
+/// MIME message with attachments, send it, and replay sessions as scripts.
+#[derive(Parser, Debug)]
+#[command(name = "smtpsh", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Connect to HOST at start (also HOST:PORT or [IPv6]:PORT).
+    #[arg(value_hint = ValueHint::Hostname)]
+    pub host: Option<String>,
+    /// The port for HOST (default 25).
+    pub port: Option<String>,
+    /// Run the commands in FILE (`-` for standard input), then exit.
+    #[arg(short = 'f', long = "file", value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub file: Option<PathBuf>,
+    /// Run CMD (repeatable, in order), then exit.
+    #[arg(short = 'c', long = "command", value_name = "CMD")]
+    pub command: Vec<String>,
+    /// In a script, go on after a failure; exit with the first failure's status.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Colour: auto (only on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
+    /// Do not read or write the history file.
+    #[arg(long)]
+    pub no_history: bool,
+    /// Walk through HELO, MAIL FROM, RCPT TO, the message and attachments step by step.
+    #[arg(long, requires = "host")]
+    pub guided: bool,
+    /// Start the built-in sandbox SMTP server (127.0.0.1, a free port; mail
+    /// stored in $SMTPSH_SANDBOX_DIR/Maildir, else $XDG_DATA_HOME/smtpsh/sandbox/Maildir)
+    /// and connect to it.
+    #[arg(long, conflicts_with = "host")]
+    pub sandbox: bool,
+    /// Connect to HOST with implicit TLS (TLS from the first byte; port 465 implies it).
+    #[arg(long, conflicts_with = "starttls")]
+    pub tls: bool,
+    /// Connect to HOST in plaintext, then upgrade with STARTTLS right after EHLO (ports 25, 587).
+    #[arg(long)]
+    pub starttls: bool,
+    /// Never send MAIL, RCPT, DATA or AUTH without TLS: connections upgrade with
+    /// STARTTLS or stop (also `set require-tls on`).
+    #[arg(long)]
+    pub require_tls: bool,
+    /// Trust the CA certificate(s) in this PEM file instead of the system's roots.
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub cafile: Option<PathBuf>,
+    /// Do not verify TLS certificates (unsafe; warned at every connect).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Define the variable NAME for `${NAME}` in commands (repeatable;
+    /// before `set var` in the script and the environment).
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Write the whole transcript, without colour and with a timestamp per
+    /// line, to FILE (also `set log FILE`).
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub log: Option<PathBuf>,
+}
+
+/// `--var NAME=VALUE`.
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    crate::shell::vars::parse_assignment(s)
+}
+
+impl Cli {
+    /// The shell's options, or why they do not go together (a usage error).
+    pub fn into_options(self) -> Result<Options, String> {
+        if self.file.is_some() && !self.command.is_empty() {
+            return Err("-f and -c cannot be used together".to_string());
+        }
+        Ok(Options {
+            host: self.host,
+            port: self.port,
+            file: self.file,
+            commands: self.command,
+            keep_going: self.keep_going,
+            color: ColorChoice::parse(&self.color).unwrap_or(ColorChoice::Auto),
+            no_history: self.no_history,
+            guided: self.guided,
+            sandbox: self.sandbox,
+            tls: self.tls,
+            starttls: self.starttls,
+            require_tls: self.require_tls,
+            cafile: self.cafile,
+            insecure: self.insecure,
+            vars: self.vars,
+            log: self.log,
+        })
+    }
+}
