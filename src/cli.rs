@@ -1,11 +1,19 @@
-//! The command line of `smtpsh`: the shell's options ([`Cli`]).
+//! The command line of `smtpsh`: the shell's options ([`Cli`]) and the
+//! whole command tree ([`command`]) — those options plus the sub-commands
+//! `serve`, `inbox`, `test`, `completions` and `man` — from which the man
+//! page ([`man`]) and the shell completion scripts ([`completions`]) are
+//! generated, so they say what `--help` and the command table say.
 //!
-//! `main.rs` picks a sub-command (`serve`, `inbox`, `test`) by the first
-//! word before clap runs (each has its own parser); anything else is
-//! parsed here.
+//! `main.rs` picks the sub-command by the first word before clap runs
+//! (each has its own parser), so the tree here is for documentation: it is
+//! built from the same definitions (`serve::Args`, `runner::Args`, the
+//! command table's row for `inbox`), never kept apart.
 
-use crate::shell::{Options, output::ColorChoice};
-use clap::{Parser, ValueHint};
+pub mod completions;
+pub mod man;
+
+use crate::shell::{self, Options, commands, output::ColorChoice};
+use clap::{Arg, ArgAction, CommandFactory, Parser, ValueHint};
 use std::path::PathBuf;
 
 /// The help text after the options of `smtpsh --help`.
@@ -13,7 +21,8 @@ const AFTER_HELP: &str = "Exit status: 0 all succeeded, 1 local error (bad input
 3 connection error, 4 server refused a command, 5 an `expect` failed, 130 interrupted, \
 141 standard output closed (`| head`).\n\
 History: $SMTPSH_HISTORY, else $XDG_STATE_HOME/smtpsh/history (~/.local/state/smtpsh/history).\n\
-Also: `smtpsh test --help` (run scripts as tests, JUnit/TAP reports), `smtpsh serve --help` (the sandbox as a headless mail catcher), `smtpsh inbox --help` (read what it stored).\n\
+Also: `smtpsh test --help` (run scripts as tests, JUnit/TAP reports), `smtpsh serve --help` (the sandbox as a headless mail catcher), `smtpsh inbox --help` (read what it stored), \
+`smtpsh man` (the manual page), `smtpsh completions bash|zsh|fish` (a completion script).\n\
 Examples:\n  smtpsh 127.0.0.1 2525\n  smtpsh -f session.smtp 127.0.0.1 2525\n  smtpsh -c 'connect 127.0.0.1 2525' -c ehlo -c quit\n  smtpsh --starttls --require-tls smtp.example.org 587";
 
 /// An interactive SMTP shell: talk to a mail server step by step, compose a
@@ -77,7 +86,7 @@ pub struct Cli {
 
 /// `--var NAME=VALUE`.
 fn parse_var(s: &str) -> Result<(String, String), String> {
-    crate::shell::vars::parse_assignment(s)
+    shell::vars::parse_assignment(s)
 }
 
 impl Cli {
@@ -106,3 +115,120 @@ impl Cli {
         })
     }
 }
+
+/// The sub-commands, in the order the man page and completions list them.
+pub const SUBCOMMANDS: [&str; 5] = ["serve", "inbox", "test", "completions", "man"];
+
+/// The whole command line: the shell's options and every sub-command, as
+/// one `clap::Command` named `smtpsh`.
+pub fn command() -> clap::Command {
+    Cli::command()
+        .disable_help_subcommand(true)
+        .subcommand(
+            crate::serve::Args::command()
+                .name("serve")
+                .bin_name("smtpsh serve"),
+        )
+        .subcommand(inbox_command())
+        .subcommand(
+            crate::runner::Args::command()
+                .name("test")
+                .bin_name("smtpsh test"),
+        )
+        .subcommand(completions::command())
+        .subcommand(man::command())
+        .mut_subcommands(free_text)
+        .mut_args(free_text_arg)
+}
+
+/// [`free_text_arg`] for every argument of `cmd`.
+fn free_text(cmd: clap::Command) -> clap::Command {
+    cmd.mut_args(free_text_arg)
+}
+
+/// A value that is no path and has no list of values (`-c CMD`, `--var
+/// NAME=VALUE`, `--listen ADDR:PORT`) completes as nothing rather than as
+/// a file name, clap_complete's default.
+fn free_text_arg(arg: Arg) -> Arg {
+    let free = arg.get_action().takes_values()
+        && arg.get_value_hint() == ValueHint::Unknown
+        && arg.get_possible_values().is_empty();
+    if free {
+        arg.value_hint(ValueHint::Other)
+    } else {
+        arg
+    }
+}
+
+/// `smtpsh inbox`, from the command table's row for `inbox`: its summary,
+/// its options (`--maildir DIR`: an option taking DIR; `--json`: a flag)
+/// and the message number.
+fn inbox_command() -> clap::Command {
+    let mut cmd = clap::Command::new("inbox")
+        .bin_name("smtpsh inbox")
+        .disable_version_flag(true);
+    let Some(spec) = commands::find("inbox") else {
+        return cmd;
+    };
+    cmd = cmd
+        .about(format!("The shell's inbox command: {}.", spec.summary))
+        .long_about(spec.help)
+        // One line per form: `inbox [N] ... | inbox --clear | ...`.
+        .override_usage(
+            spec.usage
+                .split(" | ")
+                .map(|form| format!("smtpsh {form}"))
+                .collect::<Vec<_>>()
+                .join("\n       "),
+        )
+        .arg(
+            Arg::new("N")
+                .value_name("N")
+                .help("The message to show (from 1, as the list numbers them)."),
+        );
+    for option in spec.options {
+        cmd = cmd.arg(table_option(option));
+    }
+    cmd
+}
+
+/// One option of the command table (`--json`, `--maildir DIR`) as a
+/// clap argument; DIR, FILE and PATH values complete as paths.
+fn table_option(option: &'static str) -> Arg {
+    let mut words = option.split_whitespace();
+    let flag = words.next().unwrap_or(option);
+    let long = flag.trim_start_matches('-');
+    let arg = Arg::new(long).long(long);
+    match words.next() {
+        None => arg.action(ArgAction::SetTrue),
+        Some(value) => {
+            let hint = match value {
+                "DIR" => ValueHint::DirPath,
+                "FILE" | "PATH" => ValueHint::FilePath,
+                _ => ValueHint::Other,
+            };
+            arg.value_name(value).value_hint(hint)
+        }
+    }
+}
+
+/// Writes `bytes` to standard output: 0, or 141 when its reader closed it
+/// (`| head`), or 1 with a message for any other failure.
+fn print(bytes: &[u8]) -> i32 {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => shell::EXIT_OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => shell::EXIT_PIPE,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "smtpsh: cannot write to standard output: {e}"
+            );
+            shell::EXIT_LOCAL
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -4,7 +4,8 @@
 //! it composes messages with [`mime`] and talks to servers with [`smtp`].
 //! [`sandbox`] is a peer of the client (a server), never importing
 //! [`shell`]; [`serve`] runs it headless. [`address`], [`clock`], [`local`] and [`text`] serve every
-//! layer. [`cli`] is the shell's command line.
+//! layer. [`cli`] is the command line, from which `--help`, the man page
+//! and the shell completions are made.
 //! See docs/architecture.md.
 
 #![forbid(unsafe_code)]

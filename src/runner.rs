@@ -94,7 +94,7 @@ pub struct Args {
     pub tap: bool,
     /// Keep each script's transcript in DIR (default: beside the --junit
     /// report, else a temporary directory removed at the end).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub transcripts: Option<PathBuf>,
     /// Define the variable NAME for `${NAME}` in every script (repeatable).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]

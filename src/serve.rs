@@ -65,7 +65,7 @@ pub struct Args {
     /// The Maildir to store into (created if missing). Default: the
     /// interactive sandbox's, $SMTPSH_SANDBOX_DIR/Maildir, else
     /// $XDG_DATA_HOME/smtpsh/sandbox/Maildir.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub maildir: Option<PathBuf>,
     /// The server's certificate chain for STARTTLS (PEM, the server's own
     /// first). Default: a CA and certificate made for this instance, the CA

@@ -272,13 +272,22 @@ fn commands_md_names_every_setting() {
 }
 
 /// docs/architecture.md names every module of the shell, the protocol,
-/// the sandbox, serve and the test runner: a new one is placed on the map.
+/// the sandbox, serve, the test runner and the command line: a new one is
+/// placed on the map.
 #[test]
 fn architecture_md_names_every_module() {
     let doc = read_doc("docs/architecture.md");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut missing = Vec::new();
-    for dir in ["shell", "shell/cmd", "smtp", "sandbox", "serve", "runner"] {
+    for dir in [
+        "shell",
+        "shell/cmd",
+        "smtp",
+        "sandbox",
+        "serve",
+        "runner",
+        "cli",
+    ] {
         let entries = std::fs::read_dir(root.join(dir)).expect("src dir");
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
