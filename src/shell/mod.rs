@@ -263,7 +263,7 @@ fn run_session(s: &mut Session, opts: &Options) -> i32 {
 /// `--sandbox`, or HOST [PORT] with `--tls` / `--starttls`.
 fn connect_at_start(s: &mut Session, opts: &Options) -> Result<(), Failure> {
     if opts.sandbox {
-        cmd::inbox::connect_sandbox(s)?;
+        cmd::inbox::sandbox_connection(s, !opts.guided)?;
     }
     let Some(host) = &opts.host else {
         return Ok(());

@@ -29,6 +29,12 @@ pub const TRY_LINE: &str = "try: from you@example.com / to friend@example.org / 
 /// listens, its Maildir and the demo account), then connects to it and
 /// says EHLO.
 pub fn connect_sandbox(s: &mut Session) -> Result<(), Failure> {
+    sandbox_connection(s, true)
+}
+
+/// [`connect_sandbox`]; without `shell` (the guided walk-through, whose
+/// first step is HELO) no EHLO is said and no commands are suggested.
+pub fn sandbox_connection(s: &mut Session, shell: bool) -> Result<(), Failure> {
     let port = match &s.sandbox {
         Some(sb) => {
             s.out.note(&format!(
@@ -59,7 +65,9 @@ pub fn connect_sandbox(s: &mut Session) -> Result<(), Failure> {
                 "STARTTLS certificate made at start, trusted by this smtpsh process only (CA: {})",
                 sb.ca_file().display()
             ));
-            s.out.note(TRY_LINE);
+            if shell {
+                s.out.note(TRY_LINE);
+            }
             let port = sb.port();
             s.sandbox = Some(sb);
             port
@@ -73,6 +81,9 @@ pub fn connect_sandbox(s: &mut Session) -> Result<(), Failure> {
             mode: TlsMode::Auto,
         },
     )?;
+    if !shell {
+        return Ok(());
+    }
     // Greet at once, so `from` can send MAIL FROM straight away and the
     // extensions (STARTTLS, AUTH, SIZE, ...) are on screen.
     let name = helo_name(s);
