@@ -311,7 +311,7 @@ pub fn resend_command(s: &Session, path: &Path, from_headers: bool) -> String {
 }
 
 /// The `connect` line for the last target.
-fn connect_line(s: &Session) -> String {
+pub(crate) fn connect_line(s: &Session) -> String {
     use super::tls::TlsMode;
     let Some(t) = &s.last_target else {
         return "connect HOST".to_string();
