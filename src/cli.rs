@@ -50,12 +50,14 @@ pub struct Cli {
     /// Do not read or write the history file.
     #[arg(long)]
     pub no_history: bool,
-    /// Walk through HELO, MAIL FROM, RCPT TO, the message and attachments step by step.
-    #[arg(long, requires = "host")]
+    /// Walk through HELO, MAIL FROM, RCPT TO, the message, attachments and QUIT
+    /// step by step, on HOST or, without one, on the built-in sandbox (exit
+    /// status 0 once the message is sent, 1 when left before, 130 on Ctrl-C).
+    #[arg(long)]
     pub guided: bool,
     /// Start the built-in sandbox SMTP server (127.0.0.1, a free port; mail
     /// stored in $SMTPSH_SANDBOX_DIR/Maildir, else $XDG_DATA_HOME/smtpsh/sandbox/Maildir)
-    /// and connect to it.
+    /// and connect to it (with --guided: the guided exercise on it, the default).
     #[arg(long, conflicts_with = "host")]
     pub sandbox: bool,
     /// Connect to HOST with implicit TLS (TLS from the first byte; port 465 implies it).

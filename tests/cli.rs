@@ -1219,6 +1219,34 @@ fn guided_mode_walks_through_a_delivery() {
     }
 }
 
+/// `--guided --sandbox` (what `--guided` alone does): the exercise on the
+/// built-in server, HELO the first command said, the script at the end.
+#[test]
+fn guided_mode_on_the_sandbox_starts_with_helo_and_ends_with_the_script() {
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = smtpsh();
+    cmd.env("SMTPSH_SANDBOX_DIR", data.path())
+        .args(["--guided", "--sandbox"]);
+    let answers =
+        "HELO student.example\nMAIL FROM:<a@example.com>\nb@example.com\n\nHi\nhello\n.\n\n";
+    let out = run_piped(cmd, answers.as_bytes());
+    assert_exit(&out, 0, "guided --sandbox");
+    let shown = stdout(&out);
+    let first = shown.find(" -> ").map(|i| &shown[i..]);
+    assert!(
+        first.is_some_and(|f| f.starts_with(" -> HELO student.example")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("connect sandbox\nhelo student.example\nfrom a@example.com\n"),
+        "{shown}"
+    );
+    let stored = fs::read_dir(data.path().join("Maildir/new"))
+        .unwrap()
+        .count();
+    assert_eq!(stored, 1);
+}
+
 // ------------------------------------------------------ colour
 
 /// A session with a reply of every class.
