@@ -215,6 +215,9 @@ fn scripted(opts: &Options) -> bool {
 /// Connects as the command line says, then runs the commands.
 fn run_session(s: &mut Session, opts: &Options) -> i32 {
     let scripted = scripted(opts);
+    // A person at a terminal (the shell, or the guided walk-through) is
+    // told when a reply is slow to come, the first greeting included.
+    s.out.waiting_notes = !scripted && std::io::stdout().is_terminal();
     if !scripted && !opts.guided {
         s.out.note(&format!(
             "smtpsh {} — type `help` for commands, Tab to complete, Ctrl-D to leave",
@@ -440,7 +443,6 @@ fn interactive(s: &mut Session, no_history: bool) {
         s.out.warn(&w);
     }
     let wake = std::io::stdout().is_terminal();
-    s.out.waiting_notes = wake;
     let mut resume = String::new();
     while !s.exiting && !s.out.is_broken() {
         ed.set_extensions(s.conversation().and_then(|c| c.extensions()));
