@@ -1,6 +1,8 @@
 //! Text helpers every layer uses: shortening, showing untrusted text
 //! (server replies, certificate names, mail headers) safely on a terminal,
-//! and sizes in bytes for people.
+//! sizes in bytes for people, and fitting lines to a width ([`wrap`]).
+
+pub mod wrap;
 
 use std::fmt::Write as _;
 
