@@ -962,6 +962,10 @@ fn ctrl_c_during_a_long_send_stops_without_the_final_dot() {
         .env("TERM", "xterm-256color")
         .env("NO_COLOR", "1");
     let mut s = Session::spawn(cmd).expect("spawn smtpsh in a pty");
+    // Wide enough that no line of `status` is wrapped.
+    s.get_process_mut()
+        .set_window_size(200, 50)
+        .expect("window size");
     // A safety net only.
     s.set_expect_timeout(Some(Duration::from_secs(60)));
     s.expect(PROMPT).expect("first prompt");

@@ -803,6 +803,60 @@ fn a_slow_upload_shows_a_progress_bar_on_a_terminal_and_erases_it() {
 }
 
 #[test]
+fn at_60_columns_the_bar_fits_so_no_frame_leaves_a_fragment() {
+    use expectrl::Session;
+    let dir = tempfile::tempdir().unwrap();
+    let (port, server) = slow_server();
+    let script = slow_script(dir.path(), port);
+    // The terminal is 60 columns wide before smtpsh starts.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args([
+        "-c",
+        "stty cols 60 rows 24 && exec \"$0\" --no-history -f \"$1\"",
+    ])
+    .arg(env!("CARGO_BIN_EXE_smtpsh"))
+    .arg(&script)
+    .env("HOME", dir.path())
+    .env("NO_COLOR", "1")
+    .env("TERM", "xterm-256color");
+    let mut s = Session::spawn(cmd).expect("spawn smtpsh in a pty");
+    let mut shown = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => shown.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&shown).into_owned();
+    server.join().expect("server");
+    // Each frame is `\r`, the bar, erase to the end of the line: one that
+    // is narrower than the terminal never wraps, so the next `\r` goes
+    // back to its start and nothing of it stays behind.
+    let frames: Vec<&str> = text
+        .split('\r')
+        .filter_map(|f| f.strip_suffix("\x1b[K"))
+        .filter(|f| f.contains('%'))
+        .collect();
+    assert!(!frames.is_empty(), "no progress bar: {text:?}");
+    for f in &frames {
+        assert!(
+            f.chars().count() < 60,
+            "a frame wider than 60 columns: {f:?}"
+        );
+    }
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.contains(" / 32.") && f.contains("ETA")),
+        "{frames:?}"
+    );
+    // Erased before the content line, and never drawn after.
+    let content = text.find("[message content:").expect("content line");
+    assert!(!text[content..].contains("ETA"), "{text:?}");
+}
+
+#[test]
 fn a_slow_upload_shows_no_bar_when_stderr_is_not_a_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let (port, server) = slow_server();

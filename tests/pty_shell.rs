@@ -19,6 +19,9 @@ fn shell(home: &Path, cwd: &Path, extra: &[&str]) -> expectrl::session::OsSessio
         .env("XDG_STATE_HOME", home.join("state"))
         .env("SMTPSH_HISTORY", home.join("history"))
         .env("TERM", "xterm-256color")
+        // `help` is taller than the terminal: shown by a pager that
+        // needs no keys.
+        .env("PAGER", "cat")
         .env_remove("NO_COLOR");
     let mut s = Session::spawn(cmd).expect("spawn smtpsh in a pty");
     s.set_expect_timeout(Some(Duration::from_secs(20)));

@@ -342,6 +342,8 @@ fn execute(s: &mut Session, input: &mut dyn Input, typed: &str, line: &str) -> R
         s.out.forget_reply();
     }
     s.interrupt.store(false, Ordering::SeqCst);
+    // Only a command typed at the prompt may page its output.
+    s.out.interactive = input.interactive();
     let r = match spec.run {
         Handler::Plain(run) => run(s, args),
         Handler::Reads(run) => run(s, input, args),

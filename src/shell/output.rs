@@ -3,11 +3,22 @@
 //! (` -> ` client, `<-  ` server, ` ~> ` / `<~  ` inside TLS, `===` notes,
 //! `***` errors), replies coloured by class, warnings and hints.
 //!
+//! On a terminal, lines are wrapped to its current width at word
+//! boundaries with a hanging indent (see [`crate::text::wrap`]); the
+//! transcript is not (it shows the wire: a long reply line is left for the
+//! terminal to wrap, so copying it gives the line as the server sent it).
+//! Long output of some commands goes through a pager ([`Output::page_start`]).
+//!
 //! Nothing is printed with `println!`: a closed standard output (`smtpsh
 //! ... | head -1`) is noticed ([`Output::is_broken`]) and the shell stops
 //! quietly with exit status [`super::EXIT_PIPE`], never a panic.
 
+mod screen;
+
+pub use screen::{Fit, Stream, pager_command, stderr_columns};
+
 use crate::smtp::{Event, Observer, Reply};
+use crate::text::wrap;
 // Sizes are written by serve too; the helpers live with the other text ones.
 pub use crate::text::{human_bytes, scaled, short_bytes};
 use anstyle::{AnsiColor, Style};
@@ -143,11 +154,33 @@ pub struct Output {
     broken: Cell<bool>,
     /// `--log FILE`: every line printed, uncoloured and timestamped.
     log: RefCell<Option<super::log::TranscriptLog>>,
+    /// The width lines are wrapped to (and the height that calls for the
+    /// pager).
+    fit: Fit,
+    /// `set pager`: long output goes through `$PAGER`.
+    pub pager: bool,
+    /// The command running was typed at the prompt (not read from a
+    /// script): only then is the pager used.
+    pub interactive: bool,
+    /// Lines held for the pager ([`Output::page_start`]), with the
+    /// writer each is for.
+    page: RefCell<Option<Vec<(Stream, String)>>>,
+}
+
+/// Whether a line is wrapped to the width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wrap {
+    /// As it is (the transcript, message text).
+    No,
+    /// With its own hanging indent ([`wrap::hang`]).
+    Auto,
 }
 
 impl Default for Output {
     fn default() -> Output {
-        Output::new(Box::new(io::stdout()), Box::new(io::stderr()), false)
+        let mut out = Output::new(Box::new(io::stdout()), Box::new(io::stderr()), false);
+        out.fit = Fit::Terminal;
+        out
     }
 }
 
@@ -164,6 +197,10 @@ impl Output {
             last_reply: None,
             broken: Cell::new(false),
             log: RefCell::new(None),
+            fit: Fit::Off,
+            pager: true,
+            interactive: false,
+            page: RefCell::new(None),
         }
     }
     /// An output into memory (tests, the idle watcher): what it printed
@@ -176,6 +213,14 @@ impl Output {
             color,
         );
         (out, c)
+    }
+    /// Sets how lines are fitted (tests: [`Fit::Fixed`]).
+    pub fn set_fit(&mut self, fit: Fit) {
+        self.fit = fit;
+    }
+    /// The columns lines on `stream` are wrapped to, if they are.
+    pub fn columns(&self, stream: Stream) -> Option<usize> {
+        self.fit.size(stream).map(|(w, _)| w)
     }
     /// Whether output is coloured.
     pub fn color(&self) -> bool {
@@ -238,25 +283,62 @@ impl Output {
         }
     }
 
-    /// Writes a line to standard output; a closed pipe is remembered and
-    /// later output dropped.
+    /// `text`'s lines, each wrapped to the width of `stream` if it has one.
+    fn fitted(&self, text: &str, how: Wrap, stream: Stream) -> Vec<String> {
+        // The transcript never asks the terminal its size.
+        let columns = match how {
+            Wrap::Auto => self.columns(stream),
+            Wrap::No => None,
+        };
+        match columns {
+            Some(cols) => text.split('\n').flat_map(|l| wrap::wrap(l, cols)).collect(),
+            None => text.split('\n').map(str::to_string).collect(),
+        }
+    }
+    /// Writes a line to standard output, wrapped; a closed pipe is
+    /// remembered and later output dropped.
     fn line_out(&self, text: &str) {
+        self.line_out_as(text, Wrap::Auto);
+    }
+    /// Writes a line to standard output, wrapped or not.
+    fn line_out_as(&self, text: &str, how: Wrap) {
         self.log_only(text);
+        let lines = self.fitted(text, how, Stream::Out);
+        if let Some(page) = self.page.borrow_mut().as_mut() {
+            page.extend(lines.into_iter().map(|l| (Stream::Out, l)));
+            return;
+        }
+        for line in lines {
+            self.write_out(&line);
+        }
+    }
+    fn write_out(&self, line: &str) {
         if self.broken.get() {
             return;
         }
         let mut out = self.out.borrow_mut();
-        if let Err(e) = writeln!(out, "{text}") {
+        if let Err(e) = writeln!(out, "{line}") {
             self.write_failed(&e);
         }
     }
-    /// Writes a line to standard error (after flushing standard output,
-    /// so the two stay in order on a terminal).
+    /// Writes a line to standard error, wrapped (after flushing standard
+    /// output, so the two stay in order on a terminal).
     fn line_err(&self, text: &str) {
         self.log_only(text);
-        let _ = self.flush();
-        let _ = writeln!(self.err.borrow_mut(), "{text}");
+        let lines = self.fitted(text, Wrap::Auto, Stream::Err);
+        if let Some(page) = self.page.borrow_mut().as_mut() {
+            page.extend(lines.into_iter().map(|l| (Stream::Err, l)));
+            return;
+        }
+        for line in lines {
+            self.write_err(&line);
+        }
     }
+    fn write_err(&self, line: &str) {
+        let _ = self.flush();
+        let _ = writeln!(self.err.borrow_mut(), "{line}");
+    }
+
     fn write_failed(&self, e: &io::Error) {
         if e.kind() == io::ErrorKind::BrokenPipe {
             self.broken.set(true);
@@ -288,11 +370,14 @@ impl Output {
     /// A line we sent.
     pub fn sent(&self, line: &str, secure: bool) {
         let arrow = if secure { " ~> " } else { " -> " };
-        self.line_out(&format!(
-            "{}{}",
-            self.paint(Tone::Bold, arrow),
-            self.paint(Tone::Bold, line)
-        ));
+        self.line_out_as(
+            &format!(
+                "{}{}",
+                self.paint(Tone::Bold, arrow),
+                self.paint(Tone::Bold, line)
+            ),
+            Wrap::No,
+        );
     }
     /// A reply, every line.
     pub fn reply(&self, reply: &Reply, secure: bool) {
@@ -308,12 +393,15 @@ impl Output {
                 }
                 _ => String::new(),
             };
-            self.line_out(&format!(
-                "{}{}{}",
-                self.paint(Tone::Dim, arrow),
-                self.paint(class_tone(reply.code), line),
-                self.paint(Tone::Dim, &decoded)
-            ));
+            self.line_out_as(
+                &format!(
+                    "{}{}{}",
+                    self.paint(Tone::Dim, arrow),
+                    self.paint(class_tone(reply.code), line),
+                    self.paint(Tone::Dim, &decoded)
+                ),
+                Wrap::No,
+            );
         }
     }
     /// `mark text`, each in its tone (`None`: as it is).
@@ -343,9 +431,14 @@ impl Output {
             self.line_err(&format!("    {}", self.paint(Tone::Dim, line)));
         }
     }
-    /// Plain text on standard output.
+    /// Plain text on standard output, wrapped to the terminal's width.
     pub fn plain(&self, text: &str) {
         self.line_out(text);
+    }
+    /// Text on standard output as it is, never wrapped (a message's lines:
+    /// a wrapped header would look folded).
+    pub fn verbatim(&self, text: &str) {
+        self.line_out_as(text, Wrap::No);
     }
 }
 
@@ -374,11 +467,14 @@ impl Observer for Output {
                         human_bytes(bytes)
                     )
                 };
-                self.line_out(&format!(
-                    "{}{}",
-                    self.paint(Tone::Bold, arrow),
-                    self.paint(Tone::Dim, &what)
-                ));
+                self.line_out_as(
+                    &format!(
+                        "{}{}",
+                        self.paint(Tone::Bold, arrow),
+                        self.paint(Tone::Dim, &what)
+                    ),
+                    Wrap::No,
+                );
             }
             Event::Notice(text) => {
                 if self.verbose {
@@ -488,6 +584,41 @@ mod tests {
         o.hint("do this");
         assert_eq!(c.stderr(), "*** bad\n    do this\n");
         assert!(c.stdout().is_empty());
+    }
+
+    fn widest(text: &str) -> usize {
+        text.lines().map(wrap::width).max().unwrap_or(0)
+    }
+
+    #[test]
+    fn on_a_terminal_lines_wrap_but_the_transcript_does_not() {
+        let (mut o, c) = Output::capture(false);
+        o.set_fit(Fit::Fixed { cols: 40, rows: 24 });
+        let long = "a line of words that is much longer than forty columns, so it wraps";
+        o.plain(&format!("extensions:   {long}"));
+        o.note(long);
+        let out = c.stdout();
+        assert!(widest(&out) <= 40, "{out}");
+        assert!(
+            out.contains("\n              much") || out.contains("\n              "),
+            "{out}"
+        );
+        assert!(out.contains("\n    "), "a note hangs under its text: {out}");
+        o.error(long);
+        assert!(widest(&c.stderr()) <= 40, "{}", c.stderr());
+        // The transcript and message text: as they are.
+        c.take();
+        o.sent(&format!("RCPT TO:<{}@example.org>", "x".repeat(50)), false);
+        let mut p = crate::smtp::ReplyParser::new();
+        p.push(format!("550 5.1.1 {long}\r\n").as_bytes()).unwrap();
+        let r = p.next_reply().unwrap();
+        o.reply(&r, false);
+        o.verbatim(&format!("Subject: {long}"));
+        assert_eq!(c.stdout().lines().count(), 3, "{}", c.stdout());
+        // Without a width (a pipe, a file): never wrapped.
+        let (o, c) = Output::capture(false);
+        o.plain(&format!("extensions:   {long} {long}"));
+        assert_eq!(c.stdout().lines().count(), 1);
     }
 
     /// A reader that went away.

@@ -7,7 +7,8 @@
 //! [`REDRAW_EVERY`] (a clock read per write of content, which comes in
 //! blocks of tens of KiB, is all it costs otherwise), and is erased before
 //! anything else is printed: the content line, the server's reply, an
-//! error.
+//! error. It never wraps: it is fitted to the terminal's current width at
+//! each redraw ([`render_within`]).
 
 use super::output::short_bytes;
 use crate::mime::ContentSink;
@@ -32,6 +33,8 @@ pub struct Progress {
     last_draw: Option<Instant>,
     /// Whether a bar is on the screen now (and needs erasing).
     shown: bool,
+    /// The terminal's width now, if it has one.
+    columns: Box<dyn Fn() -> Option<usize>>,
 }
 
 impl Progress {
@@ -42,7 +45,7 @@ impl Progress {
         } else {
             None
         };
-        Progress::new(total, out, Instant::now())
+        Progress::new(total, out, Instant::now()).within(super::output::stderr_columns)
     }
     /// A bar drawn to `out` (`None`: never drawn), started at `start`.
     pub fn new(total: u64, out: Option<Box<dyn Write>>, start: Instant) -> Progress {
@@ -53,7 +56,13 @@ impl Progress {
             start,
             last_draw: None,
             shown: false,
+            columns: Box::new(|| None),
         }
+    }
+    /// The bar fitted to the width `columns` gives at each redraw.
+    pub fn within(mut self, columns: impl Fn() -> Option<usize> + 'static) -> Progress {
+        self.columns = Box::new(columns);
+        self
     }
     /// Bytes counted so far.
     pub fn done(&self) -> u64 {
@@ -80,7 +89,10 @@ impl Progress {
             return;
         }
         self.last_draw = Some(now);
-        let line = render(self.done, self.total, elapsed);
+        let line = match (self.columns)() {
+            Some(cols) => render_within(self.done, self.total, elapsed, cols),
+            None => render(self.done, self.total, elapsed),
+        };
         if let Some(out) = self.out.as_mut() {
             // `\r`, the bar, erase to the end of the line.
             let _ = write!(out, "\r{line}\x1b[K");
@@ -109,13 +121,23 @@ impl Drop for Progress {
 /// One frame of the bar:
 /// `  45.2 MiB / 136.8 MiB [########----------------]  33%  120.3 MiB/s  ETA 0:01`.
 pub fn render(done: u64, total: u64, elapsed: Duration) -> String {
+    render_within(done, total, elapsed, usize::MAX)
+}
+
+/// The narrowest the bar itself gets before it is left out.
+const BAR_MIN: usize = 10;
+
+/// One frame of the bar in fewer than `columns` characters (the last
+/// column stays empty: a line that reaches it wraps on some terminals).
+/// When the whole frame does not fit, the bar shortens to [`BAR_MIN`],
+/// then the rate goes, then the bar, the time left, the total.
+pub fn render_within(done: u64, total: u64, elapsed: Duration, columns: usize) -> String {
+    let room = columns.saturating_sub(1);
     let fraction = if total == 0 {
         1.0
     } else {
         (done as f64 / total as f64).clamp(0.0, 1.0)
     };
-    let filled = ((fraction * BAR_WIDTH as f64) as usize).min(BAR_WIDTH);
-    let bar: String = "#".repeat(filled) + &"-".repeat(BAR_WIDTH - filled);
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
     let eta = if rate > 0.0 {
@@ -124,13 +146,31 @@ pub fn render(done: u64, total: u64, elapsed: Duration) -> String {
     } else {
         "ETA -:--".to_string()
     };
-    format!(
-        "  {} / {} [{bar}] {:>3}%  {}/s  {eta}",
-        short_bytes(done),
-        short_bytes(total),
-        (fraction * 100.0) as u32,
-        short_rate(rate)
-    )
+    let sizes = format!("{} / {}", short_bytes(done), short_bytes(total));
+    let pct = format!("{:>3}%", (fraction * 100.0) as u32);
+    let rate = format!("{}/s", short_rate(rate));
+    // With the bar as wide as there is room for, up to BAR_WIDTH; the
+    // rate goes before the bar does.
+    for tail in [format!("{pct}  {rate}  {eta}"), format!("{pct}  {eta}")] {
+        let around = format!("  {sizes} [] {tail}").chars().count();
+        let bar_room = room.saturating_sub(around).min(BAR_WIDTH);
+        if bar_room >= BAR_MIN {
+            let filled = ((fraction * bar_room as f64) as usize).min(bar_room);
+            let bar = "#".repeat(filled) + &"-".repeat(bar_room - filled);
+            return format!("  {sizes} [{bar}] {tail}");
+        }
+    }
+    let done_only = short_bytes(done);
+    [
+        format!("  {sizes} {pct}  {eta}"),
+        format!("  {sizes} {pct}"),
+        format!("  {done_only} {pct}"),
+        format!("{done_only} {pct}"),
+        pct.trim_start().to_string(),
+    ]
+    .into_iter()
+    .find(|frame| frame.chars().count() <= room)
+    .unwrap_or_default()
 }
 
 /// `0:07`, `2:05`, `1:02:03`.
@@ -319,6 +359,58 @@ mod tests {
         assert!(done.contains("100%") && done.contains("ETA 0:00"), "{done}");
         assert!(render(0, 0, Duration::ZERO).contains("ETA -:--"));
         assert_eq!(clock(3723.0), "1:02:03");
+    }
+
+    #[test]
+    fn a_narrow_terminal_shortens_the_bar_then_drops_fields() {
+        let mib = 1024 * 1024;
+        let frame = |cols| render_within(50 * mib, 200 * mib, Duration::from_secs(2), cols);
+        let full = "  50.0 MiB / 200.0 MiB [######------------------]  25%  25.0 MiB/s  ETA 0:06";
+        assert_eq!(frame(200), full);
+        assert_eq!(frame(full.len() + 1), full);
+        // Narrower: the bar shortens, the rate goes, then the bar, ...
+        assert_eq!(
+            frame(70),
+            "  50.0 MiB / 200.0 MiB [####-------------]  25%  25.0 MiB/s  ETA 0:06"
+        );
+        assert_eq!(
+            frame(60),
+            "  50.0 MiB / 200.0 MiB [####---------------]  25%  ETA 0:06"
+        );
+        assert_eq!(frame(45), "  50.0 MiB / 200.0 MiB  25%  ETA 0:06");
+        assert_eq!(frame(30), "  50.0 MiB / 200.0 MiB  25%");
+        assert_eq!(frame(20), "  50.0 MiB  25%");
+        assert_eq!(frame(15), "50.0 MiB  25%");
+        assert_eq!(frame(6), "25%");
+        assert_eq!(frame(1), "");
+        for cols in 0..120 {
+            assert!(frame(cols).chars().count() < cols.max(1), "{cols}");
+        }
+    }
+
+    #[test]
+    fn the_bar_follows_the_width_at_each_redraw() {
+        let screen = Screen::default();
+        let t0 = Instant::now();
+        let width = Rc::new(std::cell::Cell::new(100));
+        let w = width.clone();
+        let mut p = Progress::new(1 << 30, Some(Box::new(screen.clone())), t0)
+            .within(move || Some(w.get()));
+        p.add_at(1 << 20, t0 + Duration::from_secs(2));
+        width.set(40);
+        p.add_at(1 << 20, t0 + Duration::from_secs(3));
+        let text = screen.text();
+        let frames: Vec<&str> = text.split('\r').filter(|f| !f.is_empty()).collect();
+        assert_eq!(frames.len(), 2, "{text:?}");
+        let frames: Vec<&str> = frames
+            .iter()
+            .filter_map(|f| f.strip_suffix("\x1b[K"))
+            .collect();
+        assert!(frames[0].contains(" [-"), "{frames:?}");
+        assert!(
+            !frames[1].contains(" [") && frames[1].len() < 40,
+            "{frames:?}"
+        );
     }
 
     #[test]

@@ -123,6 +123,10 @@ pub static SETTINGS: &[Setting] = &[
     Setting { name: "resolver", aliases: &[], values: "ADDR|system", suggestions: &["system", "127.0.0.1:53"],
         show: show_resolver, set: set_resolver,
         help: "the DNS server `connect --mx` asks (e.g. 127.0.0.1:5353), or `system` (/etc/resolv.conf)" },
+    Setting { name: "pager", aliases: &[], values: "on|off", suggestions: &["on", "off"],
+        show: show_pager, set: set_pager,
+        help: "on a terminal, show `help`, `show` and `history` through $PAGER (default `less -R`) when \
+               they are taller than the screen (typed commands only, never a script's)" },
     Setting { name: "log", aliases: &[], values: "FILE|off", suggestions: &["off"],
         show: show_log, set: set_log,
         help: "also write the whole transcript to FILE (appended; no colour, a UTC timestamp per line, \
@@ -155,6 +159,22 @@ fn set_log(s: &mut Session, v: &str) -> Result<String, Failure> {
         "writing the transcript to {} (`set log off` stops it)",
         path.display()
     ))
+}
+
+fn show_pager(s: &Session) -> String {
+    if s.out.pager {
+        format!(
+            "on (`{}`, for output taller than the screen)",
+            super::output::pager_command().join(" ")
+        )
+    } else {
+        "off".into()
+    }
+}
+
+fn set_pager(s: &mut Session, v: &str) -> Result<String, Failure> {
+    s.out.pager = parse_on_off(v)?;
+    Ok(format!("pager: {}", show_pager(s)))
 }
 
 fn set_verbose(s: &mut Session, v: &str) -> Result<String, Failure> {

@@ -205,8 +205,15 @@ pub fn compose_draft(draft: &mut Draft) -> Result<Message, Failure> {
     })
 }
 
-/// `show [--last]`.
+/// `show [--last]`, through the pager when taller than the screen.
 pub fn show(s: &mut Session, a: Args) -> Result<(), Failure> {
+    s.out.page_start();
+    let shown = show_paged(s, a);
+    s.out.page_end();
+    shown
+}
+
+fn show_paged(s: &mut Session, a: Args) -> Result<(), Failure> {
     if a.flag("--last") {
         return show_last(s);
     }
@@ -244,7 +251,8 @@ fn show_last(s: &mut Session) -> Result<(), Failure> {
 /// Prints the message (attachment bodies shortened) and its parts.
 fn preview(s: &Session, msg: &Message) -> Result<(), Failure> {
     let text = msg.preview().map_err(|e| Failure::local(e.to_string()))?;
-    s.out.plain(&text);
+    // The message's lines as they are: wrapped, a header would look folded.
+    s.out.verbatim(&text);
     s.out.plain("");
     for (i, p) in msg.parts().iter().enumerate() {
         let label = if i == 0 {

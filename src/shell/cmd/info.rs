@@ -7,10 +7,11 @@ use crate::shell::args::Args;
 use crate::shell::commands::{self, COMMANDS, Complete};
 use crate::shell::failure::Failure;
 use crate::shell::input::Input;
-use crate::shell::output::{Tone, human_bytes};
+use crate::shell::output::{Output, Stream, Tone, human_bytes};
 use crate::shell::session::{Session, format_peer, stage_text};
 use crate::shell::settings::{self, SETTINGS};
 use crate::smtp::{Conversation, Verb};
+use crate::text::wrap;
 use std::io::Write;
 
 /// `history`.
@@ -20,13 +21,15 @@ pub fn history(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), F
         s.out
             .note("the history is empty (it is kept only for interactive sessions)");
     }
+    s.out.page_start();
     for (i, line) in h.iter().enumerate() {
         s.out.plain(&format!("{:5}  {line}", i + 1));
     }
+    s.out.page_end();
     Ok(())
 }
 
-/// `help [COMMAND]`.
+/// `help [COMMAND]`, through the pager when it is taller than the screen.
 pub fn help(s: &mut Session, a: Args) -> Result<(), Failure> {
     let o = &s.out;
     if let Some(name) = a.words.first() {
@@ -37,48 +40,128 @@ pub fn help(s: &mut Session, a: Args) -> Result<(), Failure> {
                 None => f.hint("`help` lists every command"),
             }
         })?;
-        o.plain(&o.paint(Tone::Bold, spec.usage));
-        if !spec.aliases.is_empty() {
-            o.plain(&format!("  (also: {})", spec.aliases.join(", ")));
-        }
-        o.plain(&format!("  {}", spec.summary));
-        for l in spec.help.lines() {
-            o.plain(&format!("  {}", l.trim_start()));
-        }
-        if spec.complete == Complete::Settings {
-            for st in SETTINGS {
-                o.plain(&format!("  set {} {}", st.name, st.values));
-                o.plain(&format!("      {}", st.help));
-            }
-            o.plain("  set var [NAME [VALUE]]");
-            o.plain(
-                "      define ${NAME} for the command lines that follow (--var NAME=VALUE comes \
-                 first, the environment last); `set var` lists the variables",
-            );
-        }
+        o.page_start();
+        help_command(o, spec);
+        o.page_end();
         return Ok(());
     }
+    o.page_start();
+    help_list(o);
+    o.page_end();
+    Ok(())
+}
+
+/// `help COMMAND`: its usage, aliases and help (each line wrapped by
+/// the output, hanging under its own text).
+fn help_command(o: &Output, spec: &commands::Spec) {
+    o.plain(&o.paint(Tone::Bold, spec.usage));
+    if !spec.aliases.is_empty() {
+        o.plain(&format!("  (also: {})", spec.aliases.join(", ")));
+    }
+    o.plain(&format!("  {}", spec.summary));
+    let lines = if o.columns(Stream::Out).is_some() {
+        // Rewrapped to the width: the table's line breaks inside a
+        // sentence would leave short lines between wrapped ones.
+        let mut names = vec![spec.name];
+        names.extend_from_slice(spec.aliases);
+        reflow(spec.help, &names)
+    } else {
+        spec.help
+            .lines()
+            .map(|l| l.trim_start().to_string())
+            .collect()
+    };
+    for l in lines {
+        o.plain(&format!("  {l}"));
+    }
+    if spec.complete == Complete::Settings {
+        for st in SETTINGS {
+            o.plain(&format!("  set {} {}", st.name, st.values));
+            o.plain(&format!("      {}", st.help));
+        }
+        o.plain("  set var [NAME [VALUE]]");
+        o.plain(
+            "      define ${NAME} for the command lines that follow (--var NAME=VALUE comes \
+                 first, the environment last); `set var` lists the variables",
+        );
+    }
+}
+
+/// A command's help with each sentence or entry on one line: a line that
+/// goes on from the one before (which ends mid-sentence, and it is no
+/// entry of its own — `NAME ...`, `--option`, `term  what it does`,
+/// `Example:`) is joined to it.
+fn reflow(help: &str, names: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in help.lines().map(str::trim_start) {
+        let entry = line.starts_with('-')
+            || line.starts_with("Example")
+            || line.contains("  ")
+            || names.iter().any(|n| {
+                line.strip_prefix(n)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', ':']))
+            });
+        let goes_on = |prev: &str| {
+            !prev.ends_with('.')
+                && !prev.starts_with("Example")
+                && (prev.ends_with([',', ';', '('])
+                    || line.starts_with(|c: char| c.is_lowercase() || "$(`\"'".contains(c)))
+        };
+        match out.last_mut() {
+            Some(prev) if !entry && !line.is_empty() && goes_on(prev) => {
+                prev.push(' ');
+                prev.push_str(line);
+            }
+            _ => out.push(line.to_string()),
+        }
+    }
+    out
+}
+
+/// The widest the usage column of `help` gets.
+const USAGE_COLUMN: usize = 44;
+
+/// How wide the usage column of `help` is on `columns` (none: not a
+/// terminal): two fifths of the width, between 16 and [`USAGE_COLUMN`].
+fn usage_column(columns: Option<usize>) -> usize {
+    columns.map_or(USAGE_COLUMN, |w| {
+        (w.saturating_sub(3) * 2 / 5).clamp(16, USAGE_COLUMN)
+    })
+}
+
+/// `help`: every command's usage and summary in two columns fitted to
+/// the width; a usage too long for its column gets lines of its own.
+fn help_list(o: &Output) {
     o.plain("Commands (help COMMAND for details; Tab completes):");
-    const WIDTH: usize = 44;
+    let columns = o.columns(Stream::Out);
+    let col = usage_column(columns);
+    let fit = columns.unwrap_or(usize::MAX);
+    let summary_at = 2 + col + 1;
     for c in COMMANDS {
-        if c.usage.chars().count() > WIDTH {
-            // A long usage line gets its own line; the summary goes below it.
-            o.plain(&format!("  {}", o.paint(Tone::Bold, c.usage)));
-            o.plain(&format!("  {:WIDTH$} {}", "", c.summary));
+        let usage = c.usage.chars().count();
+        if usage > col {
+            // Its own lines (bold, wrapped at spaces); the summary below.
+            for l in wrap::wrap_hanging(&format!("  {}", c.usage), fit, 4) {
+                let text = l.trim_start();
+                let indent = &l[..l.len() - text.len()];
+                o.plain(&format!("{indent}{}", o.paint(Tone::Bold, text)));
+            }
+            let below = format!("{:summary_at$}{}", "", c.summary);
+            for l in wrap::wrap_hanging(&below, fit, summary_at) {
+                o.plain(&l);
+            }
         } else {
-            let pad = " ".repeat(WIDTH - c.usage.chars().count());
-            o.plain(&format!(
-                "  {}{pad} {}",
-                o.paint(Tone::Bold, c.usage),
-                c.summary
-            ));
+            let pad = " ".repeat(col - usage);
+            let line = format!("  {}{pad} {}", o.paint(Tone::Bold, c.usage), c.summary);
+            for l in wrap::wrap_hanging(&line, fit, summary_at) {
+                o.plain(&l);
+            }
         }
     }
     o.plain(
         "\nA session: connect HOST PORT, ehlo, from ADDR, to ADDR, subject TEXT, body, attach FILE, send.\n\
          No server at hand? `connect sandbox` starts one inside smtpsh.",
     );
-    Ok(())
 }
 
 /// `set [NAME [VALUE]]` and `set var [NAME [VALUE...]]`.
@@ -353,5 +436,65 @@ fn draft_status(s: &Session) {
             a.content_type,
             human_bytes(a.size),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_lines_broken_mid_sentence_are_joined() {
+        let help = "Completes what the transaction lacks (EHLO; MAIL FROM;\n\
+                    RCPT TO for each), then DATA, the message, and QUIT:\n\
+                    one message per connection.\n\
+                    expect tls: the connection is encrypted\n\
+                    expect ext NAME: the server announced these\n\
+                    --message PATH  sends that file (`-`: standard\n\
+                    input); the envelope is the draft's\n\
+                    Example: send\n\
+                    `connect sandbox` starts one";
+        assert_eq!(
+            reflow(help, &["expect", "send"]),
+            [
+                "Completes what the transaction lacks (EHLO; MAIL FROM; RCPT TO for each), \
+                 then DATA, the message, and QUIT: one message per connection.",
+                "expect tls: the connection is encrypted",
+                "expect ext NAME: the server announced these",
+                "--message PATH  sends that file (`-`: standard input); the envelope is the draft's",
+                "Example: send",
+                "`connect sandbox` starts one",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_usage_column_narrows_with_the_terminal() {
+        assert_eq!(usage_column(None), USAGE_COLUMN);
+        assert_eq!(usage_column(Some(200)), USAGE_COLUMN);
+        assert_eq!(usage_column(Some(80)), 30);
+        assert_eq!(usage_column(Some(60)), 22);
+        assert_eq!(usage_column(Some(10)), 16);
+    }
+
+    #[test]
+    fn help_fits_the_width_and_a_pipe_gets_it_whole() {
+        use crate::shell::output::{Fit, Output};
+        for cols in [60, 80, 100] {
+            let (mut o, c) = Output::capture(true);
+            o.set_fit(Fit::Fixed { cols, rows: 1000 });
+            help_list(&o);
+            for spec in COMMANDS {
+                help_command(&o, spec);
+            }
+            let text = c.stdout();
+            for line in text.lines() {
+                assert!(wrap::width(line) <= cols, "{cols}: {line}");
+            }
+        }
+        let (o, c) = Output::capture(false);
+        help_list(&o);
+        let text = c.stdout();
+        assert!(text.lines().any(|l| wrap::width(l) > 100), "not wrapped");
     }
 }
