@@ -1,5 +1,5 @@
 //! Output fitted to the terminal, through a pseudo-terminal of a given
-//! size: `help` and `status` at 80 and 60 columns
+//! size: `help`, `inbox`, `inbox N` and `status` at 80 and 60 columns
 //! have no line wider than the terminal (the window resized between
 //! commands, as a person does), and long output goes through `$PAGER`.
 
@@ -64,9 +64,36 @@ fn assert_fits(shown: &str, cols: usize, what: &str) {
     }
 }
 
+/// A Maildir with two messages whose headers are long, one with an
+/// attachment with a long name.
+fn maildir(home: &Path) {
+    let md = home.join("sandbox").join("Maildir");
+    for d in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(md.join(d)).expect("maildir");
+    }
+    let long = "Quarterly figures for the board meeting, with the appendix on regional sales and the forecast";
+    let one = format!(
+        "Return-Path: <alice.longname@sales.example.com>\r\n\
+         From: Alice Longname <alice.longname@sales.example.com>\r\n\
+         To: bob.otherlongname@accounting.example.org, carol@example.net\r\n\
+         Subject: {long}\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n\
+         Hello, the figures are attached.\r\n\
+         --b1\r\nContent-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet; name=\"q3.xlsx\"\r\n\
+         Content-Disposition: attachment; filename=\"quarterly figures for the board meeting 2026 (final, v3).xlsx\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\nAAECAwQFBgcICQ==\r\n--b1--\r\n"
+    );
+    std::fs::write(md.join("new").join("1765000000.M1P1.host,S=1"), one).expect("write");
+    let two = "From: x@example.com\r\nTo: y@example.com\r\nSubject: short\r\n\r\nhi\r\n";
+    std::fs::write(md.join("new").join("1765000001.M2P1.host,S=2"), two).expect("write");
+}
+
 #[test]
-fn help_and_status_fit_80_then_60_columns() {
+fn help_inbox_and_status_fit_80_then_60_columns() {
     let home = tempfile::tempdir().expect("temp dir");
+    maildir(home.path());
     // Tall enough that nothing is paged.
     let mut s = shell(home.path(), "cat", 80, 500);
     for &cols in &[80u16, 60] {
@@ -80,12 +107,21 @@ fn help_and_status_fit_80_then_60_columns() {
         for line in [
             "help inbox",
             "help set",
+            "inbox",
+            "inbox 1",
+            "inbox 1 --full",
             "subject A subject long enough to need more than one line at sixty columns, surely",
             "status",
         ] {
             let shown = type_line(&mut s, line);
             assert_fits(&shown, c, line);
         }
+        let list = visible(&type_line(&mut s, "inbox"));
+        assert!(list.contains("Quarterly fig"), "{list}");
+        assert!(list.contains("alice.longnam"), "{list}");
+        let tree = visible(&type_line(&mut s, "inbox 1"));
+        assert!(tree.contains("sha256 "), "{tree}");
+        assert!(tree.contains("--full"), "{tree}");
     }
     type_line(&mut s, "new");
     s.send_line("exit").expect("exit");

@@ -77,7 +77,7 @@ fn sandbox_script_sends_attachments_and_inbox_shows_their_sha256() {
         data.path(),
         work.path(),
         "from you@example.com\nto friend@example.org\nsubject hi\nbody hello\n\
-         attach random.bin grüße.txt empty.dat\nsend\ninbox\ninbox 1\n\
+         attach random.bin grüße.txt empty.dat\nsend\ninbox\ninbox 1 --full\n\
          inbox 1 --save-attachments saved\ninbox 1 --save-attachments saved\n",
     );
     assert_exit(&out, 0, "sandbox script");
@@ -104,7 +104,7 @@ fn sandbox_script_sends_attachments_and_inbox_shows_their_sha256() {
     for col in ["you@example.com", "friend@example.org", "hi"] {
         assert!(row.contains(col), "{row}");
     }
-    // The tree: each attachment's digest equals its file's.
+    // The tree (`--full`): each attachment's digest equals its file's.
     for (name, bytes) in [
         ("random.bin", &files.binary[..]),
         ("grüße.txt", &files.text[..]),
@@ -151,7 +151,7 @@ fn sandbox_script_sends_attachments_and_inbox_shows_their_sha256() {
         "-c",
         "inbox",
         "-c",
-        "inbox 1",
+        "inbox 1 --full",
         "-c",
         "inbox 1 --raw",
     ]);

@@ -516,47 +516,80 @@ fn decode(raw: &[u8], part: &MessagePart<'_>, encoding: &str) -> (Vec<u8>, bool)
     }
 }
 
-/// The tree as lines: `└─ type  encoding  size  "name"  sha256 HEX`.
-pub fn render_tree(root: &Part) -> Vec<String> {
+/// How many hex digits of a SHA-256 the tree shows unless asked for all.
+pub const SHORT_DIGEST: usize = 12;
+
+/// One line of the MIME tree: the drawing before the part, the drawing
+/// that lines continuing it start with (when it is wrapped), and what is
+/// said of the part (`type`, `encoding`, `size`, `"name"`, `sha256 HEX`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeLine {
+    /// `   ├─ `.
+    pub branch: String,
+    /// `   │  │  `: the tree carried on under the part.
+    pub below: String,
+    /// The fields, shown two spaces apart.
+    pub fields: Vec<String>,
+}
+
+impl TreeLine {
+    /// The line whole, unwrapped.
+    pub fn joined(&self) -> String {
+        format!("{}{}", self.branch, self.fields.join("  "))
+    }
+}
+
+/// The tree as lines: `└─ type  encoding  size  "name"  sha256 HEX`, the
+/// digests shortened to [`SHORT_DIGEST`] hex digits unless `full_digests`.
+pub fn render_tree(root: &Part, full_digests: bool) -> Vec<TreeLine> {
     let mut out = Vec::new();
-    render(root, "", true, &mut out);
+    render(root, "", true, full_digests, &mut out);
     out
 }
 
-fn render(p: &Part, prefix: &str, last: bool, out: &mut Vec<String>) {
+fn render(p: &Part, prefix: &str, last: bool, full: bool, out: &mut Vec<TreeLine>) {
     let branch = if last { "└─ " } else { "├─ " };
-    let mut line = format!("{prefix}{branch}{}", p.content_type());
+    let mut fields = vec![p.content_type()];
     if p.is_container() && p.content.is_empty() {
-        line.push_str(&format!(
-            "  ({} part{})",
+        fields.push(format!(
+            "({} part{})",
             p.children.len(),
             plural(p.children.len())
         ));
     } else {
-        line.push_str(&format!(
-            "  {}  {} byte{}",
-            p.encoding,
+        fields.push(p.encoding.clone());
+        fields.push(format!(
+            "{} byte{}",
             p.content.len(),
             plural(p.content.len())
         ));
         if let Some(name) = &p.filename {
-            line.push_str(&format!("  \"{}\"", printable(name)));
+            fields.push(format!("\"{}\"", printable(name)));
         }
         if p.attachment {
-            line.push_str("  attachment");
+            fields.push("attachment".into());
         }
-        line.push_str(&format!("  sha256 {}", p.sha256()));
+        let digest = p.sha256();
+        let shown = if full {
+            &digest[..]
+        } else {
+            digest.get(..SHORT_DIGEST).unwrap_or(&digest)
+        };
+        fields.push(format!("sha256 {shown}"));
         if p.undecodable {
-            line.push_str(&format!(
-                "  (bad {} — digest of the stored text)",
-                p.encoding
-            ));
+            fields.push(format!("(bad {} — digest of the stored text)", p.encoding));
         }
     }
-    out.push(line);
+    let child_prefix = format!("{prefix}{}", if last { "   " } else { "│  " });
+    let down = if p.children.is_empty() { " " } else { "│" };
+    out.push(TreeLine {
+        branch: format!("{prefix}{branch}"),
+        below: format!("{child_prefix}{down}  "),
+        fields,
+    });
     let child_prefix = format!("{prefix}{}", if last { "   " } else { "│  " });
     for (i, c) in p.children.iter().enumerate() {
-        render(c, &child_prefix, i + 1 == p.children.len(), out);
+        render(c, &child_prefix, i + 1 == p.children.len(), full, out);
     }
 }
 
@@ -785,7 +818,10 @@ Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n/w==\r\n--XX--\r\nepilogue\r\n"
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
         assert_eq!(parts[4].content, [0, 1, 2, 0xff]);
-        let lines = render_tree(&d.root);
+        let lines: Vec<String> = render_tree(&d.root, true)
+            .iter()
+            .map(TreeLine::joined)
+            .collect();
         assert_eq!(lines[0], "└─ multipart/mixed  (4 parts)");
         assert!(
             lines[1].starts_with(
@@ -796,6 +832,16 @@ Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n/w==\r\n--XX--\r\nepilogue\r\n"
             lines[4].starts_with(
                 "   └─ application/octet-stream  base64  4 bytes  attachment  sha256 "
             )
+        );
+        assert!(lines[3].ends_with(&parts[3].sha256()), "{}", lines[3]);
+        let short = render_tree(&d.root, false);
+        assert_eq!(
+            short[3].fields.last().map(String::as_str),
+            Some("sha256 e3b0c44298fc")
+        );
+        assert_eq!(
+            (short[0].below.as_str(), short[4].below.as_str()),
+            ("   │  ", "         ")
         );
     }
 

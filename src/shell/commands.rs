@@ -339,11 +339,12 @@ pub static COMMANDS: &[Spec] = &[
         .help("Shows the connection, the server's name and extensions, TLS (and what the\n\
                certificate was verified against), the envelope (accepted and rejected recipients)\n\
                and the draft."),
-    cmd("inbox", "inbox [N] [--maildir DIR] [--json] [--raw] [--save-attachments DIR] [--check-attachment FILE] | inbox --clear | inbox --wait N [--timeout S]", "list the sandbox's messages, show one as a MIME tree, check an attachment, wait, clear", Plain(inbox::inbox))
-        .options(&["--maildir DIR", "--json", "--raw", "--save-attachments DIR", "--check-attachment FILE", "--clear", "--wait N", "--timeout S"]).complete(Complete::Paths).words(0, 1)
+    cmd("inbox", "inbox [N] [--maildir DIR] [--json] [--full] [--raw] [--save-attachments DIR] [--check-attachment FILE] | inbox --clear | inbox --wait N [--timeout S]", "list the sandbox's messages, show one as a MIME tree, check an attachment, wait, clear", Plain(inbox::inbox))
+        .options(&["--maildir DIR", "--json", "--full", "--raw", "--save-attachments DIR", "--check-attachment FILE", "--clear", "--wait N", "--timeout S"]).complete(Complete::Paths).words(0, 1)
         .help("inbox        lists the messages the sandbox stored (number, time, from, to, subject, size)\n\
                inbox N      shows message N: headers, then its MIME parts as a tree — type, encoding,\n\
-               size, file name, SHA-256 of the decoded content (compare with `sha256sum FILE`)\n\
+               size, file name, SHA-256 of the decoded content (its first 12 hex digits)\n\
+               inbox N --full                   the same with each SHA-256 whole (compare with `sha256sum FILE`)\n\
                inbox N --raw                    prints the stored bytes\n\
                inbox N --save-attachments DIR   writes the decoded attachments into DIR (never overwrites)\n\
                inbox N --check-attachment FILE  fails unless an attachment's decoded bytes equal FILE's\n\

@@ -7,6 +7,7 @@
 
 mod check;
 mod request;
+mod table;
 mod wait;
 
 use super::connect::open;
@@ -16,7 +17,7 @@ use crate::local::expand_tilde;
 use crate::sandbox::{self, Sandbox, inbox as mailbox};
 use crate::shell::args::Args;
 use crate::shell::failure::{FailKind, Failure, judge};
-use crate::shell::output::human_bytes;
+use crate::shell::output::{Stream, human_bytes};
 use crate::shell::session::{Session, Target};
 use crate::smtp::Verb;
 use request::{DEFAULT_TIMEOUT, Request};
@@ -206,8 +207,30 @@ pub fn inbox(s: &mut Session, a: Args) -> Result<(), Failure> {
             .plain(&format!("  {name}: {}", mailbox::printable(value)));
     }
     s.out.plain("  parts:");
-    for line in mailbox::render_tree(&detail.root) {
-        s.out.plain(&format!("  {line}"));
+    let columns = s.out.columns(Stream::Out);
+    for line in mailbox::render_tree(&detail.root, r.full) {
+        // Wrapped by field, the tree drawn on down the lines it takes.
+        let (branch, below) = (format!("  {}", line.branch), format!("  {}", line.below));
+        match columns {
+            Some(cols) => {
+                for l in crate::text::wrap::pack(&branch, &below, &line.fields, cols) {
+                    s.out.plain(&l);
+                }
+            }
+            None => s.out.plain(&format!("  {}", line.joined())),
+        }
+    }
+    if !r.full
+        && detail
+            .root
+            .walk()
+            .iter()
+            .any(|p| !p.is_container() || !p.content.is_empty())
+    {
+        s.out.note(&format!(
+            "SHA-256 digests show their first {} hex digits; `inbox {n} --full` shows them whole",
+            mailbox::SHORT_DIGEST
+        ));
     }
     let attachments = detail.root.attachments().len();
     if attachments > 0 {
@@ -263,21 +286,8 @@ fn list(s: &mut Session, dir: &Path, json: bool) -> Result<(), Failure> {
             .note("`connect sandbox` (or `smtpsh --sandbox`), then compose and `send` a message");
         return Ok(());
     }
-    s.out.plain(&format!(
-        "{:>3}  {:<19}  {:<24}  {:<24}  {:<30}  {:>9}",
-        "#", "received (UTC)", "from", "to", "subject", "size"
-    ));
-    for m in &items {
-        let when = received(m.entry.received);
-        s.out.plain(&format!(
-            "{:>3}  {:<19}  {:<24}  {:<24}  {:<30}  {:>9}",
-            m.number,
-            when.strip_suffix(" UTC").unwrap_or(&when),
-            clip(&m.from, 24),
-            clip(&m.to, 24),
-            clip(&m.subject, 30),
-            short_size(m.entry.size)
-        ));
+    for line in table::lines(&items, s.out.columns(Stream::Out)) {
+        s.out.plain(&line);
     }
     s.out.note(&format!(
         "{} in {}; `inbox N` shows one",
@@ -320,20 +330,10 @@ fn save_attachments(
     Ok(())
 }
 
-/// At most `width` characters, `…` marking a cut; control characters replaced.
-fn clip(text: &str, width: usize) -> String {
-    crate::text::shorten(mailbox::printable(text), width, "…")
-}
-
 /// When a message arrived (seconds since the epoch), as
 /// `2026-12-06 17:39:35 UTC`.
 fn received(secs: u64) -> String {
     crate::clock::readable_unix(secs)
-}
-
-/// `512 B`, `1.5 KiB`, `3.0 MiB`.
-fn short_size(n: u64) -> String {
-    crate::shell::output::scaled(n as f64, "B")
 }
 
 #[cfg(test)]
@@ -341,13 +341,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn clipping_and_sizes() {
-        assert_eq!(clip("short", 10), "short");
-        assert_eq!(clip("abcdefghijkl", 5), "abcd…");
-        assert_eq!(clip("a\u{7}b", 5), "a\u{fffd}b");
-        assert_eq!(short_size(10), "10 B");
-        assert_eq!(short_size(1536), "1.5 KiB");
-        assert_eq!(short_size(3 * 1024 * 1024), "3.0 MiB");
+    fn times_read_well() {
         assert_eq!(received(1_700_000_000), "2023-11-14 22:13:20 UTC");
     }
 

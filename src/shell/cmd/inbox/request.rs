@@ -21,6 +21,8 @@ pub(super) struct Request {
     pub(super) json: bool,
     /// `--raw`.
     pub(super) raw: bool,
+    /// `--full`: whole SHA-256 digests in the tree.
+    pub(super) full: bool,
     /// `--save-attachments DIR`.
     pub(super) save: Option<String>,
     /// Every `--check-attachment FILE`.
@@ -57,6 +59,7 @@ impl Request {
             maildir: once("--maildir")?.map(|d| expand_tilde(&d)),
             json: a.flag("--json"),
             raw: a.flag("--raw"),
+            full: a.flag("--full"),
             save: once("--save-attachments")?,
             checks: a
                 .opts
@@ -126,6 +129,12 @@ impl Request {
                 "inbox --wait 1 --timeout 10, then inbox 1 --check-attachment report.pdf",
             ));
         }
+        if self.full && self.number.is_none() {
+            return Err(misuse(
+                "--full shows message N's digests whole: it needs a message number",
+                "inbox 1 --full",
+            ));
+        }
         if self.number.is_none() && per_message {
             return Err(misuse(
                 "--raw, --save-attachments and --check-attachment need a message number",
@@ -193,6 +202,7 @@ mod tests {
             ("inbox --wait 1 --timeout 1e300", "--timeout takes seconds"),
             ("inbox --maildir a --maildir b", "given more than once"),
             ("inbox 0", "not a message number"),
+            ("inbox --full", "needs a message number"),
         ] {
             let f = read(line).expect_err(line);
             assert!(f.message.contains(says), "{line}: {}", f.message);
