@@ -165,6 +165,9 @@ pub struct Output {
     /// Lines held for the pager ([`Output::page_start`]), with the
     /// writer each is for.
     page: RefCell<Option<Vec<(Stream, String)>>>,
+    /// The flag Ctrl-C sets: cleared while the pager runs, so Ctrl-C in
+    /// the pager (twice, even) never ends smtpsh.
+    pub interrupt: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// Whether a line is wrapped to the width.
@@ -201,6 +204,7 @@ impl Output {
             pager: true,
             interactive: false,
             page: RefCell::new(None),
+            interrupt: None,
         }
     }
     /// An output into memory (tests, the idle watcher): what it printed

@@ -109,7 +109,8 @@ pub struct Session {
 
 impl Session {
     /// A fresh session printing to `out`.
-    pub fn new(settings: Settings, out: Output, interrupt: Arc<AtomicBool>) -> Session {
+    pub fn new(settings: Settings, mut out: Output, interrupt: Arc<AtomicBool>) -> Session {
+        out.interrupt = Some(interrupt.clone());
         Session {
             live: None,
             last_target: None,

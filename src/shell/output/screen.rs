@@ -4,6 +4,8 @@
 use super::Output;
 use std::io::{self, Write};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 /// How wide (and tall) the output is, for wrapping and paging.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +83,7 @@ impl Output {
                 text.push_str(line);
                 text.push('\n');
             }
-            match page(&text) {
+            match page(&text, self.interrupt.as_deref()) {
                 Ok(()) => return,
                 Err(e) => self.warn(&format!(
                     "cannot start the pager `{}`: {e}; `set pager off` stops trying",
@@ -110,8 +112,11 @@ pub fn pager_command() -> Vec<String> {
 
 /// Shows `text` through the pager and waits for it to end. An error means
 /// the pager could not be started (nothing was shown); a pager quit before
-/// the end of the text is no error.
-pub fn page(text: &str) -> io::Result<()> {
+/// the end of the text is no error. The text is written from a thread of
+/// its own (a pager reads only as far as it shows); meanwhile `interrupt`,
+/// the flag Ctrl-C sets, is kept clear: Ctrl-C belongs to the pager then,
+/// and a second one must not end smtpsh (see `ctrl_c_flag`).
+pub fn page(text: &str, interrupt: Option<&AtomicBool>) -> io::Result<()> {
     let words = pager_command();
     let (program, args) = words
         .split_first()
@@ -120,11 +125,28 @@ pub fn page(text: &str) -> io::Result<()> {
         .args(args)
         .stdin(Stdio::piped())
         .spawn()?;
-    if let Some(mut stdin) = child.stdin.take() {
+    let writer = child.stdin.take().map(|mut stdin| {
+        let text = text.to_string();
         // A pager left early closes the pipe: that ends the writing.
-        let _ = stdin.write_all(text.as_bytes());
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(text.as_bytes());
+        })
+    });
+    loop {
+        if let Some(flag) = interrupt {
+            flag.store(false, Ordering::SeqCst);
+        }
+        match child.try_wait() {
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Ok(Some(_)) | Err(_) => break,
+        }
     }
-    let _ = child.wait();
+    if let Some(flag) = interrupt {
+        flag.store(false, Ordering::SeqCst);
+    }
+    if let Some(w) = writer {
+        let _ = w.join();
+    }
     Ok(())
 }
 
