@@ -18,6 +18,10 @@ pub struct Attachment {
     pub content_type: String,
     /// Size in bytes when attached; the message is refused if it changes.
     pub size: u64,
+    /// For an inline part (`attach --inline`): its Content-ID without the
+    /// angle brackets (RFC 2392), which the HTML names as `cid:` + this.
+    /// `None` for an ordinary attachment.
+    pub content_id: Option<String>,
 }
 
 impl Attachment {
@@ -53,8 +57,49 @@ impl Attachment {
             name,
             content_type,
             size,
+            content_id: None,
         })
     }
+
+    /// Makes this an inline part with a new, unique Content-ID:
+    /// `NAME.RANDOM@DOMAIN`, where NAME is the file name reduced to the
+    /// characters a dot-atom and a `cid:` URL both allow unescaped
+    /// (letters, digits, `-`, `_`, `.`), so the `cid:` reference is the
+    /// Content-ID as it is.
+    pub fn into_inline(mut self, domain: &str) -> Attachment {
+        self.content_id = Some(content_id(&self.name, domain));
+        self
+    }
+
+    /// Whether this is an inline part (it has a Content-ID).
+    pub fn is_inline(&self) -> bool {
+        self.content_id.is_some()
+    }
+}
+
+/// A Content-ID (no brackets) for a part named `name`: see
+/// [`Attachment::into_inline`].
+fn content_id(name: &str, domain: &str) -> String {
+    let mut local = String::new();
+    for c in name.chars() {
+        let c = if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            c
+        } else if c == '.' && !local.is_empty() && !local.ends_with('.') {
+            '.'
+        } else {
+            continue;
+        };
+        if local.len() < 40 {
+            local.push(c);
+        }
+    }
+    let local = local.trim_end_matches('.');
+    let local = if local.is_empty() { "part" } else { local };
+    format!(
+        "{local}.{:016x}@{}",
+        crate::local::random_u64(),
+        sanitize_domain(domain)
+    )
 }
 
 /// Checks that `path` is a regular file that can be opened for reading;
@@ -261,6 +306,10 @@ pub struct Draft {
     pub subject: Option<String>,
     /// The text body (any line endings; normalised to CRLF when written).
     pub body: String,
+    /// The HTML version (`body --html`), if any: the message is then
+    /// multipart/alternative, the text first (derived from the HTML when
+    /// `body` is empty).
+    pub html: Option<String>,
     /// Extra headers in order: (name, unencoded value). A header named
     /// From, To, Cc, Subject, Date or Message-ID replaces the generated one.
     pub headers: Vec<(String, String)>,
@@ -279,6 +328,7 @@ impl Draft {
             && self.bcc.is_empty()
             && self.subject.is_none()
             && self.body.is_empty()
+            && self.html.is_none()
             && self.headers.is_empty()
             && self.attachments.is_empty()
     }

@@ -3,8 +3,9 @@
 use super::draft::{Attachment, Draft, Stamp, check_file, validate_content_type, validate_header};
 use super::encode::{
     base64_encoded_len, base64_lines, encode_display_name, encode_unstructured_at, fold_header,
-    folds_as_is, mime_parameter, normalize_newlines, parameter_header, quoted_printable,
+    folds_as_is, mime_parameter, parameter_header,
 };
+use super::tree::PartTree;
 use crate::address::{Mailbox, ReversePath};
 use std::fmt;
 use std::fs::File;
@@ -46,6 +47,8 @@ pub enum MimeError {
     },
     /// A content type that is not `type/subtype`.
     BadContentType(String),
+    /// A Content-ID that is not `left@right` of dot-atom characters.
+    BadContentId(String),
     /// An attachment name (`--name`) that cannot be used: empty, or
     /// containing `/`.
     BadFileName {
@@ -149,6 +152,11 @@ impl fmt::Display for MimeError {
                     )
                 }
             }
+            MimeError::BadContentId(id) => write!(
+                f,
+                "invalid Content-ID {id:?}: it must be left@right of letters, digits and \
+                 !#$%&'*+-/=?^_`{{|}}~. — attach the file again with --inline"
+            ),
             MimeError::BadFileName { name, reason } => {
                 write!(
                     f,
@@ -206,6 +214,13 @@ pub struct PartSummary {
     pub encoding: String,
     /// File name for attachments.
     pub name: Option<String>,
+    /// The Content-ID (no brackets) of an inline part.
+    pub content_id: Option<String>,
+    /// Which of the draft's attachments this is (from 1, as `status`
+    /// numbers them); `None` for the text, the HTML and multiparts.
+    pub attachment: Option<usize>,
+    /// A remark for `show`, e.g. that the text was derived from the HTML.
+    pub note: Option<String>,
     /// Size of the content before encoding.
     pub raw_size: u64,
     /// Size of the encoded part body on the wire.
@@ -214,7 +229,7 @@ pub struct PartSummary {
 
 /// A piece of the output: bytes in memory, or a file written as base64.
 #[derive(Debug)]
-enum Segment {
+pub(super) enum Segment {
     Bytes(Vec<u8>),
     File { path: PathBuf, size: u64 },
 }
@@ -225,6 +240,7 @@ enum Segment {
 pub struct Message {
     segments: Vec<Segment>,
     parts: Vec<PartSummary>,
+    tree: PartTree,
 }
 
 /// Where [`Message::write_to_sink`] writes: a writer that may also take
@@ -297,7 +313,7 @@ impl ContentSink for PlainSink<'_> {}
 const CHUNK: usize = 57 * 1024;
 
 /// Preamble of a multipart message, for readers without MIME support.
-const PREAMBLE: &str = "This is a multi-part message in MIME format.";
+pub(super) const PREAMBLE: &str = "This is a multi-part message in MIME format.";
 
 /// Header names smtpsh generates and a user header replaces.
 const GENERATED: [&str; 7] = [
@@ -344,79 +360,13 @@ const SKIPPED: [&str; 3] = ["bcc", "content-type", "content-transfer-encoding"];
 /// Address headers (From, To, Cc, Reply-To, Sender) given by the user are
 /// parsed as mailbox lists and re-encoded when possible.
 pub fn compose(draft: &Draft, stamp: &Stamp) -> Result<Message, MimeError> {
-    let mut head = header_block(draft, stamp)?;
-
-    // The text part.
-    let mut body = normalize_newlines(&draft.body);
-    if !body.is_empty() && !body.ends_with("\r\n") {
-        body.push_str("\r\n");
-    }
-    let seven_bit =
-        body.is_ascii() && !body.contains('\0') && body.split("\r\n").all(|l| l.len() <= 998);
-    let (encoding, text) = if seven_bit {
-        ("7bit", body.clone().into_bytes())
-    } else {
-        ("quoted-printable", quoted_printable(body.as_bytes()))
-    };
-    let text_type = "text/plain; charset=utf-8";
-    let mut parts = vec![PartSummary {
-        content_type: text_type.to_string(),
-        encoding: encoding.to_string(),
-        name: None,
-        raw_size: body.len() as u64,
-        encoded_size: text.len() as u64,
-    }];
-    let text_headers =
-        format!("Content-Type: {text_type}\r\nContent-Transfer-Encoding: {encoding}\r\n");
-
-    if draft.attachments.is_empty() {
-        head.push_str(&text_headers);
-        head.push_str("\r\n");
-        let mut bytes = head.into_bytes();
-        bytes.extend_from_slice(&text);
-        return Ok(Message {
-            segments: vec![Segment::Bytes(bytes)],
-            parts,
-        });
-    }
-
-    let boundary = pick_boundary(&stamp.boundary, &text);
-    head.push_str(&parameter_header(
-        "Content-Type",
-        "multipart/mixed",
-        &[format!("boundary=\"{boundary}\"")],
-    ));
-    head.push_str("Content-Transfer-Encoding: 7bit\r\n\r\n");
-    head.push_str(PREAMBLE);
-    head.push_str(&format!("\r\n--{boundary}\r\n"));
-    head.push_str(&text_headers);
-    head.push_str("\r\n");
-    let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(&text);
-
-    let mut segments = Vec::new();
-    for att in &draft.attachments {
-        let (content_type, part_head) = attachment_headers(att)?;
-        bytes.extend_from_slice(format!("\r\n--{boundary}\r\n").as_bytes());
-        bytes.extend_from_slice(part_head.as_bytes());
-        bytes.extend_from_slice(b"\r\n");
-        segments.push(Segment::Bytes(std::mem::take(&mut bytes)));
-        segments.push(Segment::File {
-            path: att.path.clone(),
-            size: att.size,
-        });
-        parts.push(PartSummary {
-            content_type,
-            encoding: "base64".to_string(),
-            name: Some(att.name.clone()),
-            raw_size: att.size,
-            encoded_size: base64_encoded_len(att.size),
-        });
-    }
-    segments.push(Segment::Bytes(
-        format!("\r\n--{boundary}--\r\n").into_bytes(),
-    ));
-    Ok(Message { segments, parts })
+    let head = header_block(draft, stamp)?;
+    let plan = super::tree::plan(draft, stamp, head)?;
+    Ok(Message {
+        segments: plan.segments,
+        parts: plan.parts,
+        tree: plan.tree,
+    })
 }
 
 /// The top-level headers up to (not including) Content-Type.
@@ -549,7 +499,7 @@ fn user_header(name: &str, value: &str, lower: &str) -> String {
 /// (which base64 and quoted-printable never produce), at most 60
 /// characters; if it occurs in the text part, `.1`, `.2`, ... is appended
 /// until it does not, so the choice is deterministic.
-fn pick_boundary(base: &str, text: &[u8]) -> String {
+pub(super) fn pick_boundary(base: &str, text: &[u8]) -> String {
     let mut b: String = base
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || "'()+_,-./:=?".contains(*c))
@@ -593,7 +543,7 @@ impl Charset {
 /// Re-checks an attachment and builds its part headers (with the final
 /// CRLF of each header, without the blank line). Returns the Content-Type
 /// for the summary (type and charset) and the headers.
-fn attachment_headers(att: &Attachment) -> Result<(String, String), MimeError> {
+pub(super) fn attachment_headers(att: &Attachment) -> Result<(String, String), MimeError> {
     let size = check_file(&att.path)?;
     if size != att.size {
         return Err(changed(&att.path, att.size, size));
@@ -608,13 +558,40 @@ fn attachment_headers(att: &Attachment) -> Result<(String, String), MimeError> {
     }
     params.extend(mime_parameter("name", &att.name));
     let mut h = parameter_header("Content-Type", &ctype, &params);
+    let disposition = if att.is_inline() {
+        "inline"
+    } else {
+        "attachment"
+    };
     h.push_str(&parameter_header(
         "Content-Disposition",
-        "attachment",
+        disposition,
         &mime_parameter("filename", &att.name),
     ));
+    if let Some(id) = &att.content_id {
+        check_content_id(id)?;
+        h.push_str(&format!("Content-ID: <{id}>\r\n"));
+    }
     h.push_str("Content-Transfer-Encoding: base64\r\n");
     Ok((summary, h))
+}
+
+/// A Content-ID (without brackets) as RFC 2392 wants it, an addr-spec:
+/// dot-atom characters, one `@`, each side not empty, at most 200 octets
+/// (so the header line stays short).
+fn check_content_id(id: &str) -> Result<(), MimeError> {
+    let atom = |s: &str| {
+        !s.is_empty()
+            && !s.starts_with('.')
+            && !s.ends_with('.')
+            && !s.contains("..")
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c))
+    };
+    match id.split_once('@') {
+        Some((l, d)) if id.len() <= 200 && atom(l) && atom(d) => Ok(()),
+        _ => Err(MimeError::BadContentId(id.to_string())),
+    }
 }
 
 fn changed(path: &Path, expected: u64, actual: u64) -> MimeError {
@@ -871,15 +848,21 @@ impl Message {
         }
         Ok(out)
     }
-    /// The parts in order (text first).
+    /// The parts that are not multiparts, in the order they are written
+    /// (the text first, then the HTML, inline parts, attachments).
     pub fn parts(&self) -> Vec<PartSummary> {
         self.parts.clone()
+    }
+    /// The MIME structure: the top-level part and the parts inside it.
+    pub fn tree(&self) -> &PartTree {
+        &self.tree
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mime::encode::normalize_newlines;
     use mail_parser::{HeaderForm, MessageParser, MimeHeaders};
     use sha2::{Digest, Sha256};
     use std::path::Path;

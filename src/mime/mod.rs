@@ -5,6 +5,8 @@
 //!   headers, attachments), validated as it is entered.
 //! - [`encode`]: the encoders (base64 lines, quoted-printable, RFC 2047
 //!   encoded-words, RFC 2231 parameters, header folding).
+//! - [`html`]: a plain-text version of an HTML body; its `cid:` references.
+//! - [`tree`]: the MIME structure (multipart/mixed, alternative, related).
 //! - [`message`]: draft → a [`Message`] plan whose exact size is known
 //!   before a byte is written, and which streams attachments from disk in
 //!   chunks (memory stays flat whatever their size).
@@ -18,10 +20,13 @@ pub mod draft;
 pub mod encode;
 pub mod envelope;
 pub mod file;
+pub mod html;
 pub mod message;
 pub mod normalize;
+pub mod tree;
 
 pub use draft::{Attachment, Draft, Stamp, validate_header};
 pub use envelope::HeaderEnvelope;
 pub use file::MessageFile;
 pub use message::{Content, ContentSink, Message, MimeError, PartSummary, compose};
+pub use tree::PartTree;

@@ -1,0 +1,256 @@
+//! The structures a draft with HTML and inline parts gives, read back with
+//! mail-parser; sizes equal the bytes written.
+
+use super::super::{Attachment, Draft, Message, MimeError, Stamp, compose};
+use crate::address::{Mailbox, ReversePath};
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+fn stamp() -> Stamp {
+    Stamp {
+        date: "Thu, 26 Nov 2026 14:31:10 +0000".to_string(),
+        message_id: "<1795703470.0123456789abcdef@example.com>".to_string(),
+        boundary: "=_smtpsh_0123456789abcdef0123456789abcdef".to_string(),
+    }
+}
+
+fn draft() -> Draft {
+    Draft {
+        from: ReversePath::parse("ann@example.com").ok(),
+        to: Mailbox::parse("bob@example.com").into_iter().collect(),
+        subject: Some("html".into()),
+        ..Draft::default()
+    }
+}
+
+fn file(dir: &Path, name: &str, content: &[u8], inline: bool) -> Attachment {
+    let p = dir.join(name);
+    std::fs::write(&p, content).expect("write");
+    let a = Attachment::new(&p, None, None).expect("attach");
+    if inline {
+        a.into_inline("host.example")
+    } else {
+        a
+    }
+}
+
+/// Writes `m`; checks its size, CRLF line ends and line lengths.
+fn render(m: &Message) -> Vec<u8> {
+    let mut out = Vec::new();
+    let n = m.write_to(&mut out).expect("write");
+    assert_eq!(n, out.len() as u64);
+    assert_eq!(m.size(), n);
+    for line in out.split_inclusive(|&b| b == b'\n') {
+        assert!(
+            line.ends_with(b"\r\n"),
+            "{:?}",
+            String::from_utf8_lossy(line)
+        );
+        assert!(line.len() <= 1000);
+        assert!(!line[..line.len() - 2].contains(&b'\r'));
+    }
+    out
+}
+
+/// The part tree as `type(children...)` from mail-parser.
+fn shape(msg: &mail_parser::Message<'_>, id: u32) -> String {
+    let Some(part) = msg.parts.get(id as usize) else {
+        return "?".to_string();
+    };
+    let t = part
+        .content_type()
+        .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
+        .unwrap_or_default();
+    match &part.body {
+        PartType::Multipart(ids) => {
+            let inner: Vec<String> = ids.iter().map(|&i| shape(msg, i)).collect();
+            format!("{t}({})", inner.join(","))
+        }
+        _ => t,
+    }
+}
+
+fn sha(b: &[u8]) -> Vec<u8> {
+    Sha256::digest(b).to_vec()
+}
+
+fn png() -> Vec<u8> {
+    let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
+    b.extend((0..3000u32).map(|i| (i * 7 % 251) as u8));
+    b
+}
+
+#[test]
+fn html_inline_and_attachment_nest_mixed_alternative_related() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logo = file(dir.path(), "logo.png", &png(), true);
+    let cid = logo.content_id.clone().expect("cid");
+    let mut d = draft();
+    d.body = "Hello in text\n".into();
+    d.html = Some(format!(
+        "<p>Hello <b>in HTML</b> ✓</p><img src=\"cid:{cid}\">\n"
+    ));
+    d.attachments = vec![logo, file(dir.path(), "report.pdf", b"%PDF-1.4 x", false)];
+    let m = compose(&d, &stamp()).expect("compose");
+    let bytes = render(&m);
+    let msg = MessageParser::default().parse(&bytes).expect("parses");
+    assert_eq!(
+        shape(&msg, 0),
+        "multipart/mixed(multipart/alternative(text/plain,multipart/related(text/html,image/png)),application/pdf)"
+    );
+    let html = msg.body_html(0).expect("html");
+    assert!(html.contains(&format!("cid:{cid}")), "{html}");
+    assert!(html.contains("in HTML</b> ✓"), "{html}");
+    assert_eq!(msg.body_text(0).as_deref(), Some("Hello in text\r\n"));
+    let image = msg
+        .parts
+        .iter()
+        .find(|p| p.content_id() == Some(cid.as_str()))
+        .expect("a part with the Content-ID");
+    assert_eq!(sha(image.contents()), sha(&png()));
+    assert_eq!(
+        image.content_disposition().map(|c| c.ctype()),
+        Some("inline")
+    );
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("multipart/related;"));
+    assert!(text.contains("type=\"text/html\""));
+    // Three boundaries, none a prefix of another.
+    let boundaries: Vec<&str> = text
+        .match_indices("boundary=\"")
+        .filter_map(|(i, m)| text[i + m.len()..].split('"').next())
+        .collect();
+    assert_eq!(boundaries.len(), 3, "{boundaries:?}");
+    for a in &boundaries {
+        for b in &boundaries {
+            assert!(a == b || !a.starts_with(b), "{a} starts with {b}");
+        }
+    }
+    // The tree and the parts say the same.
+    let t = m.tree();
+    assert_eq!(t.part.content_type, "multipart/mixed");
+    assert_eq!(
+        t.children[0].children[1].children[1].part.content_id,
+        Some(cid)
+    );
+    assert_eq!(t.children[1].part.attachment, Some(2));
+    let kinds: Vec<String> = m.parts().iter().map(|p| p.content_type.clone()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "text/plain; charset=utf-8",
+            "text/html; charset=utf-8",
+            "image/png",
+            "application/pdf"
+        ]
+    );
+    assert_eq!(m.parts()[1].encoding, "quoted-printable");
+    assert_eq!(t.part.encoded_size, bytes.len() as u64 - header_len(&bytes));
+}
+
+/// Bytes up to and including the blank line that ends the header.
+fn header_len(bytes: &[u8]) -> u64 {
+    bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(0, |i| i as u64 + 4)
+}
+
+#[test]
+fn html_alone_is_alternative_with_a_derived_text() {
+    let mut d = draft();
+    d.html = Some("<h1>Title</h1><p>One &amp; two<br>three</p><script>x()</script>".into());
+    let m = compose(&d, &stamp()).expect("compose");
+    let bytes = render(&m);
+    let msg = MessageParser::default().parse(&bytes).expect("parses");
+    assert_eq!(
+        shape(&msg, 0),
+        "multipart/alternative(text/plain,text/html)"
+    );
+    assert_eq!(
+        msg.body_text(0).as_deref(),
+        Some("Title\r\n\r\nOne & two\r\nthree\r\n")
+    );
+    assert_eq!(m.parts()[0].note.as_deref(), Some("derived from the HTML"));
+    assert_eq!(m.parts()[1].encoding, "7bit");
+    assert!(
+        String::from_utf8_lossy(&bytes)
+            .contains("Content-Transfer-Encoding: 7bit\r\n\r\nThis is a multi-part")
+    );
+}
+
+#[test]
+fn inline_parts_without_html_go_with_the_attachments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = draft();
+    d.body = "text\n".into();
+    d.attachments = vec![file(dir.path(), "logo.png", &png(), true)];
+    let m = compose(&d, &stamp()).expect("compose");
+    let bytes = render(&m);
+    let msg = MessageParser::default().parse(&bytes).expect("parses");
+    assert_eq!(shape(&msg, 0), "multipart/mixed(text/plain,image/png)");
+    assert!(msg.parts[2].content_id().is_some());
+}
+
+#[test]
+fn html_with_inline_and_no_attachment_has_no_mixed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut d = draft();
+    d.html = Some("<img src=cid:x>".into());
+    d.attachments = vec![
+        file(dir.path(), "a.png", &png(), true),
+        file(dir.path(), "b.png", b"", true),
+    ];
+    let m = compose(&d, &stamp()).expect("compose");
+    let bytes = render(&m);
+    let msg = MessageParser::default().parse(&bytes).expect("parses");
+    assert_eq!(
+        shape(&msg, 0),
+        "multipart/alternative(text/plain,multipart/related(text/html,image/png,image/png))"
+    );
+}
+
+#[test]
+fn content_ids_are_unique_and_safe() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = file(dir.path(), "my logo (1).png", b"x", true);
+    let b = file(dir.path(), "my logo (1).png", b"x", true);
+    let (ia, ib) = (
+        a.content_id.clone().expect("a"),
+        b.content_id.clone().expect("b"),
+    );
+    assert_ne!(ia, ib);
+    assert!(ia.starts_with("mylogo1.png."), "{ia}");
+    assert!(ia.ends_with("@host.example"), "{ia}");
+    let odd = file(dir.path(), "ü..", b"x", true);
+    assert!(odd.content_id.expect("cid").starts_with("part."));
+    // A Content-ID set by hand must still be an addr-spec: no injection.
+    let mut d = draft();
+    d.html = Some("<p>x</p>".into());
+    let mut bad = a;
+    bad.content_id = Some("x>\r\nBcc: y@z".into());
+    d.attachments = vec![bad];
+    assert!(matches!(
+        compose(&d, &stamp()),
+        Err(MimeError::BadContentId(_))
+    ));
+}
+
+#[test]
+fn a_boundary_in_the_html_is_avoided() {
+    let mut d = draft();
+    d.body = "t\n".into();
+    d.html = Some("--=_alternative_smtpsh_0123456789abcdef0123456789abcdef\n--=_smtpsh_0123456789abcdef0123456789abcdef\n".into());
+    let m = compose(&d, &stamp()).expect("compose");
+    let bytes = render(&m);
+    let msg = MessageParser::default().parse(&bytes).expect("parses");
+    assert_eq!(
+        shape(&msg, 0),
+        "multipart/alternative(text/plain,text/html)"
+    );
+    assert_eq!(
+        msg.body_html(0).as_deref().map(|h| h.lines().count()),
+        Some(2)
+    );
+}
