@@ -251,21 +251,28 @@ pub static COMMANDS: &[Spec] = &[
         .rest(1)
         .help("Sets the subject: the rest of the line (non-ASCII is encoded per RFC 2047).\n\
                Example: subject Quarterly report ✓"),
-    cmd("body", "body TEXT | body | body --file PATH", "set the message text", Reads(draft::body))
-        .options(&["--file PATH"]).complete(Complete::Paths).rest(0)
+    cmd("body", "body TEXT | body | body --file PATH | body --html [FILE]", "set the message text (--html: its HTML version)", Reads(draft::body))
+        .options(&["--file PATH", "--html FILE"]).complete(Complete::Paths).rest(0)
         .help("body TEXT       the text is the rest of the line\n\
                body            then type lines; a line with only `.` ends the text\n\
                body --file PATH  read the text from a UTF-8 file\n\
+               body --html FILE  the HTML version from a UTF-8 file; `body --html` alone: type it,\n\
+               \u{20}                ending with `.` (nothing typed removes it). The message becomes\n\
+               \u{20}                multipart/alternative, the text first; with no text, one is derived\n\
+               \u{20}                from the HTML. `attach --inline` adds images it shows with cid:\n\
                Line endings become CRLF; non-ASCII or long lines are sent quoted-printable."),
-    cmd("attach", "attach PATH... [--type TYPE/SUBTYPE] [--name NAME]", "attach files (base64, streamed from disk at send)", Plain(draft::attach))
-        .options(&["--type TYPE/SUBTYPE", "--name NAME"]).complete(Complete::Paths).words(1, MANY).path_words()
+    cmd("attach", "attach PATH... [--type TYPE/SUBTYPE] [--name NAME] [--inline]", "attach files (base64, streamed from disk at send; --inline: for the HTML)", Plain(draft::attach))
+        .options(&["--type TYPE/SUBTYPE", "--name NAME", "--inline"]).complete(Complete::Paths).words(1, MANY).path_words()
         .help("Attaches files. The type is guessed from the name unless --type is given;\n\
                --name changes the file name the recipient sees (one PATH only).\n\
+               --inline makes an inline part for the HTML (`body --html`), with a Content-ID:\n\
+               \u{20}        the HTML shows it as <img src=\"cid:ID\">, ID as printed (and in `status`).\n\
                The file is read when the message is sent, in chunks: any size works.\n\
-               Example: attach report.pdf photo.png"),
+               Example: attach report.pdf photo.png   attach --inline logo.png"),
     cmd("detach", "detach N", "remove attachment number N (`status` lists them)", Plain(draft::detach))
         .words(1, 1)
-        .help("Removes attachment N (numbered from 1 as `status` and `show` list them)."),
+        .help("Removes attachment or inline part N (one numbering for both, from 1, in the order\n\
+               they were attached, as `status` and `show` list them); those after it move up one."),
     cmd("header", "header NAME [VALUE]", "add a header (no VALUE: remove headers named NAME)", Plain(draft::header))
         .rest(1)
         .help("Adds the header NAME: VALUE. A From, To, Cc, Subject, Date or Message-ID header\n\
@@ -278,7 +285,9 @@ pub static COMMANDS: &[Spec] = &[
                \u{20}            it gets a new Date and Message-ID when sent"),
     cmd("show", "show [--last]", "preview the message as it will be sent (--last: as it was sent)", Plain(draft::show))
         .aliases(&["preview"]).options(&["--last"])
-        .help("Prints the assembled message (attachment bodies shortened) and a summary of its parts and size.\n\
+        .help("Prints the assembled message (attachment bodies shortened), its MIME tree (each part's\n\
+               type, encoding, size, name, cid:) and its size. Warns about a cid: in the HTML that no\n\
+               inline part has, and an inline part the HTML does not show.\n\
                --last shows the message accepted last, as it was sent (its Date and Message-ID)."),
     cmd("save", "save PATH", "write the message to an .eml file", Plain(draft::save))
         .complete(Complete::Paths).words(1, 1).path_words()

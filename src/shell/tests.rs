@@ -12,6 +12,8 @@ use crate::smtp::Stage;
 use crate::smtp::conn::memory::{MemoryServer, greeted};
 use std::sync::{Arc, Mutex};
 
+mod html;
+
 /// A session connected to `server` (greeting read; EHLO said when `ehlo`).
 fn on(server: &MemoryServer, ehlo: bool) -> (Session, Captured) {
     let (mut s, out) = Session::for_tests();

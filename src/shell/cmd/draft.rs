@@ -1,5 +1,6 @@
-//! The draft: `subject`, `body`, `attach`, `detach`, `header`, `new`,
-//! `show`, `save` — and composing it into the message `send` transmits.
+//! The draft: `subject`, `body` (and `body --html`), `attach` (and
+//! `attach --inline`), `detach`, `header`, `new`, `show`, `save` — and
+//! composing it into the message `send` transmits.
 
 use super::{plural, read_text_lines};
 use crate::local::expand_tilde;
@@ -23,41 +24,21 @@ pub fn subject(s: &mut Session, a: Args) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `body TEXT | body | body --file PATH`.
+/// `body TEXT | body | body --file PATH | body --html [FILE]`.
 pub fn body(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failure> {
+    if let Some(rest) = a.rest.strip_prefix("--html")
+        && (rest.is_empty() || rest.starts_with(char::is_whitespace))
+    {
+        return html_body(s, input, rest.trim());
+    }
     let text = if a.rest.is_empty() {
-        if input.interactive() {
-            s.out
-                .note("type the text; a line with only '.' ends it (Ctrl-C cancels)");
-        }
-        let lines = read_text_lines(s, input, "body> ", "the body")?;
-        let mut t = lines.join("\n");
-        if !lines.is_empty() {
-            t.push('\n');
-        }
-        t
+        read_typed(s, input, "body> ", "the body")?
     } else if let Some(path) = a.rest.strip_prefix("--file") {
-        let path = unquote_rest(path.trim());
-        if path.is_empty() {
-            return Err(Failure::local("usage: body --file PATH"));
-        }
-        let p = expand_tilde(&path);
-        let bytes = fs::read(&p).map_err(|e| {
-            Failure::local(format!("cannot read {}: {e}", p.display()))
-                .hint("check the path (Tab completes it)")
-        })?;
-        String::from_utf8(bytes).map_err(|_| {
-            Failure::local(format!("{} is not UTF-8 text", p.display()))
-                .hint("attach it instead: attach PATH")
-        })?
+        read_utf8_file(path.trim(), "body --file PATH")?
     } else {
         a.rest.clone()
     };
-    if text.contains('\0') {
-        return Err(Failure::local(
-            "the text contains a NUL byte, which mail cannot carry",
-        ));
-    }
+    check_text(&text)?;
     let lines = text.lines().count();
     s.draft.body = text;
     s.touch_draft();
@@ -69,10 +50,108 @@ pub fn body(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failu
     Ok(())
 }
 
-/// `attach PATH... [--type TYPE/SUBTYPE] [--name NAME]`.
+/// `body --html [FILE]`: the HTML version, from FILE or typed lines; empty
+/// removes it.
+fn html_body(s: &mut Session, input: &mut dyn Input, rest: &str) -> Result<(), Failure> {
+    let rest = rest.strip_prefix("--file").map_or(rest, str::trim);
+    let html = if rest.is_empty() {
+        read_typed(s, input, "html> ", "the HTML")?
+    } else if rest.starts_with('<') {
+        return Err(
+            Failure::local("`body --html` takes a FILE, not the HTML itself")
+                .hint("type `body --html` alone, then the HTML lines, then a line with only `.`"),
+        );
+    } else {
+        read_utf8_file(rest, "body --html FILE")?
+    };
+    check_text(&html)?;
+    set_html(s, html);
+    Ok(())
+}
+
+/// Sets (or, when `html` is blank, removes) the HTML version, and says
+/// what the message becomes.
+pub fn set_html(s: &mut Session, html: String) {
+    if html.trim().is_empty() {
+        let had = s.draft.html.take().is_some();
+        s.touch_draft();
+        s.out.note(if had {
+            "HTML removed: the message is text only"
+        } else {
+            "no HTML given: the message stays text only"
+        });
+        return;
+    }
+    let lines = html.lines().count();
+    let size = human_bytes(html.len() as u64);
+    s.draft.html = Some(html);
+    s.touch_draft();
+    let text = if s.draft.body.trim().is_empty() {
+        "a text version is derived from it"
+    } else {
+        "the text body comes first"
+    };
+    s.out.note(&format!(
+        "HTML set ({}, {size}): multipart/alternative, {text}",
+        plural(lines, "line")
+    ));
+    for w in super::mime_tree::reference_warnings(&s.draft) {
+        s.out.warn(&w);
+    }
+}
+
+/// Lines typed up to a lone `.`, joined with a final line break.
+fn read_typed(
+    s: &mut Session,
+    input: &mut dyn Input,
+    prompt: &str,
+    what: &str,
+) -> Result<String, Failure> {
+    if input.interactive() {
+        s.out
+            .note("type the text; a line with only '.' ends it (Ctrl-C cancels)");
+    }
+    let lines = read_text_lines(s, input, prompt, what)?;
+    let mut t = lines.join("\n");
+    if !lines.is_empty() {
+        t.push('\n');
+    }
+    Ok(t)
+}
+
+/// A UTF-8 file's text; `usage` when no path is given.
+fn read_utf8_file(path: &str, usage: &str) -> Result<String, Failure> {
+    let path = unquote_rest(path);
+    if path.is_empty() {
+        return Err(Failure::local(format!("usage: {usage}")));
+    }
+    let p = expand_tilde(&path);
+    let bytes = fs::read(&p).map_err(|e| {
+        Failure::local(format!("cannot read {}: {e}", p.display()))
+            .hint("check the path (Tab completes it)")
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        Failure::local(format!("{} is not UTF-8 text", p.display()))
+            .hint("attach it instead: attach PATH")
+    })
+}
+
+/// Refuses text mail cannot carry.
+pub fn check_text(text: &str) -> Result<(), Failure> {
+    if text.contains('\0') {
+        return Err(Failure::local(
+            "the text contains a NUL byte, which mail cannot carry",
+        ));
+    }
+    Ok(())
+}
+
+/// `attach PATH... [--type TYPE/SUBTYPE] [--name NAME] [--inline]`.
 pub fn attach(s: &mut Session, a: Args) -> Result<(), Failure> {
     let ctype = a.opt("--type");
     let name = a.opt("--name");
+    let inline = a.flag("--inline");
+    let domain = crate::local::domain_name();
     if name.is_some() && a.words.len() > 1 {
         return Err(Failure::local(
             "--name applies to one file; attach the files one by one",
@@ -83,11 +162,22 @@ pub fn attach(s: &mut Session, a: Args) -> Result<(), Failure> {
         let att = Attachment::new(&expand_tilde(w), ctype, name).map_err(|e| {
             Failure::local(e.to_string()).hint("nothing was attached (Tab completes paths)")
         })?;
-        new.push(att);
+        new.push(if inline {
+            att.into_inline(&domain)
+        } else {
+            att
+        });
     }
     for att in new {
+        let (kind, cid) = match &att.content_id {
+            Some(id) => (
+                "inline ",
+                format!(" — reference it as <img src=\"cid:{id}\">"),
+            ),
+            None => ("", String::new()),
+        };
         s.out.note(&format!(
-            "attached {}: {} ({}, {}, base64)",
+            "attached {kind}{}: {} ({}, {}, base64){cid}",
             s.draft.attachments.len() + 1,
             att.name,
             att.content_type,
@@ -96,6 +186,12 @@ pub fn attach(s: &mut Session, a: Args) -> Result<(), Failure> {
         s.draft.attachments.push(att);
     }
     s.touch_draft();
+    if inline && s.draft.html.is_none() {
+        s.out.note(
+            "there is no HTML yet: `body --html` adds it; until then inline parts go \
+             with the attachments",
+        );
+    }
     Ok(())
 }
 
@@ -117,8 +213,19 @@ pub fn detach(s: &mut Session, a: Args) -> Result<(), Failure> {
         })?;
     let att = s.draft.attachments.remove(idx - 1);
     s.touch_draft();
-    s.out
-        .note(&format!("removed attachment {idx}: {}", att.name));
+    let kind = if att.is_inline() {
+        "inline part"
+    } else {
+        "attachment"
+    };
+    s.out.note(&format!("removed {kind} {idx}: {}", att.name));
+    if idx <= s.draft.attachments.len() {
+        s.out
+            .note("the parts after it are numbered one less now (`status` lists them)");
+    }
+    for w in super::mime_tree::reference_warnings(&s.draft) {
+        s.out.warn(&w);
+    }
     Ok(())
 }
 
@@ -218,7 +325,7 @@ fn show_paged(s: &mut Session, a: Args) -> Result<(), Failure> {
         return show_last(s);
     }
     let msg = compose_draft(&mut s.draft)?;
-    preview(s, &msg)?;
+    preview(s, &msg, &s.draft)?;
     size_check(s, msg.size(), false)
 }
 
@@ -243,41 +350,30 @@ fn show_last(s: &mut Session) -> Result<(), Failure> {
         Some(LastSent::Draft(mut d)) => {
             s.out.note("the message sent last, as it was sent:");
             let msg = compose_draft(&mut d)?;
-            preview(s, &msg)
+            preview(s, &msg, &d)
         }
     }
 }
 
-/// Prints the message (attachment bodies shortened) and its parts.
-fn preview(s: &Session, msg: &Message) -> Result<(), Failure> {
+/// Prints the message (attachment bodies shortened), its MIME tree, and
+/// what is wrong with its `cid:` references.
+fn preview(s: &Session, msg: &Message, draft: &Draft) -> Result<(), Failure> {
     let text = msg.preview().map_err(|e| Failure::local(e.to_string()))?;
     // The message's lines as they are: wrapped, a header would look folded.
     s.out.verbatim(&text);
     s.out.plain("");
-    for (i, p) in msg.parts().iter().enumerate() {
-        let label = if i == 0 {
-            "text".to_string()
-        } else {
-            format!("attachment {i}")
-        };
-        s.out.note(&format!(
-            "part {}: {label}: {}{}, {}, {} → {} encoded",
-            i + 1,
-            p.content_type,
-            p.name
-                .as_ref()
-                .map(|n| format!(" \"{n}\""))
-                .unwrap_or_default(),
-            p.encoding,
-            human_bytes(p.raw_size),
-            human_bytes(p.encoded_size)
-        ));
+    s.out.note("MIME structure:");
+    for line in super::mime_tree::render(msg.tree()) {
+        s.out.plain(&line);
     }
     s.out.note(&format!(
         "total: {}, {}",
         plural(msg.parts().len(), "part"),
         human_bytes(msg.size())
     ));
+    for w in super::mime_tree::reference_warnings(draft) {
+        s.out.warn(&w);
+    }
     Ok(())
 }
 

@@ -419,6 +419,9 @@ fn draft_status(s: &Session) {
         "  body:       {}",
         human_bytes(d.body.len() as u64)
     ));
+    if let Some(html) = &d.html {
+        o.plain(&format!("  html:       {}", human_bytes(html.len() as u64)));
+    }
     for (n, v) in &d.headers {
         o.plain(&format!("  header:     {n}: {v}"));
     }
@@ -429,8 +432,13 @@ fn draft_status(s: &Session) {
         } else {
             format!(" from {}", a.path.display())
         };
+        // An inline part: its Content-ID, for the HTML's cid: reference.
+        let (kind, cid) = match &a.content_id {
+            Some(id) => ("inline", format!(" cid:{id}")),
+            None => ("attach", String::new()),
+        };
         o.plain(&format!(
-            "  attach {}:   {} ({}, {}){from}",
+            "  {kind} {}:   {} ({}, {}){cid}{from}",
             i + 1,
             a.name,
             a.content_type,

@@ -5,7 +5,8 @@
 //! - [`auth`]: `auth` and the password prompt.
 //! - [`protocol`]: `ehlo`, `helo`, `rset`, `noop`, `vrfy`, `expn`, `raw`, `data`.
 //! - [`envelope`]: `from`, `to`, `cc`, `bcc`.
-//! - [`draft`]: `subject`, `body`, `attach`, `detach`, `header`, `new`, `show`, `save`.
+//! - [`draft`]: `subject`, `body`, `attach`, `detach`, `header`, `new`, `show`, `save`;
+//!   [`mime_tree`]: the MIME tree and `cid:` checks `show` prints.
 //! - [`send`]: `send` (the transaction itself is [`super::delivery`]);
 //!   [`message`]: `send --message` and `data --file`, existing messages.
 //! - [`script`]: `expect`, `source`, `record`.
@@ -19,6 +20,7 @@ pub mod envelope;
 pub mod inbox;
 pub mod info;
 pub mod message;
+pub mod mime_tree;
 pub mod mx;
 pub mod protocol;
 pub mod script;
