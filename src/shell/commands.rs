@@ -5,7 +5,7 @@
 //! this table, so they cannot drift apart.
 
 use super::args::Args;
-use super::cmd::{auth, connect, draft, envelope, inbox, info, protocol, script, send, tls};
+use super::cmd::{auth, connect, draft, edit, envelope, inbox, info, protocol, script, send, tls};
 use super::failure::Failure;
 use super::input::Input;
 use super::session::Session;
@@ -260,7 +260,8 @@ pub static COMMANDS: &[Spec] = &[
                \u{20}                ending with `.` (nothing typed removes it). The message becomes\n\
                \u{20}                multipart/alternative, the text first; with no text, one is derived\n\
                \u{20}                from the HTML. `attach --inline` adds images it shows with cid:\n\
-               Line endings become CRLF; non-ASCII or long lines are sent quoted-printable."),
+               Line endings become CRLF; non-ASCII or long lines are sent quoted-printable.\n\
+               `edit` (or `edit --html`) changes the text in your editor."),
     cmd("attach", "attach PATH... [--type TYPE/SUBTYPE] [--name NAME] [--inline]", "attach files (base64, streamed from disk at send; --inline: for the HTML)", Plain(draft::attach))
         .options(&["--type TYPE/SUBTYPE", "--name NAME", "--inline"]).complete(Complete::Paths).words(1, MANY).path_words()
         .help("Attaches files. The type is guessed from the name unless --type is given;\n\
@@ -273,6 +274,13 @@ pub static COMMANDS: &[Spec] = &[
         .words(1, 1)
         .help("Removes attachment or inline part N (one numbering for both, from 1, in the order\n\
                they were attached, as `status` and `show` list them); those after it move up one."),
+    cmd("edit", "edit [--html]", "edit the text (--html: the HTML) in $VISUAL or $EDITOR", Reads(edit::edit))
+        .options(&["--html"]).record(Record::Itself)
+        .help("Opens the text body (with --html, the HTML version) in $VISUAL, else $EDITOR, else vi,\n\
+               in a private temporary file, and reads it back when the editor exits (UTF-8 only).\n\
+               An editor that exits with a failure leaves the draft as it was.\n\
+               Scripts have no terminal: there `edit` is refused; use `body` or `body --html`.\n\
+               A recording writes the result as `body` (or `body --html`) and its lines."),
     cmd("header", "header NAME [VALUE]", "add a header (no VALUE: remove headers named NAME)", Plain(draft::header))
         .rest(1)
         .help("Adds the header NAME: VALUE. A From, To, Cc, Subject, Date or Message-ID header\n\
@@ -513,7 +521,10 @@ mod tests {
         };
         assert_eq!(flagged(|c| c.judges_last_reply), vec!["expect"]);
         assert_eq!(flagged(|c| c.secret_words), vec!["auth"]);
-        assert_eq!(flagged(|c| c.record == Record::Itself), vec!["auth"]);
+        assert_eq!(
+            flagged(|c| c.record == Record::Itself),
+            vec!["auth", "edit"]
+        );
         assert_eq!(flagged(|c| c.record == Record::Never), vec!["record"]);
         assert_eq!(flagged(|c| c.path_words), vec!["attach", "save", "source"]);
     }

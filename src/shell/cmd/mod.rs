@@ -6,7 +6,8 @@
 //! - [`protocol`]: `ehlo`, `helo`, `rset`, `noop`, `vrfy`, `expn`, `raw`, `data`.
 //! - [`envelope`]: `from`, `to`, `cc`, `bcc`.
 //! - [`draft`]: `subject`, `body`, `attach`, `detach`, `header`, `new`, `show`, `save`;
-//!   [`mime_tree`]: the MIME tree and `cid:` checks `show` prints.
+//!   [`edit`]: `edit`, the text in the user's editor; [`mime_tree`]: the
+//!   MIME tree and `cid:` checks `show` prints.
 //! - [`send`]: `send` (the transaction itself is [`super::delivery`]);
 //!   [`message`]: `send --message` and `data --file`, existing messages.
 //! - [`script`]: `expect`, `source`, `record`.
@@ -16,6 +17,7 @@
 pub mod auth;
 pub mod connect;
 pub mod draft;
+pub mod edit;
 pub mod envelope;
 pub mod inbox;
 pub mod info;

@@ -1,6 +1,6 @@
 //! Composing HTML mail in-process: `body --html`, `attach --inline`, the
 //! MIME tree and `cid:` warnings of `show`, numbering for `detach` and
-//! `status`, and the message `send` delivers,
+//! `status`, `edit` refused in a script, and the message `send` delivers,
 //! read back with mail-parser.
 
 use super::{on, run, run_with};
@@ -202,4 +202,22 @@ fn attachments_and_inline_parts_share_one_numbering() {
     assert!(out.take().contains("removed attachment 2: c.pdf"));
     let e = run(&mut s, "detach 2").expect_err("only one left");
     assert!(e.message.contains("(1-1)"), "{}", e.message);
+}
+
+#[test]
+fn edit_is_refused_in_a_script_and_changes_nothing() {
+    let server = MemoryServer::default();
+    let (mut s, _out) = on(&server, false);
+    run(&mut s, "body keep me").expect("body");
+    for line in ["edit", "edit --html"] {
+        let e = run(&mut s, line).expect_err("no terminal");
+        assert!(e.message.contains("needs a terminal"), "{}", e.message);
+        assert!(
+            e.hint.as_deref().is_some_and(|h| h.contains("body")),
+            "{:?}",
+            e.hint
+        );
+    }
+    assert_eq!(s.draft.body, "keep me");
+    assert!(s.draft.html.is_none());
 }
