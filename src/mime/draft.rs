@@ -71,9 +71,42 @@ impl Attachment {
         self
     }
 
+    /// Makes this an inline part with the Content-ID `id` (`--cid`), given
+    /// with or without its angle brackets; it must be `left@right` of
+    /// dot-atom characters (RFC 2392, RFC 5322 msg-id).
+    pub fn with_content_id(mut self, id: &str) -> Result<Attachment, MimeError> {
+        let id = id.trim();
+        let id = id
+            .strip_prefix('<')
+            .and_then(|i| i.strip_suffix('>'))
+            .unwrap_or(id);
+        check_content_id(id)?;
+        self.content_id = Some(id.to_string());
+        Ok(self)
+    }
+
     /// Whether this is an inline part (it has a Content-ID).
     pub fn is_inline(&self) -> bool {
         self.content_id.is_some()
+    }
+}
+
+/// A Content-ID (without brackets) as RFC 2392 wants it, an addr-spec:
+/// dot-atom characters but `%` (which a `cid:` URL would have to escape),
+/// one `@`, each side not empty, at most 200 octets (so the header line
+/// stays short).
+pub(crate) fn check_content_id(id: &str) -> Result<(), MimeError> {
+    let atom = |s: &str| {
+        !s.is_empty()
+            && !s.starts_with('.')
+            && !s.ends_with('.')
+            && !s.contains("..")
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&'*+-/=?^_`{|}~.".contains(c))
+    };
+    match id.split_once('@') {
+        Some((l, d)) if id.len() <= 200 && atom(l) && atom(d) => Ok(()),
+        _ => Err(MimeError::BadContentId(id.to_string())),
     }
 }
 

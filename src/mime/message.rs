@@ -1,6 +1,8 @@
 //! Draft → message bytes, streamed.
 
-use super::draft::{Attachment, Draft, Stamp, check_file, validate_content_type, validate_header};
+use super::draft::{
+    Attachment, Draft, Stamp, check_content_id, check_file, validate_content_type, validate_header,
+};
 use super::encode::{
     base64_encoded_len, base64_lines, encode_display_name, encode_unstructured_at, fold_header,
     folds_as_is, mime_parameter, parameter_header,
@@ -154,8 +156,8 @@ impl fmt::Display for MimeError {
             }
             MimeError::BadContentId(id) => write!(
                 f,
-                "invalid Content-ID {id:?}: it must be left@right of letters, digits and \
-                 !#$%&'*+-/=?^_`{{|}}~. — attach the file again with --inline"
+                "invalid Content-ID {id:?}: give it as left@right of letters, digits and \
+                 !#$&'*+-/=?^_`{{|}}~. (such as logo@example.org)"
             ),
             MimeError::BadFileName { name, reason } => {
                 write!(
@@ -574,24 +576,6 @@ pub(super) fn attachment_headers(att: &Attachment) -> Result<(String, String), M
     }
     h.push_str("Content-Transfer-Encoding: base64\r\n");
     Ok((summary, h))
-}
-
-/// A Content-ID (without brackets) as RFC 2392 wants it, an addr-spec:
-/// dot-atom characters, one `@`, each side not empty, at most 200 octets
-/// (so the header line stays short).
-fn check_content_id(id: &str) -> Result<(), MimeError> {
-    let atom = |s: &str| {
-        !s.is_empty()
-            && !s.starts_with('.')
-            && !s.ends_with('.')
-            && !s.contains("..")
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c))
-    };
-    match id.split_once('@') {
-        Some((l, d)) if id.len() <= 200 && atom(l) && atom(d) => Ok(()),
-        _ => Err(MimeError::BadContentId(id.to_string())),
-    }
 }
 
 fn changed(path: &Path, expected: u64, actual: u64) -> MimeError {

@@ -262,12 +262,14 @@ pub static COMMANDS: &[Spec] = &[
                \u{20}                from the HTML. `attach --inline` adds images it shows with cid:\n\
                Line endings become CRLF; non-ASCII or long lines are sent quoted-printable.\n\
                `edit` (or `edit --html`) changes the text in your editor."),
-    cmd("attach", "attach PATH... [--type TYPE/SUBTYPE] [--name NAME] [--inline]", "attach files (base64, streamed from disk at send; --inline: for the HTML)", Plain(draft::attach))
-        .options(&["--type TYPE/SUBTYPE", "--name NAME", "--inline"]).complete(Complete::Paths).words(1, MANY).path_words()
+    cmd("attach", "attach PATH... [--type TYPE/SUBTYPE] [--name NAME] [--inline] [--cid ID]", "attach files (base64, streamed from disk at send; --inline: for the HTML)", Plain(draft::attach))
+        .options(&["--type TYPE/SUBTYPE", "--name NAME", "--inline", "--cid ID"]).complete(Complete::Paths).words(1, MANY).path_words()
         .help("Attaches files. The type is guessed from the name unless --type is given;\n\
                --name changes the file name the recipient sees (one PATH only).\n\
                --inline makes an inline part for the HTML (`body --html`), with a Content-ID:\n\
                \u{20}        the HTML shows it as <img src=\"cid:ID\">, ID as printed (and in `status`).\n\
+               --cid ID  chooses that Content-ID (one PATH only; implies --inline), e.g. logo@example.org,\n\
+               \u{20}        so a script's HTML can name it.\n\
                The file is read when the message is sent, in chunks: any size works.\n\
                Example: attach report.pdf photo.png   attach --inline logo.png"),
     cmd("detach", "detach N", "remove attachment number N (`status` lists them)", Plain(draft::detach))

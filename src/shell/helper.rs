@@ -679,11 +679,11 @@ mod tests {
         let ctx = Context::new(&hist);
         assert_eq!(
             h.hint("attach", 6, &ctx).as_deref(),
-            Some(" PATH... [--type TYPE/SUBTYPE] [--name NAME] [--inline]")
+            Some(" PATH... [--type TYPE/SUBTYPE] [--name NAME] [--inline] [--cid ID]")
         );
         assert_eq!(
             h.hint("attach ", 7, &ctx).as_deref(),
-            Some("PATH... [--type TYPE/SUBTYPE] [--name NAME] [--inline]")
+            Some("PATH... [--type TYPE/SUBTYPE] [--name NAME] [--inline] [--cid ID]")
         );
         assert_eq!(h.hint("send x", 6, &ctx), None);
         assert_eq!(h.hint("status", 6, &ctx), None);

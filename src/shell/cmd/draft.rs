@@ -146,15 +146,16 @@ pub fn check_text(text: &str) -> Result<(), Failure> {
     Ok(())
 }
 
-/// `attach PATH... [--type TYPE/SUBTYPE] [--name NAME] [--inline]`.
+/// `attach PATH... [--type TYPE/SUBTYPE] [--name NAME] [--inline] [--cid ID]`.
 pub fn attach(s: &mut Session, a: Args) -> Result<(), Failure> {
     let ctype = a.opt("--type");
     let name = a.opt("--name");
-    let inline = a.flag("--inline");
+    let cid = a.opt("--cid");
+    let inline = a.flag("--inline") || cid.is_some();
     let domain = crate::local::domain_name();
-    if name.is_some() && a.words.len() > 1 {
+    if (name.is_some() || cid.is_some()) && a.words.len() > 1 {
         return Err(Failure::local(
-            "--name applies to one file; attach the files one by one",
+            "--name and --cid apply to one file; attach the files one by one",
         ));
     }
     let mut new = Vec::new();
@@ -162,11 +163,27 @@ pub fn attach(s: &mut Session, a: Args) -> Result<(), Failure> {
         let att = Attachment::new(&expand_tilde(w), ctype, name).map_err(|e| {
             Failure::local(e.to_string()).hint("nothing was attached (Tab completes paths)")
         })?;
-        new.push(if inline {
-            att.into_inline(&domain)
-        } else {
-            att
-        });
+        let att = match cid {
+            Some(id) => att
+                .with_content_id(id)
+                .map_err(|e| Failure::local(e.to_string()).hint("nothing was attached"))?,
+            None if inline => att.into_inline(&domain),
+            None => att,
+        };
+        if let Some(id) = &att.content_id
+            && let Some(n) = s.draft.attachments.iter().position(|o| {
+                o.content_id
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(id))
+            })
+        {
+            return Err(Failure::local(format!(
+                "inline part {} already has the Content-ID {id}",
+                n + 1
+            ))
+            .hint("give another --cid; nothing was attached"));
+        }
+        new.push(att);
     }
     for att in new {
         let (kind, cid) = match &att.content_id {

@@ -221,3 +221,32 @@ fn edit_is_refused_in_a_script_and_changes_nothing() {
     assert_eq!(s.draft.body, "keep me");
     assert!(s.draft.html.is_none());
 }
+
+#[test]
+fn cid_chooses_the_content_id_once() {
+    let server = MemoryServer::default();
+    let (mut s, out) = on(&server, false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pic = dir.path().join("pic.png");
+    std::fs::write(&pic, png()).expect("write");
+    let p = pic.display().to_string();
+    run(&mut s, &format!("attach {p} --cid <logo@example.org>")).expect("--cid");
+    assert!(s.draft.attachments[0].is_inline());
+    assert!(
+        out.take()
+            .contains("reference it as <img src=\"cid:logo@example.org\">")
+    );
+    let e = run(&mut s, &format!("attach --cid LOGO@example.org {p}")).expect_err("taken");
+    assert!(
+        e.message.contains("inline part 1 already has"),
+        "{}",
+        e.message
+    );
+    for bad in ["logo", "a b@c", "x@", "50%@x", "a..b@c"] {
+        let e = run(&mut s, &format!("attach {p} --cid '{bad}'")).expect_err(bad);
+        assert!(e.message.contains("invalid Content-ID"), "{}", e.message);
+    }
+    let e = run(&mut s, &format!("attach {p} {p} --cid x@y")).expect_err("two files");
+    assert!(e.message.contains("one file"), "{}", e.message);
+    assert_eq!(s.draft.attachments.len(), 1);
+}
