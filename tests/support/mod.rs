@@ -21,6 +21,9 @@ use std::time::{Duration, Instant};
 /// A private Postfix instance (with Dovecot SASL and a test CA).
 pub mod postfix;
 
+/// Reading an HTML message with an inline image back.
+pub mod html;
+
 /// How long the server may take to print `READY`.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long `wait_for_messages` / `wait_for_event` poll.
