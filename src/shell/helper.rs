@@ -152,7 +152,7 @@ impl ShellHelper {
         let prev = head.split_whitespace().last().unwrap_or("");
         match spec.complete {
             Complete::Paths => {
-                if prev == "--type" || prev == "--name" {
+                if prev == "--type" || prev == "--name" || prev == "--cid" {
                     return (start, Vec::new());
                 }
                 // A command that takes no path but as an option's value

@@ -254,3 +254,68 @@ fn a_boundary_in_the_html_is_avoided() {
         Some(2)
     );
 }
+
+#[test]
+fn sizes_match_and_every_part_comes_back_for_many_shapes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let htmls = [
+        None,
+        Some("<p>ascii</p>".to_string()),
+        Some("<p>ünïcödé ✓</p>\r\n<br>".to_string()),
+        Some(format!("<p>{}</p>", "x".repeat(3000))),
+        Some("=_smtpsh_0123456789abcdef0123456789abcdef\n.\n..\n".to_string()),
+    ];
+    let bodies = ["", "text\n", "no final newline", "ü\r\nbare\rcr"];
+    for html in &htmls {
+        for body in bodies {
+            for inline in 0..3usize {
+                for attached in 0..2usize {
+                    let mut d = draft();
+                    d.body = body.to_string();
+                    d.html = html.clone();
+                    for i in 0..inline {
+                        d.attachments.push(file(
+                            dir.path(),
+                            &format!("i{i}.png"),
+                            &png()[..i * 700],
+                            true,
+                        ));
+                    }
+                    for i in 0..attached {
+                        d.attachments.push(file(
+                            dir.path(),
+                            &format!("a{i}.bin"),
+                            &png()[..100],
+                            false,
+                        ));
+                    }
+                    let case = format!("{html:?} {body:?} {inline} {attached}");
+                    let m = compose(&d, &stamp()).expect("compose");
+                    let bytes = render(&m);
+                    let msg = MessageParser::default().parse(&bytes).expect(&case);
+                    let leaves = msg
+                        .parts
+                        .iter()
+                        .filter(|p| !matches!(p.body, PartType::Multipart(_)))
+                        .count();
+                    let want = 1 + usize::from(html.is_some()) + inline + attached;
+                    assert_eq!(leaves, want, "{case}");
+                    assert_eq!(m.parts().len(), want, "{case}");
+                    assert_eq!(
+                        m.tree().part.encoded_size,
+                        bytes.len() as u64 - header_len(&bytes),
+                        "{case}"
+                    );
+                    if let Some(h) = html {
+                        let got = msg.body_html(0).expect(&case).replace("\r\n", "\n");
+                        assert_eq!(
+                            got.trim_end(),
+                            h.replace("\r\n", "\n").replace('\r', "\n").trim_end(),
+                            "{case}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
