@@ -211,9 +211,13 @@ pub fn exit(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), Fail
 }
 
 /// Whether losing `draft` would lose work: it has recipients,
-/// attachments or a body (a subject alone is not worth a warning).
+/// attachments, a body or an HTML version (a subject alone is not worth a
+/// warning).
 fn worth_keeping(draft: &crate::mime::Draft) -> bool {
-    !draft.recipients().is_empty() || !draft.attachments.is_empty() || !draft.body.is_empty()
+    !draft.recipients().is_empty()
+        || !draft.attachments.is_empty()
+        || !draft.body.is_empty()
+        || draft.html.is_some()
 }
 
 /// Leaves the shell: warns once about an unsent draft (interactive), QUITs
