@@ -5,7 +5,9 @@
 //! strings are decoded lossily):
 //!
 //! 0. the subject (an empty section: no subject);
-//! 1. the body;
+//! 1. the body; a line `<<HTML>>` in it starts the HTML version
+//!    (`body --html`): the text is what comes before, the HTML what comes
+//!    after;
 //! 2. mailboxes, one a line: `F:` sender, `T:` To, `C:` Cc, `B:` Bcc, then
 //!    what the user would type (`Name <addr>`, `"Quoted" <addr>`, `addr`,
 //!    `<>`); parsed with `Mailbox`/`ReversePath::parse`, refused ones skipped;
@@ -18,13 +20,17 @@
 //!    first LF). NAME becomes the file's name on disk (made usable: no `/`,
 //!    no NUL), or, with flag `n`, the `--name` of a file named `attN`; TYPE
 //!    is the `--type` (empty: guessed from the name); flag `x` flips the top
-//!    bit of every content byte (to reach 0xFF and other high bytes).
+//!    bit of every content byte (to reach 0xFF and other high bytes); flag
+//!    `i` makes it an inline part (`attach --inline`, a Content-ID).
 //!    Attachments that `Attachment::new` refuses are skipped.
 //!
 //! Checked, on the output of `Message::write_to`:
 //! - its length is `Message::size()` (and what `write_to` returned);
 //! - no bare CR or LF, no line over 998 octets (checked last);
 //! - `mail_parser::MessageParser::default().parse` reads it;
+//! - with HTML: the HTML comes back as given (line ends made CRLF), and
+//!   the inline parts come first among the attachments (they are in the
+//!   multipart/related with the HTML), each with its Content-ID;
 //! - every attachment is there, in order, and its content decodes to the
 //!   exact input bytes (the base64 body itself, and mail-parser's decoded
 //!   part: exactly for binary parts, and for text parts whose bytes are
@@ -105,6 +111,8 @@ struct Input {
     contents: Vec<Vec<u8>>,
     /// The Subject header's value as given (before encoding).
     subject: Option<String>,
+    /// The draft's attachments in the order they are written.
+    order: Vec<usize>,
 }
 
 fn build(data: &[u8], cleanup: &mut Cleanup) -> Input {
@@ -124,7 +132,19 @@ fn build(data: &[u8], cleanup: &mut Cleanup) -> Input {
             draft.subject = Some(s);
         }
     }
-    draft.body = text();
+    let body = text();
+    match body.split_once("<<HTML>>") {
+        Some((text, html)) => {
+            draft.body = text.strip_suffix('\n').unwrap_or(text).to_string();
+            draft.html = Some(html.strip_prefix('\n').unwrap_or(html).to_string());
+        }
+        None => draft.body = body,
+    }
+    // The shell refuses NUL in a body (`body`, `body --html`, `edit`).
+    draft.body = draft.body.replace('\0', " ");
+    draft.html = draft.html.map(|h| h.replace('\0', " "));
+    // A blank HTML version is none (`body --html` removes it).
+    draft.html = draft.html.filter(|h| !h.trim().is_empty());
 
     for line in text().lines() {
         let (kind, rest) = match line.get(..2) {
@@ -201,6 +221,19 @@ fn build(data: &[u8], cleanup: &mut Cleanup) -> Input {
         let ctype = (!ctype.is_empty()).then_some(ctype);
         if let Ok(att) = Attachment::new(&path, ctype, given_name) {
             assert_eq!(att.size, content.len() as u64);
+            let mut att = if flags.contains('i') {
+                att.into_inline(&domain)
+            } else {
+                att
+            };
+            // Its random part made fixed, so that a crash reproduces.
+            att.content_id = att.content_id.map(|id| match id.rsplit_once('@') {
+                Some((left, right)) => {
+                    let name = left.rsplit_once('.').map_or(left, |(n, _)| n);
+                    format!("{name}.{i:016x}@{right}")
+                }
+                None => id,
+            });
             draft.attachments.push(att);
             contents.push(content);
         }
@@ -216,10 +249,18 @@ fn build(data: &[u8], cleanup: &mut Cleanup) -> Input {
         .find(|(n, _)| n.eq_ignore_ascii_case("subject"))
         .map(|(_, v)| v.clone())
         .or_else(|| draft.subject.clone());
+    // With HTML, the inline parts are written first (in the related part),
+    // then the attachments; each in the draft's order.
+    let mut order: Vec<usize> = (0..draft.attachments.len()).collect();
+    if draft.html.is_some() {
+        order.sort_by_key(|&i| !draft.attachments[i].is_inline());
+    }
+    let contents = order.iter().map(|&i| contents[i].clone()).collect();
     Input {
         draft,
         contents,
         subject,
+        order,
     }
 }
 
@@ -318,7 +359,7 @@ fuzz_target!(|data: &[u8]| {
                         t.as_ref(),
                         want_text,
                         "attachment {i} ({:?}) as text",
-                        draft.attachments[i].content_type
+                        draft.attachments[input.order[i]].content_type
                     );
                 }
             }
@@ -333,9 +374,27 @@ fuzz_target!(|data: &[u8]| {
             }
             PartType::Multipart(_) => panic!(
                 "attachment {i} ({:?}) read as a multipart",
-                draft.attachments[i].content_type
+                draft.attachments[input.order[i]].content_type
             ),
         }
+        // An inline part's Content-ID.
+        let att = &draft.attachments[input.order[i]];
+        assert_eq!(
+            part.content_id(),
+            att.content_id.as_deref(),
+            "attachment {i}: Content-ID"
+        );
+    }
+
+    // The HTML, its line ends made CRLF, with a final one.
+    if let Some(html) = &draft.html {
+        let want = crlf_text(html);
+        let got = parsed.body_html(0).unwrap_or_default();
+        assert!(
+            got == want,
+            "HTML {want:?} came back as {got:?}\n{}",
+            String::from_utf8_lossy(&out)
+        );
     }
 
     // The subject, read two ways.
@@ -366,7 +425,8 @@ fuzz_target!(|data: &[u8]| {
     // Attachment names (RFC 2231 parameters). mail-parser also decodes
     // RFC 2047 words inside quoted parameters, which the RFCs do not (but
     // many readers do), so a name holding `=?` is not compared.
-    for (i, (part, att)) in parts.iter().zip(&draft.attachments).enumerate() {
+    let in_order = input.order.iter().map(|&i| &draft.attachments[i]);
+    for (i, (part, att)) in parts.iter().zip(in_order).enumerate() {
         if !att.name.contains("=?") {
             assert!(
                 part.attachment_name() == Some(att.name.as_str()),
@@ -416,15 +476,14 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 
-    // The body: its line ends made CRLF, with a final one.
-    let mut body = draft
-        .body
-        .replace("\r\n", "\n")
-        .replace('\r', "\n")
-        .replace('\n', "\r\n");
-    if !body.is_empty() && !body.ends_with("\r\n") {
-        body.push_str("\r\n");
-    }
+    // The body: its line ends made CRLF, with a final one; with HTML and
+    // no text, the text derived from the HTML.
+    let body = match &draft.html {
+        Some(html) if draft.body.trim().is_empty() => {
+            crlf_text(&smtpsh::mime::html::html_to_text(html))
+        }
+        _ => crlf_text(&draft.body),
+    };
     let got = parsed.body_text(0).unwrap_or_default();
     assert!(
         got == body,
@@ -435,6 +494,18 @@ fuzz_target!(|data: &[u8]| {
     // Last, so that a long line does not hide the other checks' findings.
     check_lines(&out);
 });
+
+/// `text` with CRLF line ends and a final one (unless empty).
+fn crlf_text(text: &str) -> String {
+    let mut t = text
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .replace('\n', "\r\n");
+    if !t.is_empty() && !t.ends_with("\r\n") {
+        t.push_str("\r\n");
+    }
+    t
+}
 
 /// Runs of blanks as one space.
 fn squeeze(s: &str) -> String {
