@@ -173,7 +173,10 @@ fn shell_session(text: &str) {
     s.dead_letters = None;
     s.live = Some(Live { conn, mx: None });
     s.vars = Vars::with_command_line(&[
-        ("CRLF".to_string(), "x\r\nRCPT TO:<evil-7f3a@example.org>".to_string()),
+        (
+            "CRLF".to_string(),
+            "x\r\nRCPT TO:<evil-7f3a@example.org>".to_string(),
+        ),
         ("NUL".to_string(), "a\0b".to_string()),
         ("OK".to_string(), "bob@example.org".to_string()),
     ]);
@@ -203,7 +206,11 @@ fn shell_session(text: &str) {
             !line.chars().any(|c| c.is_control() && c != '\t'),
             "a control character inside a command line: {line:?}"
         );
-        assert!(line.len() <= MAX_COMMAND_LINE - 2, "{} octets: {line:?}", line.len());
+        assert!(
+            line.len() <= MAX_COMMAND_LINE - 2,
+            "{} octets: {line:?}",
+            line.len()
+        );
     }
     for message in server.messages() {
         for (i, &b) in message.iter().enumerate() {
