@@ -353,16 +353,16 @@ fn a_pasted_block_runs_line_by_line_and_stops_at_a_failure() {
         home.path(),
         &["--no-history", "--color", "never"],
     );
-    s.send("\x1b[200~subject one\nsubject two\nsubject three\n\x1b[201~")
+    // No Enter: a pasted line break runs the line, as typed.
+    s.send("\x1b[200~subject one\rsubject two\rsubject three\r\x1b[201~")
         .unwrap();
-    s.send("\r").unwrap();
     s.expect("subject set: three").expect("the third line ran");
     s.expect(PROMPT_START).unwrap();
     let out = type_line(&mut s, "status");
     assert!(out.contains("subject:    three"), "{out}");
-    s.send("\x1b[200~subject four\nsubjekt five\nsubject six\n\x1b[201~\r")
+    s.send("\x1b[200~subject four\rsubjekt five\rsubject six\r\x1b[201~")
         .unwrap();
-    s.expect("the 1 line pasted after it did not run")
+    s.expect("what was pasted after it is not run")
         .expect("the rest dropped");
     s.expect(PROMPT_START).unwrap();
     let out = type_line(&mut s, "status");

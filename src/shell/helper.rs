@@ -16,8 +16,6 @@ use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Context};
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::VecDeque;
-use std::io::Write as _;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -71,8 +69,93 @@ impl SharedMode {
     }
 }
 
-/// Tab in [`Mode::Text`] inserts a tab; elsewhere it completes.
-struct TabKey(SharedMode);
+/// Where a bracketed paste stands: rustyline's own paste handling (one
+/// insert of the whole text, run only after Enter) is replaced by the
+/// pasted keys themselves, so each pasted line runs as it arrives, shown
+/// after its prompt and kept in the history as if typed; a tab in it is a
+/// tab. After a failure the rest of the paste is read and dropped.
+#[derive(Debug, Clone, Default)]
+struct PasteState(Arc<AtomicU8>);
+
+const NOT_PASTING: u8 = 0;
+const PASTING: u8 = 1;
+const DROPPING: u8 = 2;
+
+impl PasteState {
+    fn get(&self) -> u8 {
+        self.0.load(Ordering::Relaxed)
+    }
+    fn set(&self, state: u8) {
+        self.0.store(state, Ordering::Relaxed);
+    }
+    /// A command failed: drop what is left of the paste it came from.
+    fn drop_rest(&self) -> bool {
+        self.0
+            .compare_exchange(PASTING, DROPPING, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    }
+    /// Binds the keys: the paste markers, Tab, and every other key (which
+    /// goes its usual way unless a paste is being dropped).
+    fn bind(&self, ed: &mut rustyline::Editor<ShellHelper, FileHistory>, mode: &SharedMode) {
+        use rustyline::{Event, EventHandler, KeyCode, KeyEvent, Modifiers};
+        let key = |code| Event::from(KeyEvent(code, Modifiers::NONE));
+        ed.bind_sequence(
+            key(KeyCode::BracketedPasteStart),
+            EventHandler::Conditional(Box::new(PasteKey(self.clone(), PasteEvent::Start))),
+        );
+        ed.bind_sequence(
+            key(KeyCode::BracketedPasteEnd),
+            EventHandler::Conditional(Box::new(PasteKey(self.clone(), PasteEvent::End))),
+        );
+        ed.bind_sequence(
+            key(KeyCode::Tab),
+            EventHandler::Conditional(Box::new(TabKey(mode.clone(), self.clone()))),
+        );
+        ed.bind_sequence(
+            Event::Any,
+            EventHandler::Conditional(Box::new(PasteKey(self.clone(), PasteEvent::Other))),
+        );
+    }
+}
+
+/// Which key a [`PasteKey`] is bound to.
+#[derive(Debug, Clone, Copy)]
+enum PasteEvent {
+    Start,
+    End,
+    Other,
+}
+
+/// The paste markers and every other key, per [`PasteState`].
+struct PasteKey(PasteState, PasteEvent);
+
+impl rustyline::ConditionalEventHandler for PasteKey {
+    fn handle(
+        &self,
+        _evt: &rustyline::Event,
+        _n: rustyline::RepeatCount,
+        _positive: bool,
+        _ctx: &rustyline::EventContext,
+    ) -> Option<rustyline::Cmd> {
+        match self.1 {
+            PasteEvent::Start => {
+                if self.0.get() != DROPPING {
+                    self.0.set(PASTING);
+                }
+                Some(rustyline::Cmd::Noop)
+            }
+            PasteEvent::End => {
+                self.0.set(NOT_PASTING);
+                Some(rustyline::Cmd::Noop)
+            }
+            PasteEvent::Other => (self.0.get() == DROPPING).then_some(rustyline::Cmd::Noop),
+        }
+    }
+}
+
+/// Tab is a tab in [`Mode::Text`] and inside a paste; elsewhere it
+/// completes.
+struct TabKey(SharedMode, PasteState);
 
 impl rustyline::ConditionalEventHandler for TabKey {
     fn handle(
@@ -82,7 +165,11 @@ impl rustyline::ConditionalEventHandler for TabKey {
         _positive: bool,
         _ctx: &rustyline::EventContext,
     ) -> Option<rustyline::Cmd> {
-        (self.0.get() == Mode::Text).then(|| rustyline::Cmd::Insert(1, "\t".to_string()))
+        match self.1.get() {
+            DROPPING => Some(rustyline::Cmd::Noop),
+            PASTING => Some(rustyline::Cmd::Insert(1, "\t".to_string())),
+            _ => (self.0.get() == Mode::Text).then(|| rustyline::Cmd::Insert(1, "\t".to_string())),
+        }
     }
 }
 
@@ -357,9 +444,8 @@ pub struct Editor {
     printer: Option<Printer>,
     color: bool,
     mode: SharedMode,
-    /// Lines of a paste not read yet: each is given, and shown after its
-    /// prompt, as if typed.
-    pasted: VecDeque<String>,
+    /// Where a bracketed paste stands.
+    paste: PasteState,
 }
 
 impl Editor {
@@ -390,10 +476,8 @@ impl Editor {
             color,
             mode: mode.clone(),
         }));
-        ed.bind_sequence(
-            rustyline::KeyEvent(rustyline::KeyCode::Tab, rustyline::Modifiers::NONE),
-            rustyline::EventHandler::Conditional(Box::new(TabKey(mode.clone()))),
-        );
+        let paste = PasteState::default();
+        paste.bind(&mut ed, &mode);
         let printer = ed
             .create_external_printer()
             .ok()
@@ -426,7 +510,7 @@ impl Editor {
             printer,
             color,
             mode,
-            pasted: VecDeque::new(),
+            paste,
         })
     }
     /// A problem with the history file, to show once.
@@ -477,17 +561,8 @@ impl Editor {
         self.read(Mode::Command, prompt, initial)
     }
 
-    /// Reads a line in `mode`. A paste of several lines is taken apart:
-    /// the first is returned now and the others, one by one, by the next
-    /// reads (each shown after its own prompt, as if typed), whatever they
-    /// are read as: commands, or message lines.
+    /// Reads a line in `mode`.
     fn read(&mut self, mode: Mode, prompt: &(String, String), initial: &str) -> Line {
-        if let Some(line) = self.pasted.pop_front() {
-            let mut out = std::io::stdout();
-            let _ = writeln!(out, "{}{line}", prompt.1);
-            let _ = out.flush();
-            return Line::Text(line);
-        }
         self.editing.borrow_mut().clear();
         self.mode.set(mode);
         let p: (&str, &str) = (&prompt.0, &prompt.1);
@@ -498,48 +573,17 @@ impl Editor {
         };
         self.mode.set(Mode::Command);
         match read {
-            Ok(l) if l.contains('\n') => self.take_paste(prompt, &l),
             Ok(l) => Line::Text(l),
             Err(ReadlineError::Interrupted) => Line::Interrupted,
             Err(_) => Line::Eof,
         }
     }
 
-    /// A paste of several lines, shown at the prompt as it was pasted:
-    /// that display is erased, the first line shown after the prompt and
-    /// returned, the others kept for the next reads. A trailing line
-    /// break ends the last line; empty lines stay (in a message they are
-    /// blank lines; as commands they do nothing).
-    fn take_paste(&mut self, prompt: &(String, String), text: &str) -> Line {
-        let cols = self
-            .ed
-            .dimensions()
-            .map_or(80, |(cols, _)| usize::from(cols).max(1));
-        let shown = format!("{}{text}", prompt.0);
-        let rows: usize = shown
-            .split('\n')
-            .map(|l| unicode_width::UnicodeWidthStr::width(l) / cols + 1)
-            .sum();
-        let mut out = std::io::stdout();
-        let _ = write!(out, "\x1b[{rows}A\r\x1b[J");
-        let _ = out.flush();
-        let body = text.strip_suffix('\n').unwrap_or(text);
-        self.pasted = body.split('\n').map(str::to_string).collect();
-        match self.pasted.pop_front() {
-            Some(first) => {
-                let _ = writeln!(out, "{}{first}", prompt.1);
-                let _ = out.flush();
-                Line::Text(first)
-            }
-            None => Line::Text(String::new()),
-        }
-    }
-
-    /// Forgets the pasted lines not run yet (after one failed); how many.
-    pub fn drop_pasted(&mut self) -> usize {
-        let n = self.pasted.len();
-        self.pasted.clear();
-        n
+    /// After a command failed: when it came from a paste still being
+    /// read, the rest of that paste is dropped (read but not run, like a
+    /// script stopping at its first failure). Whether there was a rest.
+    pub fn drop_pasted(&mut self) -> bool {
+        self.paste.drop_rest()
     }
 
     /// What was typed at the prompt when the line was given up (the

@@ -478,12 +478,8 @@ fn interactive(s: &mut Session, no_history: bool) {
                 if let Err(f) = run_line(s, &mut ed, &line) {
                     report(s, &f, None);
                     // A paste stops at its first failure, as a script does.
-                    let dropped = ed.drop_pasted();
-                    if dropped > 0 {
-                        s.out.note(&format!(
-                            "the {} pasted after it did not run",
-                            cmd::plural(dropped, "line")
-                        ));
+                    if ed.drop_pasted() {
+                        s.out.note("what was pasted after it is not run");
                     }
                 }
             }
