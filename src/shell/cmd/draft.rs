@@ -39,6 +39,12 @@ pub fn body(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failu
         a.rest.clone()
     };
     check_text(&text)?;
+    set_body(s, text);
+    Ok(())
+}
+
+/// Makes `text` (already checked) the draft's body and says so.
+pub fn set_body(s: &mut Session, text: String) {
     let lines = text.lines().count();
     s.draft.body = text;
     s.touch_draft();
@@ -47,7 +53,6 @@ pub fn body(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failu
         plural(lines, "line"),
         human_bytes(s.draft.body.len() as u64)
     ));
-    Ok(())
 }
 
 /// `body --html [FILE]`: the HTML version, from FILE or typed lines; empty

@@ -7,12 +7,11 @@
 //! changes nothing either. In a script there is no one to type: `edit` is
 //! refused there.
 
-use super::draft::{check_text, set_html};
-use super::{plural, record_line};
+use super::draft::{check_text, set_body, set_html};
+use super::record_line;
 use crate::shell::args::Args;
 use crate::shell::failure::Failure;
 use crate::shell::input::Input;
-use crate::shell::output::human_bytes;
 use crate::shell::session::Session;
 use std::ffi::OsString;
 use std::io::Write;
@@ -52,14 +51,7 @@ pub fn edit(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failu
     if html {
         set_html(s, edited);
     } else {
-        let lines = edited.lines().count();
-        s.draft.body = edited;
-        s.touch_draft();
-        s.out.note(&format!(
-            "body set ({}, {})",
-            plural(lines, "line"),
-            human_bytes(s.draft.body.len() as u64)
-        ));
+        set_body(s, edited);
     }
     Ok(())
 }
