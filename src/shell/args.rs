@@ -165,6 +165,13 @@ pub fn unquote_rest(rest: &str) -> String {
     rest.to_string()
 }
 
+/// `word` as one word of a command line, quoted when it needs it (the
+/// inverse of how [`parse_line`] splits words); a word holding NUL, which
+/// no quoting can carry, is returned as it is.
+pub fn quote_word(word: &str) -> String {
+    shlex::try_quote(word).map_or_else(|_| word.to_string(), |q| q.into_owned())
+}
+
 /// Strips a classic `FROM:` / `TO:` prefix (`MAIL FROM:<a>` typed by hand).
 pub fn strip_verb_prefix<'a>(text: &'a str, prefix: &str) -> &'a str {
     let t = text.trim_start();

@@ -300,14 +300,7 @@ pub fn run_line(s: &mut Session, input: &mut dyn Input, line: &str) -> Result<()
     if typed.is_empty() || typed.starts_with('#') {
         return Ok(());
     }
-    let expanded = s.vars.expand(typed).map_err(|e| {
-        let hint = e.hint();
-        let f = Failure::local(e.to_string());
-        match hint {
-            Some(h) => f.hint(h),
-            None => f,
-        }
-    })?;
+    let expanded = s.vars.expand(typed)?;
     execute(s, input, typed, &expanded)
 }
 

@@ -72,6 +72,17 @@ impl std::fmt::Display for VarError {
     }
 }
 
+impl From<VarError> for super::failure::Failure {
+    /// A local failure with the hint, if there is one.
+    fn from(e: VarError) -> Self {
+        let f = super::failure::Failure::local(e.to_string());
+        match e.hint() {
+            Some(h) => f.hint(h),
+            None => f,
+        }
+    }
+}
+
 impl VarError {
     /// What to do about it.
     pub fn hint(&self) -> Option<String> {

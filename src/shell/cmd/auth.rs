@@ -22,10 +22,7 @@ use zeroize::Zeroizing;
 /// was typed at a prompt.
 pub const RECORDED_PASSWORD_ENV: &str = "SMTP_PASSWORD";
 
-/// Quotes a word for a script line when needed.
-fn quote(word: &str) -> String {
-    shlex::try_quote(word).map_or_else(|_| word.to_string(), |q| q.into_owned())
-}
+use crate::shell::args::quote_word as quote;
 
 /// Writes the `auth` line to the `record` file: never a secret. A password
 /// typed at the prompt becomes `--password-env SMTP_PASSWORD`, with a comment.

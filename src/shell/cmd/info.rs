@@ -235,11 +235,7 @@ fn set_var(s: &mut Session, words: &[String]) -> Result<(), Failure> {
         )));
     }
     if value.is_empty() {
-        return match s
-            .vars
-            .get(name)
-            .map_err(|e| Failure::local(e.to_string()))?
-        {
+        return match s.vars.get(name)? {
             Some((v, source)) => {
                 s.out.plain(&format!("{name}={v}  ({})", source.name()));
                 Ok(())

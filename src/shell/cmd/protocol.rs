@@ -6,7 +6,7 @@
 //! recipient of the transaction).
 
 use super::message::{file_send_failure, open_source};
-use super::script::{is_expect_line, judge_expect_line};
+use super::script::{is_reply_expect, judge_expect_line};
 use super::tls::require_secure;
 use super::{greet, helo_name, record_to};
 use crate::mime::Content;
@@ -215,7 +215,7 @@ fn type_message(s: &mut Session, input: &mut dyn Input) -> Result<Entered, Failu
         };
         // In a script, `expect 354` may follow `raw DATA` / `data`
         // directly: it checks the 354 and is not message text.
-        if first && !input.interactive() && is_expect_line(&line) {
+        if first && !input.interactive() && is_reply_expect(&line) {
             judge_expect_line(&s.out, &mut s.vars, &line)?;
             first = false;
             continue;

@@ -5,7 +5,7 @@
 pub mod expect;
 pub mod record;
 
-pub use expect::{code_matches, is_reply_expect};
+pub use expect::is_reply_expect;
 pub use record::Recording;
 
 use crate::local::expand_tilde;
@@ -17,11 +17,6 @@ use crate::shell::session::Session;
 use crate::shell::vars::Vars;
 use std::fs;
 use std::io::BufReader;
-
-/// Whether `line` is an `expect` that judges the last reply.
-pub fn is_expect_line(line: &str) -> bool {
-    is_reply_expect(line)
-}
 
 /// `expect ...` (the rest of the line as typed, variables expanded).
 pub fn expect(s: &mut Session, a: Args) -> Result<(), Failure> {
@@ -36,9 +31,7 @@ pub fn judge_expect_line(out: &Output, vars: &mut Vars, line: &str) -> Result<()
         .trim()
         .split_once(char::is_whitespace)
         .map_or("", |(_, r)| r);
-    let rest = vars
-        .expand(rest)
-        .map_err(|e| Failure::local(e.to_string()))?;
+    let rest = vars.expand(rest)?;
     match expect::parse(&rest)? {
         expect::Expectation::Reply(check) => expect::judge_reply(out, vars, &check),
         _ => Err(Failure::local("only a reply `expect` may follow DATA")),

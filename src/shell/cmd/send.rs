@@ -271,7 +271,7 @@ pub fn resend_note(s: &Session, path: &Path, from_headers: bool) -> String {
 /// the draft's sender and recipients, and the file. Without a connect
 /// target, `HOST` stands in for it.
 pub fn resend_command(s: &Session, path: &Path, from_headers: bool) -> String {
-    let q = |w: &str| shlex::try_quote(w).map_or_else(|_| w.to_string(), |c| c.into_owned());
+    let q = crate::shell::args::quote_word;
     let mut words = vec!["smtpsh".to_string()];
     if s.settings.require_tls {
         words.push("--require-tls".to_string());
@@ -328,6 +328,6 @@ pub(crate) fn connect_line(s: &Session) -> String {
         TlsMode::Implicit => "--tls ",
         TlsMode::StartTls => "--starttls ",
     };
-    let host = shlex::try_quote(&t.host).map_or_else(|_| t.host.clone(), |c| c.into_owned());
+    let host = crate::shell::args::quote_word(&t.host);
     format!("connect {mode}{host} {}", t.port)
 }

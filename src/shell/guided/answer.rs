@@ -28,10 +28,8 @@ pub fn said(line: &str) -> Said<'_> {
     }
 }
 
-/// Quotes a typed answer as one shell word.
-pub fn quote(s: &str) -> String {
-    shlex::try_quote(s).map_or_else(|_| s.to_string(), |q| q.into_owned())
-}
+/// Quotes a typed answer as one word.
+pub use crate::shell::args::quote_word as quote;
 
 /// `text` without a leading `word` (any case) and the blanks after it;
 /// `None` when it does not start with that word.

@@ -11,7 +11,7 @@
 //! stops where the session did not.
 
 use crate::local::expand_tilde;
-use crate::shell::args::{Args, parse_line};
+use crate::shell::args::{Args, parse_line, quote_word as quote};
 use crate::shell::commands::{ArgStyle, Spec};
 use crate::shell::failure::{FailKind, Failure};
 use crate::shell::session::Session;
@@ -284,9 +284,4 @@ fn absolute_word(word: &str) -> Option<String> {
 /// to the file system: symbolic links keep their meaning).
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
-/// A word quoted for a script line when it needs it.
-fn quote(word: &str) -> String {
-    shlex::try_quote(word).map_or_else(|_| word.to_string(), |q| q.into_owned())
 }
