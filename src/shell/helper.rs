@@ -99,65 +99,33 @@ impl PasteState {
     fn bind(&self, ed: &mut rustyline::Editor<ShellHelper, FileHistory>, mode: &SharedMode) {
         use rustyline::{Event, EventHandler, KeyCode, KeyEvent, Modifiers};
         let key = |code| Event::from(KeyEvent(code, Modifiers::NONE));
-        ed.bind_sequence(
-            key(KeyCode::BracketedPasteStart),
-            EventHandler::Conditional(Box::new(PasteKey(self.clone(), PasteEvent::Start))),
-        );
-        ed.bind_sequence(
-            key(KeyCode::BracketedPasteEnd),
-            EventHandler::Conditional(Box::new(PasteKey(self.clone(), PasteEvent::End))),
-        );
-        ed.bind_sequence(
-            key(KeyCode::Tab),
-            EventHandler::Conditional(Box::new(TabKey(mode.clone(), self.clone()))),
-        );
-        ed.bind_sequence(
-            Event::Any,
-            EventHandler::Conditional(Box::new(PasteKey(self.clone(), PasteEvent::Other))),
-        );
-    }
-}
-
-/// Which key a [`PasteKey`] is bound to.
-#[derive(Debug, Clone, Copy)]
-enum PasteEvent {
-    Start,
-    End,
-    Other,
-}
-
-/// The paste markers and every other key, per [`PasteState`].
-struct PasteKey(PasteState, PasteEvent);
-
-impl rustyline::ConditionalEventHandler for PasteKey {
-    fn handle(
-        &self,
-        _evt: &rustyline::Event,
-        _n: rustyline::RepeatCount,
-        _positive: bool,
-        _ctx: &rustyline::EventContext,
-    ) -> Option<rustyline::Cmd> {
-        match self.1 {
-            PasteEvent::Start => {
-                if self.0.get() != DROPPING {
-                    self.0.set(PASTING);
-                }
-                Some(rustyline::Cmd::Noop)
-            }
-            PasteEvent::End => {
-                self.0.set(NOT_PASTING);
-                Some(rustyline::Cmd::Noop)
-            }
-            PasteEvent::Other => (self.0.get() == DROPPING).then_some(rustyline::Cmd::Noop),
+        for (event, role) in [
+            (key(KeyCode::BracketedPasteStart), KeyRole::PasteStart),
+            (key(KeyCode::BracketedPasteEnd), KeyRole::PasteEnd),
+            (key(KeyCode::Tab), KeyRole::Tab),
+            (Event::Any, KeyRole::Other),
+        ] {
+            let handler = Key(self.clone(), mode.clone(), role);
+            ed.bind_sequence(event, EventHandler::Conditional(Box::new(handler)));
         }
     }
 }
 
-/// Tab is a tab in [`Mode::Text`] and inside a paste; elsewhere it
-/// completes.
-struct TabKey(SharedMode, PasteState);
+/// Which key a [`Key`] handler is bound to.
+#[derive(Debug, Clone, Copy)]
+enum KeyRole {
+    PasteStart,
+    PasteEnd,
+    Tab,
+    /// Every key without a binding of its own.
+    Other,
+}
 
-impl rustyline::ConditionalEventHandler for TabKey {
+/// The editor's bound keys: the paste markers, Tab, and every other key,
+/// per [`PasteState`] and [`Mode`]. `None` lets rustyline do its usual.
+struct Key(PasteState, SharedMode, KeyRole);
+
+impl rustyline::ConditionalEventHandler for Key {
     fn handle(
         &self,
         _evt: &rustyline::Event,
@@ -165,10 +133,22 @@ impl rustyline::ConditionalEventHandler for TabKey {
         _positive: bool,
         _ctx: &rustyline::EventContext,
     ) -> Option<rustyline::Cmd> {
-        match self.1.get() {
-            DROPPING => Some(rustyline::Cmd::Noop),
-            PASTING => Some(rustyline::Cmd::Insert(1, "\t".to_string())),
-            _ => (self.0.get() == Mode::Text).then(|| rustyline::Cmd::Insert(1, "\t".to_string())),
+        use rustyline::Cmd;
+        let tab = || Cmd::Insert(1, "\t".to_string());
+        match (self.2, self.0.get()) {
+            (KeyRole::PasteStart, DROPPING) => Some(Cmd::Noop),
+            (KeyRole::PasteStart, _) => {
+                self.0.set(PASTING);
+                Some(Cmd::Noop)
+            }
+            (KeyRole::PasteEnd, _) => {
+                self.0.set(NOT_PASTING);
+                Some(Cmd::Noop)
+            }
+            (_, DROPPING) => Some(Cmd::Noop),
+            (KeyRole::Tab, PASTING) => Some(tab()),
+            (KeyRole::Tab, _) => (self.1.get() == Mode::Text).then(tab),
+            (KeyRole::Other, _) => None,
         }
     }
 }
