@@ -18,7 +18,7 @@ use crate::shell::progress::{Meter, Progress};
 use crate::shell::session::{LastSent, Session};
 use crate::smtp::{Command, Connection};
 use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
@@ -45,40 +45,29 @@ impl Source {
     }
 }
 
-/// A private temporary file holding what standard input gave; removed
-/// when dropped unless [`Spool::keep`] moved it away.
+/// A private temporary file holding what standard input gave
+/// (`tempfile`: mode 0600, a name no one can guess); removed when
+/// dropped unless [`Spool::keep`] moved it away.
 pub struct Spool {
-    path: Option<PathBuf>,
+    file: Option<tempfile::NamedTempFile>,
 }
 
 impl Spool {
-    /// Copies standard input into a new file in the temporary directory
-    /// (mode 0600, a name no one can guess), in fixed buffers; Ctrl-C
-    /// stops it.
+    /// Copies standard input into a new file in the temporary directory,
+    /// in fixed buffers; Ctrl-C stops it.
     fn from_stdin(interrupt: &AtomicBool) -> Result<Spool, Failure> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let dir = std::env::temp_dir();
-        let path = dir.join(format!(
-            "smtpsh-stdin-{}-{:016x}.eml",
-            std::process::id(),
-            crate::local::random_u64()
-        ));
         let fail = |e: std::io::Error| {
             Failure::local(format!(
                 "cannot keep standard input in {}: {e}",
-                path.display()
+                std::env::temp_dir().display()
             ))
             .hint("set TMPDIR to a writable directory")
         };
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
+        let mut file = tempfile::Builder::new()
+            .prefix("smtpsh-stdin-")
+            .suffix(".eml")
+            .tempfile()
             .map_err(fail)?;
-        let spool = Spool {
-            path: Some(path.clone()),
-        };
         let mut stdin = std::io::stdin().lock();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -99,33 +88,26 @@ impl Spool {
             file.write_all(&buf[..n]).map_err(fail)?;
         }
         file.flush().map_err(fail)?;
-        Ok(spool)
+        Ok(Spool { file: Some(file) })
     }
 
     /// The file.
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.file.as_ref().map(tempfile::NamedTempFile::path)
     }
 
     /// Moves the file to `to` (a rename, else a copy): it is then not
     /// removed. Returns the error text when neither worked.
     pub fn keep(&mut self, to: &Path) -> Result<(), String> {
-        let Some(from) = self.path.as_deref() else {
+        let Some(file) = self.file.take() else {
             return Err("the spool is gone".to_string());
         };
-        if std::fs::rename(from, to).is_err() {
-            std::fs::copy(from, to).map_err(|e| e.to_string())?;
-            let _ = std::fs::remove_file(from);
-        }
-        self.path = None;
-        Ok(())
-    }
-}
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        if let Some(p) = self.path.take() {
-            let _ = std::fs::remove_file(p);
+        match file.persist(to) {
+            Ok(_) => Ok(()),
+            // Another file system: copy; the spool goes when dropped.
+            Err(e) => std::fs::copy(e.file.path(), to)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
         }
     }
 }

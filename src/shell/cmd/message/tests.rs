@@ -10,6 +10,7 @@ use crate::shell::output::Captured;
 use crate::shell::session::{Live, Target};
 use crate::smtp::conn::memory::{MemoryServer, greeted};
 use crate::smtp::dotstuff::stuff;
+use std::path::PathBuf;
 
 /// A message with bare LFs, a bare CR, lines starting with `.` and no
 /// final line ending.
