@@ -757,7 +757,6 @@ fn slow_script(dir: &Path, port: u16) -> PathBuf {
 
 #[test]
 fn a_slow_upload_shows_a_progress_bar_on_a_terminal_and_erases_it() {
-    use expectrl::Session;
     let dir = tempfile::tempdir().unwrap();
     let (port, server) = slow_server();
     let script = slow_script(dir.path(), port);
@@ -768,18 +767,7 @@ fn a_slow_upload_shows_a_progress_bar_on_a_terminal_and_erases_it() {
         .env("HOME", dir.path())
         .env("NO_COLOR", "1")
         .env("TERM", "xterm-256color");
-    let mut s = Session::spawn(cmd).expect("spawn smtpsh in a pty");
-    // Everything the terminal shows until smtpsh exits (reading the pty
-    // then fails with EIO, or gives 0).
-    let mut shown = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => shown.extend_from_slice(&buf[..n]),
-        }
-    }
-    let text = String::from_utf8_lossy(&shown).into_owned();
+    let text = shown_until_exit(cmd);
     let received = server.join().expect("server");
     assert!(received > 24 * 1024 * 1024, "{received}");
     let bar = text
@@ -802,9 +790,24 @@ fn a_slow_upload_shows_a_progress_bar_on_a_terminal_and_erases_it() {
     );
 }
 
+/// Everything the terminal shows while `cmd` runs in a pty, until it
+/// exits (reading the pty then fails with EIO, or gives 0).
+fn shown_until_exit(cmd: std::process::Command) -> String {
+    use std::io::Read;
+    let mut s = expectrl::Session::spawn(cmd).expect("spawn smtpsh in a pty");
+    let mut shown = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => shown.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&shown).into_owned()
+}
+
 #[test]
 fn at_60_columns_the_bar_fits_so_no_frame_leaves_a_fragment() {
-    use expectrl::Session;
     let dir = tempfile::tempdir().unwrap();
     let (port, server) = slow_server();
     let script = slow_script(dir.path(), port);
@@ -819,16 +822,7 @@ fn at_60_columns_the_bar_fits_so_no_frame_leaves_a_fragment() {
     .env("HOME", dir.path())
     .env("NO_COLOR", "1")
     .env("TERM", "xterm-256color");
-    let mut s = Session::spawn(cmd).expect("spawn smtpsh in a pty");
-    let mut shown = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => shown.extend_from_slice(&buf[..n]),
-        }
-    }
-    let text = String::from_utf8_lossy(&shown).into_owned();
+    let text = shown_until_exit(cmd);
     server.join().expect("server");
     // Each frame is `\r`, the bar, erase to the end of the line: one that
     // is narrower than the terminal never wraps, so the next `\r` goes
