@@ -847,20 +847,13 @@ impl Message {
 mod tests {
     use super::*;
     use crate::mime::encode::normalize_newlines;
+    use crate::mime::test_support::stamp;
     use mail_parser::{HeaderForm, MessageParser, MimeHeaders};
     use sha2::{Digest, Sha256};
     use std::path::Path;
 
     fn mb(s: &str) -> Mailbox {
         Mailbox::parse(s).expect("mailbox")
-    }
-
-    fn stamp() -> Stamp {
-        Stamp {
-            date: "Thu, 26 Nov 2026 14:31:10 +0000".to_string(),
-            message_id: "<1795703470.0123456789abcdef@example.com>".to_string(),
-            boundary: "=_smtpsh_0123456789abcdef0123456789abcdef".to_string(),
-        }
     }
 
     fn draft() -> Draft {

@@ -23,6 +23,8 @@ pub mod file;
 pub mod html;
 pub mod message;
 pub mod normalize;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod tree;
 
 pub use draft::{Attachment, Draft, Stamp, validate_header};

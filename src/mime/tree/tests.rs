@@ -1,19 +1,12 @@
 //! The structures a draft with HTML and inline parts gives, read back with
 //! mail-parser; sizes equal the bytes written.
 
-use super::super::{Attachment, Draft, Message, MimeError, Stamp, compose};
+use super::super::{Attachment, Draft, Message, MimeError, compose};
 use crate::address::{Mailbox, ReversePath};
+use crate::mime::test_support::{shape, stamp};
 use mail_parser::{MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-
-fn stamp() -> Stamp {
-    Stamp {
-        date: "Thu, 26 Nov 2026 14:31:10 +0000".to_string(),
-        message_id: "<1795703470.0123456789abcdef@example.com>".to_string(),
-        boundary: "=_smtpsh_0123456789abcdef0123456789abcdef".to_string(),
-    }
-}
 
 fn draft() -> Draft {
     Draft {
@@ -51,24 +44,6 @@ fn render(m: &Message) -> Vec<u8> {
         assert!(!line[..line.len() - 2].contains(&b'\r'));
     }
     out
-}
-
-/// The part tree as `type(children...)` from mail-parser.
-fn shape(msg: &mail_parser::Message<'_>, id: u32) -> String {
-    let Some(part) = msg.parts.get(id as usize) else {
-        return "?".to_string();
-    };
-    let t = part
-        .content_type()
-        .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
-        .unwrap_or_default();
-    match &part.body {
-        PartType::Multipart(ids) => {
-            let inner: Vec<String> = ids.iter().map(|&i| shape(msg, i)).collect();
-            format!("{t}({})", inner.join(","))
-        }
-        _ => t,
-    }
 }
 
 fn sha(b: &[u8]) -> Vec<u8> {

@@ -4,32 +4,15 @@
 //! read back with mail-parser.
 
 use super::{on, run, run_with};
+use crate::mime::test_support::shape;
 use crate::smtp::conn::memory::MemoryServer;
-use mail_parser::{MessageParser, MimeHeaders, PartType};
+use mail_parser::{MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 
 fn png() -> Vec<u8> {
     let mut b = b"\x89PNG\r\n\x1a\n".to_vec();
     b.extend((0..5000u32).map(|i| (i * 13 % 256) as u8));
     b
-}
-
-/// mail-parser's tree as `type(children...)`.
-fn shape(msg: &mail_parser::Message<'_>, id: u32) -> String {
-    let Some(part) = msg.parts.get(id as usize) else {
-        return "?".to_string();
-    };
-    let t = part
-        .content_type()
-        .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
-        .unwrap_or_default();
-    match &part.body {
-        PartType::Multipart(ids) => {
-            let inner: Vec<String> = ids.iter().map(|&i| shape(msg, i)).collect();
-            format!("{t}({})", inner.join(","))
-        }
-        _ => t,
-    }
 }
 
 #[test]
