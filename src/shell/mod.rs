@@ -224,13 +224,14 @@ fn run_session(s: &mut Session, opts: &Options) -> i32 {
             env!("CARGO_PKG_VERSION")
         ));
     }
-    if let Err(f) = connect_at_start(s, opts) {
+    let connected = connect_at_start(s, opts);
+    fresh_line_after_ctrl_c(s);
+    if let Err(f) = connected {
         report(s, &f, None);
         if scripted || opts.guided {
             return f.kind.exit_code();
         }
     }
-    s.interrupt.store(false, Ordering::SeqCst);
     if opts.guided {
         return guided::run(s, opts.no_history);
     }
@@ -276,14 +277,19 @@ fn connect_at_start(s: &mut Session, opts: &Options) -> Result<(), Failure> {
     cmd::connect::open(s, Target { host, port, mode })
 }
 
-/// Prints a failure with its location and hint. An interruption starts
-/// a line of its own on a terminal (the terminal echoed `^C` where the
-/// cursor was).
-pub fn report(s: &Session, f: &Failure, location: Option<&str>) {
-    if f.kind == FailKind::Interrupted && std::io::stderr().is_terminal() {
+/// After a command or a connect: Ctrl-C during a wait came as a signal,
+/// and the terminal echoed `^C` where the cursor was, so what follows
+/// starts a line of its own. (At the line editor's prompt Ctrl-C is a key,
+/// and the editor ends the line itself.) Clears the flag.
+fn fresh_line_after_ctrl_c(s: &Session) {
+    if s.interrupt.swap(false, Ordering::SeqCst) && std::io::stderr().is_terminal() {
         let _ = s.out.flush();
         let _ = std::io::Write::write_all(&mut std::io::stderr(), b"\n");
     }
+}
+
+/// Prints a failure with its location and hint.
+pub fn report(s: &Session, f: &Failure, location: Option<&str>) {
     match location {
         Some(loc) => s.out.error(&format!("{loc}: {}", f.message)),
         None => s.out.error(&f.message),
@@ -342,7 +348,7 @@ fn execute(s: &mut Session, input: &mut dyn Input, typed: &str, line: &str) -> R
         Handler::Reads(run) => run(s, input, args),
         Handler::Bare(run) => run(s),
     };
-    s.interrupt.store(false, Ordering::SeqCst);
+    fresh_line_after_ctrl_c(s);
     cmd::script::record::finish(s, spec, &r);
     if spec.name != "exit" {
         // The unsent-draft warning is for the exit that comes right after
