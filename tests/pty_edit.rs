@@ -3,14 +3,15 @@
 //! the text comes back into the draft, a failing editor changes nothing,
 //! and a recording replays the result without an editor.
 
+#[path = "support/pty.rs"]
+mod pty;
+use pty::{PROMPT_START, type_line};
+
 use expectrl::{Eof, Expect, Session};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-
-/// Marks the start of every line-editor prompt (bracketed paste on).
-const PROMPT_START: &str = "\x1b[?2004h";
 
 /// The editor: refuses to run without a terminal or on a file others can
 /// read; fails when `fail` exists; otherwise adds a line to a text file
@@ -31,15 +32,6 @@ fn editor(dir: &Path) -> std::path::PathBuf {
     std::fs::write(&p, script).unwrap();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     p
-}
-
-fn type_line(s: &mut expectrl::session::OsSession, keys: &str) -> String {
-    s.send(keys).unwrap();
-    s.send("\r").unwrap();
-    let cap = s
-        .expect(PROMPT_START)
-        .unwrap_or_else(|e| panic!("no prompt after {keys:?}: {e}"));
-    String::from_utf8_lossy(cap.before()).into_owned()
 }
 
 #[test]

@@ -4,13 +4,14 @@
 //! the attachment step, the script shown at the end, and leaving with
 //! Ctrl-D or Ctrl-C (QUIT said, exit status 1 or 130).
 
+#[path = "support/pty.rs"]
+mod pty;
+use pty::PROMPT_START;
+
 use expectrl::{ControlCode, Eof, Expect, Session};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-
-/// Marks the start of every line-editor prompt (bracketed paste on).
-const PROMPT_START: &str = "\x1b[?2004h";
 
 /// `smtpsh --guided` in `cwd`, everything it keeps under `home`; returns
 /// at its first question.

@@ -3,6 +3,10 @@
 //! history across two runs, and a server closing the connection while the
 //! user is at the prompt (a scripted fake server on 127.0.0.1).
 
+#[path = "support/pty.rs"]
+mod pty;
+use pty::{PROMPT_START, type_line};
+
 #[path = "support/fake.rs"]
 mod fake;
 
@@ -28,21 +32,6 @@ fn shell(home: &Path, cwd: &Path, extra: &[&str]) -> expectrl::session::OsSessio
     s.expect("Ctrl-D to leave").expect("banner");
     s.expect(PROMPT_START).expect("first prompt");
     s
-}
-
-/// Marks the start of every line-editor prompt (bracketed paste on).
-const PROMPT_START: &str = "\x1b[?2004h";
-
-/// Types `line` + Enter, waits for the next prompt, returns what was shown
-/// in between (a person waits for the prompt too: typed-ahead lines may be
-/// read by the editor before the command runs).
-fn type_line(s: &mut expectrl::session::OsSession, keys: &str) -> String {
-    s.send(keys).unwrap();
-    s.send("\r").unwrap();
-    let cap = s
-        .expect(PROMPT_START)
-        .unwrap_or_else(|e| panic!("no prompt after {keys:?}: {e}"));
-    String::from_utf8_lossy(cap.before()).into_owned()
 }
 
 fn exit_status(s: &expectrl::session::OsSession) -> String {

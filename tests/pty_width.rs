@@ -3,6 +3,10 @@
 //! have no line wider than the terminal (the window resized between
 //! commands, as a person does), and long output goes through `$PAGER`.
 
+#[path = "support/pty.rs"]
+mod pty;
+use pty::PROMPT_START;
+
 use expectrl::{Eof, Expect, Session};
 use std::path::Path;
 use std::process::Command;
@@ -10,9 +14,6 @@ use std::time::Duration;
 use unicode_width::UnicodeWidthStr;
 
 type Pty = expectrl::session::OsSession;
-
-/// Marks the start of every line-editor prompt (bracketed paste on).
-const PROMPT_START: &str = "\x1b[?2004h";
 
 fn shell(home: &Path, pager: &str, cols: u16, rows: u16) -> Pty {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_smtpsh"));
