@@ -66,6 +66,16 @@ pub struct Cli {
     /// Connect to HOST in plaintext, then upgrade with STARTTLS right after EHLO (ports 25, 587).
     #[arg(long)]
     pub starttls: bool,
+    /// Connect to HOST over IPv4 only (its IPv4 addresses; also `connect -4`).
+    #[arg(short = '4', long, conflicts_with = "ipv6", requires = "host")]
+    pub ipv4: bool,
+    /// Connect to HOST over IPv6 only (its IPv6 addresses; also `connect -6`).
+    #[arg(short = '6', long, requires = "host")]
+    pub ipv6: bool,
+    /// Connect to HOST from this local address (ADDR or ADDR:PORT; also
+    /// `connect --source`).
+    #[arg(long, value_name = "ADDR", requires = "host")]
+    pub source: Option<String>,
     /// Never send MAIL, RCPT, DATA or AUTH without TLS: connections upgrade with
     /// STARTTLS or stop (also `set require-tls on`).
     #[arg(long)]
@@ -109,6 +119,9 @@ impl Cli {
             sandbox: self.sandbox,
             tls: self.tls,
             starttls: self.starttls,
+            ipv4: self.ipv4,
+            ipv6: self.ipv6,
+            source: self.source,
             require_tls: self.require_tls,
             cafile: self.cafile,
             insecure: self.insecure,

@@ -112,10 +112,18 @@ fn unknown_command(name: &str) -> Failure {
     ))
 }
 
+/// Short options and the long ones they stand for (as on the command line).
+pub const SHORT: &[(&str, &str)] = &[("-4", "--ipv4"), ("-6", "--ipv6")];
+
 /// Sorts `words` into plain words and the options `spec` names.
 fn split_options(spec: &Spec, words: Vec<String>, args: &mut Args) -> Result<(), Failure> {
     let mut it = words.into_iter();
     while let Some(w) = it.next() {
+        // `-4` and `-6` are short for `--ipv4` and `--ipv6` where those exist.
+        let w = match SHORT.iter().find(|(short, _)| *short == w) {
+            Some((_, long)) if spec.options.contains(long) => long.to_string(),
+            _ => w,
+        };
         if !(w.starts_with("--") && w.len() > 2) {
             args.words.push(w);
             continue;

@@ -5,7 +5,9 @@
 //! this table, so they cannot drift apart.
 
 use super::args::Args;
-use super::cmd::{auth, connect, draft, edit, envelope, inbox, info, protocol, script, send, tls};
+use super::cmd::{
+    auth, connect, draft, edit, envelope, inbox, info, protocol, script, send, tls, xclient,
+};
 use super::failure::Failure;
 use super::input::Input;
 use super::session::Session;
@@ -27,6 +29,9 @@ pub enum Complete {
     Mechanisms,
     /// `sandbox` and the options (for `connect`).
     Connect,
+    /// The XCLIENT or XFORWARD attribute names the server announced (for
+    /// `xclient`, `xforward`: the command's name is the extension's).
+    Attributes,
 }
 
 /// How the text after the command name is handed to the handler.
@@ -182,8 +187,8 @@ use Handler::{Bare, Plain, Reads};
 /// rustfmt: one row a command reads better as a table.)
 #[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
-    cmd("connect", "connect [HOST [PORT]] [--tls|--starttls] | connect --mx [DOMAIN] [PORT] | connect sandbox", "open a connection and show the server's greeting", Plain(connect::connect))
-        .aliases(&["open"]).options(&["--tls", "--starttls", "--mx"]).complete(Complete::Connect).words(0, 2)
+    cmd("connect", "connect [HOST [PORT]] [--tls|--starttls] [-4|-6] [--source ADDR] [--proxy-header v1|v2 [--proxy-from ADDR:PORT --proxy-to ADDR:PORT]] | connect --mx [DOMAIN] [PORT] | connect sandbox", "open a connection and show the server's greeting", Plain(connect::connect))
+        .aliases(&["open"]).options(&["--tls", "--starttls", "--mx", "--ipv4", "--ipv6", "--source ADDR", "--proxy-header VERSION", "--proxy-from ADDR:PORT", "--proxy-to ADDR:PORT"]).complete(Complete::Connect).words(0, 2)
         .help("Connects to HOST on PORT (default 25) and shows the 220 greeting.\n\
                HOST may be a name, an IPv4 address, an IPv6 address (`::1`), or HOST:PORT / [IPv6]:PORT.\n\
                Without HOST, connects again to the server of the last connection (same port and TLS).\n\
@@ -194,6 +199,12 @@ pub static COMMANDS: &[Spec] = &[
                \u{20}           domain's own A/AAAA; RFC 5321 §5.1) and try each in turn; without DOMAIN,\n\
                \u{20}           the domain of the draft's first recipient. `set resolver ADDR` picks the DNS server.\n\
                With `set require-tls on` (or --require-tls) every connect upgrades or stops.\n\
+               --ipv4, -4 / --ipv6, -6  try only the host's IPv4 (IPv6) addresses\n\
+               --source ADDR  connect from this local address (or ADDR:PORT): a multi-homed host,\n\
+               \u{20}           or testing a server's allow-list or SPF from one of your addresses\n\
+               --proxy-header v1|v2  send an HAProxy PROXY header first (v1 text, v2 binary), as a load\n\
+               \u{20}           balancer does, naming the connection's own addresses, or those of\n\
+               \u{20}           --proxy-from ADDR:PORT --proxy-to ADDR:PORT (a client to simulate)\n\
                `connect sandbox` starts smtpsh's own SMTP server on a free loopback port (or reuses\n\
                the one already running in this shell) and connects to it; `inbox` shows what it received.\n\
                Already connected: the old connection is closed with QUIT first.\n\
@@ -352,6 +363,28 @@ pub static COMMANDS: &[Spec] = &[
                It is part of the conversation: an accepted `raw RCPT TO:<x>` counts for `send`.\n\
                After `raw DATA` is answered 354, type the message; a lone `.` ends it (or `data --file PATH`).\n\
                Example: raw MAIL FROM:<a@example.com> BODY=8BITMIME"),
+    cmd("xclient", "xclient NAME=VALUE...", "tell the server who the client is (Postfix XCLIENT); a new greeting follows", Plain(xclient::xclient))
+        .complete(Complete::Attributes).words(1, MANY)
+        .help("Sends XCLIENT NAME=VALUE... (Postfix's XCLIENT_README): the server then treats this\n\
+               connection as coming from that client, for access rules and the Received header.\n\
+               Attributes: NAME ADDR PORT PROTO HELO LOGIN DESTADDR DESTPORT, as far as the server\n\
+               announced them (`250-XCLIENT NAME ADDR ...`); Tab offers those. Values are sent as xtext\n\
+               (RFC 3461); [UNAVAILABLE] and [TEMPUNAVAIL] say a value is unknown; an IPv6 ADDR gets\n\
+               Postfix's IPV6: prefix. Refused here when the server did not announce XCLIENT (Postfix\n\
+               offers it to smtpd_authorized_xclient_hosts) or a transaction is open; `raw XCLIENT ...`\n\
+               always goes out.\n\
+               The server answers 220: a NEW GREETING. The conversation starts again: EHLO again,\n\
+               extensions and AUTH are forgotten (TLS stays). The same holds after `raw XCLIENT`.\n\
+               Example: xclient ADDR=192.0.2.20 NAME=client.example"),
+    cmd("xforward", "xforward NAME=VALUE...", "tell the server who the original client was, for its logs (Postfix XFORWARD)", Plain(xclient::xforward))
+        .complete(Complete::Attributes).words(1, MANY)
+        .help("Sends XFORWARD NAME=VALUE... (Postfix's XFORWARD_README), as a content filter does\n\
+               when it hands mail back: the server logs (and may use) the original client's identity\n\
+               for the next message. Attributes: NAME ADDR PORT PROTO HELO IDENT SOURCE, as far as\n\
+               the server announced them; Tab offers those. Values are sent as xtext. Only before MAIL;\n\
+               the reply is 250 and nothing restarts. Refused here when the server did not announce\n\
+               XFORWARD (Postfix: smtpd_authorized_xforward_hosts); `raw XFORWARD ...` goes out anyway.\n\
+               Example: xforward NAME=mx.example.net ADDR=203.0.113.5 PROTO=ESMTP"),
     cmd("quit", "quit", "send QUIT and close the connection (the shell stays)", Bare(connect::quit))
         .help("Sends QUIT, shows the 221, and closes the connection. Use `exit` to leave the shell."),
     cmd("status", "status", "show connection, capabilities, envelope and draft", Bare(info::status))

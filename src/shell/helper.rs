@@ -6,6 +6,7 @@ use super::history::HistoryFile;
 use super::input::{Input, Line};
 use super::output::{Output, Tone, paint};
 use super::settings::{self, SETTINGS};
+use crate::smtp::forward::Forward;
 use crate::smtp::{Ext, Extensions, Verb};
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::error::ReadlineError;
@@ -160,6 +161,9 @@ pub struct ShellHelper {
     extensions: Rc<RefCell<Vec<String>>>,
     /// AUTH mechanisms the server announced that smtpsh supports.
     mechanisms: Rc<RefCell<Vec<String>>>,
+    /// The XCLIENT and XFORWARD attribute names the server announced,
+    /// each with its keyword.
+    attributes: Rc<RefCell<Vec<(String, Vec<String>)>>>,
     /// The line as it stands while it is edited (to give it back when the
     /// prompt is redrawn for a reply the server sent on its own).
     editing: Rc<RefCell<String>>,
@@ -312,6 +316,28 @@ impl ShellHelper {
                     .collect();
                 (start, pairs(params))
             }
+            Complete::Attributes => {
+                // The names the server announced for this command, each
+                // once on the line, as `NAME=`.
+                let keyword = spec.name.to_ascii_uppercase();
+                let typed: Vec<String> = head
+                    .split_whitespace()
+                    .skip(1)
+                    .filter_map(|w| w.split_once('='))
+                    .map(|(n, _)| n.to_ascii_uppercase())
+                    .collect();
+                let up = word.to_ascii_uppercase();
+                let names: Vec<String> = self
+                    .attributes
+                    .borrow()
+                    .iter()
+                    .filter(|(k, _)| *k == keyword)
+                    .flat_map(|(_, names)| names.iter())
+                    .filter(|n| n.starts_with(&up) && !typed.contains(n))
+                    .map(|n| format!("{n}="))
+                    .collect();
+                (start, pairs(names))
+            }
             Complete::Mechanisms if nargs == 0 => {
                 let up = word.to_ascii_uppercase();
                 let found = self
@@ -418,6 +444,7 @@ pub struct Editor {
     ed: rustyline::Editor<ShellHelper, FileHistory>,
     extensions: Rc<RefCell<Vec<String>>>,
     mechanisms: Rc<RefCell<Vec<String>>>,
+    attributes: Rc<RefCell<Vec<(String, Vec<String>)>>>,
     editing: Rc<RefCell<String>>,
     history: Option<HistoryFile>,
     warning: Option<String>,
@@ -446,12 +473,14 @@ impl Editor {
         let mut ed = rustyline::Editor::<ShellHelper, FileHistory>::with_config(config)?;
         let extensions = Rc::new(RefCell::new(Vec::new()));
         let mechanisms = Rc::new(RefCell::new(Vec::new()));
+        let attributes = Rc::new(RefCell::new(Vec::new()));
         let editing = Rc::new(RefCell::new(String::new()));
         let mode = SharedMode::default();
         ed.set_helper(Some(ShellHelper {
             files: FilenameCompleter::new(),
             extensions: extensions.clone(),
             mechanisms: mechanisms.clone(),
+            attributes: attributes.clone(),
             editing: editing.clone(),
             color,
             mode: mode.clone(),
@@ -484,6 +513,7 @@ impl Editor {
             ed,
             extensions,
             mechanisms,
+            attributes,
             editing,
             history,
             warning,
@@ -508,6 +538,10 @@ impl Editor {
             })
             .unwrap_or_default();
         *self.mechanisms.borrow_mut() = super::cmd::auth::completable_mechanisms(ext);
+        *self.attributes.borrow_mut() = [Forward::Xclient, Forward::Xforward]
+            .iter()
+            .filter_map(|k| Some((k.keyword().to_string(), k.announced(ext?)?)))
+            .collect();
     }
     /// Adds a command line to the history (not message text), in memory
     /// and at once in the file, so nothing typed is lost.
@@ -631,9 +665,26 @@ mod tests {
                 "LOGIN".into(),
                 "CRAM-MD5".into(),
             ])),
+            attributes: Rc::new(RefCell::new(vec![(
+                "XCLIENT".into(),
+                vec!["NAME".into(), "ADDR".into(), "PORT".into()],
+            )])),
             editing: Rc::new(RefCell::new(String::new())),
             color: true,
         }
+    }
+
+    #[test]
+    fn completes_the_announced_xclient_attributes() {
+        assert_eq!(words("xclient "), vec!["NAME=", "ADDR=", "PORT="]);
+        assert_eq!(words("xclient a"), vec!["ADDR="]);
+        assert_eq!(words("xclient ADDR=192.0.2.1 "), vec!["NAME=", "PORT="]);
+        // XFORWARD was not announced: nothing to offer.
+        assert!(words("xforward ").is_empty());
+        assert_eq!(
+            words("connect --prox"),
+            vec!["--proxy-header ", "--proxy-from ", "--proxy-to "]
+        );
     }
 
     #[test]

@@ -79,6 +79,12 @@ pub struct Options {
     pub tls: bool,
     /// `--starttls`: the HOST PORT connection upgrades with STARTTLS at once.
     pub starttls: bool,
+    /// `-4`: the HOST PORT connection uses IPv4 only.
+    pub ipv4: bool,
+    /// `-6`: the HOST PORT connection uses IPv6 only.
+    pub ipv6: bool,
+    /// `--source ADDR`: the HOST PORT connection comes from this address.
+    pub source: Option<String>,
     /// `--require-tls`: never send MAIL, RCPT, DATA or AUTH in plaintext.
     pub require_tls: bool,
     /// `--cafile PATH`: trust this CA (PEM) instead of the system's roots.
@@ -274,7 +280,28 @@ fn connect_at_start(s: &mut Session, opts: &Options) -> Result<(), Failure> {
     };
     let mode: TlsMode = cmd::tls::mode_from_flags(opts.tls, opts.starttls)?;
     let (host, port) = cmd::connect::parse_host_port(host, opts.port.as_deref())?;
-    cmd::connect::open(s, Target { host, port, mode })
+    let net = crate::smtp::conn::NetOptions {
+        family: match (opts.ipv4, opts.ipv6) {
+            (true, _) => Some(crate::smtp::conn::Family::V4),
+            (false, true) => Some(crate::smtp::conn::Family::V6),
+            (false, false) => None,
+        },
+        source: opts
+            .source
+            .as_deref()
+            .map(cmd::net::parse_source)
+            .transpose()?,
+        proxy: None,
+    };
+    cmd::connect::open(
+        s,
+        Target {
+            host,
+            port,
+            mode,
+            net,
+        },
+    )
 }
 
 /// After a command or a connect: Ctrl-C during a wait came as a signal,

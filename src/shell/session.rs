@@ -23,6 +23,9 @@ pub struct Target {
     pub port: u16,
     /// How TLS comes in.
     pub mode: TlsMode,
+    /// The address family, the source address and the PROXY header
+    /// (for this `connect` and a `connect` alone after it).
+    pub net: crate::smtp::conn::NetOptions,
 }
 
 /// The mail server a `connect --mx` lookup found.

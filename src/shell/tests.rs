@@ -416,6 +416,7 @@ fn not_connected_after_a_connection_names_the_way_back() {
         host: "127.0.0.1".into(),
         port: 2525,
         mode: super::cmd::tls::TlsMode::Auto,
+        net: Default::default(),
     });
     for line in ["noop", "send"] {
         run(&mut s, "from ann@example.org").expect("from");

@@ -185,6 +185,10 @@ pub enum Change {
     Reset,
     /// STARTTLS was answered 220: start the TLS handshake.
     TlsReady,
+    /// XCLIENT was answered 220: a new greeting. The conversation starts
+    /// again (the client greets again; extensions, AUTH and the
+    /// transaction are forgotten; TLS stays).
+    NewGreeting,
     /// AUTH asks for more (334).
     Challenge,
     /// AUTH succeeded for this user.
@@ -380,6 +384,19 @@ impl Conversation {
         self.pending.clear();
     }
 
+    /// The server greeted anew (a 220 to XCLIENT, Postfix's
+    /// XCLIENT_README): the state is that of a new connection whose
+    /// greeting is `greeting`, except that TLS, which is the connection's,
+    /// stays. Replies still due for commands sent after it stay due.
+    fn restart(&mut self, greeting: &Reply) {
+        self.greeting = Some(greeting.clone());
+        self.hello = None;
+        self.extensions = None;
+        self.user = None;
+        self.authenticating = None;
+        self.transaction = None;
+    }
+
     /// What `reply` changes, as the answer to `to` (not a 421).
     fn apply(&mut self, to: &Pending, reply: &Reply) -> Change {
         let ok = reply.is_positive();
@@ -446,6 +463,10 @@ impl Conversation {
                 Change::TlsReady
             }
             (Verb::Auth | Verb::AuthResponse, _) => self.auth_step(reply),
+            (Verb::Xclient, _) if reply.code == 220 => {
+                self.restart(reply);
+                Change::NewGreeting
+            }
             _ => Change::Nothing,
         }
     }
@@ -495,7 +516,8 @@ impl Conversation {
             Stage::Greeting
         }
     }
-    /// The server's greeting, once it arrived.
+    /// The server's greeting, once it arrived (after XCLIENT, the 220 that
+    /// answered it: the newest greeting).
     pub fn greeting(&self) -> Option<&Reply> {
         self.greeting.as_ref()
     }

@@ -109,6 +109,11 @@ pub enum Verb {
     StartTls,
     /// `AUTH` (RFC 4954).
     Auth,
+    /// `XCLIENT` (Postfix): the client's identity as the server sees it;
+    /// a 220 answer is a new greeting.
+    Xclient,
+    /// `XFORWARD` (Postfix): the original client's identity, for logging.
+    Xforward,
     /// A line answering a `334` AUTH challenge (no verb of its own).
     AuthResponse,
     /// Any other verb (an extension such as `XCLIENT`, or a typo).
@@ -134,10 +139,14 @@ impl Verb {
         Verb::StartTls,
         Verb::Auth,
     ];
+    /// The extension verbs smtpsh knows (from Postfix), which Tab offers
+    /// only when the server announced them.
+    pub const EXTENSIONS: &'static [Verb] = &[Verb::Xclient, Verb::Xforward];
     /// The verb for a word as typed (case-insensitive).
     pub fn parse(word: &str) -> Verb {
         Verb::ALL
             .iter()
+            .chain(Verb::EXTENSIONS)
             .copied()
             .find(|v| v.name().eq_ignore_ascii_case(word))
             .unwrap_or(Verb::Other)
@@ -161,6 +170,8 @@ impl Verb {
             Verb::Help => "HELP",
             Verb::StartTls => "STARTTLS",
             Verb::Auth => "AUTH",
+            Verb::Xclient => "XCLIENT",
+            Verb::Xforward => "XFORWARD",
             Verb::AuthResponse | Verb::Other => "",
         }
     }
@@ -998,9 +1009,10 @@ mod tests {
         assert_eq!(Verb::parse("ehlo"), Verb::Ehlo);
         assert_eq!(Verb::parse("StartTLS"), Verb::StartTls);
         assert_eq!(Verb::parse("XCLIENT"), Verb::Other);
-        for v in Verb::ALL {
+        for v in Verb::ALL.iter().chain(Verb::EXTENSIONS) {
             assert_eq!(Verb::parse(v.name()), *v);
         }
+        assert_eq!(Verb::parse("xclient"), Verb::Xclient);
         let c = Command::raw("MAIL FROM:<a@b.org> SIZE=10").unwrap();
         assert_eq!(c.verb(), Verb::Mail);
         assert_eq!(c.detail(), &Detail::Path(Some("a@b.org".into())));

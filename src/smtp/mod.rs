@@ -13,6 +13,8 @@
 //!   timeouts, interruption and transcript events.
 //! - [`tls`]: rustls client configuration, the TLS stream, handshake errors
 //!   explained in one line, certificate summaries.
+//! - [`forward`]: Postfix's XCLIENT and XFORWARD: attributes, xtext.
+//! - [`proxy`]: the HAProxy PROXY header (v1 text, v2 binary) as pure functions.
 //! - [`sasl`]: AUTH mechanisms (PLAIN, LOGIN, CRAM-MD5, XOAUTH2) as pure
 //!   functions, and a `Secret` that never prints.
 
@@ -22,6 +24,8 @@ pub mod conn;
 pub mod dns;
 pub mod dotstuff;
 pub mod extensions;
+pub mod forward;
+pub mod proxy;
 pub mod reply;
 pub mod sasl;
 pub mod tls;

@@ -6,6 +6,7 @@ use crate::shell::args::Args;
 use crate::shell::failure::{FailKind, Failure, judge};
 use crate::shell::input::Input;
 use crate::shell::session::{Live, MxFound, Session, Target, format_peer};
+use crate::smtp::conn::NetOptions;
 use crate::smtp::{Command, ConnError, ConnectOptions, Connection, Reply};
 use std::time::Duration;
 
@@ -16,17 +17,28 @@ pub fn connect(s: &mut Session, a: Args) -> Result<(), Failure> {
     }
     let mode = tls::mode_from_flags(a.flag("--tls"), a.flag("--starttls"))?;
     if a.flag("--mx") {
-        return super::mx::connect_mx(s, &a.words, mode);
+        let net = super::net::from_args(&a, NetOptions::default())?;
+        return super::mx::connect_mx(s, &a.words, mode, net);
     }
     let Some(host) = a.words.first() else {
-        return reconnect(s, mode);
+        return reconnect(s, mode, &a);
     };
     let (host, port) = parse_host_port(host, a.words.get(1).map(String::as_str))?;
-    open(s, Target { host, port, mode })
+    let net = super::net::from_args(&a, NetOptions::default())?;
+    open(
+        s,
+        Target {
+            host,
+            port,
+            mode,
+            net,
+        },
+    )
 }
 
-/// `connect` alone: the last server again (its TLS mode, unless one is given).
-fn reconnect(s: &mut Session, mode: TlsMode) -> Result<(), Failure> {
+/// `connect` alone: the last server again (its TLS mode and network
+/// options, unless others are given).
+fn reconnect(s: &mut Session, mode: TlsMode, a: &Args) -> Result<(), Failure> {
     let Some(mut target) = s.last_target.clone() else {
         return Err(Failure::local("usage: connect HOST [PORT]")
             .hint("example: connect 127.0.0.1 2525 (or `connect sandbox`)"));
@@ -34,9 +46,11 @@ fn reconnect(s: &mut Session, mode: TlsMode) -> Result<(), Failure> {
     if mode != TlsMode::Auto {
         target.mode = mode;
     }
-    if s.sandbox
-        .as_ref()
-        .is_some_and(|sb| target.host == "127.0.0.1" && target.port == sb.port())
+    target.net = super::net::from_args(a, target.net)?;
+    if target.net.is_plain()
+        && s.sandbox
+            .as_ref()
+            .is_some_and(|sb| target.host == "127.0.0.1" && target.port == sb.port())
     {
         return super::inbox::connect_sandbox(s);
     }
@@ -97,6 +111,7 @@ pub fn connect_options(s: &Session) -> ConnectOptions {
     ConnectOptions {
         timeout: s.settings.timeout,
         interrupt: s.interrupt.clone(),
+        net: Default::default(),
     }
 }
 
@@ -113,7 +128,8 @@ pub fn open(s: &mut Session, target: Target) -> Result<(), Failure> {
         format_peer(&target.host, target.port)
     ));
     tls::warn_insecure(s);
-    let options = connect_options(s);
+    let mut options = connect_options(s);
+    options.net = target.net.clone();
     let opened = match client.as_ref().filter(|_| implicit) {
         Some(client) => {
             Connection::open_tls(&target.host, target.port, options, client, &mut s.out)
@@ -122,8 +138,28 @@ pub fn open(s: &mut Session, target: Target) -> Result<(), Failure> {
     };
     match opened {
         Ok((conn, greeting)) => install(s, conn, &greeting, target, None),
-        Err(e) => Err(connect_failure(e, implicit, target.port)),
+        Err(e) => Err(proxy_hint(
+            connect_failure(e, implicit, target.port),
+            &target,
+        )),
     }
+}
+
+/// A server that closes the connection before greeting, or never greets,
+/// may be waiting for a PROXY header (it sits behind a load balancer, e.g.
+/// Postfix with `smtpd_upstream_proxy_protocol = haproxy`): say so when
+/// none was sent.
+fn proxy_hint(f: Failure, target: &Target) -> Failure {
+    let before_greeting = f.message.contains("waiting for the greeting")
+        || f.message.contains("while waiting for the greeting");
+    if !before_greeting || target.net.proxy.is_some() || f.hint.is_some() {
+        return f;
+    }
+    f.hint(format!(
+        "a server behind a load balancer may wait for a PROXY header first: try \
+         `connect {} --proxy-header v1` (or v2)",
+        format_peer(&target.host, target.port)
+    ))
 }
 
 /// Closes the current connection, if any, with QUIT when it is open.

@@ -80,6 +80,7 @@ pub fn sandbox_connection(s: &mut Session, shell: bool) -> Result<(), Failure> {
             host: "127.0.0.1".to_string(),
             port,
             mode: TlsMode::Auto,
+            net: Default::default(),
         },
     )?;
     if !shell {

@@ -24,10 +24,12 @@ pub mod info;
 pub mod message;
 pub mod mime_tree;
 pub mod mx;
+pub mod net;
 pub mod protocol;
 pub mod script;
 pub mod send;
 pub mod tls;
+pub mod xclient;
 
 use super::failure::{FailKind, Failure, command_error, judge};
 use super::input::{Input, Line};

@@ -23,7 +23,12 @@ pub fn resolver(s: &Session) -> Result<Resolver, Failure> {
 }
 
 /// `connect --mx [DOMAIN] [PORT]`.
-pub fn connect_mx(s: &mut Session, words: &[String], mode: TlsMode) -> Result<(), Failure> {
+pub fn connect_mx(
+    s: &mut Session,
+    words: &[String],
+    mode: TlsMode,
+    net: crate::smtp::conn::NetOptions,
+) -> Result<(), Failure> {
     let (domain, port) = match words {
         [] => (None, None),
         [one] if one.parse::<u16>().is_ok() => (None, Some(one.as_str())),
@@ -82,7 +87,8 @@ pub fn connect_mx(s: &mut Session, words: &[String], mode: TlsMode) -> Result<()
         }
         let sockets: Vec<SocketAddr> = addrs.iter().map(|ip| SocketAddr::new(*ip, port)).collect();
         s.out.note(&format!("connecting to {host} port {port}"));
-        let options = connect_options(s);
+        let mut options = connect_options(s);
+        options.net = net.clone();
         match Connection::open_addrs(host, &sockets, options, tls.as_ref(), &mut s.out) {
             // RFC 5321 §5.1: a 4xx greeting means "try the next MX".
             Ok((mut conn, greeting)) if greeting.code / 100 == 4 && targets.len() > 1 => {
@@ -102,6 +108,7 @@ pub fn connect_mx(s: &mut Session, words: &[String], mode: TlsMode) -> Result<()
                     host: host.clone(),
                     port,
                     mode,
+                    net,
                 };
                 let mx = MxFound {
                     domain: domain.clone(),

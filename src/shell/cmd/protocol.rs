@@ -101,6 +101,7 @@ pub fn raw(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failur
         require_secure(s, &word)?;
     }
     let reply = s.exchange(&cmd)?;
+    super::xclient::after_reply(s, &cmd, &reply);
     match cmd.verb() {
         Verb::Quit => s.drop_live(),
         Verb::Data if reply.code == 354 => return data_entry(s, input),

@@ -353,3 +353,92 @@ fn a_new_greeting_resets_the_transaction() {
     assert!(c.transaction().is_none());
     assert_eq!(c.stage(), Stage::Ready);
 }
+
+/// A conversation greeted, with XCLIENT announced, in a transaction-free state.
+fn xclient_ready() -> Conversation {
+    ready("250-mx.example\r\n250-XCLIENT NAME ADDR\r\n250 AUTH PLAIN\r\n")
+}
+
+#[test]
+fn a_220_to_xclient_is_a_new_greeting() {
+    let mut c = xclient_ready();
+    let auth = Command::auth("PLAIN", Some("AGFubgB4"))
+        .expect("auth")
+        .for_user("ann");
+    exchange(&mut c, &auth, "235 2.7.0 ok\r\n");
+    let x = crate::smtp::forward::command(
+        crate::smtp::forward::Forward::Xclient,
+        &[("ADDR".into(), "192.0.2.20".into())],
+    )
+    .expect("xclient");
+    assert_eq!(
+        exchange(&mut c, &x, "220 mx.example ESMTP again\r\n"),
+        Change::NewGreeting
+    );
+    // As after a new connection: greet again; nothing announced, no AUTH.
+    assert_eq!(c.stage(), Stage::Connected);
+    assert!(c.hello().is_none() && c.extensions().is_none());
+    assert_eq!(c.user(), None);
+    assert_eq!(
+        c.greeting().map(|g| g.text()),
+        Some("mx.example ESMTP again".into())
+    );
+    let ehlo = Command::ehlo("client.example").expect("ehlo");
+    assert_eq!(exchange(&mut c, &ehlo, "250 mx.example\r\n"), Change::Hello);
+    assert_eq!(c.stage(), Stage::Ready);
+}
+
+#[test]
+fn a_raw_xclient_counts_the_same_and_tls_stays() {
+    let mut c = Conversation::new(true);
+    c.receive(&reply("220 mx.example\r\n"));
+    let raw = Command::raw("xclient NAME=client.example").expect("raw");
+    assert_eq!(raw.verb(), Verb::Xclient);
+    assert_eq!(
+        exchange(&mut c, &raw, "220 mx.example\r\n"),
+        Change::NewGreeting
+    );
+    assert!(c.is_secure());
+    assert_eq!(c.stage(), Stage::Connected);
+}
+
+#[test]
+fn a_refused_xclient_and_xforward_change_nothing() {
+    let mut c = xclient_ready();
+    let raw = Command::raw("XCLIENT ADDR=192.0.2.20").expect("raw");
+    assert_eq!(
+        exchange(&mut c, &raw, "550 5.7.0 insufficient authorization\r\n"),
+        Change::Nothing
+    );
+    assert_eq!(c.stage(), Stage::Ready);
+    assert!(c.extensions().is_some());
+    // XFORWARD's 250 restarts nothing.
+    let xf = Command::raw("XFORWARD NAME=relay.example").expect("raw");
+    assert_eq!(xf.verb(), Verb::Xforward);
+    assert_eq!(exchange(&mut c, &xf, "250 2.0.0 Ok\r\n"), Change::Nothing);
+    assert_eq!(c.stage(), Stage::Ready);
+    // A 220 to anything else is no greeting.
+    assert_eq!(
+        exchange(&mut c, &Command::noop(), "220 odd\r\n"),
+        Change::Nothing
+    );
+    assert!(c.hello().is_some());
+}
+
+#[test]
+fn replies_pipelined_after_xclient_stay_due() {
+    let mut c = xclient_ready();
+    let x = Command::raw("XCLIENT NAME=a.example").expect("raw");
+    let ehlo = Command::ehlo("client.example").expect("ehlo");
+    c.send(&x).expect("send");
+    c.send(&ehlo).expect("send");
+    assert_eq!(
+        c.receive(&reply("220 again\r\n")).change,
+        Change::NewGreeting
+    );
+    assert_eq!(c.pending_count(), 1);
+    assert_eq!(
+        c.receive(&reply("250 mx.example\r\n")).change,
+        Change::Hello
+    );
+}

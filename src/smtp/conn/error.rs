@@ -2,6 +2,7 @@
 
 use super::timeout::human_duration;
 use crate::smtp::client::Refusal;
+use crate::smtp::proxy::MixedFamilies;
 use crate::smtp::reply::ReplyError;
 use crate::smtp::tls::TlsError;
 use std::fmt;
@@ -60,6 +61,21 @@ pub enum ConnError {
     /// The conversation cannot take this now (it is over, or message
     /// content or a TLS handshake is due); nothing was sent.
     State(Refusal),
+    /// No address of the host fits the family asked for (`--ipv4`,
+    /// `--ipv6`) or the source address's: the text says which; nothing
+    /// was tried.
+    Route(String),
+    /// The source address (`--source`) could not be bound: not an address
+    /// of this machine (EADDRNOTAVAIL), or in use.
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: io::Error,
+    },
+    /// The PROXY header cannot be made (its two addresses differ in
+    /// family); nothing was sent.
+    Proxy(MixedFamilies),
 }
 
 impl ConnError {
@@ -134,6 +150,17 @@ impl fmt::Display for Cause<'_> {
                 f.write_str("the connection is unusable after an earlier error; connect again")
             }
             ConnError::State(r) => write!(f, "{r}"),
+            ConnError::Route(why) => write!(f, "cannot connect: {why}"),
+            ConnError::Bind { addr, source } => match source.kind() {
+                io::ErrorKind::AddrNotAvailable => write!(
+                    f,
+                    "cannot use {} as the source address: it is not an address of this machine \
+                     (`ip address` lists them)",
+                    addr.ip()
+                ),
+                _ => write!(f, "cannot use {addr} as the source address ({source})"),
+            },
+            ConnError::Proxy(m) => write!(f, "{m}; give --proxy-from and --proxy-to of one family"),
         }
     }
 }
@@ -147,7 +174,9 @@ impl fmt::Display for ConnError {
 impl std::error::Error for ConnError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ConnError::Resolve { source, .. } | ConnError::Connect { source, .. } => Some(source),
+            ConnError::Resolve { source, .. }
+            | ConnError::Connect { source, .. }
+            | ConnError::Bind { source, .. } => Some(source),
             ConnError::Io(e) => Some(e),
             ConnError::Protocol(e) => Some(e),
             ConnError::Tls(e) => Some(e),

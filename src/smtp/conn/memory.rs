@@ -85,6 +85,7 @@ impl MemoryServer {
         let options = ConnectOptions {
             timeout: Some(Duration::from_secs(2)),
             interrupt: Arc::new(AtomicBool::new(false)),
+            net: Default::default(),
         };
         Connection::from_stream(Box::new(self.clone()), addr, addr, "memory.test", options)
     }

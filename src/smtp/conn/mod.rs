@@ -7,6 +7,7 @@
 //!
 //! - [`stream`]: the [`Stream`] trait (TCP, TLS, test doubles).
 //! - [`open`]: resolving, connecting, implicit TLS, the greeting.
+//! - [`net`]: the address family, the source address, the PROXY header.
 //! - [`timeout`]: the RFC 5321 timeout of each phase; interruptible waits.
 //! - [`writers`]: message content after DATA, or as a BDAT chunk.
 //! - [`error`]: what can go wrong below the level of replies.
@@ -15,6 +16,7 @@ mod error;
 mod event;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod memory;
+mod net;
 mod open;
 mod stream;
 pub(crate) mod timeout;
@@ -22,6 +24,7 @@ mod writers;
 
 pub use error::ConnError;
 pub use event::{Event, Observer};
+pub use net::{Family, NetOptions, ProxyHeader};
 pub use stream::Stream;
 pub use timeout::{REPLY_TIME_FACTOR, TimeoutPhase};
 
@@ -59,6 +62,8 @@ pub struct ConnectOptions {
     pub timeout: Option<Duration>,
     /// Set (by a Ctrl-C handler) to abandon whatever is being waited for.
     pub interrupt: Arc<AtomicBool>,
+    /// The address family, the source address and the PROXY header.
+    pub net: NetOptions,
 }
 
 /// An SMTP connection and its conversation.

@@ -3,11 +3,11 @@
 //! and the greeting.
 
 use super::timeout::{SLICE, TimeoutPhase, Wait, human_duration, interruptible};
-use super::{ConnError, ConnectOptions, Connection, Event, Observer};
+use super::{ConnError, ConnectOptions, Connection, Event, Observer, net};
 use crate::smtp::reply::Reply;
 use crate::smtp::tls::{Phase, TlsClient, TlsStream};
 use std::io;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 
 /// A host name without IPv6 brackets (`[::1]` → `::1`).
 pub(super) fn bare_host(host: &str) -> String {
@@ -65,10 +65,12 @@ impl Connection {
     ) -> Result<(Connection, Reply), ConnError> {
         let name = bare_host(host);
         let timeout = TimeoutPhase::Connect.timeout(options.timeout);
+        let addrs = options.net.choose(host, addrs.to_vec())?;
         let mut last_error = None;
         let mut connected = None;
         for (i, &addr) in addrs.iter().enumerate() {
-            let attempt = move || TcpStream::connect_timeout(&addr, timeout);
+            let net = options.net.clone();
+            let attempt = move || net.connect(addr, timeout);
             // The thread gives up by itself after `timeout`; wait a bit longer
             // so its own result (refused, timed out) is what we report.
             let result = match interruptible(&options.interrupt, timeout + SLICE * 5, attempt) {
@@ -76,6 +78,12 @@ impl Connection {
                 Wait::Interrupted => return Err(ConnError::Interrupted),
                 Wait::TimedOut => Err(io::Error::from(io::ErrorKind::TimedOut)),
                 Wait::NoThread(e) => Err(e),
+            };
+            let result = match result.map_err(net::bind_failure) {
+                Ok(stream) => Ok(stream),
+                // The source address is not ours: no other address will do better.
+                Err(Ok(bind)) => return Err(bind),
+                Err(Err(e)) => Err(e),
             };
             match result {
                 Ok(stream) => {
@@ -101,6 +109,14 @@ impl Connection {
         // Commands are small and each waits for a reply: no Nagle delay.
         let _ = stream.set_nodelay(true);
         let local = stream.local_addr().map_err(ConnError::Io)?;
+        let mut stream = stream;
+        // The PROXY header comes before anything else, TLS included.
+        if let Some(shown) = options.net.send_proxy(&mut stream, local, peer, timeout)? {
+            observer.event(Event::Sent {
+                line: &shown,
+                secure: false,
+            });
+        }
         let mut conn = match tls {
             None => Connection::from_stream(Box::new(stream), peer, local, host, options),
             Some(client) => {

@@ -52,6 +52,7 @@ fn opts(ms: u64) -> ConnectOptions {
     ConnectOptions {
         timeout: Some(Duration::from_millis(ms)),
         interrupt: Arc::new(AtomicBool::new(false)),
+        net: Default::default(),
     }
 }
 

@@ -118,6 +118,7 @@ fn opts() -> ConnectOptions {
     ConnectOptions {
         timeout: Some(Duration::from_secs(10)),
         interrupt: Arc::new(AtomicBool::new(false)),
+        net: Default::default(),
     }
 }
 

@@ -399,6 +399,7 @@ fn a_dead_letter_sent_with_send_message_arrives_as_save_writes_it() {
         host: "127.0.0.1".into(),
         port: 2525,
         mode: crate::shell::cmd::tls::TlsMode::Auto,
+        net: Default::default(),
     });
     for line in [
         "from Ann <ann@example.org>",
