@@ -12,6 +12,7 @@ use crate::smtp::Stage;
 use crate::smtp::conn::memory::{MemoryServer, greeted};
 use std::sync::{Arc, Mutex};
 
+mod forward;
 mod html;
 
 /// A session connected to `server` (greeting read; EHLO said when `ehlo`).

@@ -297,6 +297,13 @@ fn connection_status(s: &Session) {
         if conv.is_secure() { "TLS" } else { "plaintext" },
         stage_text(conv)
     ));
+    if let Some(net) = s
+        .last_target
+        .as_ref()
+        .and_then(|t| super::net::describe(&t.net))
+    {
+        o.plain(&format!("network:      {net}"));
+    }
     if let Some(closed) = conv.closed() {
         o.plain(&format!("closed:       {closed}"));
         o.plain("  (`connect` connects again to the same server)");
