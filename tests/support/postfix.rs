@@ -24,6 +24,8 @@
 //!   AUTH offered, not required.
 //! - [`Postfix::submission_port`]: STARTTLS required
 //!   (`smtpd_tls_security_level=encrypt`) and AUTH required before RCPT.
+//! - [`Postfix::extra_ports`]: one plain listener per
+//!   [`PostfixOptions::listeners`] entry, with its `-o` settings.
 //!
 //! Mail: the domains in [`DOMAINS`] are virtual mailbox domains; every
 //! address in them is accepted (catch-all) and delivered to `maildir/`,
@@ -97,6 +99,10 @@ pub struct PostfixOptions {
     pub ipv6: bool,
     /// Extra `main.cf` settings, written last (so they win).
     pub main_cf: Vec<(String, String)>,
+    /// Extra plain SMTP listeners on 127.0.0.1, each with its own `-o`
+    /// settings (e.g. `smtpd_upstream_proxy_protocol=haproxy`), after the
+    /// plain port's; their ports are [`Postfix::extra_ports`], in order.
+    pub listeners: Vec<Vec<(String, String)>>,
 }
 
 impl Default for PostfixOptions {
@@ -106,6 +112,7 @@ impl Default for PostfixOptions {
             message_size_limit: 300 * 1024 * 1024,
             ipv6: false,
             main_cf: Vec::new(),
+            listeners: Vec::new(),
         }
     }
 }
@@ -206,6 +213,8 @@ pub struct Postfix {
     pub submission_port: u16,
     /// Whether the plain port also listens on `[::1]`.
     pub ipv6: bool,
+    /// The ports of [`PostfixOptions::listeners`], in order.
+    pub extra_ports: Vec<u16>,
     pub dir: tempfile::TempDir,
     postfix_bin: PathBuf,
     dovecot: Option<Child>,
@@ -398,6 +407,7 @@ impl Postfix {
             smtps_port: 0,
             submission_port: 0,
             ipv6: opts.ipv6,
+            extra_ports: Vec::new(),
             dir,
             postfix_bin,
             dovecot: None,
@@ -440,6 +450,12 @@ impl Postfix {
             pf.smtp_port = free_port(opts.ipv6, &[]);
             pf.smtps_port = free_port(false, &[pf.smtp_port]);
             pf.submission_port = free_port(false, &[pf.smtp_port, pf.smtps_port]);
+            pf.extra_ports.clear();
+            for _ in &opts.listeners {
+                let mut taken = vec![pf.smtp_port, pf.smtps_port, pf.submission_port];
+                taken.extend(&pf.extra_ports);
+                pf.extra_ports.push(free_port(false, &taken));
+            }
             write_backdated(&root.join("etc/master.cf"), &pf.master_cf(&opts));
             fs::write(spool.join("quick-start"), "").expect("write quick-start");
             let out = pf.postfix(&["start"]);
@@ -589,6 +605,16 @@ case $1 in /tmp/smtpsh-postfix-*) rm -rf -- "$1" ;; esac
                 cf,
                 "{addr} inet n - n - - smtpd\n  -o smtpd_tls_security_level={plain_tls}"
             );
+        }
+        for (port, settings) in self.extra_ports.iter().zip(&opts.listeners) {
+            let _ = write!(
+                cf,
+                "127.0.0.1:{port} inet n - n - - smtpd\n  -o smtpd_tls_security_level={plain_tls}"
+            );
+            for (k, v) in settings {
+                let _ = write!(cf, "\n  -o {k}={v}");
+            }
+            cf.push('\n');
         }
         let _ = writeln!(
             cf,

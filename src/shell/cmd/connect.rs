@@ -137,7 +137,15 @@ pub fn open(s: &mut Session, target: Target) -> Result<(), Failure> {
         None => Connection::open(&target.host, target.port, options, &mut s.out),
     };
     match opened {
-        Ok((conn, greeting)) => install(s, conn, &greeting, target, None),
+        Ok((conn, greeting)) => {
+            // Postfix behind a balancer greets with 421 when no PROXY header came.
+            let hint = (greeting.code == 421 && target.net.proxy.is_none())
+                .then(|| proxy_suggestion(&target));
+            install(s, conn, &greeting, target, None).map_err(|f| match hint {
+                Some(h) => f.also(h),
+                None => f,
+            })
+        }
         Err(e) => Err(proxy_hint(
             connect_failure(e, implicit, target.port),
             &target,
@@ -155,11 +163,16 @@ fn proxy_hint(f: Failure, target: &Target) -> Failure {
     if !before_greeting || target.net.proxy.is_some() || f.hint.is_some() {
         return f;
     }
-    f.hint(format!(
+    f.hint(proxy_suggestion(target))
+}
+
+/// Try a PROXY header (see [`proxy_hint`]).
+fn proxy_suggestion(target: &Target) -> String {
+    format!(
         "a server behind a load balancer may wait for a PROXY header first: try \
          `connect {} --proxy-header v1` (or v2)",
         format_peer(&target.host, target.port)
-    ))
+    )
 }
 
 /// Closes the current connection, if any, with QUIT when it is open.
