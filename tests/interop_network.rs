@@ -387,7 +387,7 @@ fn source_address_is_what_postfix_sees_and_errors_are_clear() {
     ));
     assert_exit(&out, 0, &pf.describe());
     let text = stdout(&out);
-    assert!(text.contains(&format!("from 127.0.0.2:")), "{text}");
+    assert!(text.contains("from 127.0.0.2:"), "{text}");
     assert!(text.contains("network:      from 127.0.0.2"), "{text}");
     let received = received_of(&pf, 1, "from 127.0.0.2", &out);
     assert!(received.contains("[127.0.0.2]"), "{received}");

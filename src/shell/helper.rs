@@ -154,6 +154,9 @@ impl rustyline::ConditionalEventHandler for Key {
     }
 }
 
+/// XCLIENT and XFORWARD attribute names announced, each list with its keyword.
+type Attributes = Vec<(String, Vec<String>)>;
+
 /// The rustyline helper.
 pub struct ShellHelper {
     files: FilenameCompleter,
@@ -163,7 +166,7 @@ pub struct ShellHelper {
     mechanisms: Rc<RefCell<Vec<String>>>,
     /// The XCLIENT and XFORWARD attribute names the server announced,
     /// each with its keyword.
-    attributes: Rc<RefCell<Vec<(String, Vec<String>)>>>,
+    attributes: Rc<RefCell<Attributes>>,
     /// The line as it stands while it is edited (to give it back when the
     /// prompt is redrawn for a reply the server sent on its own).
     editing: Rc<RefCell<String>>,
@@ -444,7 +447,7 @@ pub struct Editor {
     ed: rustyline::Editor<ShellHelper, FileHistory>,
     extensions: Rc<RefCell<Vec<String>>>,
     mechanisms: Rc<RefCell<Vec<String>>>,
-    attributes: Rc<RefCell<Vec<(String, Vec<String>)>>>,
+    attributes: Rc<RefCell<Attributes>>,
     editing: Rc<RefCell<String>>,
     history: Option<HistoryFile>,
     warning: Option<String>,
