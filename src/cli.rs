@@ -12,6 +12,7 @@
 pub mod completions;
 pub mod man;
 
+use crate::shell::cmd::tls_options::{self, TlsControls};
 use crate::shell::{self, Options, commands, output::ColorChoice};
 use clap::{Arg, ArgAction, CommandFactory, Parser, ValueHint};
 use std::path::PathBuf;
@@ -86,6 +87,30 @@ pub struct Cli {
     /// Do not verify TLS certificates (unsafe; warned at every connect).
     #[arg(long)]
     pub insecure: bool,
+    /// Present this client certificate (PEM, its chain after it; also the
+    /// key unless --key) when the server asks for one.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub cert: Option<PathBuf>,
+    /// The private key of --cert (PEM, unencrypted).
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Check the server's certificate against NAME and send it as SNI,
+    /// instead of the host connected to.
+    #[arg(long, value_name = "NAME", value_hint = ValueHint::Hostname)]
+    pub servername: Option<String>,
+    /// Send no SNI (the certificate is still checked against the host or --servername).
+    #[arg(long)]
+    pub no_sni: bool,
+    /// The oldest TLS version to use.
+    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"])]
+    pub tls_min: Option<String>,
+    /// The newest TLS version to use.
+    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"])]
+    pub tls_max: Option<String>,
+    /// Accept the server only if the SHA-256 of its public key is this
+    /// (`status` shows it; repeatable: any may match), whatever the CA.
+    #[arg(long = "pin", value_name = "sha256:BASE64")]
+    pub pins: Vec<String>,
     /// Define the variable NAME for `${NAME}` in commands (repeatable;
     /// before `set var` in the script and the environment).
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
@@ -102,11 +127,39 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 }
 
 impl Cli {
+    /// The TLS options as the controls every connect starts from.
+    fn tls_controls(&self) -> Result<TlsControls, String> {
+        let version = |option: &str, v: &Option<String>| {
+            v.as_deref()
+                .map(|v| tls_options::parse_version(option, v))
+                .transpose()
+                .map_err(|f| f.message)
+        };
+        let controls = TlsControls {
+            cafile: self.cafile.clone(),
+            insecure: self.insecure,
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            servername: self.servername.clone(),
+            no_sni: self.no_sni,
+            tls_min: version("--tls-min", &self.tls_min)?,
+            tls_max: version("--tls-max", &self.tls_max)?,
+            pins: self
+                .pins
+                .iter()
+                .map(|p| tls_options::parse_pin(p).map_err(|f| f.message))
+                .collect::<Result<_, _>>()?,
+        };
+        controls.check().map_err(|f| f.message)?;
+        Ok(controls)
+    }
+
     /// The shell's options, or why they do not go together (a usage error).
     pub fn into_options(self) -> Result<Options, String> {
         if self.file.is_some() && !self.command.is_empty() {
             return Err("-f and -c cannot be used together".to_string());
         }
+        let tls_controls = self.tls_controls()?;
         Ok(Options {
             host: self.host,
             port: self.port,
@@ -123,8 +176,7 @@ impl Cli {
             ipv6: self.ipv6,
             source: self.source,
             require_tls: self.require_tls,
-            cafile: self.cafile,
-            insecure: self.insecure,
+            tls_controls,
             vars: self.vars,
             log: self.log,
         })

@@ -6,7 +6,8 @@
 
 use super::args::Args;
 use super::cmd::{
-    auth, connect, draft, edit, envelope, inbox, info, protocol, script, send, tls, xclient,
+    auth, connect, draft, edit, envelope, inbox, info, protocol, script, send, tls, tls_chain,
+    xclient,
 };
 use super::failure::Failure;
 use super::input::Input;
@@ -187,8 +188,8 @@ use Handler::{Bare, Plain, Reads};
 /// rustfmt: one row a command reads better as a table.)
 #[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
-    cmd("connect", "connect [HOST [PORT]] [--tls|--starttls] [-4|-6] [--source ADDR] [--proxy-header v1|v2 [--proxy-from ADDR:PORT --proxy-to ADDR:PORT]] | connect --mx [DOMAIN] [PORT] | connect sandbox", "open a connection and show the server's greeting", Plain(connect::connect))
-        .aliases(&["open"]).options(&["--tls", "--starttls", "--mx", "--ipv4", "--ipv6", "--source ADDR", "--proxy-header VERSION", "--proxy-from ADDR:PORT", "--proxy-to ADDR:PORT"]).complete(Complete::Connect).words(0, 2)
+    cmd("connect", "connect [HOST [PORT]] [--tls|--starttls] [-4|-6] [--source ADDR] [--proxy-header v1|v2 [--proxy-from ADDR:PORT --proxy-to ADDR:PORT]] [TLS OPTIONS] | connect --mx [DOMAIN] [PORT] | connect sandbox", "open a connection and show the server's greeting", Plain(connect::connect))
+        .aliases(&["open"]).options(&["--tls", "--starttls", "--mx", "--ipv4", "--ipv6", "--source ADDR", "--proxy-header VERSION", "--proxy-from ADDR:PORT", "--proxy-to ADDR:PORT", "--cafile FILE", "--insecure", "--cert FILE", "--key FILE", "--servername NAME", "--no-sni", "--tls-min VERSION", "--tls-max VERSION", "--pin sha256:BASE64"]).complete(Complete::Connect).words(0, 2)
         .help("Connects to HOST on PORT (default 25) and shows the 220 greeting.\n\
                HOST may be a name, an IPv4 address, an IPv6 address (`::1`), or HOST:PORT / [IPv6]:PORT.\n\
                Without HOST, connects again to the server of the last connection (same port and TLS).\n\
@@ -198,6 +199,16 @@ pub static COMMANDS: &[Spec] = &[
                --mx [DOMAIN]  find DOMAIN's mail servers in DNS (MX records by preference, else the\n\
                \u{20}           domain's own A/AAAA; RFC 5321 §5.1) and try each in turn; without DOMAIN,\n\
                \u{20}           the domain of the draft's first recipient. `set resolver ADDR` picks the DNS server.\n\
+               TLS OPTIONS (also `starttls` options and smtpsh options; kept for `connect` alone):\n\
+               --cafile FILE      trust the CA certificates in FILE instead of the system's roots\n\
+               --insecure         do not verify the certificate (unsafe; warned)\n\
+               --cert FILE        present this client certificate (PEM, chain after it) if asked\n\
+               --key FILE         its private key (PEM; default: in the --cert file)\n\
+               --servername NAME  check the certificate against NAME and send NAME as SNI\n\
+               --no-sni           send no SNI (still check against the host or --servername)\n\
+               --tls-min 1.2|1.3, --tls-max 1.2|1.3  limit the TLS versions offered\n\
+               --pin sha256:BASE64  the server's public key must have this SHA-256 (repeatable;\n\
+               \u{20}                  any matches), whatever the CA; `status` shows a server's pin\n\
                With `set require-tls on` (or --require-tls) every connect upgrades or stops.\n\
                --ipv4, -4 / --ipv6, -6  try only the host's IPv4 (IPv6) addresses\n\
                --source ADDR  connect from this local address (or ADDR:PORT): a multi-homed host,\n\
@@ -208,7 +219,8 @@ pub static COMMANDS: &[Spec] = &[
                `connect sandbox` starts smtpsh's own SMTP server on a free loopback port (or reuses\n\
                the one already running in this shell) and connects to it; `inbox` shows what it received.\n\
                Already connected: the old connection is closed with QUIT first.\n\
-               Example: connect 127.0.0.1 2525   connect --starttls smtp.example.org 587"),
+               Example: connect 127.0.0.1 2525   connect --starttls smtp.example.org 587\n\
+               Example: connect --tls 192.0.2.25 465 --servername mail.example.org --cert me.pem"),
     cmd("ehlo", "ehlo [DOMAIN]", "greet the server with EHLO and learn its extensions", Plain(protocol::ehlo))
         .words(0, 1)
         .help("Sends EHLO DOMAIN (default: this host's name, or its address literal such as [127.0.0.1]).\n\
@@ -219,12 +231,16 @@ pub static COMMANDS: &[Spec] = &[
         .words(0, 1)
         .help("Sends HELO DOMAIN, the pre-ESMTP greeting. The server announces no extensions.\n\
                Example: helo client.example.org"),
-    cmd("starttls", "starttls", "encrypt the connection (STARTTLS, then EHLO again)", Bare(tls::starttls))
+    cmd("starttls", "starttls [TLS OPTIONS]", "encrypt the connection (STARTTLS, then EHLO again)", Plain(tls::starttls))
+        .options(&["--cafile FILE", "--insecure", "--cert FILE", "--key FILE", "--servername NAME", "--no-sni", "--tls-min VERSION", "--tls-max VERSION", "--pin sha256:BASE64"])
         .help("Sends STARTTLS (EHLO first if needed); after 220 runs the TLS handshake, checking the\n\
                certificate against the system's roots (or --cafile) and the host name, then greets\n\
                again with EHLO and shows what the server announces differently (e.g. +AUTH PLAIN LOGIN).\n\
                Bytes the server sent after its 220 are discarded, never read as a reply.\n\
-               A failed handshake closes the connection: nothing more is sent."),
+               A failed handshake closes the connection: nothing more is sent.\n\
+               TLS OPTIONS are those of `connect` (--cert, --key, --servername, --no-sni, --tls-min,\n\
+               --tls-max, --pin, --cafile, --insecure): for this handshake, kept for `connect` alone.\n\
+               Example: starttls --cert client.pem --key client.key"),
     cmd("auth", "auth [MECHANISM] [USER] [--password-env VAR] [--allow-plaintext-auth]", "log in (AUTH PLAIN, LOGIN, CRAM-MD5, XOAUTH2)", Reads(auth::auth))
         .options(&["--password-env VAR", "--allow-plaintext-auth"]).complete(Complete::Mechanisms).words(0, 2).record(Record::Itself).secret_words()
         .help("Authenticates as USER with MECHANISM (default: the strongest the server offers,\n\
@@ -391,6 +407,12 @@ pub static COMMANDS: &[Spec] = &[
         .help("Shows the connection, the server's name and extensions, TLS (and what the\n\
                certificate was verified against), the envelope (accepted and rejected recipients)\n\
                and the draft."),
+    cmd("cert", "cert show | cert save FILE [--force]", "show or save the certificate chain the server sent (PEM)", Plain(tls_chain::cert))
+        .options(&["--force"]).complete(Complete::Paths).words(1, 2)
+        .help("cert show        prints the chain the server sent in the TLS handshake as PEM, its own\n\
+               \u{20}                certificate first (`status` shows each one's subject, issuer, dates, names)\n\
+               cert save FILE   writes that PEM to FILE; an existing FILE is refused unless --force\n\
+               Example: cert save /tmp/server-chain.pem, then openssl x509 -in /tmp/server-chain.pem -text"),
     cmd("inbox", "inbox [N] [--maildir DIR] [--json] [--full] [--raw] [--save-attachments DIR] [--check-attachment FILE] | inbox --clear | inbox --wait N [--timeout S]", "list the sandbox's messages, show one as a MIME tree, check an attachment, wait, clear", Plain(inbox::inbox))
         .options(&["--maildir DIR", "--json", "--full", "--raw", "--save-attachments DIR", "--check-attachment FILE", "--clear", "--wait N", "--timeout S"]).complete(Complete::Paths).words(0, 1)
         .help("inbox        lists the messages the sandbox stored (number, time, from, to, subject, size)\n\

@@ -87,10 +87,9 @@ pub struct Options {
     pub source: Option<String>,
     /// `--require-tls`: never send MAIL, RCPT, DATA or AUTH in plaintext.
     pub require_tls: bool,
-    /// `--cafile PATH`: trust this CA (PEM) instead of the system's roots.
-    pub cafile: Option<PathBuf>,
-    /// `--insecure`: do not verify TLS certificates.
-    pub insecure: bool,
+    /// The TLS controls: `--cafile`, `--insecure`, `--cert`, `--key`,
+    /// `--servername`, `--no-sni`, `--tls-min`, `--tls-max`, `--pin`.
+    pub tls_controls: cmd::tls_options::TlsControls,
     /// `--sandbox`: start the built-in SMTP server and connect to it.
     pub sandbox: bool,
     /// `--var NAME=VALUE`, in order (a later one wins).
@@ -186,8 +185,7 @@ pub fn run(opts: Options) -> i32 {
     let settings = Settings {
         color: Color(opts.color),
         require_tls: opts.require_tls,
-        cafile: opts.cafile.clone(),
-        insecure: opts.insecure,
+        tls: opts.tls_controls.clone(),
         ..Settings::default()
     };
     let mut s = new_session(settings);
@@ -293,6 +291,7 @@ fn connect_at_start(s: &mut Session, opts: &Options) -> Result<(), Failure> {
             .transpose()?,
         proxy: None,
     };
+    let tls = s.settings.tls.clone();
     cmd::connect::open(
         s,
         Target {
@@ -300,6 +299,7 @@ fn connect_at_start(s: &mut Session, opts: &Options) -> Result<(), Failure> {
             port,
             mode,
             net,
+            tls,
         },
     )
 }

@@ -26,6 +26,8 @@ pub struct Target {
     /// The address family, the source address and the PROXY header
     /// (for this `connect` and a `connect` alone after it).
     pub net: crate::smtp::conn::NetOptions,
+    /// The TLS controls (CA, client certificate, names, versions, pins).
+    pub tls: super::cmd::tls_options::TlsControls,
 }
 
 /// The mail server a `connect --mx` lookup found.
@@ -105,9 +107,14 @@ pub struct Session {
     pub sandbox: Option<crate::sandbox::Sandbox>,
     /// Where a script's failed sends are kept ([`crate::local::dead_letter_dir`]).
     pub dead_letters: Option<std::path::PathBuf>,
-    /// The TLS client, once built, and whether the sandbox's CA was among
-    /// its anchors then ([`super::cmd::tls::tls_client`]).
-    pub tls_client: Option<(bool, crate::smtp::tls::TlsClient)>,
+    /// The TLS client, once built: whether the sandbox's CA was among its
+    /// anchors then, and the controls it was built for
+    /// ([`super::cmd::tls::tls_client`]).
+    pub tls_client: Option<(
+        bool,
+        super::cmd::tls_options::TlsControls,
+        crate::smtp::tls::TlsClient,
+    )>,
 }
 
 impl Session {

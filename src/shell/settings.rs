@@ -9,7 +9,6 @@ use super::session::Session;
 use crate::smtp::conn::TimeoutPhase;
 use crate::smtp::dns::Resolver;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// User settings.
@@ -27,11 +26,10 @@ pub struct Settings {
     /// `--require-tls` / `set require-tls on`: never send MAIL, RCPT, DATA
     /// or AUTH in plaintext; a connect upgrades with STARTTLS or stops.
     pub require_tls: bool,
-    /// `--cafile PATH`: trust only this CA (PEM) instead of the system's roots.
-    pub cafile: Option<PathBuf>,
-    /// `--insecure`: do not verify certificates (warned at every connect;
-    /// command line only).
-    pub insecure: bool,
+    /// The TLS controls every `connect` starts from (`--cafile`,
+    /// `--insecure`, `--cert`, `--servername`, `--pin`, ... on the command
+    /// line); `connect` options change them for one target.
+    pub tls: super::cmd::tls_options::TlsControls,
     /// `set resolver ADDR`: the DNS server for `connect --mx` (default:
     /// the system's, from /etc/resolv.conf).
     pub resolver: Option<SocketAddr>,

@@ -352,18 +352,25 @@ fn stray_words_after_auth_stay_out_of_the_history() {
 #[test]
 fn the_tls_client_is_built_once_and_a_bad_cafile_is_never_kept() {
     let (mut s, _) = Session::for_tests();
-    s.settings.cafile = Some("/nonexistent/ca.pem".into());
+    let mut controls = super::cmd::tls_options::TlsControls {
+        cafile: Some("/nonexistent/ca.pem".into()),
+        ..Default::default()
+    };
     for _ in 0..2 {
-        let f = super::cmd::tls::tls_client(&mut s).expect_err("no such file");
+        let f = super::cmd::tls::tls_client(&mut s, &controls).expect_err("no such file");
         assert!(f.message.contains("/nonexistent/ca.pem"), "{}", f.message);
         assert!(s.tls_client.is_none());
     }
-    s.settings.cafile = None;
-    super::cmd::tls::tls_client(&mut s).expect("the system's roots");
-    // Kept, keyed by whether the sandbox's CA was among the anchors.
-    assert!(matches!(s.tls_client, Some((false, _))));
-    super::cmd::tls::tls_client(&mut s).expect("kept");
-    assert!(matches!(s.tls_client, Some((false, _))));
+    controls.cafile = None;
+    super::cmd::tls::tls_client(&mut s, &controls).expect("the system's roots");
+    // Kept, keyed by whether the sandbox's CA was among the anchors and
+    // by the controls.
+    assert!(matches!(&s.tls_client, Some((false, c, _)) if *c == controls));
+    super::cmd::tls::tls_client(&mut s, &controls).expect("kept");
+    assert!(matches!(&s.tls_client, Some((false, c, _)) if *c == controls));
+    controls.no_sni = true;
+    super::cmd::tls::tls_client(&mut s, &controls).expect("built again");
+    assert!(matches!(&s.tls_client, Some((false, c, _)) if c.no_sni));
 }
 
 #[test]
@@ -418,6 +425,7 @@ fn not_connected_after_a_connection_names_the_way_back() {
         port: 2525,
         mode: super::cmd::tls::TlsMode::Auto,
         net: Default::default(),
+        tls: Default::default(),
     });
     for line in ["noop", "send"] {
         run(&mut s, "from ann@example.org").expect("from");

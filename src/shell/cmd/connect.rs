@@ -16,9 +16,12 @@ pub fn connect(s: &mut Session, a: Args) -> Result<(), Failure> {
         return super::inbox::connect_sandbox(s);
     }
     let mode = tls::mode_from_flags(a.flag("--tls"), a.flag("--starttls"))?;
+    // A new target starts from the command line's TLS controls; `connect`
+    // alone from the last target's.
+    let fresh = s.settings.tls.with_args(&a)?;
     if a.flag("--mx") {
         let net = super::net::from_args(&a, NetOptions::default())?;
-        return super::mx::connect_mx(s, &a.words, mode, net);
+        return super::mx::connect_mx(s, &a.words, mode, net, fresh);
     }
     let Some(host) = a.words.first() else {
         return reconnect(s, mode, &a);
@@ -32,12 +35,13 @@ pub fn connect(s: &mut Session, a: Args) -> Result<(), Failure> {
             port,
             mode,
             net,
+            tls: fresh,
         },
     )
 }
 
-/// `connect` alone: the last server again (its TLS mode and network
-/// options, unless others are given).
+/// `connect` alone: the last server again (its TLS mode, network options
+/// and TLS controls, changed by those given).
 fn reconnect(s: &mut Session, mode: TlsMode, a: &Args) -> Result<(), Failure> {
     let Some(mut target) = s.last_target.clone() else {
         return Err(Failure::local("usage: connect HOST [PORT]")
@@ -47,7 +51,10 @@ fn reconnect(s: &mut Session, mode: TlsMode, a: &Args) -> Result<(), Failure> {
         target.mode = mode;
     }
     target.net = super::net::from_args(a, target.net)?;
+    target.tls = target.tls.with_args(a)?;
+    // The sandbox's own way (greeted at once), unless options ask for more.
     if target.net.is_plain()
+        && a.opts.is_empty()
         && s.sandbox
             .as_ref()
             .is_some_and(|sb| target.host == "127.0.0.1" && target.port == sb.port())
@@ -121,13 +128,13 @@ pub fn connect_options(s: &Session) -> ConnectOptions {
 /// (`--starttls`, or `require-tls` in `Auto`).
 pub fn open(s: &mut Session, target: Target) -> Result<(), Failure> {
     let implicit = tls::is_implicit(target.mode, target.port);
-    let client = tls::client_for(s, target.mode, target.port)?;
+    let client = tls::client_for(s, target.mode, target.port, &target.tls)?;
     close_current(s);
     s.out.note(&format!(
         "connecting to {}",
         format_peer(&target.host, target.port)
     ));
-    tls::warn_insecure(s);
+    tls::warn_insecure(s, &target.tls);
     let mut options = connect_options(s);
     options.net = target.net.clone();
     let opened = match client.as_ref().filter(|_| implicit) {
@@ -204,6 +211,7 @@ pub fn install(
                 format!("unexpected greeting {}", greeting.code),
             )
         });
+        let f = tls::explain_client_cert(s, f);
         if greeting.is_error() && s.is_open() {
             // 554/521: QUIT is enough (RFC 7504 §3); don't wait long for its 221.
             if let Some(live) = s.live.as_mut() {

@@ -81,6 +81,7 @@ pub fn sandbox_connection(s: &mut Session, shell: bool) -> Result<(), Failure> {
             port,
             mode: TlsMode::Auto,
             net: Default::default(),
+            tls: s.settings.tls.clone(),
         },
     )?;
     if !shell {

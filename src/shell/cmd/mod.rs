@@ -1,7 +1,9 @@
 //! The commands, grouped by concern, and the few helpers they share.
 //!
 //! - [`connect`]: `connect`, `quit`, `exit`; opening and closing connections.
-//! - [`tls`]: `starttls`, TLS on connect, `require-tls`, TLS in `status`.
+//! - [`tls`]: `starttls`, TLS on connect, `require-tls`, TLS in `status`;
+//!   [`tls_options`]: the TLS controls (`--cert`, `--pin`, ...) of a target;
+//!   [`tls_chain`]: the server's chain in `status`, `cert show`, `cert save`.
 //! - [`auth`]: `auth` and the password prompt.
 //! - [`protocol`]: `ehlo`, `helo`, `rset`, `noop`, `vrfy`, `expn`, `raw`, `data`.
 //! - [`envelope`]: `from`, `to`, `cc`, `bcc`.
@@ -29,6 +31,8 @@ pub mod protocol;
 pub mod script;
 pub mod send;
 pub mod tls;
+pub mod tls_chain;
+pub mod tls_options;
 pub mod xclient;
 
 use super::failure::{FailKind, Failure, command_error, judge};

@@ -3,6 +3,7 @@
 
 use super::connect::{close_current, connect_failure, connect_options, install, parse_port};
 use super::tls::{self as secure, TlsMode};
+use super::tls_options::TlsControls;
 use crate::shell::failure::{FailKind, Failure};
 use crate::shell::session::{MxFound, Session, Target};
 use crate::smtp::Connection;
@@ -28,6 +29,7 @@ pub fn connect_mx(
     words: &[String],
     mode: TlsMode,
     net: crate::smtp::conn::NetOptions,
+    controls: TlsControls,
 ) -> Result<(), Failure> {
     let (domain, port) = match words {
         [] => (None, None),
@@ -76,10 +78,10 @@ pub fn connect_mx(
         ));
     }
     let implicit = secure::is_implicit(mode, port);
-    let client = secure::client_for(s, mode, port)?;
+    let client = secure::client_for(s, mode, port, &controls)?;
     let tls = client.filter(|_| implicit);
     close_current(s);
-    secure::warn_insecure(s);
+    secure::warn_insecure(s, &controls);
     let mut last: Option<Failure> = None;
     for (host, addrs) in &targets {
         if addrs.is_empty() {
@@ -109,6 +111,7 @@ pub fn connect_mx(
                     port,
                     mode,
                     net,
+                    tls: controls.clone(),
                 };
                 let mx = MxFound {
                     domain: domain.clone(),

@@ -276,13 +276,7 @@ pub fn resend_command(s: &Session, path: &Path, from_headers: bool) -> String {
     if s.settings.require_tls {
         words.push("--require-tls".to_string());
     }
-    if let Some(ca) = &s.settings.cafile {
-        words.push("--cafile".to_string());
-        words.push(q(&ca.display().to_string()));
-    }
-    if s.settings.insecure {
-        words.push("--insecure".to_string());
-    }
+    words.extend(s.settings.tls.words().iter().map(|w| q(w)));
     let mut lines = vec![connect_line(s)];
     if !from_headers {
         let d = &s.draft;
@@ -328,6 +322,14 @@ pub(crate) fn connect_line(s: &Session) -> String {
         TlsMode::Implicit => "--tls ",
         TlsMode::StartTls => "--starttls ",
     };
-    let host = crate::shell::args::quote_word(&t.host);
-    format!("connect {mode}{host} {}", t.port)
+    let q = crate::shell::args::quote_word;
+    let host = q(&t.host);
+    let mut line = format!("connect {mode}{host} {}", t.port);
+    if t.tls != s.settings.tls {
+        for word in t.tls.words() {
+            line.push(' ');
+            line.push_str(&q(&word));
+        }
+    }
+    line
 }

@@ -4,10 +4,12 @@
 //! `status` lines about TLS.
 
 use super::connect::quit_connection;
+use super::tls_options::TlsControls;
 use super::{ensure_greeted, greet, helo_name};
+use crate::shell::args::Args;
 use crate::shell::failure::{FailKind, Failure, conn_failure, judge};
 use crate::shell::session::Session;
-use crate::smtp::tls::{ExtraRoot, TlsClient, TlsErrorKind, TlsInfo, TlsOptions};
+use crate::smtp::tls::{ExtraRoot, TlsClient, TlsErrorKind, TlsInfo};
 use crate::smtp::{Command, ConnError, Ext, Extensions, Stage, Verb};
 
 /// How `connect` brings TLS in.
@@ -42,54 +44,68 @@ pub fn is_implicit(mode: TlsMode, port: u16) -> bool {
     mode == TlsMode::Implicit || (mode == TlsMode::Auto && port == 465)
 }
 
-/// The TLS client for the current settings, built once and kept: what
-/// it trusts (`--cafile`, `--insecure`, the sandbox's CA) changes only
-/// when the sandbox starts, and then it is built again.
-pub fn tls_client(s: &mut Session) -> Result<TlsClient, Failure> {
+/// The TLS client for `controls`, built once and kept: it is built again
+/// when the controls change or the sandbox starts (its CA joins the anchors).
+pub fn tls_client(s: &mut Session, controls: &TlsControls) -> Result<TlsClient, Failure> {
     let with_sandbox = s.sandbox.is_some();
-    if let Some((sandbox, client)) = &s.tls_client
+    if let Some((sandbox, built_for, client)) = &s.tls_client
         && *sandbox == with_sandbox
+        && built_for == controls
     {
         return Ok(client.clone());
     }
-    let options = TlsOptions {
-        cafile: s.settings.cafile.clone(),
-        insecure: s.settings.insecure,
-        // The in-process sandbox's CA is trusted by this process only; it
-        // is name-constrained to loopback, so it vouches for nothing else.
-        extra_roots: s
-            .sandbox
-            .iter()
-            .map(|sb| ExtraRoot {
-                label: format!(
-                    "the sandbox's own CA ({}), trusted by this smtpsh process only",
-                    sb.ca_file().display()
-                ),
-                der: sb.ca_der().to_vec(),
-            })
-            .collect(),
-    };
-    let client = TlsClient::new(&options).map_err(|e| {
-        Failure::local(e.to_string()).hint("nothing was sent; check the --cafile path (a PEM file)")
+    // The in-process sandbox's CA is trusted by this process only; it is
+    // name-constrained to loopback, so it vouches for nothing else.
+    let extra_roots = s
+        .sandbox
+        .iter()
+        .map(|sb| ExtraRoot {
+            label: format!(
+                "the sandbox's own CA ({}), trusted by this smtpsh process only",
+                sb.ca_file().display()
+            ),
+            der: sb.ca_der().to_vec(),
+        })
+        .collect();
+    let client = TlsClient::new(&controls.options(extra_roots)).map_err(|e| {
+        let hint = if controls.cert.is_some() && e.to_string().contains("key") {
+            "nothing was sent; --cert takes the certificate (PEM), --key its private key"
+        } else {
+            "nothing was sent; check the --cafile and --cert paths (PEM files)"
+        };
+        Failure::local(e.to_string()).hint(hint)
     })?;
-    s.tls_client = Some((with_sandbox, client.clone()));
+    s.tls_client = Some((with_sandbox, controls.clone(), client.clone()));
     Ok(client)
 }
 
 /// The TLS client a connection to `port` in `mode` will need — for
 /// implicit TLS, `--starttls` or `require-tls` — built before anything is
-/// touched, so a bad `--cafile` fails first; `None` for plaintext.
-pub fn client_for(s: &mut Session, mode: TlsMode, port: u16) -> Result<Option<TlsClient>, Failure> {
+/// touched, so a bad `--cafile` or `--cert` fails first; `None` for plaintext.
+pub fn client_for(
+    s: &mut Session,
+    mode: TlsMode,
+    port: u16,
+    controls: &TlsControls,
+) -> Result<Option<TlsClient>, Failure> {
     if is_implicit(mode, port) || mode == TlsMode::StartTls || s.settings.require_tls {
-        tls_client(s).map(Some)
+        tls_client(s, controls).map(Some)
     } else {
         Ok(None)
     }
 }
 
+/// The TLS controls of the current connection: its target's (the last
+/// `connect`'s), else the command line's.
+pub fn current_controls(s: &Session) -> TlsControls {
+    s.last_target
+        .as_ref()
+        .map_or_else(|| s.settings.tls.clone(), |t| t.tls.clone())
+}
+
 /// The warning `--insecure` gives at every connect.
-pub fn warn_insecure(s: &Session) {
-    if s.settings.insecure {
+pub fn warn_insecure(s: &Session, controls: &TlsControls) {
+    if controls.insecure && controls.pins.is_empty() {
         s.out.warn(
             "--insecure: TLS certificates are NOT checked — anyone on the network path could read \
              and change this session, passwords included",
@@ -125,6 +141,18 @@ fn tls_hint(kind: TlsErrorKind) -> Option<&'static str> {
         TlsErrorKind::Plaintext | TlsErrorKind::Closed => {
             "25 and 587 speak plaintext first (`connect --starttls`); 465 speaks TLS at once (`connect --tls`)"
         }
+        TlsErrorKind::ClientCertRequired => {
+            "e.g. `connect --cert client.pem --key client.key HOST PORT`, `starttls --cert client.pem`, or smtpsh --cert client.pem"
+        }
+        TlsErrorKind::ClientCertRefused => {
+            "check that --cert names the certificate made for this server's client CA (openssl verify -CAfile CA.pem CERT.pem)"
+        }
+        TlsErrorKind::VersionRefused => {
+            "without --tls-min/--tls-max smtpsh offers TLS 1.2 and 1.3 and the server picks"
+        }
+        TlsErrorKind::PinMismatch => {
+            "`status` shows the pin of a server's key after a handshake; a pin is for one key, so it changes with the key"
+        }
         _ => return None,
     })
 }
@@ -139,9 +167,34 @@ pub fn after_greeting(s: &mut Session, mode: TlsMode, implicit: bool) -> Result<
         return Ok(());
     }
     if mode == TlsMode::StartTls || s.settings.require_tls {
-        return upgrade(s, true);
+        let controls = current_controls(s);
+        return upgrade(s, true, &controls);
     }
     Ok(())
+}
+
+/// A failure right after a handshake in which the server asked for a
+/// client certificate (Postfix's `smtpd_tls_req_ccert` answers 421 then,
+/// or closes): the explanation, naming `--cert`, joins the failure.
+pub fn explain_client_cert(s: &Session, f: Failure) -> Failure {
+    let Some(info) = s.live.as_ref().and_then(|l| l.conn.tls_info()) else {
+        return f;
+    };
+    if !info.client_cert_requested {
+        return f;
+    }
+    let note = if info.client_cert_given {
+        "the server asked for a client certificate in the TLS handshake and refused the one \
+         given (--cert): is it signed by a CA the server trusts for clients?"
+    } else {
+        "the server asked for a client certificate in the TLS handshake and none was given: \
+         present one with --cert FILE (and --key FILE unless the key is in FILE)"
+    };
+    let hint = match &f.hint {
+        Some(h) => format!("{note}\n{h}"),
+        None => note.to_string(),
+    };
+    f.hint(hint)
 }
 
 /// `require-tls`: refuses `what` on a plaintext connection.
@@ -177,31 +230,7 @@ pub fn tls_status(s: &Session) -> Vec<String> {
             };
             lines.push(format!("tls:          none (plaintext){offer}"));
         }
-        Some(info) => {
-            lines.push(format!("tls:          {}, {}", info.version, info.cipher));
-            match &info.certificate {
-                Some(cert) => {
-                    lines.push(format!("certificate:  {}", cert.subject));
-                    lines.push(format!("  issuer:     {}", cert.issuer));
-                    lines.push(format!(
-                        "  valid:      {} to {}",
-                        cert.not_before, cert.not_after
-                    ));
-                    if !cert.names.is_empty() {
-                        lines.push(format!("  names:      {}", cert.names.join(", ")));
-                    }
-                }
-                None => lines.push(format!(
-                    "certificate:  {} received, not readable",
-                    info.chain_length
-                )),
-            }
-            lines.push(if info.verified() {
-                format!("  verified:   yes, against {}", info.trust)
-            } else {
-                "  verified:   NO (--insecure)".to_string()
-            });
-        }
+        Some(info) => lines.extend(super::tls_chain::status_lines(s, info)),
     }
     if let Some(user) = live.conversation().user() {
         lines.push(format!("auth:         authenticated as {user}"));
@@ -246,12 +275,12 @@ fn no_tls(s: &mut Session, reason: String, required: bool, kind: FailKind) -> Fa
         .hint("the connection stays unencrypted; do not send passwords over it")
 }
 
-/// EHLO if needed, STARTTLS, the handshake, EHLO again; prints what the
-/// server announces differently inside TLS. `required`: any failure ends
-/// the connection (QUIT if still plaintext).
-fn upgrade(s: &mut Session, required: bool) -> Result<(), Failure> {
+/// EHLO if needed, STARTTLS, the handshake (with `controls`), EHLO again;
+/// prints what the server announces differently inside TLS. `required`:
+/// any failure ends the connection (QUIT if still plaintext).
+fn upgrade(s: &mut Session, required: bool, controls: &TlsControls) -> Result<(), Failure> {
     let required = required || s.settings.require_tls;
-    let client = tls_client(s)?;
+    let client = tls_client(s, controls)?;
     let greeted_with_helo = s
         .conversation()
         .and_then(|c| c.hello())
@@ -315,8 +344,9 @@ fn upgrade(s: &mut Session, required: bool) -> Result<(), Failure> {
     }
     report_tls(s, &info);
     // RFC 3207 §4.2: everything learned before TLS is forgotten; greet again.
-    let reply = greet(s, &name, Verb::Ehlo)?;
-    judge(&reply, "EHLO after STARTTLS")?;
+    greet(s, &name, Verb::Ehlo)
+        .and_then(|reply| judge(&reply, "EHLO after STARTTLS"))
+        .map_err(|f| explain_client_cert(s, f))?;
     if let Some(new) = s.conversation().and_then(|c| c.extensions()) {
         s.out.note(&format!(
             "capabilities after TLS: {}",
@@ -358,8 +388,10 @@ pub fn capability_changes(old: Option<&Extensions>, new: &Extensions) -> String 
     }
 }
 
-/// `starttls`.
-pub fn starttls(s: &mut Session) -> Result<(), Failure> {
+/// `starttls [TLS OPTIONS]`: the options apply to this handshake and stay
+/// with the target (for `connect` alone).
+pub fn starttls(s: &mut Session, a: Args) -> Result<(), Failure> {
+    let controls = current_controls(s).with_args(&a)?;
     let c = s.open_live()?.conversation();
     if c.is_secure() {
         return Err(Failure::local("this connection is already encrypted")
@@ -371,7 +403,10 @@ pub fn starttls(s: &mut Session) -> Result<(), Failure> {
                 .hint("`rset` first, then `starttls`"),
         );
     }
-    upgrade(s, false)
+    if let Some(target) = s.last_target.as_mut() {
+        target.tls = controls.clone();
+    }
+    upgrade(s, false, &controls)
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ pub use writers::{BdatWriter, DataWriter};
 use super::client::Conversation;
 use super::command::Command;
 use super::reply::{Reply, ReplyParser};
-use super::tls::{Phase, TlsClient, TlsInfo, TlsStream};
+use super::tls::{Phase, TlsClient, TlsError, TlsInfo, TlsStream};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -367,7 +367,7 @@ impl Connection {
                 IoFailure::Closed => Err(self.fail(ConnError::Closed {
                     during: format!("waiting for {waiting_for}"),
                 })),
-                IoFailure::Other => Err(self.fail(ConnError::Io(e))),
+                IoFailure::Other => Err(self.fail(io_or_tls(e))),
             },
         }
     }
@@ -592,3 +592,15 @@ impl Connection {
 
 #[cfg(test)]
 mod tests;
+
+/// A read error as a [`ConnError`]: one that carries a TLS explanation
+/// (a client certificate refused after the handshake) as [`ConnError::Tls`].
+fn io_or_tls(e: io::Error) -> ConnError {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<TlsError>())
+    {
+        Some(tls) => ConnError::Tls(tls.clone()),
+        None => ConnError::Io(e),
+    }
+}

@@ -5,6 +5,7 @@
 //! the shared escape (control and bidirectional characters as `\xnn`).
 
 use super::config::Trust;
+use super::pin::Pin;
 use crate::clock::readable_unix;
 use crate::text::{Style, escape_as, shorten};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -29,6 +30,22 @@ pub struct TlsInfo {
     pub certificate: Option<CertSummary>,
     /// How many certificates the server sent.
     pub chain_length: usize,
+    /// The certificates the server sent, its own first, as DER.
+    pub chain: Vec<Vec<u8>>,
+    /// The pin of the server's public key (`sha256:...`, for `--pin`).
+    pub pin: Option<Pin>,
+    /// The key matched a `--pin`.
+    pub pinned: bool,
+    /// The name the certificate was checked against (the host, or
+    /// `--servername`).
+    pub name: String,
+    /// The name sent as SNI (`None`: none was sent: `--no-sni`, or an IP
+    /// address).
+    pub sni: Option<String>,
+    /// The server asked for a client certificate.
+    pub client_cert_requested: bool,
+    /// A client certificate was configured (`--cert`), so sent if asked.
+    pub client_cert_given: bool,
     /// The trust anchors that verified the certificate in this handshake
     /// ([`Trust::Insecure`] when nothing did).
     pub trust: Trust,
@@ -37,6 +54,14 @@ pub struct TlsInfo {
 }
 
 impl TlsInfo {
+    /// Each certificate of the chain, summarized (`None`: not readable).
+    pub fn chain_summaries(&self) -> Vec<Option<CertSummary>> {
+        self.chain
+            .iter()
+            .map(|c| summarize_certificate(c))
+            .collect()
+    }
+
     /// Whether the certificate was verified: some trust anchors vouched for
     /// it (false with `--insecure`).
     pub fn verified(&self) -> bool {
@@ -55,13 +80,15 @@ pub struct CertSummary {
     pub not_before: String,
     /// End of validity.
     pub not_after: String,
+    /// End of validity, seconds since the Unix epoch.
+    pub not_after_unix: i64,
     /// DNS names and IP addresses from subjectAltName.
     pub names: Vec<String>,
 }
 
 /// Reads subject, issuer, validity and names from a DER certificate;
 /// `None` if it does not parse.
-pub(super) fn summarize_certificate(der: &[u8]) -> Option<CertSummary> {
+pub fn summarize_certificate(der: &[u8]) -> Option<CertSummary> {
     let (_rest, cert) = X509Certificate::from_der(der).ok()?;
     let validity = cert.validity();
     Some(CertSummary {
@@ -69,6 +96,7 @@ pub(super) fn summarize_certificate(der: &[u8]) -> Option<CertSummary> {
         issuer: name(cert.issuer()),
         not_before: readable_unix(validity.not_before.timestamp()),
         not_after: readable_unix(validity.not_after.timestamp()),
+        not_after_unix: validity.not_after.timestamp(),
         names: alt_names(&cert),
     })
 }

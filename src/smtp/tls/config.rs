@@ -2,7 +2,9 @@
 //! ([`Trust`]), the root stores behind it, and the ready client
 //! configuration ([`TlsClient`]).
 
+use super::client_cert::{self, ClientAuth, ClientCert};
 use super::error::{TlsError, TlsErrorKind, printable};
+use super::pin::Pin;
 use super::verify::{Anchors, Outcome, Verifier};
 use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::crypto::{CryptoProvider, ring};
@@ -25,6 +27,99 @@ pub struct TlsOptions {
     /// name (e.g. the built-in sandbox's own CA, which only vouches for
     /// loopback names). They are tried first; ignored with `insecure`.
     pub extra_roots: Vec<ExtraRoot>,
+    /// The client certificate to present when the server asks (`--cert`,
+    /// `--key`).
+    pub client_cert: Option<ClientCert>,
+    /// The name to verify the certificate against and to send as SNI
+    /// (`--servername`), instead of the host connected to.
+    pub servername: Option<String>,
+    /// Send no SNI (`--no-sni`); the certificate is still verified against
+    /// the host name or `servername`.
+    pub no_sni: bool,
+    /// The oldest TLS version allowed (`--tls-min`).
+    pub min_version: Option<TlsVersion>,
+    /// The newest TLS version allowed (`--tls-max`).
+    pub max_version: Option<TlsVersion>,
+    /// The server's public key must match one of these (`--pin`), whatever
+    /// the trust anchors say.
+    pub pins: Vec<Pin>,
+}
+
+/// A TLS version rustls speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TlsVersion {
+    /// TLS 1.2 (RFC 5246).
+    V1_2,
+    /// TLS 1.3 (RFC 8446).
+    V1_3,
+}
+
+impl TlsVersion {
+    /// Reads `1.2` or `1.3` (also `TLSv1.3`, `tls1.2`).
+    pub fn parse(text: &str) -> Option<TlsVersion> {
+        let t = text.to_ascii_lowercase();
+        let t = t
+            .strip_prefix("tlsv")
+            .or_else(|| t.strip_prefix("tls"))
+            .unwrap_or(&t);
+        match t {
+            "1.2" => Some(TlsVersion::V1_2),
+            "1.3" => Some(TlsVersion::V1_3),
+            _ => None,
+        }
+    }
+    /// `1.2` or `1.3`.
+    pub fn number(self) -> &'static str {
+        match self {
+            TlsVersion::V1_2 => "1.2",
+            TlsVersion::V1_3 => "1.3",
+        }
+    }
+    fn rustls(self) -> &'static rustls::SupportedProtocolVersion {
+        match self {
+            TlsVersion::V1_2 => &rustls::version::TLS12,
+            TlsVersion::V1_3 => &rustls::version::TLS13,
+        }
+    }
+}
+
+impl fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TLS {}", self.number())
+    }
+}
+
+impl TlsOptions {
+    /// The versions allowed, oldest first; an error when `--tls-min` is
+    /// newer than `--tls-max`.
+    pub fn versions(&self) -> Result<Vec<TlsVersion>, TlsError> {
+        let min = self.min_version.unwrap_or(TlsVersion::V1_2);
+        let max = self.max_version.unwrap_or(TlsVersion::V1_3);
+        if min > max {
+            return Err(config_error(format!(
+                "--tls-min {} is newer than --tls-max {}: no TLS version is left",
+                min.number(),
+                max.number()
+            )));
+        }
+        Ok([TlsVersion::V1_2, TlsVersion::V1_3]
+            .into_iter()
+            .filter(|v| (min..=max).contains(v))
+            .collect())
+    }
+
+    /// The options that limit the versions, as typed (`--tls-max 1.2`),
+    /// for error messages; `None` when both versions are allowed.
+    pub fn version_limits(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(v) = self.min_version.filter(|v| *v != TlsVersion::V1_2) {
+            parts.push(format!("--tls-min {}", v.number()));
+        }
+        if let Some(v) = self.max_version.filter(|v| *v != TlsVersion::V1_3) {
+            parts.push(format!("--tls-max {}", v.number()));
+        }
+        (!parts.is_empty()).then(|| parts.join(" "))
+    }
 }
 
 /// A CA certificate trusted besides the main store, with the name `status`
@@ -60,6 +155,9 @@ pub enum Trust {
     CaFile(PathBuf),
     /// An [`ExtraRoot`], by its label.
     Extra(String),
+    /// No anchor verified the chain, but the server's key matched this
+    /// pin (`--pin`).
+    Pinned(Pin),
     /// Nothing is verified (`--insecure`).
     Insecure,
 }
@@ -71,6 +169,10 @@ impl fmt::Display for Trust {
             Trust::Mozilla => f.write_str("the compiled-in Mozilla root certificates"),
             Trust::CaFile(p) => write!(f, "the CA in {}", p.display()),
             Trust::Extra(label) => f.write_str(label),
+            Trust::Pinned(pin) => write!(
+                f,
+                "the pinned public key only (--pin {pin}; the chain itself does not verify)"
+            ),
             Trust::Insecure => f.write_str("nothing (--insecure: the certificate is not checked)"),
         }
     }
@@ -83,6 +185,9 @@ impl fmt::Display for Trust {
 pub struct TlsClient {
     provider: Arc<CryptoProvider>,
     anchors: Arc<Anchors>,
+    client_key: Option<Arc<rustls::sign::CertifiedKey>>,
+    /// What was asked for (client certificate, names, versions, pins).
+    pub(super) options: Arc<TlsOptions>,
 }
 
 /// The ring provider, built explicitly (no process-wide default).
@@ -193,9 +298,22 @@ impl TlsClient {
                 main: (trust, webpki(store, &provider)?),
             }
         };
+        options.versions()?;
+        if let Some(name) = &options.servername {
+            server_name(name)?;
+        }
+        let client_key = match &options.client_cert {
+            Some(files) => Some(client_cert::load(files, &provider)?),
+            None => None,
+        };
         let client = TlsClient {
             provider,
             anchors: Arc::new(anchors),
+            client_key,
+            options: Arc::new(TlsOptions {
+                extra_roots: Vec::new(),
+                ..options.clone()
+            }),
         };
         // Fails here, not at the first handshake, if the setup is unusable.
         client.config(&Outcome::default())?;
@@ -213,20 +331,48 @@ impl TlsClient {
         !matches!(*self.anchors, Anchors::Insecure)
     }
 
-    /// A rustls configuration (TLS 1.2 and 1.3, ring) whose verifier
-    /// writes to `outcome` which trust anchors verified the server.
+    /// A rustls configuration (TLS 1.2 and 1.3 unless limited, ring)
+    /// whose verifier writes to `outcome` which trust anchors verified the
+    /// server, and whose client certificate resolver notes a request.
     fn config(&self, outcome: &Outcome) -> Result<Arc<ClientConfig>, TlsError> {
-        let verifier = Verifier::new(self.anchors.clone(), self.provider.clone(), outcome.clone());
+        let verifier = Verifier::new(
+            self.anchors.clone(),
+            self.provider.clone(),
+            self.options.pins.clone(),
+            outcome.clone(),
+        );
+        let versions: Vec<_> = self
+            .options
+            .versions()?
+            .into_iter()
+            .map(TlsVersion::rustls)
+            .collect();
+        let resolver = ClientAuth {
+            key: self.client_key.clone(),
+            outcome: outcome.clone(),
+        };
         let mut config = ClientConfig::builder_with_provider(self.provider.clone())
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(&versions)
             .map_err(|e| config_error(format!("TLS setup failed: {e}")))?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))
-            .with_no_client_auth();
+            .with_client_cert_resolver(Arc::new(resolver));
+        config.enable_sni = !self.options.no_sni;
         // Every handshake checks the certificate in full (a resumed session
         // would skip the verifier, and with it the record of who vouched).
         config.resumption = Resumption::disabled();
         Ok(Arc::new(config))
+    }
+
+    /// The name the certificate is checked against for a connection to
+    /// `host`: `--servername`, else the host.
+    pub fn name_for<'a>(&'a self, host: &'a str) -> &'a str {
+        self.options.servername.as_deref().unwrap_or(host)
+    }
+
+    /// Whether a client certificate is configured.
+    pub fn has_client_cert(&self) -> bool {
+        self.client_key.is_some()
     }
 
     /// A client connection to `name`, and where its verifier will record

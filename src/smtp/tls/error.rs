@@ -2,11 +2,13 @@
 //! [`TlsErrorKind`], and [`classify`], which turns what rustls and the
 //! socket report into that line.
 
+use super::pin::PinMismatch;
 use crate::clock::readable_unix;
 use crate::text::{Style, escape_as, shorten};
 use rustls::{AlertDescription, CertificateError};
 use std::fmt;
 use std::io;
+use std::path::PathBuf;
 
 /// Whether TLS starts at once or after STARTTLS (for error messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +44,16 @@ pub enum TlsErrorKind {
     Refused,
     /// No TLS version or cipher suite in common, or a protocol violation.
     Incompatible,
-    /// Local setup: unreadable CA file, unusable host name.
+    /// The server asked for a client certificate and got none (`--cert`).
+    ClientCertRequired,
+    /// The server refused the client certificate it was given.
+    ClientCertRefused,
+    /// The server refused the TLS versions `--tls-min`/`--tls-max` allow.
+    VersionRefused,
+    /// The server's public key matched no `--pin`.
+    PinMismatch,
+    /// Local setup: unreadable CA file or client certificate, a key that
+    /// does not match its certificate, an unusable host name.
     Config,
     /// Anything else.
     Other,
@@ -99,10 +110,151 @@ fn looks_like_tls(start: &[u8]) -> bool {
     }
 }
 
+/// What a failure is judged against: besides the phase and the name
+/// checked, what the handshake learned and what the user limited.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Implicit TLS or STARTTLS.
+    pub phase: Phase,
+    /// The name the certificate was checked against.
+    pub host: String,
+    /// The server asked for a client certificate.
+    pub certificate_requested: bool,
+    /// The client certificate given (`--cert`), if any.
+    pub client_cert: Option<PathBuf>,
+    /// `--tls-min`/`--tls-max` as typed, when they leave one version.
+    pub version_limits: Option<String>,
+}
+
+impl Context {
+    /// A context with nothing learned or limited.
+    pub fn new(phase: Phase, host: &str) -> Context {
+        Context {
+            phase,
+            host: host.to_string(),
+            certificate_requested: false,
+            client_cert: None,
+            version_limits: None,
+        }
+    }
+}
+
 /// Turns a failed handshake into one clear line. `start` holds the first
 /// bytes the server sent during the handshake; `host` the name checked.
 pub fn classify(error: &io::Error, start: &[u8], phase: Phase, host: &str) -> TlsError {
+    classify_in(error, start, &Context::new(phase, host))
+}
+
+/// The line for a client certificate the server wanted and did not get,
+/// or got and refused; `None` when the alert says something else.
+fn client_certificate_error(alert: &AlertDescription, cx: &Context) -> Option<TlsError> {
+    use AlertDescription as A;
+    let about_certificate = matches!(
+        alert,
+        A::CertificateRequired
+            | A::BadCertificate
+            | A::UnsupportedCertificate
+            | A::CertificateRevoked
+            | A::CertificateExpired
+            | A::CertificateUnknown
+            | A::UnknownCA
+            | A::AccessDenied
+            | A::DecryptError
+    );
+    let refused = *alert == A::CertificateRequired
+        || (cx.certificate_requested && (about_certificate || *alert == A::HandshakeFailure));
+    if !refused {
+        return None;
+    }
+    let why = match alert {
+        A::UnknownCA => " — it does not trust the CA that signed it",
+        A::CertificateExpired => " — it has expired",
+        A::CertificateRevoked => " — it has been revoked",
+        A::UnsupportedCertificate => {
+            " — its type or key usage does not suit a TLS client (extended key usage clientAuth?)"
+        }
+        _ => "",
+    };
+    Some(client_certificate_line(
+        cx,
+        &format!("alert: {}", alert_name(alert)),
+        why,
+    ))
+}
+
+/// "The server requires a client certificate and none was given" or
+/// "refused the client certificate FILE"; `what` says how it showed it
+/// (`alert: unknown ca`), `why` what the alert means.
+fn client_certificate_line(cx: &Context, what: &str, why: &str) -> TlsError {
+    match &cx.client_cert {
+        None => TlsError::new(
+            TlsErrorKind::ClientCertRequired,
+            format!(
+                "the server requires a client certificate and none was given ({what}): \
+                 present one with --cert FILE (and --key FILE unless the key is in FILE)"
+            ),
+        ),
+        Some(path) => TlsError::new(
+            TlsErrorKind::ClientCertRefused,
+            format!(
+                "the server refused the client certificate {} ({what}){why}; ask its \
+                 administrator which CA it trusts for clients",
+                path.display()
+            ),
+        ),
+    }
+}
+
+/// The server closed the connection (no alert) right after asking for a
+/// client certificate: the certificate is the likely reason.
+pub(super) fn closed_after_certificate_request(cx: &Context) -> TlsError {
+    client_certificate_line(cx, "it asked for one, then closed the connection", "")
+}
+
+/// The line for versions the server would not speak, when the user
+/// limited them; `None` when nothing was limited or the error is another.
+fn version_error(tls: &rustls::Error, cx: &Context) -> Option<TlsError> {
+    let limits = cx.version_limits.as_ref()?;
+    let what = match tls {
+        rustls::Error::AlertReceived(
+            alert @ (AlertDescription::ProtocolVersion
+            | AlertDescription::HandshakeFailure
+            | AlertDescription::InsufficientSecurity),
+        ) => format!("alert: {}", alert_name(alert)),
+        rustls::Error::PeerIncompatible(why) => format!("{why:?}"),
+        rustls::Error::PeerMisbehaved(why) => format!("{why:?}"),
+        _ => return None,
+    };
+    Some(TlsError::new(
+        TlsErrorKind::VersionRefused,
+        format!(
+            "the server refused the TLS version {limits} allows ({what}): it does not speak it — \
+             drop {limits} to let smtpsh use TLS 1.2 or 1.3"
+        ),
+    ))
+}
+
+/// The line for a key that matched no pin: both pins, to copy.
+fn pin_error(mismatch: &PinMismatch) -> TlsError {
+    let expected: Vec<String> = mismatch.expected.iter().map(ToString::to_string).collect();
+    let message = match &mismatch.actual {
+        Some(actual) => format!(
+            "the server's public key does not match --pin: expected {}, the server's key is \
+             {actual} — if its key changed on purpose, use --pin {actual}",
+            expected.join(" or ")
+        ),
+        None => format!(
+            "the server's certificate could not be read, so its key cannot match --pin {}",
+            expected.join(" or ")
+        ),
+    };
+    TlsError::new(TlsErrorKind::PinMismatch, message)
+}
+
+/// [`classify`] with what the handshake learned and the user limited.
+pub fn classify_in(error: &io::Error, start: &[u8], cx: &Context) -> TlsError {
     use TlsErrorKind as K;
+    let (phase, host) = (cx.phase, cx.host.as_str());
     let plaintext = !start.is_empty() && !looks_like_tls(start);
     if plaintext {
         let first = printable(start, 60);
@@ -137,6 +289,14 @@ pub fn classify(error: &io::Error, start: &[u8], phase: Phase, host: &str) -> Tl
             io::ErrorKind::UnexpectedEof
             | io::ErrorKind::ConnectionReset
             | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+                if cx.certificate_requested =>
+            {
+                closed_after_certificate_request(cx)
+            }
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::BrokenPipe => TlsError::new(K::Closed, closed),
             _ => TlsError::new(
                 K::Other,
@@ -144,6 +304,19 @@ pub fn classify(error: &io::Error, start: &[u8], phase: Phase, host: &str) -> Tl
             ),
         };
     };
+    if let rustls::Error::AlertReceived(alert) = tls
+        && let Some(e) = client_certificate_error(alert, cx)
+    {
+        return e;
+    }
+    if let Some(e) = version_error(tls, cx) {
+        return e;
+    }
+    if let rustls::Error::InvalidCertificate(CertificateError::Other(other)) = tls
+        && let Some(mismatch) = other.0.downcast_ref::<PinMismatch>()
+    {
+        return pin_error(mismatch);
+    }
     match tls {
         rustls::Error::InvalidCertificate(cert) => certificate_error(cert, host),
         rustls::Error::AlertReceived(alert) => {
@@ -155,7 +328,7 @@ pub fn classify(error: &io::Error, start: &[u8], phase: Phase, host: &str) -> Tl
                     " — no TLS version or cipher suite in common"
                 }
                 AlertDescription::UnrecognisedName => {
-                    " — it does not know the host name sent in SNI; connect with the name it expects"
+                    " — it does not know the host name sent in SNI; connect with the name it expects (or give it with --servername NAME)"
                 }
                 _ => "",
             };
@@ -203,7 +376,7 @@ fn certificate_error(error: &CertificateError, host: &str) -> TlsError {
             K::UnknownIssuer,
             "the server's certificate is not trusted (unknown issuer): it is not signed by a \
              certificate authority smtpsh trusts — a private CA or a self-signed certificate? \
-             Trust that CA with --cafile PATH",
+             Trust that CA with --cafile PATH, or pin the server's key with --pin",
         ),
         CertificateError::ExpiredContext { not_after, .. } => TlsError::new(
             K::Expired,
@@ -240,7 +413,7 @@ fn certificate_error(error: &CertificateError, host: &str) -> TlsError {
             TlsError::new(
                 K::NameMismatch,
                 format!(
-                    "the server's certificate does not match the name \"{}\" (name mismatch): it is for {list} — connect using one of those names",
+                    "the server's certificate does not match the name \"{}\" (name mismatch): it is for {list} — connect using one of those names (or --servername NAME)",
                     printable(host.as_bytes(), 80)
                 ),
             )

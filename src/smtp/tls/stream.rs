@@ -3,7 +3,8 @@
 
 use super::cert::{TlsInfo, summarize_certificate};
 use super::config::{TlsClient, server_name};
-use super::error::{Phase, classify};
+use super::error::{Context, Phase, TlsErrorKind, classify_in, closed_after_certificate_request};
+use super::pin::Pin;
 use super::verify::Outcome;
 use crate::smtp::conn::timeout::{SLICE, still_waiting};
 use crate::smtp::conn::{ConnError, Stream};
@@ -52,6 +53,12 @@ impl Write for Recorder {
 pub struct TlsStream {
     conn: ClientConnection,
     sock: Recorder,
+    /// What an alert after the handshake is judged against (TLS 1.3
+    /// servers refuse a client certificate after the client finished).
+    context: Context,
+    /// Whether any data came after the handshake (a close before it,
+    /// after a certificate request, is about the client certificate).
+    received: bool,
 }
 
 impl TlsStream {
@@ -66,14 +73,24 @@ impl TlsStream {
         timeout: Duration,
         interrupt: &AtomicBool,
     ) -> Result<(TlsStream, TlsInfo), ConnError> {
-        let name = server_name(host).map_err(ConnError::Tls)?;
+        let checked = client.name_for(host).to_string();
+        let name = server_name(&checked).map_err(ConnError::Tls)?;
         let (conn, outcome) = client.connection(name).map_err(ConnError::Tls)?;
+        let options = &client.options;
         let mut tls = TlsStream {
             conn,
             sock: Recorder {
                 inner,
                 start: Vec::new(),
             },
+            context: Context {
+                phase,
+                host: checked,
+                certificate_requested: false,
+                client_cert: options.client_cert.as_ref().map(|c| c.cert.clone()),
+                version_limits: options.version_limits(),
+            },
+            received: false,
         };
         let timeout = timeout.max(Duration::from_millis(1));
         let mut deadline = Instant::now() + timeout;
@@ -108,10 +125,16 @@ impl TlsStream {
                 Err(e) if still_waiting(&e) => {}
                 Err(e) => {
                     let _ = tls.sock.inner.shutdown();
-                    return Err(ConnError::Tls(classify(&e, &tls.sock.start, phase, host)));
+                    tls.context.certificate_requested = outcome.certificate_requested();
+                    return Err(ConnError::Tls(classify_in(
+                        &e,
+                        &tls.sock.start,
+                        &tls.context,
+                    )));
                 }
             }
         }
+        tls.context.certificate_requested = outcome.certificate_requested();
         let info = tls.info(client, &outcome);
         Ok((tls, info))
     }
@@ -132,13 +155,41 @@ impl TlsStream {
         // Every full handshake runs the verifier (resumption is off); the
         // main store stands in should one ever complete without it.
         let trust = outcome.get().unwrap_or(client.trust()).clone();
+        let name = self.context.host.clone();
+        // rustls sends a DNS name as SNI unless told not to; never an address.
+        let sni = match server_name(&name) {
+            Ok(rustls::pki_types::ServerName::DnsName(_)) if !client.options.no_sni => {
+                Some(name.trim_end_matches('.').to_string())
+            }
+            _ => None,
+        };
         TlsInfo {
             version,
             cipher,
             certificate: chain.first().and_then(|c| summarize_certificate(c)),
             chain_length: chain.len(),
+            chain: chain.iter().map(|c| c.to_vec()).collect(),
+            pin: chain.first().and_then(|c| Pin::of_certificate(c)),
+            pinned: outcome.pinned(),
+            name,
+            sni,
+            client_cert_requested: outcome.certificate_requested(),
+            client_cert_given: client.has_client_cert(),
             trust,
             discarded: 0,
+        }
+    }
+
+    /// An error of rustls after the handshake as an I/O error: a refused
+    /// client certificate carries its explanation ([`super::TlsError`]).
+    fn after_handshake(&self, e: rustls::Error) -> io::Error {
+        let wrapped = io::Error::new(io::ErrorKind::InvalidData, e);
+        let judged = classify_in(&wrapped, &[], &self.context);
+        match judged.kind {
+            TlsErrorKind::ClientCertRequired | TlsErrorKind::ClientCertRefused => {
+                io::Error::new(io::ErrorKind::InvalidData, judged)
+            }
+            _ => wrapped,
         }
     }
 
@@ -155,6 +206,30 @@ impl TlsStream {
 
 impl Read for TlsStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = self.read_records(buf);
+        let closed = match &result {
+            Ok(n) => *n == 0 && !buf.is_empty(),
+            Err(e) => matches!(
+                e.kind(),
+                io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+            ),
+        };
+        if closed && !self.received && self.context.certificate_requested {
+            let judged = closed_after_certificate_request(&self.context);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, judged));
+        }
+        if matches!(result, Ok(n) if n > 0) {
+            self.received = true;
+        }
+        result
+    }
+}
+
+impl TlsStream {
+    /// Reads decrypted bytes, reading and processing records as needed.
+    fn read_records(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             // Anything still queued (a command, a key update) goes first.
             self.push_out()?;
@@ -167,7 +242,7 @@ impl Read for TlsStream {
             if let Err(e) = self.conn.process_new_packets() {
                 // Send the alert that explains it, if we can.
                 let _ = self.conn.write_tls(&mut self.sock);
-                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                return Err(self.after_handshake(e));
             }
         }
     }

@@ -431,6 +431,7 @@ fn each_handshake_names_its_own_trust_anchors() {
         cafile: Some(path.clone()),
         insecure: false,
         extra_roots: vec![extra("extra one", &one), extra("extra two", &two)],
+        ..TlsOptions::default()
     })
     .unwrap();
     assert_eq!(client.trust(), &Trust::CaFile(path.clone()));
@@ -477,6 +478,7 @@ fn signed_by_neither_the_extra_roots_nor_the_ca_file() {
         cafile: Some(path),
         insecure: false,
         extra_roots: vec![extra("the sandbox's own CA", &sandbox)],
+        ..TlsOptions::default()
     })
     .unwrap();
     let with_system = TlsClient::new(&TlsOptions {
@@ -516,3 +518,5 @@ fn an_expired_certificate_under_an_extra_root() {
     let e = failure("localhost", &sandbox, &client);
     assert_eq!(e.kind, TlsErrorKind::Expired, "{e}");
 }
+
+mod controls;

@@ -4,13 +4,20 @@
 //! the chain is recorded for this handshake. With `--insecure` every
 //! certificate is accepted, but the handshake signatures are still
 //! checked, so the server holds the key of the certificate `status` shows.
+//!
+//! With pins (`--pin`), the server's public key must match one of them
+//! first, whatever the anchors say: a match is accepted even when the
+//! chain does not verify (a self-signed certificate), a mismatch is refused
+//! even when it does.
 
 use super::config::Trust;
+use super::pin::{Pin, PinMismatch};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, DigitallySignedStruct, SignatureScheme};
+use rustls::{CertificateError, DigitallySignedStruct, OtherError, SignatureScheme};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// The trust anchor sets of a client, in the order they are tried.
@@ -37,19 +44,38 @@ impl Anchors {
     }
 }
 
-/// Which trust anchors verified the server in one handshake (set by the
-/// verifier, read after the handshake).
+/// What one handshake learned on the way (set by the verifier and the
+/// client certificate resolver, read after the handshake or its failure).
 #[derive(Debug, Clone, Default)]
-pub(super) struct Outcome(Arc<OnceLock<Trust>>);
+pub(super) struct Outcome(Arc<Record>);
+
+#[derive(Debug, Default)]
+struct Record {
+    trust: OnceLock<Trust>,
+    certificate_requested: AtomicBool,
+    pinned: AtomicBool,
+}
 
 impl Outcome {
     fn set(&self, trust: &Trust) {
         // One verification per handshake: a second one would find it set.
-        let _ = self.0.set(trust.clone());
+        let _ = self.0.trust.set(trust.clone());
     }
     /// The trust anchors that verified the certificate, once they have.
     pub(super) fn get(&self) -> Option<&Trust> {
-        self.0.get()
+        self.0.trust.get()
+    }
+    /// Notes that the server asked for a client certificate.
+    pub(super) fn note_certificate_request(&self) {
+        self.0.certificate_requested.store(true, Ordering::SeqCst);
+    }
+    /// Whether the server asked for a client certificate.
+    pub(super) fn certificate_requested(&self) -> bool {
+        self.0.certificate_requested.load(Ordering::SeqCst)
+    }
+    /// Whether the server's key matched a pin.
+    pub(super) fn pinned(&self) -> bool {
+        self.0.pinned.load(Ordering::SeqCst)
     }
 }
 
@@ -58,6 +84,7 @@ impl Outcome {
 pub(super) struct Verifier {
     anchors: Arc<Anchors>,
     provider: Arc<CryptoProvider>,
+    pins: Vec<Pin>,
     outcome: Outcome,
 }
 
@@ -66,11 +93,13 @@ impl Verifier {
     pub(super) fn new(
         anchors: Arc<Anchors>,
         provider: Arc<CryptoProvider>,
+        pins: Vec<Pin>,
         outcome: Outcome,
     ) -> Verifier {
         Verifier {
             anchors,
             provider,
+            pins,
             outcome,
         }
     }
@@ -101,8 +130,10 @@ fn is_name_mismatch(e: &rustls::Error) -> bool {
     )
 }
 
-impl ServerCertVerifier for Verifier {
-    fn verify_server_cert(
+impl Verifier {
+    /// The chain against the anchors (extra roots first, then the main
+    /// store); records which anchors vouched.
+    fn verify_chain(
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
@@ -142,6 +173,45 @@ impl ServerCertVerifier for Verifier {
             }
             Err(e) if is_unknown_issuer(&e) => Err(extra_error.unwrap_or(e)),
             Err(e) => Err(e),
+        }
+    }
+}
+
+impl ServerCertVerifier for Verifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if self.pins.is_empty() {
+            return self.verify_chain(end_entity, intermediates, server_name, ocsp_response, now);
+        }
+        let actual = Pin::of_certificate(end_entity);
+        let Some(pin) = actual.filter(|a| self.pins.contains(a)) else {
+            let mismatch = PinMismatch {
+                expected: self.pins.clone(),
+                actual,
+            };
+            return Err(rustls::Error::InvalidCertificate(CertificateError::Other(
+                OtherError(Arc::new(mismatch)),
+            )));
+        };
+        self.outcome.0.pinned.store(true, Ordering::SeqCst);
+        if matches!(*self.anchors, Anchors::Insecure) {
+            self.outcome.set(&Trust::Pinned(pin));
+            return Ok(ServerCertVerified::assertion());
+        }
+        // The pin decides; the anchors are asked only to say in `status`
+        // whether the chain verifies too.
+        match self.verify_chain(end_entity, intermediates, server_name, ocsp_response, now) {
+            Ok(verified) => Ok(verified),
+            Err(_) => {
+                self.outcome.set(&Trust::Pinned(pin));
+                Ok(ServerCertVerified::assertion())
+            }
         }
     }
 
