@@ -183,18 +183,19 @@ pub fn explain_client_cert(s: &Session, f: Failure) -> Failure {
     if !info.client_cert_requested {
         return f;
     }
-    let note = if info.client_cert_given {
-        "the server asked for a client certificate in the TLS handshake and refused the one \
-         given (--cert): is it signed by a CA the server trusts for clients?"
-    } else {
-        "the server asked for a client certificate in the TLS handshake and none was given: \
-         present one with --cert FILE (and --key FILE unless the key is in FILE)"
-    };
-    let hint = match &f.hint {
-        Some(h) => format!("{note}\n{h}"),
-        None => note.to_string(),
-    };
-    f.hint(hint)
+    // The explanation replaces the usual hint (a 421's "connect again
+    // later" would not help).
+    match current_controls(s).cert {
+        Some(cert) if info.client_cert_given => f.hint(format!(
+            "the server asked for a client certificate in the TLS handshake and refused the one \
+             given ({}): is it signed by a CA the server trusts for clients?",
+            cert.display()
+        )),
+        _ => f.hint(
+            "the server asked for a client certificate in the TLS handshake and none was given: \
+             present one with --cert FILE (and --key FILE unless the key is in FILE)",
+        ),
+    }
 }
 
 /// `require-tls`: refuses `what` on a plaintext connection.

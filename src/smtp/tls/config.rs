@@ -108,9 +108,10 @@ impl TlsOptions {
             .collect())
     }
 
-    /// The options that limit the versions, as typed (`--tls-max 1.2`),
-    /// for error messages; `None` when both versions are allowed.
-    pub fn version_limits(&self) -> Option<String> {
+    /// For error messages: the options that limit the versions, as typed
+    /// (`--tls-max 1.2`), and the version they leave (`TLS 1.2`); `None`
+    /// when both versions are allowed.
+    pub fn version_limits(&self) -> Option<(String, String)> {
         let mut parts = Vec::new();
         if let Some(v) = self.min_version.filter(|v| *v != TlsVersion::V1_2) {
             parts.push(format!("--tls-min {}", v.number()));
@@ -118,7 +119,13 @@ impl TlsOptions {
         if let Some(v) = self.max_version.filter(|v| *v != TlsVersion::V1_3) {
             parts.push(format!("--tls-max {}", v.number()));
         }
-        (!parts.is_empty()).then(|| parts.join(" "))
+        let left: Vec<String> = self
+            .versions()
+            .ok()?
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        (!parts.is_empty()).then(|| (parts.join(" "), left.join(" and ")))
     }
 }
 

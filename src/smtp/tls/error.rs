@@ -122,8 +122,9 @@ pub struct Context {
     pub certificate_requested: bool,
     /// The client certificate given (`--cert`), if any.
     pub client_cert: Option<PathBuf>,
-    /// `--tls-min`/`--tls-max` as typed, when they leave one version.
-    pub version_limits: Option<String>,
+    /// `--tls-min`/`--tls-max` as typed and the version they leave, when
+    /// they leave one.
+    pub version_limits: Option<(String, String)>,
 }
 
 impl Context {
@@ -214,7 +215,7 @@ pub(super) fn closed_after_certificate_request(cx: &Context) -> TlsError {
 /// The line for versions the server would not speak, when the user
 /// limited them; `None` when nothing was limited or the error is another.
 fn version_error(tls: &rustls::Error, cx: &Context) -> Option<TlsError> {
-    let limits = cx.version_limits.as_ref()?;
+    let (limits, left) = cx.version_limits.as_ref()?;
     let what = match tls {
         rustls::Error::AlertReceived(
             alert @ (AlertDescription::ProtocolVersion
@@ -228,8 +229,8 @@ fn version_error(tls: &rustls::Error, cx: &Context) -> Option<TlsError> {
     Some(TlsError::new(
         TlsErrorKind::VersionRefused,
         format!(
-            "the server refused the TLS version {limits} allows ({what}): it does not speak it — \
-             drop {limits} to let smtpsh use TLS 1.2 or 1.3"
+            "the server refused {left}, the only version {limits} allows ({what}) — drop {limits} \
+             to let smtpsh offer TLS 1.2 and 1.3"
         ),
     ))
 }

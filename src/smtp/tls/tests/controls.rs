@@ -258,7 +258,11 @@ fn tls_versions_are_limited_and_a_refusal_names_the_option() {
         &v13,
     );
     assert_eq!(e.kind, TlsErrorKind::VersionRefused, "{e}");
-    assert!(e.to_string().contains("--tls-min 1.3"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("refused TLS 1.3, the only version --tls-min 1.3 allows"),
+        "{e}"
+    );
     // Nothing left between them: refused before any connection.
     let e = TlsClient::new(&TlsOptions {
         min_version: Some(TlsVersion::V1_3),
