@@ -540,3 +540,36 @@ fn the_unsent_draft_warning_comes_before_every_exit_that_would_lose_work() {
     leave(&mut s, true).expect("leave");
     assert!(s.exiting);
 }
+
+#[test]
+fn cert_needs_an_encrypted_connection_and_says_how_to_use_it() {
+    let (mut s, _) = Session::for_tests();
+    let f = run(&mut s, "cert show").expect_err("not connected");
+    assert!(f.message.contains("not connected"), "{}", f.message);
+    let server = MemoryServer::default();
+    let (mut s, _) = on(&server, true);
+    let f = run(&mut s, "cert save /tmp/never-written.pem").expect_err("plaintext");
+    assert!(f.message.contains("not encrypted"), "{}", f.message);
+    assert!(f.hint.is_some_and(|h| h.contains("starttls")));
+    assert!(!std::path::Path::new("/tmp/never-written.pem").exists());
+    let f = run(&mut s, "cert frobnicate").expect_err("usage");
+    assert!(f.message.contains("cert show | cert save FILE"), "{}", f.message);
+}
+
+#[test]
+fn bad_tls_options_fail_before_anything_is_sent() {
+    let server = MemoryServer::default();
+    let (mut s, out) = on(&server, true);
+    let f = run(&mut s, "starttls --tls-min 1.1").expect_err("no such version");
+    assert!(f.message.contains("TLS 1.2 and 1.3 only"), "{}", f.message);
+    let f = run(&mut s, "starttls --pin sha256:AAAA").expect_err("short pin");
+    assert!(f.message.contains("32 bytes"), "{}", f.message);
+    assert!(!out.take().contains("STARTTLS"), "nothing was sent");
+    // A client certificate that cannot be read: refused before connecting.
+    let (mut s, out) = Session::for_tests();
+    let f = run(&mut s, "connect --tls 127.0.0.1 1 --cert /nonexistent/client.pem")
+        .expect_err("unreadable");
+    assert!(f.message.contains("/nonexistent/client.pem"), "{}", f.message);
+    assert!(f.hint.is_some_and(|h| h.contains("nothing was sent")));
+    assert!(!out.take().contains("connecting to"));
+}
