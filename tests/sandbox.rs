@@ -292,7 +292,7 @@ fn the_sandbox_certificate_is_trusted_by_its_own_process_without_cafile() {
     // `status` names what verified the certificate: the sandbox's own CA,
     // not the system's roots.
     assert!(
-        text.contains("verified:   yes, against the sandbox's own CA"),
+        text.contains("verified:     yes, for 127.0.0.1, against the sandbox's own CA"),
         "{text}"
     );
     assert!(!text.contains("root certificates"), "{text}");

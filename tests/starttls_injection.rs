@@ -178,12 +178,12 @@ fn injected_reply_after_starttls_is_discarded() {
         describe(&out)
     );
     assert!(
-        stdout.contains("certificate:  CN=localhost"),
+        stdout.contains("  [1] server: CN=localhost"),
         "{}",
         describe(&out)
     );
     assert!(
-        stdout.contains("verified:   yes, against the CA in"),
+        stdout.contains("verified:     yes, for 127.0.0.1, against the CA in"),
         "{}",
         describe(&out)
     );

@@ -186,7 +186,7 @@ mod tests {
     use crate::shell::args::parse_line;
 
     fn controls(line: &str) -> Result<TlsControls, Failure> {
-        let (_, args) = parse_line(line).map_err(|f| f)?;
+        let (_, args) = parse_line(line)?;
         TlsControls::default().with_args(&args)
     }
 
