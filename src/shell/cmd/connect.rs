@@ -129,6 +129,10 @@ pub fn connect_options(s: &Session) -> ConnectOptions {
 pub fn open(s: &mut Session, target: Target) -> Result<(), Failure> {
     let implicit = tls::is_implicit(target.mode, target.port);
     let client = tls::client_for(s, target.mode, target.port, &target.tls)?;
+    if client.is_none() && (target.tls.cert.is_some() || target.tls.cafile.is_some()) {
+        // A later `starttls` uses them: an unreadable file fails now.
+        tls::tls_client(s, &target.tls)?;
+    }
     close_current(s);
     s.out.note(&format!(
         "connecting to {}",
