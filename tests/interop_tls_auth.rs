@@ -132,7 +132,10 @@ fn whole_session_with_starttls_and_auth() {
             assert!(so.contains("(User Name\\x00)"), "{}", describe_output(&out));
             assert!(so.contains(" ~> ****"), "{}", describe_output(&out));
         }
-        assert!(so.contains("verified:     yes, for localhost, against the CA in"), "{so}");
+        assert!(
+            so.contains("verified:     yes, for localhost, against the CA in"),
+            "{so}"
+        );
 
         let msgs = server.wait_for_messages_after(1, &out);
         assert_eq!(msgs.len(), 1, "{}", server.describe());

@@ -553,7 +553,11 @@ fn cert_needs_an_encrypted_connection_and_says_how_to_use_it() {
     assert!(f.hint.is_some_and(|h| h.contains("starttls")));
     assert!(!std::path::Path::new("/tmp/never-written.pem").exists());
     let f = run(&mut s, "cert frobnicate").expect_err("usage");
-    assert!(f.message.contains("cert show | cert save FILE"), "{}", f.message);
+    assert!(
+        f.message.contains("cert show | cert save FILE"),
+        "{}",
+        f.message
+    );
 }
 
 #[test]
@@ -567,9 +571,16 @@ fn bad_tls_options_fail_before_anything_is_sent() {
     assert!(!out.take().contains("STARTTLS"), "nothing was sent");
     // A client certificate that cannot be read: refused before connecting.
     let (mut s, out) = Session::for_tests();
-    let f = run(&mut s, "connect --tls 127.0.0.1 1 --cert /nonexistent/client.pem")
-        .expect_err("unreadable");
-    assert!(f.message.contains("/nonexistent/client.pem"), "{}", f.message);
+    let f = run(
+        &mut s,
+        "connect --tls 127.0.0.1 1 --cert /nonexistent/client.pem",
+    )
+    .expect_err("unreadable");
+    assert!(
+        f.message.contains("/nonexistent/client.pem"),
+        "{}",
+        f.message
+    );
     assert!(f.hint.is_some_and(|h| h.contains("nothing was sent")));
     assert!(!out.take().contains("connecting to"));
 }

@@ -156,7 +156,7 @@ pub fn cert(s: &mut Session, a: Args) -> Result<(), Failure> {
             Ok(())
         }
         Some("save") if a.words.len() == 2 => {
-            let path = Path::new(&a.words[1]);
+            let path = &crate::local::expand_tilde(&a.words[1]);
             let info = chain(s)?;
             let pem = chain_pem(info);
             let count = info.chain.len();

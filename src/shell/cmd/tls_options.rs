@@ -59,7 +59,7 @@ impl TlsControls {
     /// give stay as they are; several `--pin` replace the pins together).
     pub fn with_args(&self, a: &Args) -> Result<TlsControls, Failure> {
         let mut c = self.clone();
-        let path = |name: &str| a.opt(name).map(PathBuf::from);
+        let path = |name: &str| a.opt(name).map(crate::local::expand_tilde);
         if let Some(p) = path("--cafile") {
             c.cafile = Some(p);
         }
