@@ -22,6 +22,7 @@ const AFTER_HELP: &str = "Exit status: 0 all succeeded, 1 local error (bad input
 3 connection error, 4 server refused a command, 5 an `expect` failed, 130 interrupted, \
 141 standard output closed (`| head`).\n\
 History: $SMTPSH_HISTORY, else $XDG_STATE_HOME/smtpsh/history (~/.local/state/smtpsh/history).\n\
+Profiles: $SMTPSH_CONFIG, else $XDG_CONFIG_HOME/smtpsh/config.toml; init file: $XDG_CONFIG_HOME/smtpsh/init.smtp; passwords also from $NETRC, else ~/.netrc.\n\
 Also: `smtpsh test --help` (run scripts as tests, JUnit/TAP reports), `smtpsh serve --help` (the sandbox as a headless mail catcher), `smtpsh inbox --help` (read what it stored), \
 `smtpsh man` (the manual page), `smtpsh completions bash|zsh|fish` (a completion script).\n\
 Examples:\n  smtpsh 127.0.0.1 2525\n  smtpsh -f session.smtp 127.0.0.1 2525\n  smtpsh -c 'connect 127.0.0.1 2525' -c ehlo -c quit\n  smtpsh --starttls --require-tls smtp.example.org 587";
@@ -119,6 +120,18 @@ pub struct Cli {
     /// line, to FILE (also `set log FILE`).
     #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub log: Option<PathBuf>,
+    /// Connect at start with the profile NAME of the config file (its host,
+    /// port, TLS, CA, user, password source, EHLO name; docs/profiles.md).
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["host", "sandbox"])]
+    pub profile: Option<String>,
+    /// Read the profiles from FILE (also $SMTPSH_CONFIG; default
+    /// $XDG_CONFIG_HOME/smtpsh/config.toml).
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    pub config: Option<PathBuf>,
+    /// Do not run the init file ($XDG_CONFIG_HOME/smtpsh/init.smtp) that an
+    /// interactive shell runs at start (scripts never run it).
+    #[arg(long)]
+    pub no_init: bool,
 }
 
 /// `--var NAME=VALUE`.
@@ -179,6 +192,9 @@ impl Cli {
             tls_controls,
             vars: self.vars,
             log: self.log,
+            profile: self.profile,
+            config: self.config,
+            no_init: self.no_init,
         })
     }
 }

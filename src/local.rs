@@ -10,9 +10,12 @@
 //! | history | `$SMTPSH_HISTORY` (a file) | `$XDG_STATE_HOME/smtpsh/history` |
 //! | dead letters | — | `$XDG_STATE_HOME/smtpsh/dead-letter/` |
 //! | sandbox (Maildir, CA) | `$SMTPSH_SANDBOX_DIR` | `$XDG_DATA_HOME/smtpsh/sandbox/` |
+//! | config file (profiles) | `$SMTPSH_CONFIG` (or `--config`) | `$XDG_CONFIG_HOME/smtpsh/config.toml` |
+//! | init file | — (`--no-init` skips it) | `$XDG_CONFIG_HOME/smtpsh/init.smtp` |
+//! | netrc (passwords) | `$NETRC` | `~/.netrc` |
 //!
 //! `$XDG_STATE_HOME` defaults to `~/.local/state`, `$XDG_DATA_HOME` to
-//! `~/.local/share`.
+//! `~/.local/share`, `$XDG_CONFIG_HOME` to `~/.config`.
 
 use etcetera::BaseStrategy;
 use etcetera::base_strategy::Xdg;
@@ -95,6 +98,37 @@ fn base(pick: impl FnOnce(&Xdg) -> Option<PathBuf>) -> Option<PathBuf> {
 /// `$XDG_STATE_HOME/smtpsh` (history, dead letters).
 fn state_dir() -> Option<PathBuf> {
     base(Xdg::state_dir)
+}
+
+/// `$XDG_CONFIG_HOME/smtpsh` (the config file, the init file).
+fn config_dir() -> Option<PathBuf> {
+    base(|x| Some(x.config_dir()))
+}
+
+/// The config file with the profiles: `$SMTPSH_CONFIG`, else
+/// `config_dir()/config.toml`; and whether it was named (a named file
+/// that is missing is an error, the default one is simply absent).
+pub fn config_file() -> Option<(PathBuf, bool)> {
+    match env_path("SMTPSH_CONFIG") {
+        Some(p) => Some((p, true)),
+        None => config_dir().map(|d| (d.join("config.toml"), false)),
+    }
+}
+
+/// The init file run at interactive start: `config_dir()/init.smtp`.
+pub fn init_file() -> Option<PathBuf> {
+    config_dir().map(|d| d.join("init.smtp"))
+}
+
+/// The netrc file (`machine HOST login USER password PW`): `$NETRC`, else
+/// `~/.netrc`.
+pub fn netrc_file() -> Option<PathBuf> {
+    env_path("NETRC").or_else(|| {
+        etcetera::home_dir()
+            .ok()
+            .filter(|h| h.is_absolute())
+            .map(|h| h.join(".netrc"))
+    })
 }
 
 /// `$XDG_DATA_HOME/smtpsh` (the sandbox's mail).

@@ -28,7 +28,7 @@ pub enum Complete {
     Verbs,
     /// The AUTH mechanisms the server announced (for `auth`).
     Mechanisms,
-    /// `sandbox` and the options (for `connect`).
+    /// `sandbox`, the profile names and the options (for `connect`).
     Connect,
     /// The XCLIENT or XFORWARD attribute names the server announced (for
     /// `xclient`, `xforward`: the command's name is the extension's).
@@ -188,7 +188,7 @@ use Handler::{Bare, Plain, Reads};
 /// rustfmt: one row a command reads better as a table.)
 #[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
-    cmd("connect", "connect [HOST [PORT]] [--tls|--starttls] [-4|-6] [--source ADDR] [--proxy-header v1|v2 [--proxy-from ADDR:PORT --proxy-to ADDR:PORT]] [TLS OPTIONS] | connect --mx [DOMAIN] [PORT] | connect sandbox", "open a connection and show the server's greeting", Plain(connect::connect))
+    cmd("connect", "connect [HOST [PORT]] [--tls|--starttls] [-4|-6] [--source ADDR] [--proxy-header v1|v2 [--proxy-from ADDR:PORT --proxy-to ADDR:PORT]] [TLS OPTIONS] | connect NAME | connect @NAME | connect --mx [DOMAIN] [PORT] | connect sandbox", "open a connection and show the server's greeting", Plain(connect::connect))
         .aliases(&["open"]).options(&["--tls", "--starttls", "--mx", "--ipv4", "--ipv6", "--source ADDR", "--proxy-header VERSION", "--proxy-from ADDR:PORT", "--proxy-to ADDR:PORT", "--cafile FILE", "--insecure", "--cert FILE", "--key FILE", "--servername NAME", "--no-sni", "--tls-min VERSION", "--tls-max VERSION", "--pin sha256:BASE64"]).complete(Complete::Connect).words(0, 2)
         .help("Connects to HOST on PORT (default 25) and shows the 220 greeting.\n\
                HOST may be a name, an IPv4 address, an IPv6 address (`::1`), or HOST:PORT / [IPv6]:PORT.\n\
@@ -218,12 +218,17 @@ pub static COMMANDS: &[Spec] = &[
                \u{20}           --proxy-from ADDR:PORT --proxy-to ADDR:PORT (a client to simulate)\n\
                `connect sandbox` starts smtpsh's own SMTP server on a free loopback port (or reuses\n\
                the one already running in this shell) and connects to it; `inbox` shows what it received.\n\
+               `connect NAME` uses the profile NAME of the config file (host, port, TLS, CA; `auth` and\n\
+               `ehlo` then take its user, mechanism, password source and EHLO name; docs/profiles.md).\n\
+               A profile wins over a host spelt the same; `connect @NAME` is always the profile, and\n\
+               `connect NAME PORT` always the host. --tls/--starttls override the profile's TLS.\n\
                Already connected: the old connection is closed with QUIT first.\n\
-               Example: connect 127.0.0.1 2525   connect --starttls smtp.example.org 587\n\
+               Example: connect 127.0.0.1 2525   connect --starttls smtp.example.org 587   connect work\n\
                Example: connect --tls 192.0.2.25 465 --servername mail.example.org --cert me.pem"),
     cmd("ehlo", "ehlo [DOMAIN]", "greet the server with EHLO and learn its extensions", Plain(protocol::ehlo))
         .words(0, 1)
-        .help("Sends EHLO DOMAIN (default: this host's name, or its address literal such as [127.0.0.1]).\n\
+        .help("Sends EHLO DOMAIN (default: the profile's `ehlo`, else this host's name, or its address\n\
+               literal such as [127.0.0.1]).\n\
                The extensions in the reply are kept; `status` lists them and Tab offers them.\n\
                `from`, `auth`, `starttls` and `send` say EHLO by themselves when it is missing.\n\
                Example: ehlo client.example.org"),
@@ -248,6 +253,8 @@ pub static COMMANDS: &[Spec] = &[
                token) is typed with echo off; in scripts it comes from --password-env VAR, never\n\
                from the script. The transcript shows AUTH PLAIN ****, and challenges decoded.\n\
                Refused without TLS unless --allow-plaintext-auth (a server on this machine is allowed).\n\
+               Without --password-env the password comes from the profile (`password_command`), else\n\
+               ~/.netrc, else the prompt; the profile also gives USER and MECHANISM (docs/profiles.md).\n\
                Example: auth PLAIN alice@example.org --password-env SMTP_PASSWORD"),
     cmd("from", "from ADDRESS", "set the sender (sends MAIL FROM when connected)", Plain(envelope::from))
         .aliases(&["mail"]).rest(1)

@@ -167,6 +167,8 @@ pub struct ShellHelper {
     /// The XCLIENT and XFORWARD attribute names the server announced,
     /// each with its keyword.
     attributes: Rc<RefCell<Attributes>>,
+    /// The profile names of the config file (for `connect`).
+    profiles: Rc<RefCell<Vec<String>>>,
     /// The line as it stands while it is edited (to give it back when the
     /// prompt is redrawn for a reply the server sent on its own).
     editing: Rc<RefCell<String>>,
@@ -281,10 +283,9 @@ impl ShellHelper {
             Complete::Connect if nargs == 0 => (
                 start,
                 pairs(
-                    ["sandbox"]
-                        .iter()
-                        .filter(|w| w.starts_with(word))
-                        .map(|w| w.to_string()),
+                    std::iter::once("sandbox".to_string())
+                        .chain(self.profiles.borrow().iter().cloned())
+                        .filter(|w| w.starts_with(word)),
                 ),
             ),
             Complete::Verbs if nargs == 0 => {
@@ -448,6 +449,7 @@ pub struct Editor {
     extensions: Rc<RefCell<Vec<String>>>,
     mechanisms: Rc<RefCell<Vec<String>>>,
     attributes: Rc<RefCell<Attributes>>,
+    profiles: Rc<RefCell<Vec<String>>>,
     editing: Rc<RefCell<String>>,
     history: Option<HistoryFile>,
     warning: Option<String>,
@@ -477,6 +479,7 @@ impl Editor {
         let extensions = Rc::new(RefCell::new(Vec::new()));
         let mechanisms = Rc::new(RefCell::new(Vec::new()));
         let attributes = Rc::new(RefCell::new(Vec::new()));
+        let profiles = Rc::new(RefCell::new(Vec::new()));
         let editing = Rc::new(RefCell::new(String::new()));
         let mode = SharedMode::default();
         ed.set_helper(Some(ShellHelper {
@@ -484,6 +487,7 @@ impl Editor {
             extensions: extensions.clone(),
             mechanisms: mechanisms.clone(),
             attributes: attributes.clone(),
+            profiles: profiles.clone(),
             editing: editing.clone(),
             color,
             mode: mode.clone(),
@@ -517,6 +521,7 @@ impl Editor {
             extensions,
             mechanisms,
             attributes,
+            profiles,
             editing,
             history,
             warning,
@@ -529,6 +534,10 @@ impl Editor {
     /// A problem with the history file, to show once.
     pub fn history_warning(&self) -> Option<String> {
         self.warning.clone()
+    }
+    /// The profile names `connect` completes.
+    pub fn set_profiles(&mut self, names: Vec<String>) {
+        *self.profiles.borrow_mut() = names;
     }
     /// Refreshes what completion knows about the server.
     pub fn set_extensions(&mut self, ext: Option<&Extensions>) {
@@ -672,6 +681,7 @@ mod tests {
                 "XCLIENT".into(),
                 vec!["NAME".into(), "ADDR".into(), "PORT".into()],
             )])),
+            profiles: Rc::new(RefCell::new(vec!["work".into(), "home".into()])),
             editing: Rc::new(RefCell::new(String::new())),
             color: true,
         }

@@ -26,6 +26,7 @@ pub mod history;
 pub mod input;
 pub mod log;
 pub mod output;
+pub mod profile;
 pub mod progress;
 pub mod session;
 pub mod settings;
@@ -96,6 +97,13 @@ pub struct Options {
     pub vars: Vec<(String, String)>,
     /// `--log FILE`: the transcript, uncoloured and timestamped.
     pub log: Option<PathBuf>,
+    /// `--profile NAME`: connect at start with this profile.
+    pub profile: Option<String>,
+    /// `--config FILE`: the config file instead of `$SMTPSH_CONFIG` or
+    /// `$XDG_CONFIG_HOME/smtpsh/config.toml`.
+    pub config: Option<PathBuf>,
+    /// `--no-init`: do not run the init file at interactive start.
+    pub no_init: bool,
 }
 
 /// Runs `smtpsh inbox ARGS` (the words after `inbox`): the shell's
@@ -190,6 +198,21 @@ pub fn run(opts: Options) -> i32 {
     };
     let mut s = new_session(settings);
     s.vars = vars::Vars::with_command_line(&opts.vars);
+    s.profiles = profile::Profiles::load(opts.config.as_deref());
+    if let Some(name) = &opts.profile {
+        // A profile asked for on the command line that cannot be had is
+        // a usage error: nothing is run.
+        if let Err(f) = s.profiles.get(name) {
+            report(&s, &f, None);
+            return finish(&mut s, EXIT_USAGE);
+        }
+    } else if let Some(f) = &s.profiles.error {
+        s.out
+            .warn(&format!("{} (no profiles until it is fixed)", f.message));
+        if let Some(h) = &f.hint {
+            s.out.hint(h);
+        }
+    }
     if let Some(path) = &opts.log {
         match log::TranscriptLog::open(path) {
             Ok(log) => {
@@ -227,6 +250,9 @@ fn run_session(s: &mut Session, opts: &Options) -> i32 {
             "smtpsh {} — type `help` for commands, Tab to complete, Ctrl-D to leave",
             env!("CARGO_PKG_VERSION")
         ));
+    }
+    if !scripted && !opts.guided && !opts.no_init {
+        run_init_file(s);
     }
     let connected = connect_at_start(s, opts);
     fresh_line_after_ctrl_c(s);
@@ -268,16 +294,42 @@ fn run_session(s: &mut Session, opts: &Options) -> i32 {
     }
 }
 
-/// `--sandbox`, or HOST [PORT] with `--tls` / `--starttls`.
+/// The init file (`$XDG_CONFIG_HOME/smtpsh/init.smtp`), run as a script
+/// when the shell starts at a terminal: it stops at its first failure,
+/// said with its `file:line`, and the shell starts all the same.
+fn run_init_file(s: &mut Session) {
+    let Some(path) = crate::local::init_file() else {
+        return;
+    };
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => {
+            s.out.warn(&format!(
+                "cannot read the init file {}: {e}",
+                path.display()
+            ));
+            return;
+        }
+    };
+    let name = path.display().to_string();
+    let mut script = ScriptInput::from_reader(&name, Box::new(std::io::BufReader::new(file)));
+    if run_script(s, &mut script, false).is_err() {
+        s.out.note(&format!(
+            "the rest of the init file {name} was not run (`--no-init` skips it)"
+        ));
+    }
+}
+
+/// `--sandbox`, or HOST [PORT] with `--tls` / `--starttls`, or `--profile`.
 fn connect_at_start(s: &mut Session, opts: &Options) -> Result<(), Failure> {
     if opts.sandbox {
         cmd::inbox::sandbox_connection(s, !opts.guided)?;
     }
-    let Some(host) = &opts.host else {
-        return Ok(());
-    };
     let mode: TlsMode = cmd::tls::mode_from_flags(opts.tls, opts.starttls)?;
-    let (host, port) = cmd::connect::parse_host_port(host, opts.port.as_deref())?;
+    if opts.profile.is_none() && opts.host.is_none() {
+        return Ok(());
+    }
     let net = crate::smtp::conn::NetOptions {
         family: match (opts.ipv4, opts.ipv6) {
             (true, _) => Some(crate::smtp::conn::Family::V4),
@@ -292,14 +344,29 @@ fn connect_at_start(s: &mut Session, opts: &Options) -> Result<(), Failure> {
         proxy: None,
     };
     let tls = s.settings.tls.clone();
+    if let Some(name) = &opts.profile {
+        let mut target = s.profiles.get(name)?.target(&tls);
+        if mode != TlsMode::Auto {
+            target.mode = mode;
+        }
+        target.net = net;
+        // What the command line gives explicitly wins over the profile.
+        target.tls = crate::shell::profile::layered(&target.tls, &tls);
+        return cmd::connect::open(s, target);
+    }
+    let Some(host) = &opts.host else {
+        return Ok(());
+    };
+    let (host, port) = cmd::connect::parse_host_port(host, opts.port.as_deref())?;
     cmd::connect::open(
         s,
         Target {
+            net,
+            tls,
+            profile: None,
             host,
             port,
             mode,
-            net,
-            tls,
         },
     )
 }
@@ -470,6 +537,7 @@ fn interactive(s: &mut Session, no_history: bool) {
     if let Some(w) = ed.history_warning() {
         s.out.warn(&w);
     }
+    ed.set_profiles(s.profiles.names());
     let wake = std::io::stdout().is_terminal();
     let mut resume = String::new();
     while !s.exiting && !s.out.is_broken() {

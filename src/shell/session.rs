@@ -28,6 +28,8 @@ pub struct Target {
     pub net: crate::smtp::conn::NetOptions,
     /// The TLS controls (CA, client certificate, names, versions, pins).
     pub tls: super::cmd::tls_options::TlsControls,
+    /// The profile it came from (`connect NAME`, `--profile NAME`).
+    pub profile: Option<String>,
 }
 
 /// The mail server a `connect --mx` lookup found.
@@ -115,6 +117,8 @@ pub struct Session {
         super::cmd::tls_options::TlsControls,
         crate::smtp::tls::TlsClient,
     )>,
+    /// The profiles of the config file, and where the netrc file is.
+    pub profiles: super::profile::Profiles,
 }
 
 impl Session {
@@ -138,7 +142,14 @@ impl Session {
             sandbox: None,
             dead_letters: crate::local::dead_letter_dir(),
             tls_client: None,
+            profiles: super::profile::Profiles::default(),
         }
+    }
+
+    /// The profile the current (or last) connection was made with.
+    pub fn profile(&self) -> Option<&super::profile::Profile> {
+        let name = self.last_target.as_ref()?.profile.as_deref()?;
+        self.profiles.map.get(name)
     }
 
     /// A session printing into memory, for tests; what it printed is in

@@ -425,6 +425,7 @@ fn not_connected_after_a_connection_names_the_way_back() {
         port: 2525,
         mode: super::cmd::tls::TlsMode::Auto,
         net: Default::default(),
+        profile: None,
         tls: Default::default(),
     });
     for line in ["noop", "send"] {

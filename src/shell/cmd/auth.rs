@@ -12,6 +12,7 @@ use super::{ensure_greeted, record_line};
 use crate::shell::args::Args;
 use crate::shell::failure::{FailKind, Failure, command_error, judge};
 use crate::shell::input::{Input, Line};
+use crate::shell::profile::password as profile_password;
 use crate::shell::session::Session;
 use crate::smtp::sasl::{self, Client, Mechanism, SaslError, Secret};
 use crate::smtp::{Command, CommandError, Ext, Extensions, Stage};
@@ -124,6 +125,9 @@ fn auth_steps(
         }
         [m, u, ..] => (Some(m.as_str()), Some(u.as_str())),
     };
+    // Not given: the profile's (docs/profiles.md).
+    let mechanism_word =
+        mechanism_word.or_else(|| s.profile().and_then(|p| p.mechanism).map(Mechanism::name));
     let supported: Vec<&str> = Mechanism::ALL.iter().map(|m| m.name()).collect();
     let mechanism = match mechanism_word {
         Some(word) => {
@@ -164,8 +168,11 @@ fn auth_steps(
     )? {
         s.out.warn(warning);
     }
-    let user = match user_word {
-        Some(u) => u.to_string(),
+    let user = match user_word
+        .map(str::to_string)
+        .or_else(|| profile_password::user(s))
+    {
+        Some(u) => u,
         None if input.interactive() => match input.continuation("user: ") {
             Line::Text(u) if !u.trim().is_empty() => u.trim().to_string(),
             _ => return Err(Failure::local("no user name given; AUTH was not sent")),
@@ -176,15 +183,31 @@ fn auth_steps(
             )));
         }
     };
-    record_auth(s, a, Some((mechanism, &user)));
-    *recorded = true;
     let what = if mechanism.uses_token() {
         "token"
     } else {
         "password"
     };
-    let secret = match a.opt("--password-env") {
-        Some(var) => match std::env::var(var) {
+    // The profile's password, its password_command, the netrc file.
+    let stored = match a.opt("--password-env") {
+        Some(_) => None,
+        None => profile_password::stored(s, &user)?,
+    };
+    if stored.is_some() {
+        // Replayed, it finds the password where it was found now.
+        let allow = if a.flag("--allow-plaintext-auth") {
+            " --allow-plaintext-auth"
+        } else {
+            ""
+        };
+        record_line(s, &format!("auth {mechanism} {}{allow}", quote(&user)));
+    } else {
+        record_auth(s, a, Some((mechanism, &user)));
+    }
+    *recorded = true;
+    let secret = match (stored, a.opt("--password-env")) {
+        (Some(secret), _) => secret,
+        (None, Some(var)) => match std::env::var(var) {
             Ok(v) if !v.is_empty() => Secret::new(v),
             Ok(_) => {
                 return Err(Failure::local(format!(
@@ -203,21 +226,22 @@ fn auth_steps(
                 )));
             }
         },
-        None if input.interactive() && std::io::stdin().is_terminal() => {
+        (None, None) if input.interactive() && std::io::stdin().is_terminal() => {
             match read_secret(&format!("{what} for {user} (not shown): ")) {
                 Ok(Some(secret)) => secret,
                 Ok(None) => return Err(Failure::local("cancelled; AUTH was not sent")),
                 Err(e) => return Err(Failure::local(format!("cannot read the {what}: {e}"))),
             }
         }
-        None => {
+        (None, None) => {
             return Err(Failure::local(format!(
                 "no {what}: smtpsh asks for one only at a terminal, and a script must never contain it"
             ))
             .hint(format!(
                 "put it in an environment variable: auth {mechanism} {} --password-env SMTP_PASSWORD",
                 quote(&user)
-            )));
+            ))
+            .also("or in a profile's password_command, or in ~/.netrc (docs/profiles.md)"));
         }
     };
     let mut client = Client::new(mechanism, &user, secret);

@@ -26,18 +26,52 @@ pub fn connect(s: &mut Session, a: Args) -> Result<(), Failure> {
     let Some(host) = a.words.first() else {
         return reconnect(s, mode, &a);
     };
+    if let Some(mut target) = profile_target(s, &a.words)? {
+        if mode != TlsMode::Auto {
+            target.mode = mode;
+        }
+        target.net = super::net::from_args(&a, target.net)?;
+        target.tls = target.tls.with_args(&a)?;
+        return open(s, target);
+    }
     let (host, port) = parse_host_port(host, a.words.get(1).map(String::as_str))?;
     let net = super::net::from_args(&a, NetOptions::default())?;
     open(
         s,
         Target {
+            net,
+            tls: fresh,
+            profile: None,
             host,
             port,
             mode,
-            net,
-            tls: fresh,
         },
     )
+}
+
+/// `connect NAME` and `connect @NAME`: the target of the profile one word
+/// names. `@NAME` is always a profile; a bare word is one when a profile
+/// has that name (it wins over a host spelt the same: `connect NAME 25`,
+/// with a port, is always the host).
+pub fn profile_target(s: &Session, words: &[String]) -> Result<Option<Target>, Failure> {
+    match words {
+        [word] => match word.strip_prefix('@') {
+            Some(name) => s
+                .profiles
+                .get(name)
+                .map(|p| Some(p.target(&s.settings.tls))),
+            None => Ok(s
+                .profiles
+                .map
+                .get(word.as_str())
+                .map(|p| p.target(&s.settings.tls))),
+        },
+        [word, ..] if word.starts_with('@') => Err(Failure::local(format!(
+            "{word} is a profile: it has its own port"
+        ))
+        .hint(format!("connect {word}"))),
+        _ => Ok(None),
+    }
 }
 
 /// `connect` alone: the last server again (its TLS mode, network options
@@ -45,7 +79,7 @@ pub fn connect(s: &mut Session, a: Args) -> Result<(), Failure> {
 fn reconnect(s: &mut Session, mode: TlsMode, a: &Args) -> Result<(), Failure> {
     let Some(mut target) = s.last_target.clone() else {
         return Err(Failure::local("usage: connect HOST [PORT]")
-            .hint("example: connect 127.0.0.1 2525 (or `connect sandbox`)"));
+            .hint("example: connect 127.0.0.1 2525 (or `connect sandbox`, or `connect NAME` for a profile)"));
     };
     if mode != TlsMode::Auto {
         target.mode = mode;
@@ -135,8 +169,13 @@ pub fn open(s: &mut Session, target: Target) -> Result<(), Failure> {
     }
     close_current(s);
     s.out.note(&format!(
-        "connecting to {}",
-        format_peer(&target.host, target.port)
+        "connecting to {}{}",
+        format_peer(&target.host, target.port),
+        target
+            .profile
+            .as_deref()
+            .map(|p| format!(" (profile {p})"))
+            .unwrap_or_default()
     ));
     tls::warn_insecure(s, &target.tls);
     let mut options = connect_options(s);

@@ -81,6 +81,7 @@ pub fn sandbox_connection(s: &mut Session, shell: bool) -> Result<(), Failure> {
             port,
             mode: TlsMode::Auto,
             net: Default::default(),
+            profile: None,
             tls: s.settings.tls.clone(),
         },
     )?;

@@ -304,6 +304,17 @@ fn connection_status(s: &Session) {
     {
         o.plain(&format!("network:      {net}"));
     }
+    if let Some(p) = s.profile() {
+        o.plain(&format!(
+            "profile:      {}{}",
+            p.name,
+            s.profiles
+                .path
+                .as_ref()
+                .map(|f| format!(" (from {})", f.display()))
+                .unwrap_or_default()
+        ));
+    }
     if let Some(closed) = conv.closed() {
         o.plain(&format!("closed:       {closed}"));
         o.plain("  (`connect` connects again to the same server)");

@@ -55,9 +55,13 @@ pub fn default_helo_name(conn: Option<&Connection>) -> String {
     }
 }
 
-/// The default greeting name for the session's connection.
+/// The default greeting name for the session's connection: its
+/// profile's `ehlo`, else [`default_helo_name`].
 pub fn helo_name(s: &Session) -> String {
-    default_helo_name(s.live.as_ref().map(|l| &l.conn))
+    match s.profile().and_then(|p| p.ehlo.clone()) {
+        Some(name) => name,
+        None => default_helo_name(s.live.as_ref().map(|l| &l.conn)),
+    }
 }
 
 /// Sends EHLO or HELO `name` and reads the reply (the conversation takes
@@ -74,26 +78,32 @@ pub fn greet(s: &mut Session, name: &str, verb: Verb) -> Result<Reply, Failure> 
 /// Greets the server if the conversation is not greeted yet: EHLO, and
 /// HELO when EHLO is refused. `why` says in a note why it happens now.
 pub fn ensure_greeted(s: &mut Session, why: &str) -> Result<(), Failure> {
+    let name = helo_name(s);
     let (live, out) = s.open_parts()?;
-    greet_on(&mut live.conn, out, why)
+    greet_as(&mut live.conn, out, &name, why)
 }
 
-/// [`ensure_greeted`] on a connection.
+/// [`ensure_greeted`] on a connection, with the default name.
 pub fn greet_on(conn: &mut Connection, out: &mut Output, why: &str) -> Result<(), Failure> {
+    let name = default_helo_name(Some(conn));
+    greet_as(conn, out, &name, why)
+}
+
+/// [`ensure_greeted`] on a connection, greeting as `name`.
+fn greet_as(conn: &mut Connection, out: &mut Output, name: &str, why: &str) -> Result<(), Failure> {
     if conn.conversation().stage() != Stage::Connected {
         return Ok(());
     }
     out.note(&format!(
         "the server was not greeted yet: EHLO first ({why})"
     ));
-    let name = default_helo_name(Some(conn));
-    let ehlo = Command::ehlo(&name).map_err(command_error)?;
+    let ehlo = Command::ehlo(name).map_err(command_error)?;
     let reply = exchange_on(conn, out, &ehlo)?;
     if reply.is_positive() || conn.conversation().closed().is_some() {
         return judge(&reply, "EHLO");
     }
     out.note("EHLO refused; trying HELO");
-    let helo = Command::helo(&name).map_err(command_error)?;
+    let helo = Command::helo(name).map_err(command_error)?;
     let reply = exchange_on(conn, out, &helo)?;
     judge(&reply, "HELO")
 }

@@ -112,6 +112,7 @@ pub fn connect_mx(
                     mode,
                     net,
                     tls: controls.clone(),
+                    profile: None,
                 };
                 let mx = MxFound {
                     domain: domain.clone(),

@@ -103,6 +103,8 @@ pub fn transmit(
     recipients: &[Address],
     keep_open: bool,
 ) -> Result<Sent, Failure> {
+    // Greeted here, so a profile's EHLO name is the one used.
+    super::ensure_greeted(s, "send needs a greeting")?;
     let policy = Policy {
         transfer: s.settings.transfer,
         require_tls: s.settings.require_tls,

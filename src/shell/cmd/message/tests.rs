@@ -400,6 +400,7 @@ fn a_dead_letter_sent_with_send_message_arrives_as_save_writes_it() {
         port: 2525,
         mode: crate::shell::cmd::tls::TlsMode::Auto,
         net: Default::default(),
+        profile: None,
         tls: Default::default(),
     });
     for line in [
