@@ -285,7 +285,10 @@ impl ShellHelper {
                 pairs(
                     std::iter::once("sandbox".to_string())
                         .chain(self.profiles.borrow().iter().cloned())
-                        .filter(|w| w.starts_with(word)),
+                        .chain(self.profiles.borrow().iter().map(|p| format!("@{p}")))
+                        .filter(|w| {
+                            w.starts_with(word) && (w.starts_with('@') == word.starts_with('@'))
+                        }),
                 ),
             ),
             Complete::Verbs if nargs == 0 => {
@@ -731,7 +734,10 @@ mod tests {
         assert_eq!(words("set color n"), vec!["never"]);
         assert_eq!(words("set va"), vec!["var "]);
         assert_eq!(words("connect s"), vec!["sandbox"]);
-        assert_eq!(words("connect "), vec!["sandbox"]);
+        // The profiles of the config file too (`@NAME` when `@` is typed).
+        assert_eq!(words("connect "), vec!["sandbox", "work", "home"]);
+        assert_eq!(words("connect w"), vec!["work"]);
+        assert_eq!(words("connect @h"), vec!["@home"]);
         assert!(!words("raw ").iter().any(|w| w.starts_with("PIPELINING")));
         assert!(!words("raw P").iter().any(|w| w.starts_with("PIPELINING")));
         assert_eq!(words("set lo"), vec!["log "]);

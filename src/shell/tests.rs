@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 mod forward;
 mod html;
+mod profiles;
 
 /// A session connected to `server` (greeting read; EHLO said when `ehlo`).
 fn on(server: &MemoryServer, ehlo: bool) -> (Session, Captured) {
