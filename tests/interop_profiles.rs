@@ -47,8 +47,11 @@ fn run(args: &[&str], env: &[(&str, String)], script: &str, dir: &Path) -> Outpu
 
 fn assert_no_password(pf: &Postfix, texts: &[&str]) {
     use base64::Engine as _;
-    let plain = base64::engine::general_purpose::STANDARD
-        .encode(format!("\0{}\0{}", pf.user(), pf.password()));
+    let plain = base64::engine::general_purpose::STANDARD.encode(format!(
+        "\0{}\0{}",
+        pf.user(),
+        pf.password()
+    ));
     for text in texts {
         assert!(!text.contains(pf.password()), "the password leaked: {text}");
         assert!(!text.contains(&plain), "the PLAIN response leaked: {text}");
@@ -94,7 +97,10 @@ fn a_profile_with_password_command_authenticates_on_submission_and_delivers() {
     let o = stdout(&out);
     assert!(o.contains("profile:      mail"), "{o}");
     assert!(o.contains("EHLO profile-client.example"), "{o}");
-    assert!(o.contains(&format!("authenticated as {} (PLAIN)", pf.user())), "{o}");
+    assert!(
+        o.contains(&format!("authenticated as {} (PLAIN)", pf.user())),
+        "{o}"
+    );
     let msgs = pf.wait_for_messages_after(1, &out);
     assert_eq!(msgs[0].delivered_to, "bob@example.com");
     assert!(
@@ -104,7 +110,10 @@ fn a_profile_with_password_command_authenticates_on_submission_and_delivers() {
     );
     let logged = fs::read_to_string(&log).expect("log");
     let recorded = fs::read_to_string(&recording).expect("recording");
-    assert!(recorded.contains(&format!("auth PLAIN {}\n", pf.user())), "{recorded}");
+    assert!(
+        recorded.contains(&format!("auth PLAIN {}\n", pf.user())),
+        "{recorded}"
+    );
     assert_no_password(&pf, &[&o, &stderr(&out), &logged, &recorded]);
 }
 
@@ -136,7 +145,10 @@ fn profile_at_start_takes_the_password_from_netrc() {
     let o = stdout(&out);
     assert!(o.contains("(machine 127.0.0.1)"), "{o}");
     // The strongest mechanism Postfix offers that smtpsh supports.
-    assert!(o.contains(&format!("authenticated as {}", pf.user())), "{o}");
+    assert!(
+        o.contains(&format!("authenticated as {}", pf.user())),
+        "{o}"
+    );
     let msgs = pf.wait_for_messages_after(1, &out);
     assert_eq!(msgs[0].delivered_to, "bob@example.com");
     assert_no_password(&pf, &[&o, &stderr(&out)]);

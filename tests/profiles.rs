@@ -259,3 +259,37 @@ fn a_script_never_runs_the_init_file() {
         "the interactive shell did not run the init file"
     );
 }
+
+#[test]
+fn at_the_terminal_auth_with_a_profile_keeps_the_password_out_of_the_history() {
+    let data = tempfile::tempdir().expect("dir");
+    let sandbox = Sandbox::start_in(&data.path().join("sandbox")).expect("sandbox");
+    let config = write_config(data.path(), &box_profile(&sandbox), 0o600);
+    let history = data.path().join("history");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_smtpsh"));
+    cmd.current_dir(data.path())
+        .env("HOME", data.path())
+        .env("XDG_CONFIG_HOME", data.path().join(".config"))
+        .env("XDG_STATE_HOME", data.path().join("state"))
+        .env("SMTPSH_CONFIG", &config)
+        .env("SMTPSH_HISTORY", &history)
+        .env("TERM", "xterm-256color")
+        .env("NO_COLOR", "1");
+    let mut s = expectrl::session::Session::spawn(cmd).expect("spawn smtpsh in a pty");
+    s.set_expect_timeout(Some(Duration::from_secs(20)));
+    s.expect(PROMPT_START).expect("first prompt");
+    // Tab offers the profile.
+    let out = type_line(&mut s, "connect b\t");
+    assert!(out.contains("(profile box)"), "{out}");
+    let out = type_line(&mut s, "auth");
+    assert!(out.contains("authenticated as demo (PLAIN)"), "{out}");
+    assert!(!out.contains(DEMO_PASSWORD), "{out}");
+    s.send_line("exit").expect("exit");
+    s.expect(Eof).expect("end");
+    let text = fs::read_to_string(&history).expect("history");
+    assert!(
+        text.contains("connect box") && text.contains("auth"),
+        "{text}"
+    );
+    assert!(!text.contains(DEMO_PASSWORD), "{text}");
+}

@@ -314,6 +314,16 @@ fn facts() -> Roff {
             "The history file (default $XDG_STATE_HOME/smtpsh/history).",
         ),
         (
+            "SMTPSH_CONFIG",
+            "The config file with the profiles (default \
+             $XDG_CONFIG_HOME/smtpsh/config.toml; --config FILE wins).",
+        ),
+        (
+            "NETRC",
+            "The netrc file auth reads a password from when nothing else gives one \
+             (default ~/.netrc).",
+        ),
+        (
             "SMTPSH_SANDBOX_DIR",
             "The sandbox's directory: its Maildir (the mail --sandbox, smtpsh serve and \
              inbox store and read) and each running instance's CA certificate \
@@ -330,6 +340,10 @@ fn facts() -> Roff {
         (
             "XDG_DATA_HOME",
             "The base of the sandbox's directory (default ~/.local/share).",
+        ),
+        (
+            "XDG_CONFIG_HOME",
+            "The base of the config file and the init file (default ~/.config).",
         ),
         (
             "NAME",
@@ -349,6 +363,21 @@ fn facts() -> Roff {
             "$XDG_STATE_HOME/smtpsh/history",
             "The commands typed (mode 0600; message text and lines that may hold a \
              password never enter it; not read or written with --no-history).",
+        ),
+        (
+            "$XDG_CONFIG_HOME/smtpsh/config.toml",
+            "The profiles: [profile.NAME] tables of host, port, tls, cafile, cert, key, servername, tls_min, tls_max, pin, user, \
+             mechanism, password_command, password, ehlo (connect NAME, --profile NAME). \
+             Refused when it holds a password and others can read it.",
+        ),
+        (
+            "$XDG_CONFIG_HOME/smtpsh/init.smtp",
+            "Commands run at interactive start (never for scripts; --no-init skips it).",
+        ),
+        (
+            "~/.netrc",
+            "machine HOST login USER password PW: a password for auth (not used when \
+             others can read it).",
         ),
         (
             "$XDG_STATE_HOME/smtpsh/dead-letter/",

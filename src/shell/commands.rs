@@ -218,10 +218,10 @@ pub static COMMANDS: &[Spec] = &[
                \u{20}           --proxy-from ADDR:PORT --proxy-to ADDR:PORT (a client to simulate)\n\
                `connect sandbox` starts smtpsh's own SMTP server on a free loopback port (or reuses\n\
                the one already running in this shell) and connects to it; `inbox` shows what it received.\n\
-               `connect NAME` uses the profile NAME of the config file (host, port, TLS, CA; `auth` and\n\
+               `connect NAME` uses the profile NAME of the config file (host, port, TLS and its options; `auth` and\n\
                `ehlo` then take its user, mechanism, password source and EHLO name; docs/profiles.md).\n\
                A profile wins over a host spelt the same; `connect @NAME` is always the profile, and\n\
-               `connect NAME PORT` always the host. --tls/--starttls override the profile's TLS.\n\
+               `connect NAME PORT` always the host. Options given override the profile's.\n\
                Already connected: the old connection is closed with QUIT first.\n\
                Example: connect 127.0.0.1 2525   connect --starttls smtp.example.org 587   connect work\n\
                Example: connect --tls 192.0.2.25 465 --servername mail.example.org --cert me.pem"),
