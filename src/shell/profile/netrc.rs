@@ -124,7 +124,7 @@ impl<'a> Tokens<'a> {
     fn skip_macro(&mut self) {
         let mut previous_newline = false;
         // The rest of the `macdef NAME` line first.
-        while let Some(c) = self.chars.next() {
+        for c in self.chars.by_ref() {
             if c == '\n' {
                 self.line += 1;
                 if previous_newline {
