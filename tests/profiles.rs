@@ -151,6 +151,28 @@ fn a_broken_config_is_a_usage_error_for_profile_and_a_warning_otherwise() {
         "{}",
         stderr(&out)
     );
+    // `connect @work` says why; `connect work` tries the host, and says
+    // what may be wrong.
+    let out = run(&["--config", path, "-c", "connect @work"], &[]);
+    assert_exit(&out, 1, "@work");
+    assert!(
+        stderr(&out).contains("unknown field `prot`"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("no profile (work or another) can be used"),
+        "{}",
+        stderr(&out)
+    );
+    // (A name that never resolves: RFC 6761.)
+    let out = run(&["--config", path, "-c", "connect work.invalid"], &[]);
+    assert_exit(&out, 3, "work.invalid as a host");
+    assert!(
+        stderr(&out).contains("if work.invalid is a profile: the config file has an error"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

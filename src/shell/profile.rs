@@ -234,11 +234,9 @@ impl Profiles {
             return Ok(p);
         }
         if let Some(e) = &self.error {
-            return Err(Failure::local(format!(
-                "no profile {name}: the config file was not read ({})",
-                e.message
-            ))
-            .hint(e.hint.clone().unwrap_or_default()));
+            return Err(e.clone().also(format!(
+                "no profile ({name} or another) can be used until the config file is fixed"
+            )));
         }
         let f = Failure::local(format!("no profile named {name}"));
         Err(match (&self.path, self.map.is_empty()) {

@@ -36,6 +36,7 @@ pub fn connect(s: &mut Session, a: Args) -> Result<(), Failure> {
     }
     let (host, port) = parse_host_port(host, a.words.get(1).map(String::as_str))?;
     let net = super::net::from_args(&a, NetOptions::default())?;
+    let maybe_profile = a.words.len() == 1 && s.profiles.error.is_some();
     open(
         s,
         Target {
@@ -47,6 +48,16 @@ pub fn connect(s: &mut Session, a: Args) -> Result<(), Failure> {
             mode,
         },
     )
+    .map_err(|f| {
+        if maybe_profile {
+            f.also(format!(
+                "if {} is a profile: the config file has an error (`connect @{}` says which)",
+                a.words[0], a.words[0]
+            ))
+        } else {
+            f
+        }
+    })
 }
 
 /// `connect NAME` and `connect @NAME`: the target of the profile one word

@@ -245,17 +245,16 @@ fn a_missing_file_is_an_error_only_when_named() {
         },
         "work",
     );
+    assert!(e.contains("cannot read the config file"), "{e}");
     assert!(
-        e.contains("no profile work: the config file was not read"),
+        e.contains("no profile (work or another) can be used until the config file is fixed"),
         "{e}"
     );
 }
 
 fn p_get_error(p: &Profiles, name: &str) -> String {
-    p.get(name)
-        .map(|_| ())
-        .expect_err("no such profile")
-        .message
+    let f = p.get(name).map(|_| ()).expect_err("no such profile");
+    format!("{} {}", f.message, f.hint.unwrap_or_default())
 }
 
 #[test]
