@@ -223,3 +223,27 @@ fn a_password_env_wins_over_the_profile() {
     let e = run(&mut f.s, "auth PLAIN someone-else").expect_err("no password");
     assert!(e.message.starts_with("no password"), "{}", e.message);
 }
+
+#[test]
+fn the_profiles_tls_keys_reach_the_connection_and_options_override_them() {
+    let mut f = fixture("servername = \"localhost\"\ntls_min = \"1.3\"");
+    run(&mut f.s, "connect box").unwrap_or_else(|e| panic!("{}", e.message));
+    let text = f.out.take();
+    assert!(text.contains("TLS 1.3"), "{text}");
+    let tls = &f.s.last_target.as_ref().expect("target").tls;
+    assert_eq!(tls.servername.as_deref(), Some("localhost"));
+    assert_eq!(tls.cafile.as_deref(), Some(f.sandbox.ca_file()));
+    // An option given to `connect` wins over the profile's key: a name
+    // the certificate does not list fails the handshake.
+    let e = run(&mut f.s, "connect box --servername wrong.example").expect_err("name mismatch");
+    assert!(e.message.contains("wrong.example"), "{}", e.message);
+    // A client certificate that cannot be read fails before anything is sent.
+    let mut f = fixture("cert = \"/nonexistent/client.pem\"");
+    let e = run(&mut f.s, "connect box").expect_err("no such file");
+    assert!(
+        e.message.contains("/nonexistent/client.pem"),
+        "{}",
+        e.message
+    );
+    assert!(f.s.live.is_none());
+}
