@@ -246,12 +246,14 @@ pub static COMMANDS: &[Spec] = &[
                TLS OPTIONS are those of `connect` (--cert, --key, --servername, --no-sni, --tls-min,\n\
                --tls-max, --pin, --cafile, --insecure): for this handshake, kept for `connect` alone.\n\
                Example: starttls --cert client.pem --key client.key"),
-    cmd("auth", "auth [MECHANISM] [USER] [--password-env VAR] [--allow-plaintext-auth]", "log in (AUTH PLAIN, LOGIN, CRAM-MD5, XOAUTH2)", Reads(auth::auth))
+    cmd("auth", "auth [MECHANISM] [USER] [--password-env VAR] [--allow-plaintext-auth]", "log in (AUTH SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN, OAUTHBEARER, XOAUTH2)", Reads(auth::auth))
         .options(&["--password-env VAR", "--allow-plaintext-auth"]).complete(Complete::Mechanisms).words(0, 2).record(Record::Itself).secret_words()
         .help("Authenticates as USER with MECHANISM (default: the strongest the server offers,\n\
-               CRAM-MD5, then PLAIN, then LOGIN; XOAUTH2 only when named). The password (or OAuth\n\
-               token) is typed with echo off; in scripts it comes from --password-env VAR, never\n\
-               from the script. The transcript shows AUTH PLAIN ****, and challenges decoded.\n\
+               SCRAM-SHA-256, then CRAM-MD5, PLAIN, LOGIN; OAUTHBEARER and XOAUTH2 only when named).\n\
+               SCRAM-SHA-256 also checks that the server knows the password (refused if not).\n\
+               The password (or OAuth token) is typed with echo off; in scripts it comes from\n\
+               --password-env VAR, never from the script. The transcript shows AUTH PLAIN ****,\n\
+               challenges decoded, and SCRAM's messages decoded but the proof (p=****).\n\
                Refused without TLS unless --allow-plaintext-auth (a server on this machine is allowed).\n\
                Without --password-env the password comes from the profile (`password_command`), else\n\
                ~/.netrc, else the prompt; the profile also gives USER and MECHANISM (docs/profiles.md).\n\

@@ -339,6 +339,14 @@ impl Command {
         command.shown = Some(format!("AUTH {mechanism} ****"));
         Ok(command)
     }
+    /// The same command (AUTH with an initial response) with another
+    /// transcript form: the parts of a SASL message that hold no secret
+    /// (SCRAM's client-first message). No control characters.
+    pub fn shown_as(mut self, shown: &str) -> Result<Command, CommandError> {
+        check_controls(shown, "the transcript form of the command", false)?;
+        self.shown = Some(shown.to_string());
+        Ok(self)
+    }
     /// The same AUTH command, noting the user it authenticates as (kept
     /// for the conversation; never sent).
     pub fn for_user(mut self, user: &str) -> Command {

@@ -1,6 +1,7 @@
 //! SMTP AUTH (RFC 4954) client mechanisms, as pure functions: PLAIN
-//! (RFC 4616), LOGIN (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195) and
-//! XOAUTH2 (Google's "XOAUTH2 protocol").
+//! (RFC 4616), LOGIN (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195),
+//! SCRAM-SHA-256 (RFC 7677, in [`scram`]), OAUTHBEARER (RFC 7628, in
+//! [`oauth`]) and XOAUTH2 (Google's "XOAUTH2 protocol").
 //!
 //! Nothing here does I/O. [`Client`] walks one exchange: it gives the
 //! initial response (if the mechanism has one) and answers each decoded
@@ -15,6 +16,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use md5::Md5;
 use std::fmt;
 use zeroize::Zeroizing;
+
+pub mod oauth;
+pub(crate) mod scram;
 
 /// Longest SASL response line we send (RFC 4954 §4: servers accept at least
 /// 12288 octets per line).
@@ -66,11 +70,22 @@ pub enum Mechanism {
     CramMd5,
     /// Google/Microsoft OAuth 2.0 bearer token.
     XOAuth2,
+    /// RFC 7677 (RFC 5802): a salted challenge-response; the password is
+    /// never sent, and the server proves it knows it too.
+    ScramSha256,
+    /// RFC 7628: an OAuth 2.0 bearer token, with the host and port.
+    OAuthBearer,
 }
 
 /// Preference when the user names no mechanism: strongest first. XOAUTH2
-/// is never picked automatically (it needs a token, not a password).
-pub const PREFERENCE: &[Mechanism] = &[Mechanism::CramMd5, Mechanism::Plain, Mechanism::Login];
+/// and OAUTHBEARER are never picked automatically (they need a token, not
+/// a password).
+pub const PREFERENCE: &[Mechanism] = &[
+    Mechanism::ScramSha256,
+    Mechanism::CramMd5,
+    Mechanism::Plain,
+    Mechanism::Login,
+];
 
 impl Mechanism {
     /// Every supported mechanism.
@@ -78,6 +93,8 @@ impl Mechanism {
         Mechanism::Plain,
         Mechanism::Login,
         Mechanism::CramMd5,
+        Mechanism::ScramSha256,
+        Mechanism::OAuthBearer,
         Mechanism::XOAuth2,
     ];
     /// Parses a mechanism name (case-insensitive).
@@ -94,6 +111,8 @@ impl Mechanism {
             Mechanism::Login => "LOGIN",
             Mechanism::CramMd5 => "CRAM-MD5",
             Mechanism::XOAuth2 => "XOAUTH2",
+            Mechanism::ScramSha256 => "SCRAM-SHA-256",
+            Mechanism::OAuthBearer => "OAUTHBEARER",
         }
     }
     /// The strongest supported mechanism among `offered` (names as
@@ -106,7 +125,7 @@ impl Mechanism {
     }
     /// Whether the secret is asked for as a token rather than a password.
     pub fn uses_token(self) -> bool {
-        self == Mechanism::XOAuth2
+        matches!(self, Mechanism::XOAuth2 | Mechanism::OAuthBearer)
     }
 }
 
@@ -132,6 +151,34 @@ pub enum SaslError {
     UnexpectedChallenge,
     /// The response would be longer than [`MAX_RESPONSE`].
     TooLong,
+    /// SASLprep (RFC 4013) refuses the user name or password (a control
+    /// character, an unassigned code point, mixed directions...).
+    Prep {
+        /// "the user name", "the password".
+        what: &'static str,
+    },
+    /// The system's random generator failed (no SCRAM nonce).
+    NoRandom,
+    /// A SCRAM server message that does not follow RFC 5802.
+    BadServerMessage {
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// A SCRAM server asked for fewer PBKDF2 iterations than RFC 7677's 4096.
+    TooFewIterations(u32),
+    /// A SCRAM server asked for more PBKDF2 iterations than
+    /// [`scram::MAX_ITERATIONS`].
+    TooManyIterations(u32),
+    /// The SCRAM server's signature (`v=`) is wrong: it does not know the
+    /// password.
+    ServerNotVerified,
+    /// The SCRAM server said 235 without sending its signature.
+    NoServerProof,
+    /// The SCRAM server reported an error (`e=`), escaped for the terminal.
+    ServerSays {
+        /// The error's text.
+        error: String,
+    },
 }
 
 impl fmt::Display for SaslError {
@@ -150,6 +197,38 @@ impl fmt::Display for SaslError {
             SaslError::TooLong => {
                 write!(f, "the response would be longer than {MAX_RESPONSE} octets")
             }
+            SaslError::Prep { what } => write!(
+                f,
+                "{what} holds characters SASLprep (RFC 4013) forbids (a control character, \
+                 an unassigned code point or mixed text directions)"
+            ),
+            SaslError::NoRandom => {
+                f.write_str("the system's random generator failed, so no SCRAM nonce could be made")
+            }
+            SaslError::BadServerMessage { why } => {
+                write!(f, "the server's SCRAM message is malformed: {why}")
+            }
+            SaslError::TooFewIterations(n) => write!(
+                f,
+                "the server asks for only {n} PBKDF2 iterations; RFC 7677 wants at least {} \
+                 (a lower count would make the proof we send cheap to crack)",
+                scram::MIN_ITERATIONS
+            ),
+            SaslError::TooManyIterations(n) => write!(
+                f,
+                "the server asks for {n} PBKDF2 iterations; smtpsh stops at {} \
+                 (more would keep it computing for minutes)",
+                scram::MAX_ITERATIONS
+            ),
+            SaslError::ServerNotVerified => f.write_str(
+                "the server's signature (v=) is wrong: it does not know the password \
+                 (an impostor, or someone in between); do not trust this server",
+            ),
+            SaslError::NoServerProof => f.write_str(
+                "the server accepted without proving it knows the password \
+                 (no SCRAM server-final message with v=); do not trust this server",
+            ),
+            SaslError::ServerSays { error } => write!(f, "the server reports the error {error}"),
         }
     }
 }
@@ -264,10 +343,24 @@ pub fn xoauth2(user: &str, token: &Secret) -> Result<Secret, SaslError> {
 #[derive(Debug)]
 pub struct Response {
     /// The base64 line to send (may be empty: the XOAUTH2 error
-    /// acknowledgement). Print it only as `****`.
+    /// acknowledgement). Print it only as [`Response::shown`].
     pub line: Secret,
-    /// What the transcript may show instead of the line.
-    pub shown: &'static str,
+    /// What the transcript shows instead of the line: `****`, or the
+    /// parts that hold no secret (SCRAM's `c=biws,r=...,p=****`).
+    pub shown: String,
+    /// Lines to show the user before the response goes out: the server's
+    /// OAuth error as pretty JSON, the SCRAM verdict on the server.
+    pub note: Vec<String>,
+}
+
+impl Response {
+    fn masked(line: Secret) -> Response {
+        Response {
+            line,
+            shown: "****".to_string(),
+            note: Vec::new(),
+        }
+    }
 }
 
 /// One AUTH exchange for one mechanism, user and secret.
@@ -280,18 +373,39 @@ pub struct Client {
     step: usize,
     /// Whether the initial response went out with the AUTH command.
     sent_initial: bool,
+    /// The connection's host and port (OAUTHBEARER's `host=`, `port=`).
+    server: Option<(String, u16)>,
+    /// SCRAM's state (its nonce is made when the exchange starts).
+    scram: Option<Result<scram::Scram, SaslError>>,
 }
 
 impl Client {
     /// Starts an exchange.
     pub fn new(mechanism: Mechanism, user: &str, secret: Secret) -> Client {
+        let scram = (mechanism == Mechanism::ScramSha256).then(|| scram::Scram::new(user));
         Client {
             mechanism,
             user: user.to_string(),
             secret,
             step: 0,
             sent_initial: false,
+            server: None,
+            scram,
         }
+    }
+    /// A SCRAM exchange with a given client nonce (the RFC's test vectors).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub fn scram_with_nonce(user: &str, nonce: &str, password: Secret) -> Client {
+        let mut c = Client::new(Mechanism::Plain, user, password);
+        c.mechanism = Mechanism::ScramSha256;
+        c.scram = Some(scram::Scram::with_nonce(user, nonce));
+        c
+    }
+    /// Names the server connected to: OAUTHBEARER sends its host name and
+    /// port (RFC 7628 §3.1).
+    pub fn server(mut self, host: &str, port: u16) -> Client {
+        self.server = Some((host.to_string(), port));
+        self
     }
     /// The mechanism.
     pub fn mechanism(&self) -> Mechanism {
@@ -301,14 +415,46 @@ impl Client {
     pub fn user(&self) -> &str {
         &self.user
     }
-    /// The initial response for `AUTH MECH RESPONSE` (PLAIN, XOAUTH2), or
-    /// `None` for mechanisms that wait for a challenge (LOGIN, CRAM-MD5).
-    /// Call [`Client::initial_sent`] if it was sent on the AUTH line.
-    pub fn initial(&self) -> Result<Option<Secret>, SaslError> {
+    /// The initial response for `AUTH MECH RESPONSE` (PLAIN, XOAUTH2,
+    /// OAUTHBEARER, SCRAM's client-first message), or `None` for
+    /// mechanisms that wait for a challenge (LOGIN, CRAM-MD5). Call
+    /// [`Client::initial_sent`] if it was sent on the AUTH line.
+    pub fn initial(&self) -> Result<Option<Response>, SaslError> {
+        let masked = |r: Result<Secret, SaslError>| r.map(|line| Some(Response::masked(line)));
         match self.mechanism {
-            Mechanism::Plain => plain("", &self.user, &self.secret).map(Some),
-            Mechanism::XOAuth2 => xoauth2(&self.user, &self.secret).map(Some),
+            Mechanism::Plain => masked(plain("", &self.user, &self.secret)),
+            Mechanism::XOAuth2 => masked(xoauth2(&self.user, &self.secret)),
+            Mechanism::OAuthBearer => masked(self.oauthbearer()),
+            Mechanism::ScramSha256 => self.scram_first().map(Some),
             Mechanism::Login | Mechanism::CramMd5 => Ok(None),
+        }
+    }
+    fn oauthbearer(&self) -> Result<Secret, SaslError> {
+        let server = self.server.as_ref().map(|(h, p)| (h.as_str(), *p));
+        oauth::oauthbearer(&self.user, &self.secret, server)
+    }
+    /// SCRAM's client-first message: not secret, so shown in full.
+    fn scram_first(&self) -> Result<Response, SaslError> {
+        let scram = match &self.scram {
+            Some(Ok(scram)) => scram,
+            Some(Err(e)) => return Err(e.clone()),
+            None => return Err(SaslError::UnexpectedChallenge),
+        };
+        let first = scram.client_first();
+        let line = encode(first.as_bytes());
+        let shown = format!("{line}   ({})", show_challenge(first.as_bytes()));
+        Ok(Response {
+            line: Secret::new(line),
+            shown,
+            note: Vec::new(),
+        })
+    }
+    /// Checks the exchange after the server's 235: SCRAM requires that the
+    /// server proved it knows the password ([`SaslError::NoServerProof`]).
+    pub fn finish(&self) -> Result<(), SaslError> {
+        match &self.scram {
+            Some(Ok(scram)) if !scram.verified() => Err(SaslError::NoServerProof),
+            _ => Ok(()),
         }
     }
     /// Records that the initial response travelled with the AUTH line.
@@ -323,14 +469,28 @@ impl Client {
             // PLAIN without an initial response: the server sends an empty 334.
             (Mechanism::Plain, 0) if !self.sent_initial => plain("", &self.user, &self.secret)?,
             (Mechanism::XOAuth2, 0) if !self.sent_initial => xoauth2(&self.user, &self.secret)?,
+            (Mechanism::OAuthBearer, 0) if !self.sent_initial => self.oauthbearer()?,
             // XOAUTH2 failure: 334 base64(JSON error); answer with an empty
             // line and the server sends the final 535.
             (Mechanism::XOAuth2, _) => {
                 return Ok(Response {
                     line: Secret::new(""),
-                    shown: "",
+                    shown: String::new(),
+                    note: oauth_error_note(challenge),
                 });
             }
+            // OAUTHBEARER failure: the same, answered with ^A (RFC 7628 §3.2.3).
+            (Mechanism::OAuthBearer, s) if s == usize::from(!self.sent_initial) => {
+                return Ok(Response {
+                    line: Secret::new(oauth::DUMMY_RESPONSE),
+                    shown: format!(
+                        "{}   (\\x01: ends the failed exchange)",
+                        oauth::DUMMY_RESPONSE
+                    ),
+                    note: oauth_error_note(challenge),
+                });
+            }
+            (Mechanism::ScramSha256, _) => return self.scram_respond(challenge),
             (Mechanism::Login, 0 | 1) => {
                 let asked = String::from_utf8_lossy(challenge).to_ascii_lowercase();
                 let password = if asked.contains("pass") {
@@ -353,11 +513,56 @@ impl Client {
         if line.expose().len() > MAX_RESPONSE {
             return Err(SaslError::TooLong);
         }
+        Ok(Response::masked(line))
+    }
+    /// SCRAM: the client-first message (after an empty 334), the
+    /// client-final message (after server-first), or the empty line that
+    /// acknowledges a verified server-final.
+    fn scram_respond(&mut self, challenge: &[u8]) -> Result<Response, SaslError> {
+        if !self.sent_initial && self.step == 1 {
+            // No initial response went out: the server asks with an empty 334.
+            if !challenge.is_empty() {
+                return Err(SaslError::UnexpectedChallenge);
+            }
+            self.sent_initial = true;
+            return self.scram_first();
+        }
+        let scram = match self.scram.as_mut() {
+            Some(Ok(scram)) => scram,
+            Some(Err(e)) => return Err(e.clone()),
+            None => return Err(SaslError::UnexpectedChallenge),
+        };
+        if !scram.answered_first() {
+            let (line, shown) = scram.server_first(challenge, &self.secret)?;
+            return Ok(Response {
+                line,
+                shown: format!("****   ({shown})"),
+                note: Vec::new(),
+            });
+        }
+        let note = match scram.server_final(challenge)? {
+            scram::Final::Verified => {
+                "the server's signature is right: it knows the password (SCRAM verified)"
+                    .to_string()
+            }
+            scram::Final::Error(error) => format!("the server reports the error {error}"),
+        };
         Ok(Response {
-            line,
-            shown: "****",
+            line: Secret::new(""),
+            shown: String::new(),
+            note: vec![note],
         })
     }
+}
+
+/// An OAuth error challenge as lines to show (none when it is empty).
+fn oauth_error_note(challenge: &[u8]) -> Vec<String> {
+    if challenge.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec!["the server's error:".to_string()];
+    lines.extend(oauth::error_lines(challenge));
+    lines
 }
 
 /// A decoded challenge as the transcript shows it: the text when it is
@@ -582,5 +787,130 @@ mod tests {
             Some(Mechanism::Login)
         );
         assert_eq!(Mechanism::strongest(&offered(&["XOAUTH2", "GSSAPI"])), None);
+        assert_eq!(
+            Mechanism::strongest(&offered(&["PLAIN", "CRAM-MD5", "scram-sha-256", "LOGIN"])),
+            Some(Mechanism::ScramSha256)
+        );
+        assert_eq!(
+            Mechanism::strongest(&offered(&["OAUTHBEARER", "XOAUTH2", "PLAIN"])),
+            Some(Mechanism::Plain)
+        );
+        assert_eq!(Mechanism::strongest(&offered(&["OAUTHBEARER"])), None);
+        assert_eq!(
+            Mechanism::parse("Scram-Sha-256"),
+            Some(Mechanism::ScramSha256)
+        );
+        assert_eq!(
+            Mechanism::parse("oauthbearer"),
+            Some(Mechanism::OAuthBearer)
+        );
+        assert!(Mechanism::OAuthBearer.uses_token() && !Mechanism::ScramSha256.uses_token());
+    }
+
+    /// RFC 7677 §3, through the client the shell drives.
+    #[test]
+    fn scram_client_walks_the_rfc7677_exchange() {
+        let mut c = Client::scram_with_nonce("user", "rOprNGfwEbeRWgbNEkqO", secret("pencil"));
+        let first = c.initial().unwrap().unwrap();
+        assert_eq!(
+            first.line.expose(),
+            "biwsbj11c2VyLHI9ck9wck5HZndFYmVSV2diTkVrcU8="
+        );
+        assert_eq!(
+            first.shown,
+            "biwsbj11c2VyLHI9ck9wck5HZndFYmVSV2diTkVrcU8=   (n,,n=user,r=rOprNGfwEbeRWgbNEkqO)"
+        );
+        c.initial_sent();
+        let r = c
+            .respond(b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
+            .unwrap();
+        assert_eq!(
+            B64.decode(r.line.expose()).unwrap(),
+            b"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+        );
+        assert_eq!(
+            r.shown,
+            "****   (c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=****)"
+        );
+        assert!(!r.shown.contains("dHzb"));
+        assert_eq!(c.finish(), Err(SaslError::NoServerProof));
+        let r = c
+            .respond(b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")
+            .unwrap();
+        assert_eq!(r.line.expose(), "");
+        assert!(r.note[0].contains("knows the password"), "{:?}", r.note);
+        assert_eq!(c.finish(), Ok(()));
+        assert_eq!(c.respond(b"").unwrap_err(), SaslError::UnexpectedChallenge);
+    }
+
+    #[test]
+    fn scram_client_without_initial_response_and_server_errors() {
+        let mut c = Client::scram_with_nonce("user", "rOprNGfwEbeRWgbNEkqO", secret("pencil"));
+        // The AUTH line went without the client-first message: the empty 334 asks for it.
+        let r = c.respond(b"").unwrap();
+        assert_eq!(
+            r.line.expose(),
+            "biwsbj11c2VyLHI9ck9wck5HZndFYmVSV2diTkVrcU8="
+        );
+        c.respond(b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
+            .unwrap();
+        let r = c.respond(b"e=invalid-proof").unwrap();
+        assert_eq!(r.line.expose(), "");
+        assert_eq!(r.note, vec!["the server reports the error invalid-proof"]);
+        assert_eq!(c.finish(), Err(SaslError::NoServerProof));
+        // A wrong signature is an error the shell cancels on.
+        let mut c = Client::scram_with_nonce("user", "rOprNGfwEbeRWgbNEkqO", secret("pencil"));
+        c.initial_sent();
+        c.respond(b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
+            .unwrap();
+        assert_eq!(
+            c.respond(b"v=7rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")
+                .unwrap_err(),
+            SaslError::ServerNotVerified
+        );
+        // A fresh client makes a random nonce.
+        let c = Client::new(Mechanism::ScramSha256, "u", secret("p"));
+        let first = c.initial().unwrap().unwrap();
+        assert!(first.shown.contains("(n,,n=u,r="), "{}", first.shown);
+        assert!(!format!("{c:?}").contains("\"p\""));
+    }
+
+    #[test]
+    fn oauthbearer_client_sends_host_and_port_and_acknowledges_errors() {
+        let mut c = Client::new(Mechanism::OAuthBearer, "user@example.com", secret("tok"))
+            .server("mail.example.com", 587);
+        let first = c.initial().unwrap().unwrap();
+        assert_eq!(first.shown, "****");
+        assert_eq!(
+            B64.decode(first.line.expose()).unwrap(),
+            b"n,a=user@example.com,\x01host=mail.example.com\x01port=587\x01auth=Bearer tok\x01\x01"
+        );
+        c.initial_sent();
+        let r = c
+            .respond(br#"{"status":"invalid_token","scope":"mail"}"#)
+            .unwrap();
+        assert_eq!(r.line.expose(), "AQ==");
+        assert_eq!(r.shown, "AQ==   (\\x01: ends the failed exchange)");
+        assert_eq!(r.note[0], "the server's error:");
+        assert!(
+            r.note
+                .iter()
+                .any(|l| l.contains("\"status\": \"invalid_token\""))
+        );
+        assert_eq!(c.respond(b"").unwrap_err(), SaslError::UnexpectedChallenge);
+        assert_eq!(c.finish(), Ok(()));
+        // Without the initial response: the empty 334 first.
+        let mut c = Client::new(Mechanism::OAuthBearer, "u", secret("tok"));
+        let r = c.respond(b"").unwrap();
+        assert_eq!(
+            B64.decode(r.line.expose()).unwrap(),
+            b"n,a=u,\x01auth=Bearer tok\x01\x01"
+        );
+        assert_eq!(c.respond(b"{}").unwrap().line.expose(), "AQ==");
+        // XOAUTH2's error challenge is shown too.
+        let mut c = Client::new(Mechanism::XOAuth2, "u", secret("tok"));
+        c.initial_sent();
+        let r = c.respond(br#"{"status":"401"}"#).unwrap();
+        assert!(r.note.iter().any(|l| l.contains("\"401\"")), "{:?}", r.note);
     }
 }

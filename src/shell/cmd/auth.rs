@@ -1,11 +1,12 @@
-//! `auth`: SASL authentication (PLAIN, LOGIN, CRAM-MD5, XOAUTH2) and the
-//! password prompt.
+//! `auth`: SASL authentication (SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN,
+//! OAUTHBEARER, XOAUTH2) and the password prompt.
 //!
 //! Secrets: a password or token comes from a prompt with echo off (only
 //! when a person is at a terminal) or from an environment variable named
 //! with `--password-env`; it is held as a [`Secret`] and never printed,
 //! recorded or put in an error message. The transcript shows `AUTH PLAIN
-//! ****` and `****` for every response line.
+//! ****` and `****` for every response line; SCRAM's messages are shown
+//! decoded, but for the proof (`c=biws,r=...,p=****`).
 
 use super::tls::require_secure;
 use super::{ensure_greeted, record_line};
@@ -244,7 +245,11 @@ fn auth_steps(
             .also("or in a profile's password_command, or in ~/.netrc (docs/profiles.md)"));
         }
     };
-    let mut client = Client::new(mechanism, &user, secret);
+    let (host, port) = {
+        let conn = &s.open_live()?.conn;
+        (conn.host().to_string(), conn.peer().port())
+    };
+    let mut client = Client::new(mechanism, &user, secret).server(&host, port);
     s.out.sasl = true;
     let result = exchange(s, &mut client);
     s.out.sasl = false;
@@ -290,9 +295,15 @@ fn exchange(s: &mut Session, client: &mut Client) -> Result<(), Failure> {
     let sasl_failure =
         |e: SaslError| Failure::local(format!("AUTH {mechanism}: {e}; AUTH was not sent"));
     let command = match client.initial().map_err(sasl_failure)? {
-        Some(initial) => match Command::auth(mechanism.name(), Some(initial.expose())) {
+        Some(initial) => match Command::auth(mechanism.name(), Some(initial.line.expose())) {
             Ok(c) => {
                 client.initial_sent();
+                let c = if initial.shown == "****" {
+                    c
+                } else {
+                    c.shown_as(&format!("AUTH {mechanism} {}", initial.shown))
+                        .map_err(command_error)?
+                };
                 c.for_user(client.user())
             }
             // Too long for one line: wait for the empty 334 (RFC 4954 §4).
@@ -317,8 +328,11 @@ fn exchange(s: &mut Session, client: &mut Client) -> Result<(), Failure> {
         };
         match response {
             Ok(r) => {
+                for note in &r.note {
+                    s.out.note(note);
+                }
                 let line =
-                    Command::sasl_response(r.line.expose(), r.shown).map_err(command_error)?;
+                    Command::sasl_response(r.line.expose(), &r.shown).map_err(command_error)?;
                 reply = s.exchange(&line)?;
             }
             Err(e) => {
@@ -333,6 +347,12 @@ fn exchange(s: &mut Session, client: &mut Client) -> Result<(), Failure> {
         }
     }
     if reply.is_positive() {
+        if let Err(e) = client.finish() {
+            return Err(
+                Failure::new(FailKind::Refused, format!("AUTH {mechanism}: {e}"))
+                    .hint("`quit`, then check which server this is (the connection stays open)"),
+            );
+        }
         s.out
             .ok(&format!("authenticated as {} ({mechanism})", client.user()));
         return Ok(());
