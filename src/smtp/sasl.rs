@@ -475,7 +475,7 @@ impl Client {
             (Mechanism::XOAuth2, _) => {
                 return Ok(Response {
                     line: Secret::new(""),
-                    shown: String::new(),
+                    shown: EMPTY_ENDS_FAILURE.to_string(),
                     note: oauth_error_note(challenge),
                 });
             }
@@ -540,20 +540,28 @@ impl Client {
                 note: Vec::new(),
             });
         }
-        let note = match scram.server_final(challenge)? {
-            scram::Final::Verified => {
+        let (note, shown) = match scram.server_final(challenge)? {
+            scram::Final::Verified => (
                 "the server's signature is right: it knows the password (SCRAM verified)"
-                    .to_string()
-            }
-            scram::Final::Error(error) => format!("the server reports the error {error}"),
+                    .to_string(),
+                "   (empty: nothing more to send)",
+            ),
+            scram::Final::Error(error) => (
+                format!("the server reports the error {error}"),
+                EMPTY_ENDS_FAILURE,
+            ),
         };
         Ok(Response {
             line: Secret::new(""),
-            shown: String::new(),
+            shown: shown.to_string(),
             note: vec![note],
         })
     }
 }
+
+/// The transcript form of the empty line that answers a server's error
+/// (XOAUTH2's JSON, SCRAM's `e=`).
+const EMPTY_ENDS_FAILURE: &str = "   (empty: ends the failed exchange)";
 
 /// An OAuth error challenge as lines to show (none when it is empty).
 fn oauth_error_note(challenge: &[u8]) -> Vec<String> {

@@ -41,7 +41,12 @@
 //!
 //! SASL users (Dovecot passwd-file): [`Postfix::user`] (`alice@example.com`)
 //! and the bare `alice`, both with [`Postfix::password`]; a failed AUTH
-//! answers 535 at once (`auth_failure_delay = 0`).
+//! answers 535 at once (`auth_failure_delay = 0`). Mechanisms: PLAIN, LOGIN
+//! and SCRAM-SHA-256 (Dovecot derives the SCRAM keys from the `{PLAIN}`
+//! password, with 4096 iterations); with [`PostfixOptions::oauth`] also
+//! OAUTHBEARER and XOAUTH2, whose tokens Dovecot checks with the
+//! introspection endpoint of `support/introspect.rs` (only
+//! [`super::introspect::OAUTH_TOKEN`] is valid, for [`SASL_USER`]).
 //!
 //! A missing Postfix or Dovecot, or not running as root, is a test failure,
 //! never a skip: run `.ci/run`.
@@ -103,6 +108,9 @@ pub struct PostfixOptions {
     /// settings (e.g. `smtpd_upstream_proxy_protocol=haproxy`), after the
     /// plain port's; their ports are [`Postfix::extra_ports`], in order.
     pub listeners: Vec<Vec<(String, String)>>,
+    /// Also offer OAUTHBEARER and XOAUTH2 (default `false`): Dovecot's
+    /// oauth2 passdb, against an introspection endpoint in this process.
+    pub oauth: bool,
 }
 
 impl Default for PostfixOptions {
@@ -113,6 +121,7 @@ impl Default for PostfixOptions {
             ipv6: false,
             main_cf: Vec::new(),
             listeners: Vec::new(),
+            oauth: false,
         }
     }
 }
@@ -224,6 +233,8 @@ pub struct Postfix {
     master_running: bool,
     /// How long `start` took.
     pub start_time: Duration,
+    /// The OAuth token endpoint, with [`PostfixOptions::oauth`].
+    pub introspection: Option<super::introspect::Introspection>,
 }
 
 /// A program from PATH or the usual sbin directories; panics (test
@@ -415,6 +426,7 @@ impl Postfix {
             watchdog_stdin: None,
             master_running: false,
             start_time: Duration::ZERO,
+            introspection: None,
         };
 
         // The queue as post-install would make it; with `quick-start` in it,
@@ -442,7 +454,7 @@ impl Postfix {
 
         pf.start_watchdog();
         make_certs(&root.join("tls"));
-        pf.start_dovecot(&dovecot_bin);
+        pf.start_dovecot(&dovecot_bin, opts.oauth);
         write_backdated(&root.join("etc/main.cf"), &main_cf(&root, &opts));
 
         let mut last_failure = String::new();
@@ -479,7 +491,7 @@ impl Postfix {
         pf
     }
 
-    fn start_dovecot(&mut self, dovecot_bin: &Path) {
+    fn start_dovecot(&mut self, dovecot_bin: &Path, oauth: bool) {
         let root = self.dir.path().to_path_buf();
         let passwd =
             format!("{SASL_USER}:{{PLAIN}}{SASL_PASSWORD}\nalice:{{PLAIN}}{SASL_PASSWORD}\n");
@@ -488,6 +500,39 @@ impl Postfix {
         let passwd_path = root.join("dovecot/passwd");
         chown(&passwd_path, Some(0), Some(dovecot_gid)).expect("chown passwd");
         fs::set_permissions(&passwd_path, fs::Permissions::from_mode(0o640)).expect("chmod passwd");
+        // OAUTHBEARER/XOAUTH2: the oauth2 passdb, for those mechanisms only
+        // (the passwd-file one serves the others).
+        let (oauth_mechanisms, oauth_passdb) = if oauth {
+            let endpoint = super::introspect::Introspection::start(SASL_USER);
+            let conf_path = root.join("dovecot/oauth2.conf.ext");
+            fs::write(
+                &conf_path,
+                format!(
+                    "introspection_mode = post\n\
+                     introspection_url = {}\n\
+                     force_introspection = yes\n\
+                     username_attribute = username\n\
+                     active_attribute = active\n\
+                     active_value = true\n",
+                    endpoint.url()
+                ),
+            )
+            .expect("write oauth2.conf.ext");
+            self.introspection = Some(endpoint);
+            (
+                " oauthbearer xoauth2",
+                format!(
+                    "passdb {{\n\
+                     \x20 driver = oauth2\n\
+                     \x20 mechanisms = oauthbearer xoauth2\n\
+                     \x20 args = {}\n\
+                     }}\n",
+                    conf_path.display()
+                ),
+            )
+        } else {
+            ("", String::new())
+        };
         let conf = format!(
             "# Auth-only Dovecot: SASL for the Postfix test instance.\n\
              protocols =\n\
@@ -496,14 +541,16 @@ impl Postfix {
              log_path = {root}/dovecot/dovecot.log\n\
              ssl = no\n\
              disable_plaintext_auth = no\n\
-             auth_mechanisms = plain login\n\
+             auth_mechanisms = plain login scram-sha-256{oauth_mechanisms}\n\
              auth_failure_delay = 0\n\
              default_internal_user = dovecot\n\
              default_login_user = dovenull\n\
              passdb {{\n\
              \x20 driver = passwd-file\n\
+             \x20 mechanisms = plain login scram-sha-256\n\
              \x20 args = scheme=PLAIN username_format=%u {root}/dovecot/passwd\n\
              }}\n\
+             {oauth_passdb}\
              userdb {{\n\
              \x20 driver = static\n\
              \x20 args = uid=nobody gid=nogroup home=/nonexistent\n\

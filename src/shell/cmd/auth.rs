@@ -483,6 +483,14 @@ mod tests {
             completable_mechanisms(Some(&e)),
             vec!["PLAIN", "CRAM-MD5", "LOGIN"]
         );
+        let e = ext(&[
+            "x",
+            "AUTH SCRAM-SHA-256-PLUS SCRAM-SHA-256 OAUTHBEARER SCRAM-SHA-1",
+        ]);
+        assert_eq!(
+            completable_mechanisms(Some(&e)),
+            vec!["SCRAM-SHA-256", "OAUTHBEARER"]
+        );
         assert!(completable_mechanisms(None).is_empty());
     }
 }
