@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 mod forward;
 mod html;
 mod profiles;
+mod sasl;
 
 /// A session connected to `server` (greeting read; EHLO said when `ehlo`).
 fn on(server: &MemoryServer, ehlo: bool) -> (Session, Captured) {
