@@ -358,7 +358,13 @@ fn exchange(s: &mut Session, client: &mut Client) -> Result<(), Failure> {
         return Ok(());
     }
     let what = format!("AUTH {mechanism} as {}", client.user());
-    judge(&reply, &what)?;
+    judge(&reply, &what).map_err(|f| {
+        if mechanism.uses_token() && reply.code == 535 {
+            f.hint("535: the token was refused (expired, revoked, or for another user or scope): get a fresh one")
+        } else {
+            f
+        }
+    })?;
     Err(Failure::new(
         FailKind::Refused,
         format!("{what} ended with {} instead of 235", reply.code),

@@ -25,6 +25,13 @@ fn oauthbearer_sends_host_and_port_and_answers_the_json_error() {
     )
     .expect_err("535");
     assert!(f.message.contains("535"), "{}", f.message);
+    assert!(
+        f.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("the token was refused")),
+        "{:?}",
+        f.hint
+    );
     let commands = server.commands();
     let initial = commands
         .iter()
