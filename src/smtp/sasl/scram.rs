@@ -92,6 +92,9 @@ pub(crate) enum Final {
 }
 
 /// SASLprep (RFC 4013) for a stored string, or an error naming `what`.
+/// The result is wiped when dropped; for an ASCII string the crate copies
+/// nothing else, while a non-ASCII one passes through its normalisation
+/// buffers, which are not wiped.
 fn saslprep(s: &str, what: &'static str) -> Result<Zeroizing<String>, SaslError> {
     match stringprep::saslprep(s) {
         Ok(prepared) => Ok(Zeroizing::new(prepared.into_owned())),
