@@ -36,7 +36,11 @@ fn is_base64(s: &str) -> bool {
 
 fn check(r: &Response) {
     let line = r.line.expose();
-    assert!(line.len() <= MAX_RESPONSE, "response of {} octets", line.len());
+    assert!(
+        line.len() <= MAX_RESPONSE,
+        "response of {} octets",
+        line.len()
+    );
     assert!(is_base64(line), "not base64: {line:?}");
     assert!(
         !r.shown.chars().any(char::is_control),

@@ -287,6 +287,9 @@ impl Scram {
     /// Checks server-final: `v=` must be the signature only a server that
     /// knows the password can compute; `e=` is the server's error.
     pub(crate) fn server_final(&mut self, message: &[u8]) -> Result<Final, SaslError> {
+        if !matches!(self.step, Step::Final { .. }) {
+            return Err(SaslError::UnexpectedChallenge);
+        }
         let Step::Final { server_signature } = std::mem::replace(&mut self.step, Step::Failed)
         else {
             return Err(SaslError::UnexpectedChallenge);
@@ -344,11 +347,13 @@ mod tests {
             Final::Verified
         );
         assert!(s.verified());
-        // Nothing more is expected.
+        // Nothing more is expected, and a stray message does not undo the
+        // verdict.
         assert_eq!(
             s.server_final(RFC_SERVER_FINAL.as_bytes()).unwrap_err(),
             SaslError::UnexpectedChallenge
         );
+        assert!(s.verified());
         assert!(!format!("{s:?}").contains("6rri"));
     }
 
