@@ -324,6 +324,25 @@ fn sanitize_domain(domain: &str) -> String {
     }
 }
 
+/// ESMTP parameters the user gave for MAIL FROM or one RCPT TO (`from
+/// --ret hdrs`, `to --notify success`), in wire form (`RET=HDRS`), each
+/// already checked; `send` adds them to what it sends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params {
+    /// `KEYWORD` or `KEYWORD=VALUE`, in the order given.
+    pub list: Vec<String>,
+    /// Given with `--force`: sent even when the server did not announce
+    /// the extension a parameter needs.
+    pub forced: bool,
+}
+
+impl Params {
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
 /// The message being composed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Draft {
@@ -335,6 +354,11 @@ pub struct Draft {
     pub cc: Vec<Mailbox>,
     /// Bcc recipients (envelope only; never in a header).
     pub bcc: Vec<Mailbox>,
+    /// MAIL FROM parameters given with the sender (`from ... --ret hdrs`).
+    pub mail_params: Params,
+    /// RCPT TO parameters given with a recipient (`to ... --notify
+    /// success`), by address; a recipient without any is not listed.
+    pub rcpt_params: Vec<(Address, Params)>,
     /// The subject (unencoded; may be non-ASCII).
     pub subject: Option<String>,
     /// The text body (any line endings; normalised to CRLF when written).
@@ -382,6 +406,21 @@ impl Draft {
             }
         }
         out
+    }
+    /// The RCPT TO parameters given for `addr` (none if it has none).
+    pub fn rcpt_params_for(&self, addr: &Address) -> Option<&Params> {
+        self.rcpt_params
+            .iter()
+            .find(|(a, _)| a.as_str().eq_ignore_ascii_case(addr.as_str()))
+            .map(|(_, p)| p)
+    }
+    /// Sets (or, with empty `params`, removes) the RCPT TO parameters of `addr`.
+    pub fn set_rcpt_params(&mut self, addr: &Address, params: Params) {
+        self.rcpt_params
+            .retain(|(a, _)| !a.as_str().eq_ignore_ascii_case(addr.as_str()));
+        if !params.is_empty() {
+            self.rcpt_params.push((addr.clone(), params));
+        }
     }
 }
 

@@ -27,7 +27,7 @@ pub mod normalize;
 pub(crate) mod test_support;
 pub mod tree;
 
-pub use draft::{Attachment, Draft, Stamp, validate_header};
+pub use draft::{Attachment, Draft, Params, Stamp, validate_header};
 pub use envelope::HeaderEnvelope;
 pub use file::MessageFile;
 pub use message::{Content, ContentSink, Message, MimeError, PartSummary, compose};

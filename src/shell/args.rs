@@ -158,6 +158,86 @@ fn split_options(spec: &Spec, words: Vec<String>, args: &mut Args) -> Result<(),
     Ok(())
 }
 
+/// For a command whose argument is free text (`from "Alice <a@x>" --ret
+/// hdrs`): the options typed among the text, read like any command's
+/// (the table names them), and the text without them (a single fully
+/// quoted string unquoted). A word is an option only outside quotes and
+/// angle brackets, so a display name such as `"--x" <a@x>` stays text.
+pub fn rest_options(spec: &Spec, text: &str) -> Result<(String, Args), Failure> {
+    let tokens = raw_tokens(text);
+    let takes_value = |word: &str| {
+        let key = word.split_once('=').map_or(word, |(k, _)| k);
+        !word.contains('=')
+            && spec
+                .options
+                .iter()
+                .any(|o| o.split_once(' ').is_some_and(|(name, _)| name == key))
+    };
+    let unquote = |t: &str| {
+        shlex::split(t)
+            .filter(|w| w.len() == 1)
+            .and_then(|mut w| w.pop())
+            .unwrap_or_else(|| t.to_string())
+    };
+    let mut kept: Vec<&str> = Vec::new();
+    let mut options: Vec<String> = Vec::new();
+    let mut it = tokens.into_iter();
+    while let Some(t) = it.next() {
+        if t.starts_with("--") && t.len() > 2 {
+            options.push(unquote(t));
+            if takes_value(t)
+                && let Some(v) = it.next()
+            {
+                options.push(unquote(v));
+            }
+        } else {
+            kept.push(t);
+        }
+    }
+    let mut args = Args::default();
+    split_options(spec, options, &mut args)?;
+    Ok((unquote_rest(&kept.join(" ")), args))
+}
+
+/// `text` cut at spaces outside `"..."` (with backslash escapes), `<...>`
+/// and a word that starts with `'`; each piece as typed.
+fn raw_tokens(text: &str) -> Vec<&str> {
+    let mut tokens = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut close: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if let Some(end) = close {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && end == '"' {
+                escaped = true;
+            } else if c == end {
+                close = None;
+            }
+            continue;
+        }
+        if c.is_whitespace() {
+            if let Some(st) = start.take() {
+                tokens.push(&text[st..i]);
+            }
+            continue;
+        }
+        let first = start.is_none();
+        start.get_or_insert(i);
+        close = match c {
+            '"' => Some('"'),
+            '<' => Some('>'),
+            '\'' if first => Some('\''),
+            _ => None,
+        };
+    }
+    if let Some(st) = start {
+        tokens.push(&text[st..]);
+    }
+    tokens
+}
+
 /// Free text after a command: as typed, unless it is one fully quoted
 /// string, which is unquoted.
 pub fn unquote_rest(rest: &str) -> String {
@@ -220,6 +300,34 @@ mod tests {
         assert!(!a.classic());
         let (_, a) = parse_line("rcpt to:<x@y.org>").unwrap();
         assert!(a.classic());
+    }
+
+    #[test]
+    fn options_among_free_text() {
+        let spec = commands::find("from").unwrap();
+        let (text, a) = rest_options(spec, "\"Alice <a@x.org>\" --ret hdrs").unwrap();
+        assert_eq!(text, "Alice <a@x.org>");
+        assert_eq!(a.opt("--ret"), Some("hdrs"));
+        let (text, a) =
+            rest_options(spec, "--envid 'my id' Alice Example <a@x.org> --requiretls").unwrap();
+        assert_eq!(text, "Alice Example <a@x.org>");
+        assert_eq!(a.opt("--envid"), Some("my id"));
+        assert!(a.flag("--requiretls"));
+        let (text, a) = rest_options(
+            spec,
+            "\"--not an option\" <a@x.org> --param MT-PRIORITY=3 --param=HOLDFOR=60",
+        )
+        .unwrap();
+        assert_eq!(text, "\"--not an option\" <a@x.org>");
+        let params: Vec<_> = a.opts.iter().filter_map(|(_, v)| v.clone()).collect();
+        assert_eq!(params, vec!["MT-PRIORITY=3", "HOLDFOR=60"]);
+        let (text, a) = rest_options(spec, "O'Brien <o@x.org> --force").unwrap();
+        assert_eq!(text, "O'Brien <o@x.org>");
+        assert!(a.flag("--force"));
+        let (text, _) = rest_options(spec, "a@x.org").unwrap();
+        assert_eq!(text, "a@x.org");
+        assert!(rest_options(spec, "a@x.org --frob").is_err());
+        assert!(rest_options(spec, "a@x.org --ret").unwrap_err().message.contains("needs a value"));
     }
 
     #[test]

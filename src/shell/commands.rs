@@ -33,6 +33,11 @@ pub enum Complete {
     /// The XCLIENT or XFORWARD attribute names the server announced (for
     /// `xclient`, `xforward`: the command's name is the extension's).
     Attributes,
+    /// The envelope options whose extension the server announced (for
+    /// `from`, `to`, `cc`, `bcc`), and their values.
+    Envelope,
+    /// `smtp` and `code`, then SMTP verbs (for `help`).
+    Help,
 }
 
 /// How the text after the command name is handed to the handler.
@@ -116,6 +121,9 @@ pub struct Spec {
 }
 
 const MANY: usize = usize::MAX;
+
+/// The options of `to`, `cc` and `bcc`: RCPT TO parameters.
+const RCPT_OPTIONS: &[&str] = &["--notify WHEN", "--orcpt TYPE;ADDR", "--param NAME=VALUE", "--force"];
 
 /// A command with no options, no arguments, recorded as typed.
 const fn cmd(name: &'static str, usage: &'static str, summary: &'static str, run: Handler) -> Spec {
@@ -258,30 +266,42 @@ pub static COMMANDS: &[Spec] = &[
                Without --password-env the password comes from the profile (`password_command`), else\n\
                ~/.netrc, else the prompt; the profile also gives USER and MECHANISM (docs/profiles.md).\n\
                Example: auth PLAIN alice@example.org --password-env SMTP_PASSWORD"),
-    cmd("from", "from ADDRESS", "set the sender (sends MAIL FROM when connected)", Plain(envelope::from))
-        .aliases(&["mail"]).rest(1)
+    cmd("from", "from ADDRESS [--ret full|hdrs] [--envid ID] [--requiretls] [--param NAME=VALUE]... [--force]", "set the sender (sends MAIL FROM when connected)", Plain(envelope::from))
+        .aliases(&["mail"]).rest(1).options(&["--ret FULL|HDRS", "--envid ID", "--requiretls", "--param NAME=VALUE", "--force"]).complete(Complete::Envelope)
         .help("Sets the envelope sender and the From header (unless `header From ...` set it).\n\
                Connected, it sends MAIL FROM:<ADDRESS> at once (EHLO first if the server was not\n\
                greeted yet); otherwise `send` will.\n\
                ADDRESS: alice@example.com, <alice@example.com>, \"Alice Example <alice@example.com>\", or <> (null sender).\n\
-               The classic form MAIL FROM:<alice@example.com> is sent exactly as typed.\n\
-               Example: from \"Alice <alice@example.com>\""),
-    cmd("to", "to ADDRESS...", "add To recipients (sends RCPT TO when connected)", Plain(envelope::to))
-        .aliases(&["rcpt"]).words(1, MANY)
+               MAIL FROM parameters (kept with the sender; `send` sends them too):\n\
+               --ret full|hdrs  in a delivery notice, the whole message or only its headers (DSN, RFC 3461)\n\
+               --envid ID       an identifier returned in every notice (DSN; sent xtext-encoded)\n\
+               --requiretls     the message must travel over TLS all the way (RFC 8689; needs TLS)\n\
+               --param NAME=VALUE  any other, e.g. MT-PRIORITY=3 (RFC 6710), HOLDFOR=60 (RFC 4865); repeatable\n\
+               Each is refused before it is sent when the server did not announce its extension\n\
+               (DSN, REQUIRETLS, MT-PRIORITY...); --force sends it anyway. An unknown NAME is sent with a warning.\n\
+               The classic form MAIL FROM:<alice@example.com> RET=HDRS is sent exactly as typed.\n\
+               Example: from \"Alice <alice@example.com>\" --ret hdrs --envid QQ314159"),
+    cmd("to", "to ADDRESS... [--notify never|success,failure,delay] [--orcpt TYPE;ADDR] [--param NAME=VALUE]... [--force]", "add To recipients (sends RCPT TO when connected)", Plain(envelope::to))
+        .aliases(&["rcpt"]).words(1, MANY).options(RCPT_OPTIONS).complete(Complete::Envelope)
         .help("Adds recipients to the envelope and the To header.\n\
                Connected, it sends RCPT TO:<ADDRESS> for each at once (MAIL FROM first from the\n\
                draft's sender; without one it says so, sends and adds nothing); otherwise `send` will.\n\
                A recipient the server accepted already is not sent again.\n\
-               The classic form RCPT TO:<bob@example.com> is sent exactly as typed.\n\
-               Example: to bob@example.com \"Carol <carol@example.com>\""),
-    cmd("cc", "cc ADDRESS...", "add Cc recipients (sends RCPT TO when connected)", Plain(envelope::cc))
-        .words(1, MANY)
-        .help("Adds recipients to the envelope and the Cc header; like `to` otherwise.\n\
+               RCPT TO parameters (kept with each recipient; `send` sends them too):\n\
+               --notify never|success,failure,delay  when to send a delivery notice (DSN, RFC 3461)\n\
+               --orcpt TYPE;ADDR  the original recipient kept in notices, e.g. rfc822;bob@example.com (one ADDRESS)\n\
+               --param NAME=VALUE  any other; repeatable\n\
+               Each is refused before it is sent when the server did not announce DSN; --force sends it anyway.\n\
+               The classic form RCPT TO:<bob@example.com> NOTIFY=SUCCESS is sent exactly as typed.\n\
+               Example: to bob@example.com --notify success,failure --orcpt rfc822;bob@example.com"),
+    cmd("cc", "cc ADDRESS... [--notify never|success,failure,delay] [--orcpt TYPE;ADDR] [--param NAME=VALUE]... [--force]", "add Cc recipients (sends RCPT TO when connected)", Plain(envelope::cc))
+        .words(1, MANY).options(RCPT_OPTIONS).complete(Complete::Envelope)
+        .help("Adds recipients to the envelope and the Cc header; like `to` otherwise (also its options).\n\
                Example: cc carol@example.com"),
-    cmd("bcc", "bcc ADDRESS...", "add hidden recipients (envelope only, never in a header)", Plain(envelope::bcc))
-        .words(1, MANY)
+    cmd("bcc", "bcc ADDRESS... [--notify never|success,failure,delay] [--orcpt TYPE;ADDR] [--param NAME=VALUE]... [--force]", "add hidden recipients (envelope only, never in a header)", Plain(envelope::bcc))
+        .words(1, MANY).options(RCPT_OPTIONS).complete(Complete::Envelope)
         .help("Adds recipients to the envelope only: no header ever names them.\n\
-               Connected, it sends RCPT TO at once; otherwise `send` will.\n\
+               Connected, it sends RCPT TO at once; otherwise `send` will. The options are `to`'s.\n\
                Example: bcc audit@example.com"),
     cmd("subject", "subject TEXT", "set the Subject header", Plain(draft::subject))
         .rest(1)
@@ -473,9 +493,14 @@ pub static COMMANDS: &[Spec] = &[
         .help("`set` lists the settings and their values; `set NAME VALUE` changes one:"),
     cmd("history", "history", "list the commands typed before (Ctrl-R searches them)", Reads(info::history))
         .help("Lists the history, oldest first. It is kept across runs (see `smtpsh --help`)."),
-    cmd("help", "help [COMMAND]", "list commands, or explain one", Plain(info::help))
-        .aliases(&["?"]).complete(Complete::Commands).words(0, 1)
-        .help("Without an argument, lists every command; with one, shows its usage and help."),
+    cmd("help", "help [COMMAND] | help smtp [VERB] | help code [CODE]", "list commands, or explain one, an SMTP verb or a reply code", Plain(info::help))
+        .aliases(&["?"]).complete(Complete::Help).words(0, 2)
+        .help("Without an argument, lists every command; with one, shows its usage and help.\n\
+               help smtp        lists the SMTP verbs; help smtp VERB explains one (EHLO, MAIL, RCPT,\n\
+               \u{20}                DATA, BDAT, STARTTLS, AUTH, LHLO, XCLIENT, ETRN...): syntax, parameters, RFC\n\
+               help code CODE   explains a reply code (550), an enhanced status code (5.7.26, RFC 3463\n\
+               \u{20}                and the IANA registry) or a class and subject (5.7); help code lists the parts\n\
+               Example: help smtp rcpt   help code 4.7.0"),
     cmd("clear", "clear", "clear the screen (Ctrl-L does it too)", Bare(info::clear))
         .help("Clears the terminal screen; the session is unchanged."),
     cmd("exit", "exit", "leave the shell (QUIT first if connected)", Reads(connect::exit))

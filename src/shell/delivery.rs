@@ -9,7 +9,7 @@
 //! through any [`Output`], and does not know the shell's session: what it
 //! needs comes in a [`Policy`].
 
-use super::cmd::envelope::{check_utf8_address, mail_command_for};
+use super::cmd::envelope::{check_params, check_utf8_address, mail_command_for};
 use super::cmd::greet_on;
 use super::failure::{FailKind, Failure, conn_failure, judge, reply_hint};
 use super::output::Output;
@@ -17,7 +17,8 @@ use super::progress::{Meter, Progress, Upload};
 use super::session::exchange_on;
 use super::settings::Transfer;
 use crate::address::{Address, ReversePath};
-use crate::mime::{self, Content};
+use crate::mime::{self, Content, Draft, Params};
+use crate::smtp::params::For;
 use crate::smtp::{Command, ConnError, Connection, Conversation, Ext, Reply};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +33,33 @@ pub struct Policy {
     pub require_tls: bool,
     /// Set by Ctrl-C.
     pub interrupt: Arc<AtomicBool>,
+}
+
+/// The ESMTP parameters the user gave for the envelope (`from --ret`,
+/// `to --notify`, ...), sent with what `send` adds itself.
+#[derive(Debug, Clone, Default)]
+pub struct EnvelopeParams {
+    /// For MAIL FROM.
+    pub mail: Params,
+    /// For each RCPT TO that has any.
+    pub rcpt: Vec<(Address, Params)>,
+}
+
+impl EnvelopeParams {
+    /// Those the draft carries.
+    pub fn of(draft: &Draft) -> EnvelopeParams {
+        EnvelopeParams {
+            mail: draft.mail_params.clone(),
+            rcpt: draft.rcpt_params.clone(),
+        }
+    }
+    /// The RCPT TO parameters of `addr`.
+    fn rcpt_for(&self, addr: &Address) -> Option<&Params> {
+        self.rcpt
+            .iter()
+            .find(|(a, _)| a.as_str().eq_ignore_ascii_case(addr.as_str()))
+            .map(|(_, p)| p)
+    }
 }
 
 /// A message sent to the end: the server's final reply says whether it
@@ -60,6 +88,7 @@ pub struct Delivery<'a> {
     conn: &'a mut Connection,
     out: &'a mut Output,
     policy: Policy,
+    params: EnvelopeParams,
 }
 
 /// One command of the envelope, and what it is for.
@@ -83,7 +112,18 @@ impl Piped {
 impl<'a> Delivery<'a> {
     /// A delivery on `conn`, printing to `out`.
     pub fn new(conn: &'a mut Connection, out: &'a mut Output, policy: Policy) -> Delivery<'a> {
-        Delivery { conn, out, policy }
+        Delivery {
+            conn,
+            out,
+            policy,
+            params: EnvelopeParams::default(),
+        }
+    }
+
+    /// The same delivery, sending the user's envelope parameters too.
+    pub fn with_params(mut self, params: EnvelopeParams) -> Delivery<'a> {
+        self.params = params;
+        self
     }
 
     fn conversation(&self) -> &Conversation {
@@ -113,6 +153,7 @@ impl<'a> Delivery<'a> {
         self.size_check(size, msg.as_given())?;
         self.require_secure()?;
         let bdat = self.use_bdat()?;
+        self.check_user_params(recipients)?;
         let params = self.mail_params(msg, size, from, recipients)?;
         // The envelope: MAIL FROM unless this transaction has it, RCPT TO for
         // each recipient not yet accepted, and DATA — in one write when the
@@ -199,6 +240,39 @@ impl<'a> Delivery<'a> {
         }))
     }
 
+    /// Refuses, before anything is sent, a parameter the user gave that
+    /// the server did not announce the extension of (unless forced).
+    fn check_user_params(&self, recipients: &[Address]) -> Result<(), Failure> {
+        let c = self.conversation();
+        let p = &self.params;
+        if c.transaction().is_none() {
+            check_params(
+                self.out,
+                c,
+                &p.mail.list,
+                p.mail.forced,
+                For::Mail,
+                "nothing was sent; the draft is kept",
+            )?;
+        }
+        for addr in recipients {
+            if c.transaction().is_some_and(|t| t.is_accepted(addr.as_str())) {
+                continue;
+            }
+            if let Some(r) = p.rcpt_for(addr) {
+                check_params(
+                    self.out,
+                    c,
+                    &r.list,
+                    r.forced,
+                    For::Rcpt,
+                    "nothing was sent; the draft is kept",
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether to use BDAT: `set transfer bdat` needs the server's
     /// CHUNKING; `auto` and `data` use DATA (smtpsh's messages are 7-bit).
     fn use_bdat(&self) -> Result<bool, Failure> {
@@ -235,6 +309,7 @@ impl<'a> Delivery<'a> {
         if c.offers(Ext::Size) {
             params.push(format!("SIZE={size}"));
         }
+        params = self.with_user_params(params);
         let utf8_address = from
             .address()
             .into_iter()
@@ -243,7 +318,9 @@ impl<'a> Delivery<'a> {
         let utf8_header = msg.has_utf8_header();
         if utf8_address.is_some() || utf8_header {
             if c.offers(Ext::SmtpUtf8) {
-                params.push("SMTPUTF8".to_string());
+                if !params.iter().any(|p| keyword(p) == "SMTPUTF8") {
+                    params.push("SMTPUTF8".to_string());
+                }
             } else if c.extensions().is_some() && (utf8_address.is_some() || !msg.as_given()) {
                 let what = utf8_address.map_or_else(
                     || "the header has UTF-8".to_string(),
@@ -262,7 +339,9 @@ impl<'a> Delivery<'a> {
         }
         if msg.has_8bit() {
             if c.offers(Ext::EightBitMime) {
-                params.push("BODY=8BITMIME".to_string());
+                if !params.iter().any(|p| keyword(p) == "BODY") {
+                    params.push("BODY=8BITMIME".to_string());
+                }
             } else if msg.as_given() && !utf8_header {
                 self.out.warn(
                     "the message has 8-bit bytes, but the server does not announce 8BITMIME \
@@ -271,6 +350,18 @@ impl<'a> Delivery<'a> {
             }
         }
         Ok(params)
+    }
+
+    /// `auto` (what smtpsh adds: SIZE=...) with the user's MAIL FROM
+    /// parameters after it; one the user gave replaces smtpsh's own.
+    fn with_user_params(&self, auto: Vec<String>) -> Vec<String> {
+        let user = &self.params.mail.list;
+        let mut out: Vec<String> = auto
+            .into_iter()
+            .filter(|a| !user.iter().any(|u| keyword(u) == keyword(a)))
+            .collect();
+        out.extend(user.iter().cloned());
+        out
     }
 
     /// The commands the transaction still lacks: MAIL FROM (unless it is
@@ -298,7 +389,12 @@ impl<'a> Delivery<'a> {
                 continue;
             }
             check_utf8_address(Some(c), addr)?;
-            let cmd = Command::rcpt_to(addr, &[]).map_err(super::failure::command_error)?;
+            let params = self
+                .params
+                .rcpt_for(addr)
+                .map(|p| p.list.clone())
+                .unwrap_or_default();
+            let cmd = Command::rcpt_to(addr, &params).map_err(super::failure::command_error)?;
             group.push((Piped::Rcpt(addr.clone()), cmd));
         }
         if with_data {
@@ -465,6 +561,14 @@ impl<'a> Delivery<'a> {
             "the connection was closed {end}, so the server did not accept a partial message; {kept}"
         )))
     }
+}
+
+/// The keyword of `KEYWORD=VALUE`, upper case.
+fn keyword(param: &str) -> String {
+    param
+        .split_once('=')
+        .map_or(param, |(k, _)| k)
+        .to_ascii_uppercase()
 }
 
 /// The reply after the end of the message (`.` or `BDAT ... LAST`): the

@@ -16,7 +16,7 @@ use rustyline::history::{FileHistory, History};
 use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Context};
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -169,6 +169,9 @@ pub struct ShellHelper {
     attributes: Rc<RefCell<Attributes>>,
     /// The profile names of the config file (for `connect`).
     profiles: Rc<RefCell<Vec<String>>>,
+    /// Whether the server was greeted with EHLO (so `extensions` is what
+    /// it announced, not merely unknown).
+    announced: Rc<Cell<bool>>,
     /// The line as it stands while it is edited (to give it back when the
     /// prompt is redrawn for a reply the server sent on its own).
     editing: Rc<RefCell<String>>,
@@ -221,12 +224,37 @@ impl ShellHelper {
                 .iter()
                 .filter_map(|o| o.split(' ').next())
                 .filter(|o| o.starts_with(word))
+                .filter(|o| spec.complete != Complete::Envelope || self.offered(o))
                 .map(|o| format!("{o} "));
             return (start, pairs(opts));
         }
         let nargs = head.split_whitespace().count() - 1;
         let prev = head.split_whitespace().last().unwrap_or("");
         match spec.complete {
+            Complete::Envelope => (start, pairs(self.envelope_values(spec.name, prev, word))),
+            Complete::Help if nargs == 0 => (
+                start,
+                pairs(
+                    ["smtp ", "code "]
+                        .into_iter()
+                        .map(String::from)
+                        .chain(commands::names_starting_with(word).into_iter().map(String::from))
+                        .filter(|w| w.starts_with(word)),
+                ),
+            ),
+            Complete::Help if nargs == 1 && prev == "smtp" => {
+                let up = word.to_ascii_uppercase();
+                (
+                    start,
+                    pairs(
+                        crate::smtp::verbs::VERBS
+                            .iter()
+                            .map(|v| v.name)
+                            .filter(|n| n.starts_with(&up))
+                            .map(String::from),
+                    ),
+                )
+            }
             Complete::Paths => {
                 if prev == "--type" || prev == "--name" || prev == "--cid" {
                     return (start, Vec::new());
@@ -361,6 +389,54 @@ impl ShellHelper {
     }
 }
 
+impl ShellHelper {
+    /// Whether Tab offers an envelope option (`--ret`...): when the server
+    /// announced what it needs, or nothing is known yet (not greeted: the
+    /// draft keeps it and `send` checks it).
+    fn offered(&self, option: &str) -> bool {
+        if !self.announced.get() {
+            return true;
+        }
+        super::cmd::envelope::option_extension(option)
+            .is_none_or(|ext| self.extensions.borrow().iter().any(|e| e == ext))
+    }
+    /// The values Tab offers after an envelope option: `--ret full|hdrs`,
+    /// the `--notify` conditions, `rfc822;` for `--orcpt`, and for
+    /// `--param` the keywords (of this command) whose extension the server
+    /// announced.
+    fn envelope_values(&self, command: &str, prev: &str, word: &str) -> Vec<String> {
+        use crate::smtp::params::{For, KNOWN};
+        let values: Vec<String> = match prev {
+            "--ret" => vec!["full".into(), "hdrs".into()],
+            "--notify" => ["never", "success", "failure", "delay", "success,failure", "success,failure,delay"]
+                .map(String::from)
+                .to_vec(),
+            "--orcpt" => vec!["rfc822;".into()],
+            "--param" => {
+                let on = if command == "from" { For::Mail } else { For::Rcpt };
+                let ext = self.extensions.borrow();
+                KNOWN
+                    .iter()
+                    .filter(|k| k.on == on)
+                    // Not those `send` adds, nor those with an option of their own.
+                    .filter(|k| {
+                        !["SIZE", "BODY", "SMTPUTF8", "RET", "ENVID", "NOTIFY", "ORCPT", "REQUIRETLS"]
+                            .contains(&k.keyword)
+                    })
+                    .filter(|k| ext.iter().any(|e| e == k.extension))
+                    .map(|k| format!("{}=", k.keyword))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let low = word.to_ascii_lowercase();
+        values
+            .into_iter()
+            .filter(|v| v.to_ascii_lowercase().starts_with(&low))
+            .collect()
+    }
+}
+
 impl Completer for ShellHelper {
     type Candidate = Pair;
     fn complete(
@@ -453,6 +529,7 @@ pub struct Editor {
     mechanisms: Rc<RefCell<Vec<String>>>,
     attributes: Rc<RefCell<Attributes>>,
     profiles: Rc<RefCell<Vec<String>>>,
+    announced: Rc<Cell<bool>>,
     editing: Rc<RefCell<String>>,
     history: Option<HistoryFile>,
     warning: Option<String>,
@@ -483,6 +560,7 @@ impl Editor {
         let mechanisms = Rc::new(RefCell::new(Vec::new()));
         let attributes = Rc::new(RefCell::new(Vec::new()));
         let profiles = Rc::new(RefCell::new(Vec::new()));
+        let announced = Rc::new(Cell::new(false));
         let editing = Rc::new(RefCell::new(String::new()));
         let mode = SharedMode::default();
         ed.set_helper(Some(ShellHelper {
@@ -491,6 +569,7 @@ impl Editor {
             mechanisms: mechanisms.clone(),
             attributes: attributes.clone(),
             profiles: profiles.clone(),
+            announced: announced.clone(),
             editing: editing.clone(),
             color,
             mode: mode.clone(),
@@ -525,6 +604,7 @@ impl Editor {
             mechanisms,
             attributes,
             profiles,
+            announced,
             editing,
             history,
             warning,
@@ -552,6 +632,7 @@ impl Editor {
                     .collect()
             })
             .unwrap_or_default();
+        self.announced.set(ext.is_some());
         *self.mechanisms.borrow_mut() = super::cmd::auth::completable_mechanisms(ext);
         *self.attributes.borrow_mut() = [Forward::Xclient, Forward::Xforward]
             .iter()
@@ -685,6 +766,7 @@ mod tests {
                 vec!["NAME".into(), "ADDR".into(), "PORT".into()],
             )])),
             profiles: Rc::new(RefCell::new(vec!["work".into(), "home".into()])),
+            announced: Rc::new(Cell::new(true)),
             editing: Rc::new(RefCell::new(String::new())),
             color: true,
         }
@@ -754,6 +836,45 @@ mod tests {
         assert_eq!(words("raw RS"), vec!["RSET"]);
         assert_eq!(words("raw MAIL FROM:<a@b.org> BO"), vec!["BODY=8BITMIME"]);
         assert!(words("frob x").is_empty());
+    }
+
+    #[test]
+    fn completes_envelope_options_the_server_announced() {
+        // The test server announces SIZE, 8BITMIME, XCLIENT: no DSN, no REQUIRETLS.
+        assert_eq!(words("from a@b.org --"), vec!["--param ", "--force "]);
+        assert_eq!(words("to b@c.org --"), vec!["--param ", "--force "]);
+        let h = helper();
+        h.extensions.borrow_mut().extend(["DSN".into(), "MT-PRIORITY".into()]);
+        let with = |line: &str| -> Vec<String> {
+            h.candidates(line, line.len()).1.into_iter().map(|p| p.replacement).collect()
+        };
+        assert_eq!(
+            with("from a@b.org --"),
+            vec!["--ret ", "--envid ", "--param ", "--force "]
+        );
+        assert_eq!(with("from a@b.org --re"), vec!["--ret "]);
+        assert_eq!(with("from a@b.org --ret "), vec!["full", "hdrs"]);
+        assert_eq!(with("from a@b.org --param "), vec!["MT-PRIORITY="]);
+        assert_eq!(
+            with("bcc b@c.org --"),
+            vec!["--notify ", "--orcpt ", "--param ", "--force "]
+        );
+        assert_eq!(with("to b@c.org --notify su"), vec!["success", "success,failure", "success,failure,delay"]);
+        assert_eq!(with("cc b@c.org --orcpt "), vec!["rfc822;"]);
+        h.extensions.borrow_mut().push("REQUIRETLS".into());
+        assert!(with("from a --").contains(&"--requiretls ".to_string()));
+        // Not greeted yet: everything (the draft keeps it; `send` checks it).
+        h.announced.set(false);
+        h.extensions.borrow_mut().clear();
+        assert_eq!(with("from a --").len(), 5);
+    }
+
+    #[test]
+    fn completes_help_topics_verbs() {
+        assert_eq!(words("help sm"), vec!["smtp "]);
+        assert_eq!(words("help smtp ST"), vec!["STARTTLS"]);
+        assert!(words("help smtp ").contains(&"XCLIENT".to_string()));
+        assert!(words("help code ").is_empty());
     }
 
     #[test]

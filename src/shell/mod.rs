@@ -547,6 +547,7 @@ fn interactive(s: &mut Session, no_history: bool) {
         let reach = watch::Reach {
             printer: printer.as_mut(),
             color: s.out.color(),
+            explain: s.out.explain,
             wake,
         };
         let conn = s.live.as_mut().map(|l| &mut l.conn);

@@ -133,6 +133,39 @@ pub fn class_tone(code: u16) -> Tone {
     }
 }
 
+/// Which replies get a line saying what their enhanced status code means
+/// (`set explain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Explain {
+    /// Every reply with an enhanced status code.
+    #[default]
+    On,
+    /// Only 4xx and 5xx replies.
+    Errors,
+    /// None.
+    Off,
+}
+
+impl Explain {
+    /// Parses `on`, `off` or `errors`.
+    pub fn parse(s: &str) -> Option<Explain> {
+        match s.to_ascii_lowercase().as_str() {
+            "on" => Some(Explain::On),
+            "errors" => Some(Explain::Errors),
+            "off" => Some(Explain::Off),
+            _ => None,
+        }
+    }
+    /// The name as typed.
+    pub fn name(self) -> &'static str {
+        match self {
+            Explain::On => "on",
+            Explain::Errors => "errors",
+            Explain::Off => "off",
+        }
+    }
+}
+
 /// A writer that can be moved to another thread.
 type Sink = RefCell<Box<dyn Write + Send>>;
 
@@ -146,6 +179,9 @@ pub struct Output {
     pub verbose: bool,
     /// During AUTH: show each 334 challenge decoded after it.
     pub sasl: bool,
+    /// `set explain`: a dimmed line under a reply saying what its
+    /// enhanced status code means.
+    pub explain: Explain,
     /// Say when a reply is slow to come (a person at a terminal).
     pub waiting_notes: bool,
     /// The last reply shown, for `expect`.
@@ -196,6 +232,7 @@ impl Output {
             color,
             verbose: false,
             sasl: false,
+            explain: Explain::On,
             waiting_notes: false,
             last_reply: None,
             broken: Cell::new(false),
@@ -407,6 +444,27 @@ impl Output {
                 Wrap::No,
             );
         }
+        if let Some(line) = self.explanation(reply) {
+            self.line_out(&line);
+        }
+    }
+    /// The dimmed line under `reply` that says what its enhanced status
+    /// code means (RFC 3463 and the IANA registry), per `set explain`.
+    /// It starts with spaces, like no command or reply line, so a
+    /// transcript reader never takes it for one.
+    pub fn explanation(&self, reply: &Reply) -> Option<String> {
+        let code = reply.enhanced?;
+        let shown = match self.explain {
+            Explain::On => true,
+            Explain::Errors => reply.is_error(),
+            Explain::Off => false,
+        };
+        shown.then(|| {
+            format!(
+                "    {}",
+                self.paint(Tone::Dim, &crate::smtp::codes::one_line(code))
+            )
+        })
     }
     /// `mark text`, each in its tone (`None`: as it is).
     fn marked(&self, mark: (&str, Tone), text: &str, tone: Option<Tone>) -> String {
@@ -616,9 +674,18 @@ mod tests {
         let mut p = crate::smtp::ReplyParser::new();
         p.push(format!("550 5.1.1 {long}\r\n").as_bytes()).unwrap();
         let r = p.next_reply().unwrap();
+        o.explain = Explain::Off;
         o.reply(&r, false);
         o.verbatim(&format!("Subject: {long}"));
         assert_eq!(c.stdout().lines().count(), 3, "{}", c.stdout());
+        // The explanation under a reply is text: it wraps, hanging.
+        c.take();
+        o.explain = Explain::On;
+        o.reply(&r, false);
+        let out = c.stdout();
+        assert!(out.lines().count() > 2, "{out}");
+        assert!(out.lines().skip(1).all(|l| l.chars().count() <= 40), "{out}");
+        assert!(out.contains("\n    5.1.1 Bad destination mailbox\n      address"), "{out}");
         // Without a width (a pipe, a file): never wrapped.
         let (o, c) = Output::capture(false);
         o.plain(&format!("extensions:   {long} {long}"));

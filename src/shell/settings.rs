@@ -112,6 +112,10 @@ pub static SETTINGS: &[Setting] = &[
     Setting { name: "verbose", aliases: &[], values: "on|off", suggestions: &["on", "off"],
         show: |s| on_off(s.out.verbose), set: set_verbose,
         help: "show protocol notices (e.g. a reply line ending in a bare LF)" },
+    Setting { name: "explain", aliases: &[], values: "on|errors|off", suggestions: &["on", "errors", "off"],
+        show: |s| s.out.explain.name().to_string(), set: set_explain,
+        help: "under a reply with an enhanced status code (5.7.26), a dimmed line saying what it means, from \
+               the IANA registry (RFC 3463 and later); `errors`: only under 4xx/5xx replies" },
     Setting { name: "require-tls", aliases: &[], values: "on|off", suggestions: &["on", "off"],
         show: |s| on_off(s.settings.require_tls), set: set_require_tls,
         help: "never send MAIL, RCPT, DATA or AUTH without TLS (connect upgrades with STARTTLS or stops)" },
@@ -173,6 +177,14 @@ fn show_pager(s: &Session) -> String {
 fn set_pager(s: &mut Session, v: &str) -> Result<String, Failure> {
     s.out.pager = parse_on_off(v)?;
     Ok(format!("pager: {}", show_pager(s)))
+}
+
+fn set_explain(s: &mut Session, v: &str) -> Result<String, Failure> {
+    s.out.explain = super::output::Explain::parse(v).ok_or_else(|| {
+        Failure::local(format!("explain is on, errors or off, not '{v}'"))
+            .hint("set explain off hides the lines; `help code X.Y.Z` still explains a code")
+    })?;
+    Ok(format!("explain: {}", s.out.explain.name()))
 }
 
 fn set_verbose(s: &mut Session, v: &str) -> Result<String, Failure> {

@@ -239,6 +239,7 @@ fn a_reply_the_server_sends_on_its_own_closes_the_conversation() {
     let reach = Reach {
         printer: Some(&mut printer),
         color: false,
+        explain: super::output::Explain::On,
         wake: false,
     };
     let ((), seen) = watch::around(conn, reach, || {
@@ -275,6 +276,7 @@ fn the_watcher_notices_a_silent_close_and_leaves_an_idle_connection_alone() {
     let reach = Reach {
         printer: None,
         color: false,
+        explain: super::output::Explain::On,
         wake: false,
     };
     let ((), seen) = watch::around(conn, reach, || {});
@@ -285,6 +287,7 @@ fn the_watcher_notices_a_silent_close_and_leaves_an_idle_connection_alone() {
     let reach = Reach {
         printer: Some(&mut printer),
         color: false,
+        explain: super::output::Explain::On,
         wake: false,
     };
     let conn = s.live.as_mut().map(|l| &mut l.conn);

@@ -54,6 +54,8 @@ pub struct Reach<'a> {
     pub printer: Option<&'a mut Printer>,
     /// Colour the transcript.
     pub color: bool,
+    /// `set explain`: what replies get a line on their code.
+    pub explain: super::output::Explain,
     /// Wake the line editor when the conversation ends (only when it
     /// really waits at a terminal).
     pub wake: bool,
@@ -86,6 +88,7 @@ pub fn around<R>(
 /// reports what the server sent, until `stop` or the end of the conversation.
 fn watch(conn: &mut Connection, stop: &UnixStream, mut reach: Reach<'_>) -> Seen {
     let (mut out, captured) = Output::capture(reach.color);
+    out.explain = reach.explain;
     let mut seen = Seen::default();
     // A reply already received whole comes first; then the socket is
     // read only once it has something (a socket timeout is a few ms at

@@ -28,6 +28,10 @@ pub enum Ext {
     Dsn,
     /// `ENHANCEDSTATUSCODES` (RFC 2034).
     EnhancedStatusCodes,
+    /// `REQUIRETLS` (RFC 8689).
+    RequireTls,
+    /// `MT-PRIORITY` (RFC 6710).
+    MtPriority,
 }
 
 impl Ext {
@@ -43,6 +47,8 @@ impl Ext {
         Ext::BinaryMime,
         Ext::Dsn,
         Ext::EnhancedStatusCodes,
+        Ext::RequireTls,
+        Ext::MtPriority,
     ];
     /// The EHLO keyword.
     pub fn keyword(self) -> &'static str {
@@ -57,6 +63,8 @@ impl Ext {
             Ext::BinaryMime => "BINARYMIME",
             Ext::Dsn => "DSN",
             Ext::EnhancedStatusCodes => "ENHANCEDSTATUSCODES",
+            Ext::RequireTls => "REQUIRETLS",
+            Ext::MtPriority => "MT-PRIORITY",
         }
     }
     /// The MAIL FROM parameter that uses this extension, as Tab offers it
@@ -68,6 +76,8 @@ impl Ext {
             Ext::BinaryMime => Some("BODY=BINARYMIME"),
             Ext::SmtpUtf8 => Some("SMTPUTF8"),
             Ext::Dsn => Some("RET="),
+            Ext::RequireTls => Some("REQUIRETLS"),
+            Ext::MtPriority => Some("MT-PRIORITY="),
             _ => None,
         }
     }

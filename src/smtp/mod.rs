@@ -6,6 +6,11 @@
 //! - [`command`]: typed commands (verbs typed too) that refuse CR/LF/NUL; one `Display` for the
 //!   transcript and one wire form.
 //! - [`extensions`]: the capabilities announced in an EHLO reply.
+//! - [`params`]: MAIL/RCPT parameters (DSN, REQUIRETLS, MT-PRIORITY, ...):
+//!   syntax, xtext, and the extension each needs.
+//! - [`codes`]: what reply codes and enhanced status codes mean (the IANA
+//!   registry as data, with fallbacks by class and subject).
+//! - [`verbs`]: what each SMTP verb does (`help smtp VERB`).
 //! - [`dns`]: a tiny DNS stub resolver: MX lookup in RFC 5321 §5.1 order
 //!   (fallback to A/AAAA, null MX), host addresses IPv6 first.
 //! - [`dotstuff`]: DATA transparency (CRLF normalisation and dot-stuffing).
@@ -19,16 +24,19 @@
 //!   functions, and a `Secret` that never prints.
 
 pub mod client;
+pub mod codes;
 pub mod command;
 pub mod conn;
 pub mod dns;
 pub mod dotstuff;
 pub mod extensions;
 pub mod forward;
+pub mod params;
 pub mod proxy;
 pub mod reply;
 pub mod sasl;
 pub mod tls;
+pub mod verbs;
 
 pub use client::{Change, Closed, Conversation, Stage, Transaction};
 pub use command::{Command, CommandError, Detail, Verb};

@@ -381,6 +381,7 @@ fn show_last(s: &mut Session) -> Result<(), Failure> {
 /// what is wrong with its `cid:` references.
 fn preview(s: &Session, msg: &Message, draft: &Draft) -> Result<(), Failure> {
     let text = msg.preview().map_err(|e| Failure::local(e.to_string()))?;
+    envelope_params_note(s, draft);
     // The message's lines as they are: wrapped, a header would look folded.
     s.out.verbatim(&text);
     s.out.plain("");
@@ -397,6 +398,22 @@ fn preview(s: &Session, msg: &Message, draft: &Draft) -> Result<(), Failure> {
         s.out.warn(&w);
     }
     Ok(())
+}
+
+/// What the envelope carries besides the addresses (`from --ret`, `to
+/// --notify`), which no header shows.
+fn envelope_params_note(s: &Session, draft: &Draft) {
+    let mut parts = Vec::new();
+    if !draft.mail_params.is_empty() {
+        parts.push(format!("MAIL FROM {}", draft.mail_params.list.join(" ")));
+    }
+    for (addr, p) in &draft.rcpt_params {
+        parts.push(format!("RCPT TO:<{addr}> {}", p.list.join(" ")));
+    }
+    if !parts.is_empty() {
+        s.out
+            .note(&format!("envelope parameters: {}", parts.join("; ")));
+    }
 }
 
 /// Checks the size against the server's SIZE limit: a warning, or with

@@ -7,15 +7,161 @@
 use super::tls::require_secure;
 use super::{ensure_greeted, plural};
 use crate::address::{Address, Mailbox, ReversePath};
-use crate::shell::args::{Args, strip_verb_prefix};
+use crate::mime::Params;
+use crate::shell::args::{Args, rest_options, strip_verb_prefix};
+use crate::shell::commands;
 use crate::shell::failure::{Failure, command_error, judge};
+use crate::shell::output::Output;
 use crate::shell::session::Session;
+use crate::smtp::params::{self, For, Param, Verdict};
 use crate::smtp::{Command, Conversation, Ext, Reply, Stage};
 
 fn address_failure(input: &str, e: impl std::fmt::Display) -> Failure {
-    Failure::local(format!("'{input}' is not a valid address: {e}")).hint(
+    let f = Failure::local(format!("'{input}' is not a valid address: {e}"));
+    let looks_like_param = input
+        .split_once('=')
+        .is_some_and(|(k, _)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    if looks_like_param {
+        return f.hint(
+            "an SMTP parameter? give it as an option (--notify, --orcpt, --param NAME=VALUE; \
+             `help to`), or type the classic form: RCPT TO:<bob@example.com> NOTIFY=SUCCESS",
+        );
+    }
+    f.hint(
         "examples: alice@example.com  <alice@example.com>  \"Alice Example <alice@example.com>\"",
     )
+}
+
+/// The extension an envelope option needs (for Tab: offered only when
+/// the server announced it).
+pub fn option_extension(option: &str) -> Option<&'static str> {
+    match option {
+        "--ret" | "--envid" | "--notify" | "--orcpt" => Some("DSN"),
+        "--requiretls" => Some("REQUIRETLS"),
+        _ => None,
+    }
+}
+
+/// The parameters given as options: `--ret`, `--envid`, `--requiretls`
+/// (MAIL) or `--notify`, `--orcpt` (RCPT), and each `--param`, in the
+/// order typed; a keyword given twice is refused (RFC 5321 §4.1.2 allows
+/// each once).
+fn option_params(a: &Args, on: For) -> Result<Params, Failure> {
+    let bad = |e: params::ParamError| {
+        Failure::local(e.0).hint(match on {
+            For::Mail => "see `help from`",
+            For::Rcpt => "see `help to`",
+        })
+    };
+    let mut list: Vec<Param> = Vec::new();
+    for (name, value) in &a.opts {
+        let v = value.as_deref().unwrap_or_default();
+        let p = match name.as_str() {
+            "--ret" => params::ret(v),
+            "--envid" => params::envid(v),
+            "--requiretls" => Param::new("REQUIRETLS", None),
+            "--notify" => params::notify(v),
+            "--orcpt" => params::orcpt(v),
+            "--param" => Param::parse(v),
+            _ => continue,
+        }
+        .map_err(bad)?;
+        if list.iter().any(|q| q.keyword() == p.keyword()) {
+            return Err(Failure::local(format!(
+                "{} is given twice; a parameter goes once on {}",
+                p.keyword(),
+                on.command()
+            ))
+            .hint("keep one of them"));
+        }
+        list.push(p);
+    }
+    Ok(Params {
+        list: list.iter().map(ToString::to_string).collect(),
+        forced: a.flag("--force"),
+    })
+}
+
+/// The parameters after the address of a classic line (`MAIL FROM:<a>
+/// RET=HDRS`), which go out as typed: those that are valid are kept for
+/// `send`; a warning says what is not valid, or not announced.
+fn classic_params(out: &Output, words: &[String], on: For, c: Option<&Conversation>) -> Params {
+    let mut list = Vec::new();
+    for w in words {
+        match Param::parse(w) {
+            Ok(p) => {
+                if let Some(c) = c.filter(|c| c.hello().is_some())
+                    && let Some(Verdict::Refuse(why) | Verdict::Warn(why)) =
+                        params::judge(&p, on, c.extensions(), c.is_secure())
+                {
+                    out.warn(&format!("{why}; sent as typed (the classic form)"));
+                }
+                list.push(p.to_string());
+            }
+            Err(e) => out.warn(&format!(
+                "{e}; sent as typed (the classic form), but not kept for `send`"
+            )),
+        }
+    }
+    Params {
+        list,
+        forced: true,
+    }
+}
+
+/// Refuses the parameters the server cannot take (unless `forced`) and
+/// warns about those it may not know; nothing to judge before EHLO.
+/// `consequence`: what a refusal leaves undone, e.g. "MAIL FROM was not
+/// sent, and the sender was not changed"; `draft`: the parameters come
+/// from the draft (`send`), not from the command line.
+pub fn check_params(
+    out: &Output,
+    c: &Conversation,
+    list: &[String],
+    forced: bool,
+    on: For,
+    consequence: &str,
+) -> Result<(), Failure> {
+    if c.hello().is_none() {
+        return Ok(());
+    }
+    for text in list {
+        let Ok(p) = Param::parse(text) else {
+            continue;
+        };
+        match params::judge(&p, on, c.extensions(), c.is_secure()) {
+            None => {}
+            Some(Verdict::Warn(why)) => out.warn(&why),
+            Some(Verdict::Refuse(why)) if forced => {
+                out.warn(&format!("{why}; sent anyway (--force)"));
+            }
+            Some(Verdict::Refuse(why)) => {
+                let cmd = match on {
+                    For::Mail => "from",
+                    For::Rcpt => "to",
+                };
+                return Err(Failure::local(format!("{why}: {consequence}")).hint(format!(
+                    "`{cmd} ... --force` sends {} anyway (to see what the server says); \
+                     or give the {} again without it",
+                    p.keyword(),
+                    match on {
+                        For::Mail => "sender",
+                        For::Rcpt => "recipient",
+                    }
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Before parameters are judged on an open connection: the server must
+/// have said what it offers (EHLO first, as MAIL would need anyway).
+fn greet_for_params(s: &mut Session, list: &[String]) -> Result<(), Failure> {
+    if s.is_open() && !list.is_empty() {
+        ensure_greeted(s, "the parameters are checked against its extensions")?;
+    }
+    Ok(())
 }
 
 /// Refuses a non-ASCII address (RFC 6531) unless the server announced
@@ -87,27 +233,57 @@ fn send_as_typed(s: &mut Session, a: &Args, what: &str) -> Result<(), Failure> {
     judge(&reply, what).map_err(|f| sequence_hint(s, &reply, f))
 }
 
-/// `from ADDRESS` (also `MAIL FROM:<ADDRESS> [PARAMS]`).
+/// `from ADDRESS [OPTIONS]` (also `MAIL FROM:<ADDRESS> [PARAMS]`).
 pub fn from(s: &mut Session, a: Args) -> Result<(), Failure> {
-    let text = strip_verb_prefix(&a.rest, "FROM:");
-    // Classic form `MAIL FROM:<a@b> SIZE=10`: parameters after the `>`.
-    let (addr_text, params): (&str, Vec<String>) = match text.find('>') {
-        Some(i) if text.trim_start().starts_with('<') => (
-            &text[..=i],
-            text[i + 1..].split_whitespace().map(String::from).collect(),
-        ),
-        _ => (text, Vec::new()),
+    let classic = a.classic();
+    let (text, params) = if classic {
+        let text = strip_verb_prefix(&a.rest, "FROM:");
+        // Classic form `MAIL FROM:<a@b> SIZE=10`: parameters after the `>`.
+        match text.find('>') {
+            Some(i) if text.trim_start().starts_with('<') => {
+                let words: Vec<String> =
+                    text[i + 1..].split_whitespace().map(String::from).collect();
+                let p = classic_params(&s.out, &words, For::Mail, s.conversation());
+                (text[..=i].to_string(), p)
+            }
+            _ => (text.to_string(), Params::default()),
+        }
+    } else {
+        let spec = commands::find("from").ok_or_else(|| Failure::local("no `from` command"))?;
+        let (text, opts) = rest_options(spec, a.verbatim.trim())?;
+        (text, option_params(&opts, For::Mail)?)
     };
+    if text.trim().is_empty() {
+        return Err(Failure::local("no address given").hint(
+            "usage: from ADDRESS [--ret full|hdrs] [--envid ID] [--requiretls] [--param NAME=VALUE]",
+        ));
+    }
+    let addr_text = text.as_str();
     let path = ReversePath::parse(addr_text).map_err(|e| address_failure(addr_text, e))?;
     if let Some(addr) = path.address() {
         check_utf8_address(s.conversation(), addr)?;
     }
     // Everything that can refuse comes before the draft changes.
     let open = s.is_open();
-    let transaction = s.conversation().and_then(Conversation::transaction);
     if open {
         require_secure(s, "MAIL FROM")?;
-        if let Some(t) = transaction.filter(|_| !a.classic()) {
+    }
+    if open && !classic {
+        greet_for_params(s, &params.list)?;
+        if let Some(c) = s.conversation() {
+            check_params(
+                &s.out,
+                c,
+                &params.list,
+                params.forced,
+                For::Mail,
+                "MAIL FROM was not sent, and the sender was not changed",
+            )?;
+        }
+    }
+    let transaction = s.conversation().and_then(Conversation::transaction);
+    if open {
+        if let Some(t) = transaction.filter(|_| !classic) {
             let wanted = path.address().map_or_else(String::new, ToString::to_string);
             if t.sender() != Some(wanted.as_str()) {
                 return Err(Failure::local(format!(
@@ -121,26 +297,46 @@ pub fn from(s: &mut Session, a: Args) -> Result<(), Failure> {
     }
     let in_transaction = transaction.is_some();
     s.draft.from = Some(path.clone());
+    let shown = params_text(&params);
+    s.draft.mail_params = params;
     s.touch_draft();
     if !open {
         s.out.note(&format!(
-            "sender set to {path} (MAIL FROM is sent by `send`, or at once when connected)"
+            "sender set to {path}{shown} (MAIL FROM is sent by `send`, or at once when connected)"
         ));
         return Ok(());
     }
-    if a.classic() {
+    if classic {
         return send_as_typed(s, &a, "the sender (MAIL FROM)");
     }
     if in_transaction {
         s.out.note(&format!(
-            "the server accepted {path} as the sender already; nothing sent"
+            "the server accepted {path} as the sender already; nothing sent{}",
+            if shown.is_empty() {
+                ""
+            } else {
+                " (the parameters go with the next MAIL FROM; `rset` ends this transaction)"
+            }
         ));
         return Ok(());
     }
     ensure_greeted(s, "MAIL FROM needs a greeting")?;
-    let cmd = mail_command(s, &path, &params)?;
+    let extra = s.draft.mail_params.list.clone();
+    let cmd = mail_command(s, &path, &extra)?;
     let reply = s.exchange(&cmd)?;
     judge(&reply, "the sender (MAIL FROM)").map_err(|f| sequence_hint(s, &reply, f))
+}
+
+/// ` (RET=HDRS ENVID=x)` for notes and `status`, or nothing.
+pub fn params_text(p: &Params) -> String {
+    if p.is_empty() {
+        return String::new();
+    }
+    format!(
+        " ({}{})",
+        p.list.join(" "),
+        if p.forced { ", forced" } else { "" }
+    )
 }
 
 /// Which recipient list a command fills.
@@ -151,10 +347,17 @@ enum Field {
     Bcc,
 }
 
-/// `to`/`cc`/`bcc ADDRESS...` (also `RCPT TO:<ADDRESS>`).
+/// `to`/`cc`/`bcc ADDRESS... [OPTIONS]` (also `RCPT TO:<ADDRESS> [PARAMS]`).
 fn add_recipients(s: &mut Session, a: Args, field: Field) -> Result<(), Failure> {
+    let classic = a.classic();
     let mut boxes = Vec::new();
+    let mut after_address: Vec<String> = Vec::new();
     for w in &a.words {
+        if classic && !boxes.is_empty() {
+            // `RCPT TO:<b> NOTIFY=SUCCESS`: what follows the address are parameters.
+            after_address.push(w.clone());
+            continue;
+        }
         let text = strip_verb_prefix(w, "TO:");
         if text.is_empty() {
             continue;
@@ -166,12 +369,34 @@ fn add_recipients(s: &mut Session, a: Args, field: Field) -> Result<(), Failure>
     if boxes.is_empty() {
         return Err(Failure::local("no address given").hint("example: to bob@example.com"));
     }
+    let params = if classic {
+        classic_params(&s.out, &after_address, For::Rcpt, s.conversation())
+    } else {
+        option_params(&a, For::Rcpt)?
+    };
+    if boxes.len() > 1 && a.opt("--orcpt").is_some() {
+        return Err(Failure::local(
+            "--orcpt names the original recipient of one address, and several were given",
+        )
+        .hint("give each recipient with its own --orcpt: to a@x --orcpt rfc822;a@x, then to b@y ..."));
+    }
     // Everything that can refuse comes before the draft changes.
     let open = s.is_open();
     if open {
         require_secure(s, "RCPT TO")?;
-        if !a.classic() {
+        if !classic {
             sender_known(s)?;
+            greet_for_params(s, &params.list)?;
+            if let Some(c) = s.conversation() {
+                check_params(
+                    &s.out,
+                    c,
+                    &params.list,
+                    params.forced,
+                    For::Rcpt,
+                    "RCPT TO was not sent, and the recipient was not added",
+                )?;
+            }
         }
     }
     let list = match field {
@@ -184,17 +409,24 @@ fn add_recipients(s: &mut Session, a: Args, field: Field) -> Result<(), Failure>
             list.push(m.clone());
         }
     }
+    let given = !params.is_empty() || a.opts.iter().any(|(n, _)| n != "--force");
+    for m in &boxes {
+        if given {
+            s.draft.set_rcpt_params(&m.address, params.clone());
+        }
+    }
     s.touch_draft();
     if !open {
         let names: Vec<String> = boxes.iter().map(|m| m.address.to_string()).collect();
         s.out.note(&format!(
-            "recipient{} {} added (RCPT TO is sent by `send`, or at once when connected)",
+            "recipient{} {}{} added (RCPT TO is sent by `send`, or at once when connected)",
             if names.len() == 1 { "" } else { "s" },
-            names.join(", ")
+            names.join(", "),
+            params_text(&params)
         ));
         return Ok(());
     }
-    if a.classic() {
+    if classic {
         return send_as_typed(s, &a, "the recipient (RCPT TO)");
     }
     open_transaction(s)?;
@@ -251,14 +483,31 @@ fn open_transaction(s: &mut Session) -> Result<(), Failure> {
     s.out.note(&format!(
         "MAIL FROM first, from the draft's sender {sender}"
     ));
-    let cmd = mail_command(s, &sender, &[])?;
+    let extra = s.draft.mail_params.clone();
+    if let Some(c) = s.conversation() {
+        check_params(
+            &s.out,
+            c,
+            &extra.list,
+            extra.forced,
+            For::Mail,
+            "MAIL FROM was not sent (nor RCPT TO)",
+        )?;
+    }
+    let cmd = mail_command(s, &sender, &extra.list)?;
     let reply = s.exchange(&cmd)?;
     judge(&reply, "the sender (MAIL FROM)").map_err(|f| sequence_hint(s, &reply, f))
 }
 
-/// RCPT TO for one address (the conversation records the outcome).
+/// RCPT TO for one address, with the parameters the draft has for it
+/// (the conversation records the outcome).
 fn rcpt(s: &mut Session, addr: &Address) -> Result<Reply, Failure> {
-    let cmd = Command::rcpt_to(addr, &[]).map_err(command_error)?;
+    let params = s
+        .draft
+        .rcpt_params_for(addr)
+        .map(|p| p.list.clone())
+        .unwrap_or_default();
+    let cmd = Command::rcpt_to(addr, &params).map_err(command_error)?;
     s.exchange(&cmd)
 }
 

@@ -32,6 +32,15 @@ pub fn history(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), F
 /// `help [COMMAND]`, through the pager when it is taller than the screen.
 pub fn help(s: &mut Session, a: Args) -> Result<(), Failure> {
     let o = &s.out;
+    match a.words.first().map(String::as_str) {
+        Some("smtp") => return help_smtp(o, a.words.get(1).map(String::as_str)),
+        Some("code") => return help_code(o, a.words.get(1).map(String::as_str)),
+        _ if a.words.len() > 1 => {
+            return Err(Failure::local("usage: help [COMMAND] | help smtp [VERB] | help code [CODE]")
+                .hint("e.g. help to, help smtp rcpt, help code 5.7.1"));
+        }
+        _ => {}
+    }
     if let Some(name) = a.words.first() {
         let spec = commands::find(name).ok_or_else(|| {
             let f = Failure::local(format!("no command named '{name}'"));
@@ -48,6 +57,69 @@ pub fn help(s: &mut Session, a: Args) -> Result<(), Failure> {
     o.page_start();
     help_list(o);
     o.page_end();
+    Ok(())
+}
+
+/// `help smtp [VERB]`: the verbs, or one explained (syntax, what it does,
+/// parameters, RFC, the command that sends it).
+fn help_smtp(o: &Output, verb: Option<&str>) -> Result<(), Failure> {
+    use crate::smtp::verbs::{VERBS, lookup};
+    let Some(verb) = verb else {
+        o.plain("SMTP verbs (help smtp VERB explains one):");
+        for v in VERBS {
+            o.plain(&format!("  {:<9} {}  ({})", v.name, v.syntax, v.rfc));
+        }
+        return Ok(());
+    };
+    let v = lookup(verb).ok_or_else(|| {
+        let names: Vec<&str> = VERBS.iter().map(|v| v.name).collect();
+        Failure::local(format!("smtpsh has no explanation of the verb '{verb}'"))
+            .hint(format!("known: {}", names.join(" ")))
+    })?;
+    o.plain(&format!("{}  ({})", o.paint(Tone::Bold, v.syntax), v.rfc));
+    o.plain(&format!("  {}", v.what));
+    if !v.params.is_empty() {
+        o.plain("  Parameters:");
+        for p in v.params {
+            o.plain(&format!("    {p}"));
+        }
+    }
+    match v.command {
+        Some(c) => o.plain(&format!("  In smtpsh: `{c}` sends it (`help {}`); `raw` sends it as typed.", c.split(' ').next().unwrap_or(c))),
+        None => o.plain("  In smtpsh: `raw LINE` sends it as typed."),
+    }
+    Ok(())
+}
+
+/// `help code [CODE]`: a basic reply code, an enhanced status code, or
+/// a class or subject, with its RFC; without CODE, how codes are built.
+fn help_code(o: &Output, code: Option<&str>) -> Result<(), Failure> {
+    use crate::smtp::codes;
+    let Some(code) = code else {
+        o.plain("A reply starts with a three-digit code (RFC 5321 §4.2): 2xx done, 3xx go on, 4xx not now, 5xx never.");
+        o.plain("With ENHANCEDSTATUSCODES (RFC 2034) the text starts with class.subject.detail (RFC 3463),");
+        o.plain("e.g. 550 5.7.26: class 5 permanent failure, subject 7 security or policy, detail 26.");
+        o.plain("Subjects:");
+        for subject in 0..=7 {
+            if let Some(name) = codes::subject_name(subject) {
+                o.plain(&format!("  X.{subject}.X  {name}"));
+            }
+        }
+        o.plain("help code 550, help code 5.7.26, help code 5.7 (a subject's codes), help code 4 (a class).");
+        o.plain("Under each reply, `set explain` shows what its enhanced code means.");
+        return Ok(());
+    };
+    let lines = codes::explain(code).ok_or_else(|| {
+        Failure::local(format!("'{code}' is not a reply code"))
+            .hint("give a basic code (550), an enhanced code (5.7.1), a subject (5.7) or a class (4)")
+    })?;
+    for (i, line) in lines.iter().enumerate() {
+        if i == 0 {
+            o.plain(&o.paint(Tone::Bold, line));
+        } else {
+            o.plain(&format!("  {line}"));
+        }
+    }
     Ok(())
 }
 
@@ -403,7 +475,10 @@ fn draft_status(s: &Session) {
             "-".to_string()
         } else {
             v.iter()
-                .map(ToString::to_string)
+                .map(|m| {
+                    let params = d.rcpt_params_for(&m.address).map(super::envelope::params_text);
+                    format!("{m}{}", params.unwrap_or_default())
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         }
@@ -420,7 +495,10 @@ fn draft_status(s: &Session) {
     ));
     o.plain(&format!(
         "  from:       {}",
-        d.from.as_ref().map_or("-".to_string(), ToString::to_string)
+        d.from.as_ref().map_or("-".to_string(), |f| format!(
+            "{f}{}",
+            super::envelope::params_text(&d.mail_params)
+        ))
     ));
     o.plain(&format!("  to:         {}", list(&d.to)));
     o.plain(&format!("  cc:         {}", list(&d.cc)));

@@ -10,7 +10,7 @@ use super::send::{adopt_accepted_recipients, transmit};
 use crate::local::expand_tilde;
 use crate::mime::{Content, HeaderEnvelope, MessageFile, MimeError, Stamp};
 use crate::shell::args::Args;
-use crate::shell::delivery::final_reply;
+use crate::shell::delivery::{EnvelopeParams, final_reply};
 use crate::shell::failure::{FailKind, Failure, conn_failure, judge};
 use crate::shell::input::{self, Input};
 use crate::shell::output::{Output, human_bytes};
@@ -360,7 +360,12 @@ fn send_source(
     if s.live.is_none() {
         return Err(s.not_connected());
     }
-    let sent = transmit(s, &source.file, &from, &recipients, keep_open)?;
+    let params = if from_headers {
+        EnvelopeParams::default()
+    } else {
+        EnvelopeParams::of(&s.draft)
+    };
+    let sent = transmit(s, &source.file, &from, &recipients, params, keep_open)?;
     if sent.accepted {
         file_sent(s, &label, source.file.size(), !from_headers);
     }
@@ -390,6 +395,7 @@ pub fn file_sent(s: &mut Session, label: &str, size: u64, draft_envelope: bool) 
     d.to.clear();
     d.cc.clear();
     d.bcc.clear();
+    d.rcpt_params.clear();
     if !content {
         s.unsent = false;
     }

@@ -11,7 +11,7 @@ use super::plural;
 use crate::address::{Address, Mailbox, ReversePath};
 use crate::mime::{Content, Draft};
 use crate::shell::args::Args;
-use crate::shell::delivery::{Delivery, Policy};
+use crate::shell::delivery::{Delivery, EnvelopeParams, Policy};
 use crate::shell::failure::{Failure, judge};
 use crate::shell::input::Input;
 use crate::shell::output::human_bytes;
@@ -74,7 +74,8 @@ fn send_draft(s: &mut Session, keep_open: bool) -> Result<(), Failure> {
             f.hint("connect first (`connect HOST [PORT]`); the draft is kept")
         });
     }
-    let sent = transmit(s, &msg, &from, &recipients, keep_open)?;
+    let params = EnvelopeParams::of(&s.draft);
+    let sent = transmit(s, &msg, &from, &recipients, params, keep_open)?;
     if sent.accepted {
         start_clean(s);
     }
@@ -101,6 +102,7 @@ pub fn transmit(
     msg: &dyn Content,
     from: &ReversePath,
     recipients: &[Address],
+    params: EnvelopeParams,
     keep_open: bool,
 ) -> Result<Sent, Failure> {
     // Greeted here, so a profile's EHLO name is the one used.
@@ -112,8 +114,9 @@ pub fn transmit(
     };
     let (live, out) = s.open_parts()?;
     let mut progress = Progress::on_stderr(msg.size());
-    let done =
-        Delivery::new(&mut live.conn, out, policy).run(msg, from, recipients, &mut progress)?;
+    let done = Delivery::new(&mut live.conn, out, policy)
+        .with_params(params)
+        .run(msg, from, recipients, &mut progress)?;
     let outcome = judge(&done.reply, "the message");
     if done.accepted() {
         s.out.ok(&format!(
@@ -167,20 +170,26 @@ pub(super) fn adopt_accepted_recipients(s: &mut Session) {
 /// recipients by mistake.
 fn start_clean(s: &mut Session) {
     let sender = s.draft.from.clone();
+    let mail_params = s.draft.mail_params.clone();
     let sent = std::mem::replace(
         &mut s.draft,
         Draft {
             from: sender,
+            mail_params,
             ..Draft::default()
         },
     );
     s.last_sent = Some(LastSent::Draft(Box::new(sent)));
     s.unsent = false;
-    let sender = s
-        .draft
-        .from
-        .as_ref()
-        .map_or_else(|| "-".to_string(), ToString::to_string);
+    let sender = s.draft.from.as_ref().map_or_else(
+        || "-".to_string(),
+        |f| {
+            format!(
+                "{f}{}",
+                super::envelope::params_text(&s.draft.mail_params)
+            )
+        },
+    );
     s.out.note(&format!(
         "draft cleared but for the sender ({sender}); `show --last` shows the message sent, \
          `new --again` restores it"
