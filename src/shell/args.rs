@@ -327,7 +327,12 @@ mod tests {
         let (text, _) = rest_options(spec, "a@x.org").unwrap();
         assert_eq!(text, "a@x.org");
         assert!(rest_options(spec, "a@x.org --frob").is_err());
-        assert!(rest_options(spec, "a@x.org --ret").unwrap_err().message.contains("needs a value"));
+        assert!(
+            rest_options(spec, "a@x.org --ret")
+                .unwrap_err()
+                .message
+                .contains("needs a value")
+        );
     }
 
     #[test]

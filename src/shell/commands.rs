@@ -123,7 +123,12 @@ pub struct Spec {
 const MANY: usize = usize::MAX;
 
 /// The options of `to`, `cc` and `bcc`: RCPT TO parameters.
-const RCPT_OPTIONS: &[&str] = &["--notify WHEN", "--orcpt TYPE;ADDR", "--param NAME=VALUE", "--force"];
+const RCPT_OPTIONS: &[&str] = &[
+    "--notify WHEN",
+    "--orcpt TYPE;ADDR",
+    "--param NAME=VALUE",
+    "--force",
+];
 
 /// A command with no options, no arguments, recorded as typed.
 const fn cmd(name: &'static str, usage: &'static str, summary: &'static str, run: Handler) -> Spec {

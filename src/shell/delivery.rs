@@ -256,7 +256,9 @@ impl<'a> Delivery<'a> {
             )?;
         }
         for addr in recipients {
-            if c.transaction().is_some_and(|t| t.is_accepted(addr.as_str())) {
+            if c.transaction()
+                .is_some_and(|t| t.is_accepted(addr.as_str()))
+            {
                 continue;
             }
             if let Some(r) = p.rcpt_for(addr) {

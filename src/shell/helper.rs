@@ -238,7 +238,11 @@ impl ShellHelper {
                     ["smtp ", "code "]
                         .into_iter()
                         .map(String::from)
-                        .chain(commands::names_starting_with(word).into_iter().map(String::from))
+                        .chain(
+                            commands::names_starting_with(word)
+                                .into_iter()
+                                .map(String::from),
+                        )
                         .filter(|w| w.starts_with(word)),
                 ),
             ),
@@ -408,20 +412,40 @@ impl ShellHelper {
         use crate::smtp::params::{For, KNOWN};
         let values: Vec<String> = match prev {
             "--ret" => vec!["full".into(), "hdrs".into()],
-            "--notify" => ["never", "success", "failure", "delay", "success,failure", "success,failure,delay"]
-                .map(String::from)
-                .to_vec(),
+            "--notify" => [
+                "never",
+                "success",
+                "failure",
+                "delay",
+                "success,failure",
+                "success,failure,delay",
+            ]
+            .map(String::from)
+            .to_vec(),
             "--orcpt" => vec!["rfc822;".into()],
             "--param" => {
-                let on = if command == "from" { For::Mail } else { For::Rcpt };
+                let on = if command == "from" {
+                    For::Mail
+                } else {
+                    For::Rcpt
+                };
                 let ext = self.extensions.borrow();
                 KNOWN
                     .iter()
                     .filter(|k| k.on == on)
                     // Not those `send` adds, nor those with an option of their own.
                     .filter(|k| {
-                        !["SIZE", "BODY", "SMTPUTF8", "RET", "ENVID", "NOTIFY", "ORCPT", "REQUIRETLS"]
-                            .contains(&k.keyword)
+                        ![
+                            "SIZE",
+                            "BODY",
+                            "SMTPUTF8",
+                            "RET",
+                            "ENVID",
+                            "NOTIFY",
+                            "ORCPT",
+                            "REQUIRETLS",
+                        ]
+                        .contains(&k.keyword)
                     })
                     .filter(|k| ext.iter().any(|e| e == k.extension))
                     .map(|k| format!("{}=", k.keyword))
@@ -844,9 +868,15 @@ mod tests {
         assert_eq!(words("from a@b.org --"), vec!["--param ", "--force "]);
         assert_eq!(words("to b@c.org --"), vec!["--param ", "--force "]);
         let h = helper();
-        h.extensions.borrow_mut().extend(["DSN".into(), "MT-PRIORITY".into()]);
+        h.extensions
+            .borrow_mut()
+            .extend(["DSN".into(), "MT-PRIORITY".into()]);
         let with = |line: &str| -> Vec<String> {
-            h.candidates(line, line.len()).1.into_iter().map(|p| p.replacement).collect()
+            h.candidates(line, line.len())
+                .1
+                .into_iter()
+                .map(|p| p.replacement)
+                .collect()
         };
         assert_eq!(
             with("from a@b.org --"),
@@ -859,7 +889,10 @@ mod tests {
             with("bcc b@c.org --"),
             vec!["--notify ", "--orcpt ", "--param ", "--force "]
         );
-        assert_eq!(with("to b@c.org --notify su"), vec!["success", "success,failure", "success,failure,delay"]);
+        assert_eq!(
+            with("to b@c.org --notify su"),
+            vec!["success", "success,failure", "success,failure,delay"]
+        );
         assert_eq!(with("cc b@c.org --orcpt "), vec!["rfc822;"]);
         h.extensions.borrow_mut().push("REQUIRETLS".into());
         assert!(with("from a --").contains(&"--requiretls ".to_string()));

@@ -684,8 +684,14 @@ mod tests {
         o.reply(&r, false);
         let out = c.stdout();
         assert!(out.lines().count() > 2, "{out}");
-        assert!(out.lines().skip(1).all(|l| l.chars().count() <= 40), "{out}");
-        assert!(out.contains("\n    5.1.1 Bad destination mailbox\n      address"), "{out}");
+        assert!(
+            out.lines().skip(1).all(|l| l.chars().count() <= 40),
+            "{out}"
+        );
+        assert!(
+            out.contains("\n    5.1.1 Bad destination mailbox\n      address"),
+            "{out}"
+        );
         // Without a width (a pipe, a file): never wrapped.
         let (o, c) = Output::capture(false);
         o.plain(&format!("extensions:   {long} {long}"));

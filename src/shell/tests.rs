@@ -12,6 +12,7 @@ use crate::smtp::Stage;
 use crate::smtp::conn::memory::{MemoryServer, greeted};
 use std::sync::{Arc, Mutex};
 
+mod envelope;
 mod forward;
 mod html;
 mod profiles;

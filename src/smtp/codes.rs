@@ -42,87 +42,573 @@ const R3463: &str = "RFC 3463";
 
 /// The registry's enumerated codes, by subject and detail.
 pub const DETAILS: &[Detail] = &[
-    d(0, 0, "Other undefined status", "Only the class is known: no more specific code applies.", R3463),
-    d(1, 0, "Other address status", "Something about an address caused this.", R3463),
-    d(1, 1, "Bad destination mailbox address", "The mailbox does not exist: the part left of the @ is wrong.", R3463),
-    d(1, 2, "Bad destination system address", "The domain (right of the @) does not exist or cannot take mail.", R3463),
-    d(1, 3, "Bad destination mailbox address syntax", "The recipient address is not written correctly.", R3463),
-    d(1, 4, "Destination mailbox address ambiguous", "The address matches more than one mailbox.", R3463),
-    d(1, 5, "Destination address valid", "The recipient address is fine.", R3463),
-    d(1, 6, "Destination mailbox has moved, No forwarding address", "The address was valid once; it takes no mail any more.", R3463),
-    d(1, 7, "Bad sender's mailbox address syntax", "The sender address is not written correctly.", R3463),
-    d(1, 8, "Bad sender's system address", "The sender's domain does not exist or cannot take replies.", R3463),
-    d(1, 9, "Message relayed to non-compliant mailer", "The address was valid, but the message went on to a system that gives no further reports.", "RFC 3886"),
-    d(1, 10, "Recipient address has null MX", "The recipient's domain says, with a null MX, that it takes no mail.", "RFC 7505"),
-    d(2, 0, "Other or undefined mailbox status", "The mailbox exists, but something about it caused this.", R3463),
-    d(2, 1, "Mailbox disabled, not accepting messages", "The mailbox exists but takes no mail, for now or for good.", R3463),
-    d(2, 2, "Mailbox full", "The recipient is over quota; it may work once they make room.", R3463),
-    d(2, 3, "Message length exceeds administrative limit", "The message is larger than this mailbox accepts.", R3463),
-    d(2, 4, "Mailing list expansion problem", "The address is a list that could not be expanded.", R3463),
-    d(3, 0, "Other or undefined mail system status", "The receiving system normally takes mail, but something about it caused this.", R3463),
-    d(3, 1, "Mail system full", "The receiving system is out of storage.", R3463),
-    d(3, 2, "System not accepting network messages", "The system takes no mail now (shutting down, overloaded, maintenance).", R3463),
-    d(3, 3, "System not capable of selected features", "The system lacks a feature the message asks for.", R3463),
-    d(3, 4, "Message too big for system", "The message is larger than the system's limit (see its SIZE).", R3463),
-    d(3, 5, "System incorrectly configured", "The system is not set up to accept this message.", R3463),
-    d(3, 6, "Requested priority was changed", "The message was accepted with another priority than MT-PRIORITY asked for.", "RFC 6710"),
-    d(4, 0, "Other or undefined network or routing status", "Something went wrong in the network or routing.", R3463),
-    d(4, 1, "No answer from host", "The next host did not answer the connection.", R3463),
-    d(4, 2, "Bad connection", "The connection was made but broke off (time-out, poor link).", R3463),
-    d(4, 3, "Directory server failure", "A directory server (often DNS) was unavailable.", R3463),
-    d(4, 4, "Unable to route", "No route to the destination could be found (e.g. no MX or A record).", R3463),
-    d(4, 5, "Mail system congestion", "The system is congested; try later.", R3463),
-    d(4, 6, "Routing loop detected", "The message went round a loop too many times.", R3463),
-    d(4, 7, "Delivery time expired", "The message was too old, or waited too long in a queue.", R3463),
-    d(5, 0, "Other or undefined protocol status", "Something was wrong with the SMTP exchange itself.", R3463),
-    d(5, 1, "Invalid command", "The command is out of sequence or not supported.", R3463),
-    d(5, 2, "Syntax error", "The command could not be understood.", R3463),
-    d(5, 3, "Too many recipients", "More recipients than the server takes in one transaction.", R3463),
-    d(5, 4, "Invalid command arguments", "The command is known, but its arguments or parameters are not valid.", R3463),
-    d(5, 5, "Wrong protocol version", "Client and server disagree on the protocol version.", R3463),
-    d(5, 6, "Authentication Exchange line is too long", "An AUTH response was longer than the server's buffer.", "RFC 4954"),
-    d(6, 0, "Other or undefined media error", "Something about the content made it undeliverable.", R3463),
-    d(6, 1, "Media not supported", "The content's media type is not supported on the way.", R3463),
-    d(6, 2, "Conversion required and prohibited", "The content needs converting, and that is not allowed.", R3463),
-    d(6, 3, "Conversion required but not supported", "The content needs converting (e.g. 8-bit to 7-bit), and no host can.", R3463),
-    d(6, 4, "Conversion with loss performed", "Delivered, but a conversion lost some of the content.", R3463),
-    d(6, 5, "Conversion Failed", "A needed conversion failed.", R3463),
-    d(6, 6, "Message content not available", "Content to be fetched from elsewhere (BURL) could not be.", "RFC 4468"),
-    d(6, 7, "Non-ASCII addresses not permitted for that sender/recipient", "A UTF-8 address was refused (SMTPUTF8).", "RFC 6531"),
-    d(6, 8, "UTF-8 string reply is required, but not permitted by the SMTP client", "The answer needs UTF-8, which the client did not allow.", "RFC 6531"),
-    d(6, 9, "UTF-8 header message cannot be transferred to one or more recipients, so the message must be rejected", "A message with UTF-8 headers cannot go on to a recipient.", "RFC 6531"),
-    d(6, 10, "Duplicate of X.6.8 (deprecated)", "Registered twice by mistake; X.6.8 is the one to use.", "RFC 6531"),
-    d(7, 0, "Other or undefined security status", "Something about security or policy caused this; often left vague on purpose.", R3463),
-    d(7, 1, "Delivery not authorized, message refused", "The sender may not send to this destination: per-host or per-recipient filtering.", R3463),
-    d(7, 2, "Mailing list expansion prohibited", "The sender may not send to this list.", R3463),
-    d(7, 3, "Security conversion required but not possible", "A conversion between secure messaging protocols was needed and not possible.", R3463),
-    d(7, 4, "Security features not supported", "The message uses security features the protocol cannot carry.", R3463),
-    d(7, 5, "Cryptographic failure", "A key or other needed information was missing or invalid.", R3463),
-    d(7, 6, "Cryptographic algorithm not supported", "The algorithm needed is not supported.", R3463),
-    d(7, 7, "Message integrity failure", "The message was corrupted or altered.", R3463),
-    d(7, 8, "Authentication credentials invalid", "AUTH failed: wrong user name or password (or token).", "RFC 4954"),
-    d(7, 9, "Authentication mechanism is too weak", "The AUTH mechanism is weaker than the server allows for this user.", "RFC 4954"),
-    d(7, 10, "Encryption Needed", "A plaintext mechanism needs TLS first (STARTTLS).", "RFC 5248"),
-    d(7, 11, "Encryption required for requested authentication mechanism", "This AUTH mechanism is allowed only over an encrypted connection.", "RFC 4954"),
-    d(7, 12, "A password transition is needed", "Log in once with PLAIN so the server can set up this mechanism.", "RFC 4954"),
-    d(7, 13, "User Account Disabled", "The account exists but is disabled; the administrator can re-enable it.", "RFC 5248"),
-    d(7, 14, "Trust relationship required", "The server needs a trust relationship with a third party (e.g. for BURL).", "RFC 5248"),
-    d(7, 15, "Priority Level is too low", "The MT-PRIORITY is below what the server takes now.", "RFC 6710"),
-    d(7, 16, "Message is too big for the specified priority", "Too large for the MT-PRIORITY given.", "RFC 6710"),
-    d(7, 17, "Mailbox owner has changed", "The mailbox changed owner since the RRVS date.", "RFC 7293"),
-    d(7, 18, "Domain owner has changed", "The recipient's domain changed owner since the RRVS date.", "RFC 7293"),
-    d(7, 19, "RRVS test cannot be completed", "The server cannot tell whether the RRVS condition holds.", "RFC 7293"),
-    d(7, 20, "No passing DKIM signature found", "The message had no valid DKIM signature, and local policy wants one.", "RFC 7372"),
-    d(7, 21, "No acceptable DKIM signature found", "Valid DKIM signatures, but none the receiver accepts.", "RFC 7372"),
-    d(7, 22, "No valid author-matched DKIM signature found", "No valid DKIM signature from the From header's domain.", "RFC 7372"),
-    d(7, 23, "SPF validation failed", "SPF says this host may not send for the sender's domain.", "RFC 7372"),
-    d(7, 24, "SPF validation error", "Checking SPF failed (e.g. a broken SPF record or DNS error).", "RFC 7372"),
-    d(7, 25, "Reverse DNS validation failed", "The client's IP address has no matching reverse DNS name.", "RFC 7372"),
-    d(7, 26, "Multiple authentication checks failed", "The message failed more than one authentication check (SPF, DKIM, DMARC...).", "RFC 7372"),
-    d(7, 27, "Sender address has null MX", "The sender's domain says, with a null MX, that it takes no mail (so no reply could reach it).", "RFC 7505"),
-    d(7, 28, "Mail flood detected", "The message looks like part of a flood of similar messages.", "IANA registry"),
-    d(7, 29, "ARC validation failure", "The message's ARC chain did not validate.", "RFC 8617"),
-    d(7, 30, "REQUIRETLS support required", "The message asked for REQUIRETLS, and a host on the way does not support it.", "RFC 8689"),
+    d(
+        0,
+        0,
+        "Other undefined status",
+        "Only the class is known: no more specific code applies.",
+        R3463,
+    ),
+    d(
+        1,
+        0,
+        "Other address status",
+        "Something about an address caused this.",
+        R3463,
+    ),
+    d(
+        1,
+        1,
+        "Bad destination mailbox address",
+        "The mailbox does not exist: the part left of the @ is wrong.",
+        R3463,
+    ),
+    d(
+        1,
+        2,
+        "Bad destination system address",
+        "The domain (right of the @) does not exist or cannot take mail.",
+        R3463,
+    ),
+    d(
+        1,
+        3,
+        "Bad destination mailbox address syntax",
+        "The recipient address is not written correctly.",
+        R3463,
+    ),
+    d(
+        1,
+        4,
+        "Destination mailbox address ambiguous",
+        "The address matches more than one mailbox.",
+        R3463,
+    ),
+    d(
+        1,
+        5,
+        "Destination address valid",
+        "The recipient address is fine.",
+        R3463,
+    ),
+    d(
+        1,
+        6,
+        "Destination mailbox has moved, No forwarding address",
+        "The address was valid once; it takes no mail any more.",
+        R3463,
+    ),
+    d(
+        1,
+        7,
+        "Bad sender's mailbox address syntax",
+        "The sender address is not written correctly.",
+        R3463,
+    ),
+    d(
+        1,
+        8,
+        "Bad sender's system address",
+        "The sender's domain does not exist or cannot take replies.",
+        R3463,
+    ),
+    d(
+        1,
+        9,
+        "Message relayed to non-compliant mailer",
+        "The address was valid, but the message went on to a system that gives no further reports.",
+        "RFC 3886",
+    ),
+    d(
+        1,
+        10,
+        "Recipient address has null MX",
+        "The recipient's domain says, with a null MX, that it takes no mail.",
+        "RFC 7505",
+    ),
+    d(
+        2,
+        0,
+        "Other or undefined mailbox status",
+        "The mailbox exists, but something about it caused this.",
+        R3463,
+    ),
+    d(
+        2,
+        1,
+        "Mailbox disabled, not accepting messages",
+        "The mailbox exists but takes no mail, for now or for good.",
+        R3463,
+    ),
+    d(
+        2,
+        2,
+        "Mailbox full",
+        "The recipient is over quota; it may work once they make room.",
+        R3463,
+    ),
+    d(
+        2,
+        3,
+        "Message length exceeds administrative limit",
+        "The message is larger than this mailbox accepts.",
+        R3463,
+    ),
+    d(
+        2,
+        4,
+        "Mailing list expansion problem",
+        "The address is a list that could not be expanded.",
+        R3463,
+    ),
+    d(
+        3,
+        0,
+        "Other or undefined mail system status",
+        "The receiving system normally takes mail, but something about it caused this.",
+        R3463,
+    ),
+    d(
+        3,
+        1,
+        "Mail system full",
+        "The receiving system is out of storage.",
+        R3463,
+    ),
+    d(
+        3,
+        2,
+        "System not accepting network messages",
+        "The system takes no mail now (shutting down, overloaded, maintenance).",
+        R3463,
+    ),
+    d(
+        3,
+        3,
+        "System not capable of selected features",
+        "The system lacks a feature the message asks for.",
+        R3463,
+    ),
+    d(
+        3,
+        4,
+        "Message too big for system",
+        "The message is larger than the system's limit (see its SIZE).",
+        R3463,
+    ),
+    d(
+        3,
+        5,
+        "System incorrectly configured",
+        "The system is not set up to accept this message.",
+        R3463,
+    ),
+    d(
+        3,
+        6,
+        "Requested priority was changed",
+        "The message was accepted with another priority than MT-PRIORITY asked for.",
+        "RFC 6710",
+    ),
+    d(
+        4,
+        0,
+        "Other or undefined network or routing status",
+        "Something went wrong in the network or routing.",
+        R3463,
+    ),
+    d(
+        4,
+        1,
+        "No answer from host",
+        "The next host did not answer the connection.",
+        R3463,
+    ),
+    d(
+        4,
+        2,
+        "Bad connection",
+        "The connection was made but broke off (time-out, poor link).",
+        R3463,
+    ),
+    d(
+        4,
+        3,
+        "Directory server failure",
+        "A directory server (often DNS) was unavailable.",
+        R3463,
+    ),
+    d(
+        4,
+        4,
+        "Unable to route",
+        "No route to the destination could be found (e.g. no MX or A record).",
+        R3463,
+    ),
+    d(
+        4,
+        5,
+        "Mail system congestion",
+        "The system is congested; try later.",
+        R3463,
+    ),
+    d(
+        4,
+        6,
+        "Routing loop detected",
+        "The message went round a loop too many times.",
+        R3463,
+    ),
+    d(
+        4,
+        7,
+        "Delivery time expired",
+        "The message was too old, or waited too long in a queue.",
+        R3463,
+    ),
+    d(
+        5,
+        0,
+        "Other or undefined protocol status",
+        "Something was wrong with the SMTP exchange itself.",
+        R3463,
+    ),
+    d(
+        5,
+        1,
+        "Invalid command",
+        "The command is out of sequence or not supported.",
+        R3463,
+    ),
+    d(
+        5,
+        2,
+        "Syntax error",
+        "The command could not be understood.",
+        R3463,
+    ),
+    d(
+        5,
+        3,
+        "Too many recipients",
+        "More recipients than the server takes in one transaction.",
+        R3463,
+    ),
+    d(
+        5,
+        4,
+        "Invalid command arguments",
+        "The command is known, but its arguments or parameters are not valid.",
+        R3463,
+    ),
+    d(
+        5,
+        5,
+        "Wrong protocol version",
+        "Client and server disagree on the protocol version.",
+        R3463,
+    ),
+    d(
+        5,
+        6,
+        "Authentication Exchange line is too long",
+        "An AUTH response was longer than the server's buffer.",
+        "RFC 4954",
+    ),
+    d(
+        6,
+        0,
+        "Other or undefined media error",
+        "Something about the content made it undeliverable.",
+        R3463,
+    ),
+    d(
+        6,
+        1,
+        "Media not supported",
+        "The content's media type is not supported on the way.",
+        R3463,
+    ),
+    d(
+        6,
+        2,
+        "Conversion required and prohibited",
+        "The content needs converting, and that is not allowed.",
+        R3463,
+    ),
+    d(
+        6,
+        3,
+        "Conversion required but not supported",
+        "The content needs converting (e.g. 8-bit to 7-bit), and no host can.",
+        R3463,
+    ),
+    d(
+        6,
+        4,
+        "Conversion with loss performed",
+        "Delivered, but a conversion lost some of the content.",
+        R3463,
+    ),
+    d(
+        6,
+        5,
+        "Conversion Failed",
+        "A needed conversion failed.",
+        R3463,
+    ),
+    d(
+        6,
+        6,
+        "Message content not available",
+        "Content to be fetched from elsewhere (BURL) could not be.",
+        "RFC 4468",
+    ),
+    d(
+        6,
+        7,
+        "Non-ASCII addresses not permitted for that sender/recipient",
+        "A UTF-8 address was refused (SMTPUTF8).",
+        "RFC 6531",
+    ),
+    d(
+        6,
+        8,
+        "UTF-8 string reply is required, but not permitted by the SMTP client",
+        "The answer needs UTF-8, which the client did not allow.",
+        "RFC 6531",
+    ),
+    d(
+        6,
+        9,
+        "UTF-8 header message cannot be transferred to one or more recipients, so the message must be rejected",
+        "A message with UTF-8 headers cannot go on to a recipient.",
+        "RFC 6531",
+    ),
+    d(
+        6,
+        10,
+        "Duplicate of X.6.8 (deprecated)",
+        "Registered twice by mistake; X.6.8 is the one to use.",
+        "RFC 6531",
+    ),
+    d(
+        7,
+        0,
+        "Other or undefined security status",
+        "Something about security or policy caused this; often left vague on purpose.",
+        R3463,
+    ),
+    d(
+        7,
+        1,
+        "Delivery not authorized, message refused",
+        "The sender may not send to this destination: per-host or per-recipient filtering.",
+        R3463,
+    ),
+    d(
+        7,
+        2,
+        "Mailing list expansion prohibited",
+        "The sender may not send to this list.",
+        R3463,
+    ),
+    d(
+        7,
+        3,
+        "Security conversion required but not possible",
+        "A conversion between secure messaging protocols was needed and not possible.",
+        R3463,
+    ),
+    d(
+        7,
+        4,
+        "Security features not supported",
+        "The message uses security features the protocol cannot carry.",
+        R3463,
+    ),
+    d(
+        7,
+        5,
+        "Cryptographic failure",
+        "A key or other needed information was missing or invalid.",
+        R3463,
+    ),
+    d(
+        7,
+        6,
+        "Cryptographic algorithm not supported",
+        "The algorithm needed is not supported.",
+        R3463,
+    ),
+    d(
+        7,
+        7,
+        "Message integrity failure",
+        "The message was corrupted or altered.",
+        R3463,
+    ),
+    d(
+        7,
+        8,
+        "Authentication credentials invalid",
+        "AUTH failed: wrong user name or password (or token).",
+        "RFC 4954",
+    ),
+    d(
+        7,
+        9,
+        "Authentication mechanism is too weak",
+        "The AUTH mechanism is weaker than the server allows for this user.",
+        "RFC 4954",
+    ),
+    d(
+        7,
+        10,
+        "Encryption Needed",
+        "A plaintext mechanism needs TLS first (STARTTLS).",
+        "RFC 5248",
+    ),
+    d(
+        7,
+        11,
+        "Encryption required for requested authentication mechanism",
+        "This AUTH mechanism is allowed only over an encrypted connection.",
+        "RFC 4954",
+    ),
+    d(
+        7,
+        12,
+        "A password transition is needed",
+        "Log in once with PLAIN so the server can set up this mechanism.",
+        "RFC 4954",
+    ),
+    d(
+        7,
+        13,
+        "User Account Disabled",
+        "The account exists but is disabled; the administrator can re-enable it.",
+        "RFC 5248",
+    ),
+    d(
+        7,
+        14,
+        "Trust relationship required",
+        "The server needs a trust relationship with a third party (e.g. for BURL).",
+        "RFC 5248",
+    ),
+    d(
+        7,
+        15,
+        "Priority Level is too low",
+        "The MT-PRIORITY is below what the server takes now.",
+        "RFC 6710",
+    ),
+    d(
+        7,
+        16,
+        "Message is too big for the specified priority",
+        "Too large for the MT-PRIORITY given.",
+        "RFC 6710",
+    ),
+    d(
+        7,
+        17,
+        "Mailbox owner has changed",
+        "The mailbox changed owner since the RRVS date.",
+        "RFC 7293",
+    ),
+    d(
+        7,
+        18,
+        "Domain owner has changed",
+        "The recipient's domain changed owner since the RRVS date.",
+        "RFC 7293",
+    ),
+    d(
+        7,
+        19,
+        "RRVS test cannot be completed",
+        "The server cannot tell whether the RRVS condition holds.",
+        "RFC 7293",
+    ),
+    d(
+        7,
+        20,
+        "No passing DKIM signature found",
+        "The message had no valid DKIM signature, and local policy wants one.",
+        "RFC 7372",
+    ),
+    d(
+        7,
+        21,
+        "No acceptable DKIM signature found",
+        "Valid DKIM signatures, but none the receiver accepts.",
+        "RFC 7372",
+    ),
+    d(
+        7,
+        22,
+        "No valid author-matched DKIM signature found",
+        "No valid DKIM signature from the From header's domain.",
+        "RFC 7372",
+    ),
+    d(
+        7,
+        23,
+        "SPF validation failed",
+        "SPF says this host may not send for the sender's domain.",
+        "RFC 7372",
+    ),
+    d(
+        7,
+        24,
+        "SPF validation error",
+        "Checking SPF failed (e.g. a broken SPF record or DNS error).",
+        "RFC 7372",
+    ),
+    d(
+        7,
+        25,
+        "Reverse DNS validation failed",
+        "The client's IP address has no matching reverse DNS name.",
+        "RFC 7372",
+    ),
+    d(
+        7,
+        26,
+        "Multiple authentication checks failed",
+        "The message failed more than one authentication check (SPF, DKIM, DMARC...).",
+        "RFC 7372",
+    ),
+    d(
+        7,
+        27,
+        "Sender address has null MX",
+        "The sender's domain says, with a null MX, that it takes no mail (so no reply could reach it).",
+        "RFC 7505",
+    ),
+    d(
+        7,
+        28,
+        "Mail flood detected",
+        "The message looks like part of a flood of similar messages.",
+        "IANA registry",
+    ),
+    d(
+        7,
+        29,
+        "ARC validation failure",
+        "The message's ARC chain did not validate.",
+        "RFC 8617",
+    ),
+    d(
+        7,
+        30,
+        "REQUIRETLS support required",
+        "The message asked for REQUIRETLS, and a host on the way does not support it.",
+        "RFC 8689",
+    ),
 ];
 
 /// What the first digit of an enhanced code says (RFC 3463 §3.1).
@@ -139,10 +625,14 @@ pub fn class_name(class: u8) -> &'static str {
 fn class_description(class: u8) -> &'static str {
     match class {
         2 => "Success: the action was carried out.",
-        4 => "Persistent transient failure: the message is valid, but a condition that may \
-              pass stopped it; the same may work later.",
-        5 => "Permanent failure: sending the same again will not work; the message or the \
-              destination must change.",
+        4 => {
+            "Persistent transient failure: the message is valid, but a condition that may \
+              pass stopped it; the same may work later."
+        }
+        5 => {
+            "Permanent failure: sending the same again will not work; the message or the \
+              destination must change."
+        }
         _ => "Not a class RFC 3463 defines (2, 4 or 5).",
     }
 }
@@ -165,9 +655,13 @@ pub fn subject_name(subject: u16) -> Option<&'static str> {
 /// A note for codes whose usual cause is not in their name.
 fn note(code: EnhancedCode) -> Option<&'static str> {
     Some(match (code.class, code.subject, code.detail) {
-        (4, 7, 0) => "often greylisting: retried a few minutes later, the same message usually goes through",
+        (4, 7, 0) => {
+            "often greylisting: retried a few minutes later, the same message usually goes through"
+        }
         (4, 7, 1) => "often greylisting or a temporary policy (rate limit, reputation) refusal",
-        (5, 7, 1) => "often relaying denied (this server is not the destination, and you are not authenticated) or a policy/blocklist refusal",
+        (5, 7, 1) => {
+            "often relaying denied (this server is not the destination, and you are not authenticated) or a policy/blocklist refusal"
+        }
         (_, 1, 1) => "check the spelling of the address",
         (5, 7, 0) => "often: authentication (or STARTTLS) is required first",
         (_, 7, 8) => "wrong user name or password",
@@ -195,7 +689,10 @@ pub fn one_line(code: EnhancedCode) -> String {
                 "{code} {class}: {subject}; X.{}.{} is not in the registry (RFC 3463)",
                 code.subject, code.detail
             ),
-            None => format!("{code} {class}; subject {} is not defined (RFC 3463)", code.subject),
+            None => format!(
+                "{code} {class}; subject {} is not defined (RFC 3463)",
+                code.subject
+            ),
         },
     };
     if let Some(n) = note(code) {
@@ -226,39 +723,127 @@ const R5321: &str = "RFC 5321 §4.2";
 pub const BASIC: &[Basic] = &[
     b(211, "System status, or system help reply", R5321),
     b(214, "Help message, for a person", R5321),
-    b(220, "Service ready: the greeting (also the answer to STARTTLS: start the TLS handshake)", R5321),
-    b(221, "Service closing the connection (the answer to QUIT)", R5321),
+    b(
+        220,
+        "Service ready: the greeting (also the answer to STARTTLS: start the TLS handshake)",
+        R5321,
+    ),
+    b(
+        221,
+        "Service closing the connection (the answer to QUIT)",
+        R5321,
+    ),
     b(235, "Authentication succeeded", "RFC 4954"),
     b(250, "Requested mail action okay, completed", R5321),
-    b(251, "User not local; the server will forward the message", R5321),
-    b(252, "Cannot verify the user (VRFY), but will accept the message and try to deliver it", R5321),
-    b(334, "AUTH challenge: send the next base64 response", "RFC 4954"),
-    b(354, "Start mail input: send the message, ending with a line with only `.`", R5321),
-    b(421, "Service not available, closing the connection (busy, shutting down, or idle too long)", R5321),
+    b(
+        251,
+        "User not local; the server will forward the message",
+        R5321,
+    ),
+    b(
+        252,
+        "Cannot verify the user (VRFY), but will accept the message and try to deliver it",
+        R5321,
+    ),
+    b(
+        334,
+        "AUTH challenge: send the next base64 response",
+        "RFC 4954",
+    ),
+    b(
+        354,
+        "Start mail input: send the message, ending with a line with only `.`",
+        R5321,
+    ),
+    b(
+        421,
+        "Service not available, closing the connection (busy, shutting down, or idle too long)",
+        R5321,
+    ),
     b(432, "A password transition is needed", "RFC 4954"),
-    b(450, "Mailbox unavailable for now (busy, or blocked for a while, e.g. greylisting)", R5321),
+    b(
+        450,
+        "Mailbox unavailable for now (busy, or blocked for a while, e.g. greylisting)",
+        R5321,
+    ),
     b(451, "Aborted: local error in processing; try later", R5321),
-    b(452, "Insufficient system storage (or, after RCPT, too many recipients)", R5321),
-    b(454, "Temporary failure: TLS not available now, or temporary authentication failure", "RFC 3207, RFC 4954"),
-    b(455, "Server unable to accommodate the parameters, for now", R5321),
-    b(500, "Syntax error, command unrecognized (or the line too long)", R5321),
+    b(
+        452,
+        "Insufficient system storage (or, after RCPT, too many recipients)",
+        R5321,
+    ),
+    b(
+        454,
+        "Temporary failure: TLS not available now, or temporary authentication failure",
+        "RFC 3207, RFC 4954",
+    ),
+    b(
+        455,
+        "Server unable to accommodate the parameters, for now",
+        R5321,
+    ),
+    b(
+        500,
+        "Syntax error, command unrecognized (or the line too long)",
+        R5321,
+    ),
     b(501, "Syntax error in parameters or arguments", R5321),
     b(502, "Command not implemented", R5321),
-    b(503, "Bad sequence of commands (e.g. RCPT before MAIL)", R5321),
+    b(
+        503,
+        "Bad sequence of commands (e.g. RCPT before MAIL)",
+        R5321,
+    ),
     b(504, "Command parameter not implemented", R5321),
     b(521, "This host does not accept mail at all", "RFC 7504"),
-    b(523, "Encryption needed for this authentication mechanism", "RFC 5248"),
-    b(530, "Authentication required (or STARTTLS first)", "RFC 4954"),
+    b(
+        523,
+        "Encryption needed for this authentication mechanism",
+        "RFC 5248",
+    ),
+    b(
+        530,
+        "Authentication required (or STARTTLS first)",
+        "RFC 4954",
+    ),
     b(534, "Authentication mechanism is too weak", "RFC 4954"),
     b(535, "Authentication credentials invalid", "RFC 4954"),
-    b(538, "Encryption required for the requested authentication mechanism", "RFC 4954"),
-    b(550, "Mailbox unavailable (not found, no access, or refused by policy)", R5321),
+    b(
+        538,
+        "Encryption required for the requested authentication mechanism",
+        "RFC 4954",
+    ),
+    b(
+        550,
+        "Mailbox unavailable (not found, no access, or refused by policy)",
+        R5321,
+    ),
     b(551, "User not local; try the address given", R5321),
-    b(552, "Exceeded storage allocation (message too big, or mailbox full)", R5321),
-    b(553, "Mailbox name not allowed (the address's syntax)", R5321),
-    b(554, "Transaction failed (or, as a greeting, no SMTP service here)", R5321),
-    b(555, "MAIL FROM/RCPT TO parameters not recognized or not implemented", R5321),
-    b(556, "The recipient's domain does not accept mail", "RFC 7504"),
+    b(
+        552,
+        "Exceeded storage allocation (message too big, or mailbox full)",
+        R5321,
+    ),
+    b(
+        553,
+        "Mailbox name not allowed (the address's syntax)",
+        R5321,
+    ),
+    b(
+        554,
+        "Transaction failed (or, as a greeting, no SMTP service here)",
+        R5321,
+    ),
+    b(
+        555,
+        "MAIL FROM/RCPT TO parameters not recognized or not implemented",
+        R5321,
+    ),
+    b(
+        556,
+        "The recipient's domain does not accept mail",
+        "RFC 7504",
+    ),
 ];
 
 /// The meaning of a basic reply code; for one not listed, its class.
@@ -414,12 +999,17 @@ mod tests {
         );
         let greylist = one_line(code(4, 7, 0));
         assert!(
-            greylist.starts_with("4.7.0 Other or undefined security status (temporary failure, RFC 3463)"),
+            greylist.starts_with(
+                "4.7.0 Other or undefined security status (temporary failure, RFC 3463)"
+            ),
             "{greylist}"
         );
         assert!(greylist.contains("greylisting"), "{greylist}");
         assert!(one_line(code(2, 1, 5)).starts_with("2.1.5 Destination address valid (success"));
-        assert!(one_line(code(5, 7, 30)).contains("REQUIRETLS support required (permanent failure, RFC 8689)"));
+        assert!(
+            one_line(code(5, 7, 30))
+                .contains("REQUIRETLS support required (permanent failure, RFC 8689)")
+        );
         assert!(one_line(code(4, 7, 15)).contains("RFC 6710"));
         assert!(one_line(code(5, 1, 10)).contains("null MX"));
     }
@@ -439,7 +1029,9 @@ mod tests {
     fn the_table_has_each_code_once_and_every_subject_an_other() {
         for (i, e) in DETAILS.iter().enumerate() {
             assert!(
-                !DETAILS[..i].iter().any(|f| f.subject == e.subject && f.detail == e.detail),
+                !DETAILS[..i]
+                    .iter()
+                    .any(|f| f.subject == e.subject && f.detail == e.detail),
                 "X.{}.{} twice",
                 e.subject,
                 e.detail
@@ -469,7 +1061,9 @@ mod tests {
         assert!(l.iter().any(|x| x.contains("X.7.26 Multiple")), "{l:?}");
         assert!(explain("4").unwrap()[0].contains("temporary failure"));
         assert!(explain("4.7.77").unwrap()[1].contains("not in the IANA registry"));
-        for bad in ["", "hello", "600", "3.1.1", "5.7.1.2", "5.x", "5.7.", "1234", "5.7.abcd"] {
+        for bad in [
+            "", "hello", "600", "3.1.1", "5.7.1.2", "5.x", "5.7.", "1234", "5.7.abcd",
+        ] {
             assert!(explain(bad).is_none(), "{bad}");
         }
     }

@@ -150,7 +150,10 @@ pub fn xtext_decode(xtext: &str) -> Option<String> {
         let b = bytes[i];
         if b == b'+' {
             let hex = xtext.get(i + 1..i + 3)?;
-            if !hex.bytes().all(|h| h.is_ascii_digit() || (b'A'..=b'F').contains(&h)) {
+            if !hex
+                .bytes()
+                .all(|h| h.is_ascii_digit() || (b'A'..=b'F').contains(&h))
+            {
                 return None;
             }
             out.push(u8::from_str_radix(hex, 16).ok()?);
@@ -188,7 +191,9 @@ const MAX_ORCPT: usize = 500;
 /// allowed (encoded), at most 100 characters.
 pub fn envid(id: &str) -> Result<Param, ParamError> {
     if id.is_empty() {
-        return Err(ParamError("--envid needs an identifier, e.g. --envid QQ314159".into()));
+        return Err(ParamError(
+            "--envid needs an identifier, e.g. --envid QQ314159".into(),
+        ));
     }
     if let Some(c) = id.chars().find(|&c| !matches!(c, ' '..='~')) {
         return Err(ParamError(format!(
@@ -221,7 +226,9 @@ pub fn notify(list: &str) -> Result<Param, ParamError> {
             )));
         }
         if words.contains(&w) {
-            return Err(ParamError(format!("{w} is given twice in --notify; {hint}")));
+            return Err(ParamError(format!(
+                "{w} is given twice in --notify; {hint}"
+            )));
         }
         words.push(w);
     }
@@ -311,7 +318,12 @@ pub const KNOWN: &[Known] = &[
     known("RRVS", For::Rcpt, "RRVS", "RFC 7293"),
 ];
 
-const fn known(keyword: &'static str, on: For, extension: &'static str, rfc: &'static str) -> Known {
+const fn known(
+    keyword: &'static str,
+    on: For,
+    extension: &'static str,
+    rfc: &'static str,
+) -> Known {
     Known {
         keyword,
         on,
@@ -322,7 +334,9 @@ const fn known(keyword: &'static str, on: For, extension: &'static str, rfc: &'s
 
 /// What smtpsh knows of `keyword` (any case).
 pub fn lookup(keyword: &str) -> Option<&'static Known> {
-    KNOWN.iter().find(|k| k.keyword.eq_ignore_ascii_case(keyword))
+    KNOWN
+        .iter()
+        .find(|k| k.keyword.eq_ignore_ascii_case(keyword))
 }
 
 /// What is wrong with sending a parameter to this server.
@@ -350,17 +364,7 @@ pub fn judge(param: &Param, on: For, ext: Option<&Extensions>, secure: bool) -> 
             param.keyword()
         )));
     };
-    if known.on != on {
-        return Some(Verdict::Refuse(format!(
-            "{} is a {} parameter ({} {}), not a {} one",
-            known.keyword,
-            known.on.command(),
-            known.extension,
-            known.rfc,
-            on.command()
-        )));
-    }
-    if let Some(why) = bad_value(param) {
+    if let Some(why) = misuse(param, on) {
         return Some(Verdict::Refuse(why));
     }
     let extension = match (known.keyword, param.value()) {
@@ -387,15 +391,31 @@ pub fn judge(param: &Param, on: For, ext: Option<&Extensions>, secure: bool) -> 
     None
 }
 
+/// What is wrong with a parameter smtpsh knows whatever the server: it
+/// goes on the other command (NOTIFY on MAIL FROM), or its value is not
+/// one its RFC allows. `None` for an unknown parameter.
+pub fn misuse(param: &Param, on: For) -> Option<String> {
+    let known = lookup(param.keyword())?;
+    if known.on != on {
+        return Some(format!(
+            "{} is a {} parameter ({} {}), not a {} one",
+            known.keyword,
+            known.on.command(),
+            known.extension,
+            known.rfc,
+            on.command()
+        ));
+    }
+    bad_value(param)
+}
+
 /// What is wrong with the value of a parameter smtpsh knows, when given
 /// by hand (`--param`, the classic form).
 fn bad_value(param: &Param) -> Option<String> {
     let v = param.value();
     let needs_value = |what: &str| Some(format!("{} needs a value: {what}", param.keyword()));
     match (param.keyword(), v) {
-        ("REQUIRETLS" | "SMTPUTF8", Some(_)) => {
-            Some(format!("{} takes no value", param.keyword()))
-        }
+        ("REQUIRETLS" | "SMTPUTF8", Some(_)) => Some(format!("{} takes no value", param.keyword())),
         ("RET", None) => needs_value("RET=FULL or RET=HDRS"),
         ("RET", Some(v)) => ret(v).err().map(|e| e.0),
         ("NOTIFY", None) => needs_value("NOTIFY=SUCCESS,FAILURE,DELAY or NOTIFY=NEVER"),
@@ -441,8 +461,18 @@ mod tests {
         assert_eq!(p.to_string(), "MT-PRIORITY=3");
         assert_eq!(Param::parse("HOLDFOR").unwrap().to_string(), "HOLDFOR");
         for bad in [
-            "", "=1", "-X=1", "A B=1", "X=", "X=a b", "X=a=b", "X=\r\nRCPT", "X=a\0", "K\u{e9}Y",
-            "X=caf\u{e9}", "X\n",
+            "",
+            "=1",
+            "-X=1",
+            "A B=1",
+            "X=",
+            "X=a b",
+            "X=a=b",
+            "X=\r\nRCPT",
+            "X=a\0",
+            "K\u{e9}Y",
+            "X=caf\u{e9}",
+            "X\n",
         ] {
             assert!(Param::parse(bad).is_err(), "{bad:?}");
         }
@@ -471,7 +501,10 @@ mod tests {
         assert_eq!(ret("hdrs").unwrap().to_string(), "RET=HDRS");
         assert_eq!(ret("Full").unwrap().to_string(), "RET=FULL");
         assert!(ret("all").unwrap_err().0.contains("full or hdrs"));
-        assert_eq!(envid("QQ 314+159").unwrap().to_string(), "ENVID=QQ+20314+2B159");
+        assert_eq!(
+            envid("QQ 314+159").unwrap().to_string(),
+            "ENVID=QQ+20314+2B159"
+        );
         assert!(envid("").is_err());
         assert!(envid(&"x".repeat(101)).is_err());
         assert!(envid(&"x".repeat(100)).is_ok());
@@ -482,7 +515,12 @@ mod tests {
             "NOTIFY=SUCCESS,FAILURE,DELAY"
         );
         assert_eq!(notify("never").unwrap().to_string(), "NOTIFY=NEVER");
-        assert!(notify("never,success").unwrap_err().0.contains("NEVER cannot go"));
+        assert!(
+            notify("never,success")
+                .unwrap_err()
+                .0
+                .contains("NEVER cannot go")
+        );
         assert!(notify("success,success").unwrap_err().0.contains("twice"));
         assert!(notify("always").is_err());
         assert!(notify("").is_err());
@@ -510,7 +548,10 @@ mod tests {
         let bare = ext(&["mx", "PIPELINING"]);
         let p = |s: &str| Param::parse(s).unwrap();
         assert_eq!(judge(&p("RET=HDRS"), For::Mail, Some(&dsn), false), None);
-        assert_eq!(judge(&p("NOTIFY=NEVER"), For::Rcpt, Some(&dsn), false), None);
+        assert_eq!(
+            judge(&p("NOTIFY=NEVER"), For::Rcpt, Some(&dsn), false),
+            None
+        );
         let Some(Verdict::Refuse(why)) = judge(&p("RET=HDRS"), For::Mail, Some(&bare), false)
         else {
             panic!("RET without DSN");
@@ -534,7 +575,10 @@ mod tests {
         assert_eq!(judge(&p("REQUIRETLS"), For::Mail, Some(&rt), true), None);
         // MT-PRIORITY: its extension and its range.
         let mt = ext(&["mx", "MT-PRIORITY MIXER"]);
-        assert_eq!(judge(&p("MT-PRIORITY=3"), For::Mail, Some(&mt), false), None);
+        assert_eq!(
+            judge(&p("MT-PRIORITY=3"), For::Mail, Some(&mt), false),
+            None
+        );
         assert!(matches!(
             judge(&p("MT-PRIORITY=3"), For::Mail, Some(&bare), false),
             Some(Verdict::Refuse(w)) if w.contains("MT-PRIORITY extension (RFC 6710)")
@@ -559,9 +603,15 @@ mod tests {
         assert!(judge(&p("RET=ALL"), For::Mail, Some(&dsn), false).is_some());
         assert!(judge(&p("ENVID=a+zz"), For::Mail, Some(&dsn), false).is_some());
         assert!(judge(&p("ORCPT=bob"), For::Rcpt, Some(&dsn), false).is_some());
-        assert_eq!(judge(&p("ORCPT=rfc822;b@x"), For::Rcpt, Some(&dsn), false), None);
+        assert_eq!(
+            judge(&p("ORCPT=rfc822;b@x"), For::Rcpt, Some(&dsn), false),
+            None
+        );
         let bin = ext(&["mx", "8BITMIME"]);
         assert!(judge(&p("BODY=BINARYMIME"), For::Mail, Some(&bin), false).is_some());
-        assert_eq!(judge(&p("BODY=8BITMIME"), For::Mail, Some(&bin), false), None);
+        assert_eq!(
+            judge(&p("BODY=8BITMIME"), For::Mail, Some(&bin), false),
+            None
+        );
     }
 }

@@ -18,9 +18,9 @@ use crate::smtp::{Command, Conversation, Ext, Reply, Stage};
 
 fn address_failure(input: &str, e: impl std::fmt::Display) -> Failure {
     let f = Failure::local(format!("'{input}' is not a valid address: {e}"));
-    let looks_like_param = input
-        .split_once('=')
-        .is_some_and(|(k, _)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    let looks_like_param = input.split_once('=').is_some_and(|(k, _)| {
+        !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
     if looks_like_param {
         return f.hint(
             "an SMTP parameter? give it as an option (--notify, --orcpt, --param NAME=VALUE; \
@@ -66,6 +66,14 @@ fn option_params(a: &Args, on: For) -> Result<Params, Failure> {
             _ => continue,
         }
         .map_err(bad)?;
+        if let Some(why) = params::misuse(&p, on) {
+            if !a.flag("--force") {
+                return Err(Failure::local(why).hint(format!(
+                    "--force sends {} anyway (to see what the server says)",
+                    p.keyword()
+                )));
+            }
+        }
         if list.iter().any(|q| q.keyword() == p.keyword()) {
             return Err(Failure::local(format!(
                 "{} is given twice; a parameter goes once on {}",
@@ -103,10 +111,7 @@ fn classic_params(out: &Output, words: &[String], on: For, c: Option<&Conversati
             )),
         }
     }
-    Params {
-        list,
-        forced: true,
-    }
+    Params { list, forced: true }
 }
 
 /// Refuses the parameters the server cannot take (unless `forced`) and
@@ -140,15 +145,17 @@ pub fn check_params(
                     For::Mail => "from",
                     For::Rcpt => "to",
                 };
-                return Err(Failure::local(format!("{why}: {consequence}")).hint(format!(
-                    "`{cmd} ... --force` sends {} anyway (to see what the server says); \
+                return Err(
+                    Failure::local(format!("{why}: {consequence}")).hint(format!(
+                        "`{cmd} ... --force` sends {} anyway (to see what the server says); \
                      or give the {} again without it",
-                    p.keyword(),
-                    match on {
-                        For::Mail => "sender",
-                        For::Rcpt => "recipient",
-                    }
-                )));
+                        p.keyword(),
+                        match on {
+                            For::Mail => "sender",
+                            For::Rcpt => "recipient",
+                        }
+                    )),
+                );
             }
         }
     }
@@ -378,7 +385,9 @@ fn add_recipients(s: &mut Session, a: Args, field: Field) -> Result<(), Failure>
         return Err(Failure::local(
             "--orcpt names the original recipient of one address, and several were given",
         )
-        .hint("give each recipient with its own --orcpt: to a@x --orcpt rfc822;a@x, then to b@y ..."));
+        .hint(
+            "give each recipient with its own --orcpt: to a@x --orcpt rfc822;a@x, then to b@y ...",
+        ));
     }
     // Everything that can refuse comes before the draft changes.
     let open = s.is_open();

@@ -36,8 +36,10 @@ pub fn help(s: &mut Session, a: Args) -> Result<(), Failure> {
         Some("smtp") => return help_smtp(o, a.words.get(1).map(String::as_str)),
         Some("code") => return help_code(o, a.words.get(1).map(String::as_str)),
         _ if a.words.len() > 1 => {
-            return Err(Failure::local("usage: help [COMMAND] | help smtp [VERB] | help code [CODE]")
-                .hint("e.g. help to, help smtp rcpt, help code 5.7.1"));
+            return Err(Failure::local(
+                "usage: help [COMMAND] | help smtp [VERB] | help code [CODE]",
+            )
+            .hint("e.g. help to, help smtp rcpt, help code 5.7.1"));
         }
         _ => {}
     }
@@ -85,7 +87,10 @@ fn help_smtp(o: &Output, verb: Option<&str>) -> Result<(), Failure> {
         }
     }
     match v.command {
-        Some(c) => o.plain(&format!("  In smtpsh: `{c}` sends it (`help {}`); `raw` sends it as typed.", c.split(' ').next().unwrap_or(c))),
+        Some(c) => o.plain(&format!(
+            "  In smtpsh: `{c}` sends it (`help {}`); `raw` sends it as typed.",
+            c.split(' ').next().unwrap_or(c)
+        )),
         None => o.plain("  In smtpsh: `raw LINE` sends it as typed."),
     }
     Ok(())
@@ -98,7 +103,9 @@ fn help_code(o: &Output, code: Option<&str>) -> Result<(), Failure> {
     let Some(code) = code else {
         o.plain("A reply starts with a three-digit code (RFC 5321 §4.2): 2xx done, 3xx go on, 4xx not now, 5xx never.");
         o.plain("With ENHANCEDSTATUSCODES (RFC 2034) the text starts with class.subject.detail (RFC 3463),");
-        o.plain("e.g. 550 5.7.26: class 5 permanent failure, subject 7 security or policy, detail 26.");
+        o.plain(
+            "e.g. 550 5.7.26: class 5 permanent failure, subject 7 security or policy, detail 26.",
+        );
         o.plain("Subjects:");
         for subject in 0..=7 {
             if let Some(name) = codes::subject_name(subject) {
@@ -110,8 +117,9 @@ fn help_code(o: &Output, code: Option<&str>) -> Result<(), Failure> {
         return Ok(());
     };
     let lines = codes::explain(code).ok_or_else(|| {
-        Failure::local(format!("'{code}' is not a reply code"))
-            .hint("give a basic code (550), an enhanced code (5.7.1), a subject (5.7) or a class (4)")
+        Failure::local(format!("'{code}' is not a reply code")).hint(
+            "give a basic code (550), an enhanced code (5.7.1), a subject (5.7) or a class (4)",
+        )
     })?;
     for (i, line) in lines.iter().enumerate() {
         if i == 0 {
@@ -476,7 +484,9 @@ fn draft_status(s: &Session) {
         } else {
             v.iter()
                 .map(|m| {
-                    let params = d.rcpt_params_for(&m.address).map(super::envelope::params_text);
+                    let params = d
+                        .rcpt_params_for(&m.address)
+                        .map(super::envelope::params_text);
                     format!("{m}{}", params.unwrap_or_default())
                 })
                 .collect::<Vec<_>>()

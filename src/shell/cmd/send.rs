@@ -183,12 +183,7 @@ fn start_clean(s: &mut Session) {
     s.unsent = false;
     let sender = s.draft.from.as_ref().map_or_else(
         || "-".to_string(),
-        |f| {
-            format!(
-                "{f}{}",
-                super::envelope::params_text(&s.draft.mail_params)
-            )
-        },
+        |f| format!("{f}{}", super::envelope::params_text(&s.draft.mail_params)),
     );
     s.out.note(&format!(
         "draft cleared but for the sender ({sender}); `show --last` shows the message sent, \
