@@ -84,7 +84,11 @@ fn postfix_sends_the_success_notice_the_envelope_asked_for() {
     );
     assert!(body.contains("Subject: asking for a notice"), "{body}");
     assert!(!body.contains("BODY-MARKER-7d1f"), "{body}");
-    assert!(!body.to_ascii_lowercase().contains("content-type: message/rfc822"));
+    assert!(
+        !body
+            .to_ascii_lowercase()
+            .contains("content-type: message/rfc822")
+    );
 }
 
 #[test]

@@ -6,6 +6,9 @@
 //! session connected to an SMTP
 //! server played in memory (`smtpsh::smtp::conn::memory`, the `fuzzing`
 //! feature). Lines after `body` or `data` are message text, as in a script.
+//! The server announces DSN and MT-PRIORITY, so the envelope options
+//! (`from --ret/--envid/--param`, `to --notify/--orcpt`, `--force`) and the
+//! classic `RCPT TO:<b> NOTIFY=...` reach it.
 //! Commands that would reach beyond memory (`connect`, `attach`, `save`,
 //! `source`, `record`, `inbox`, `auth`, `body --file`, `set timeout` and
 //! `set resolver`, ...) are not run. Checked:
@@ -154,7 +157,9 @@ fn stays_in_memory(line: &str) -> bool {
         "body" => !line.contains("--file"),
         "set" => matches!(
             words.next().map(str::to_ascii_lowercase).as_deref(),
-            None | Some("color" | "colour" | "verbose" | "transfer" | "require-tls" | "var")
+            None | Some(
+                "color" | "colour" | "verbose" | "transfer" | "require-tls" | "var" | "explain"
+            )
         ),
         _ => false,
     }
@@ -163,7 +168,17 @@ fn stays_in_memory(line: &str) -> bool {
 /// Runs the lines of `text` through the shell against a memory server;
 /// checks what reached the server.
 fn shell_session(text: &str) {
-    let server = MemoryServer::default();
+    // The extensions the envelope options need, so that `from --ret`,
+    // `to --notify`, `--param MT-PRIORITY=` reach the server too.
+    let server = MemoryServer::new(&[
+        "PIPELINING",
+        "SIZE 1000000",
+        "8BITMIME",
+        "CHUNKING",
+        "DSN",
+        "MT-PRIORITY",
+        "ENHANCEDSTATUSCODES",
+    ]);
     let mut conn = server.connection();
     if greeted(&mut conn).is_err() {
         return;

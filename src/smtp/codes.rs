@@ -640,14 +640,14 @@ fn class_description(class: u8) -> &'static str {
 /// What the subject (second number) is about (RFC 3463 §3).
 pub fn subject_name(subject: u16) -> Option<&'static str> {
     Some(match subject {
-        0 => "other or undefined status",
-        1 => "addressing status (the sender's or a recipient's address)",
-        2 => "mailbox status (the recipient's mailbox)",
-        3 => "mail system status (the receiving system)",
-        4 => "network and routing status",
-        5 => "mail delivery protocol status (the SMTP commands themselves)",
-        6 => "message content or media status",
-        7 => "security or policy status",
+        0 => "other or undefined",
+        1 => "addressing: the sender's or a recipient's address",
+        2 => "mailbox: the recipient's mailbox",
+        3 => "mail system: the receiving system",
+        4 => "network and routing",
+        5 => "mail delivery protocol: the SMTP commands themselves",
+        6 => "message content or media",
+        7 => "security or policy",
         _ => return None,
     })
 }
@@ -683,10 +683,18 @@ pub fn detail(subject: u16, detail: u16) -> Option<&'static Detail> {
 pub fn one_line(code: EnhancedCode) -> String {
     let class = class_name(code.class);
     let mut line = match detail(code.subject, code.detail) {
+        // A success's "other ... status" says nothing more than its subject.
+        Some(_) if code.class == 2 && code.detail == 0 => match code.subject {
+            0 => format!("{code} success, nothing more specific (RFC 3463)"),
+            s => format!(
+                "{code} success, {} (RFC 3463)",
+                subject_name(s).unwrap_or("other")
+            ),
+        },
         Some(e) => format!("{code} {} ({class}, {})", e.title, e.rfc),
         None => match subject_name(code.subject) {
             Some(subject) => format!(
-                "{code} {class}: {subject}; X.{}.{} is not in the registry (RFC 3463)",
+                "{code} {class}, {subject}; X.{}.{} is not in the registry (RFC 3463)",
                 code.subject, code.detail
             ),
             None => format!(
@@ -912,7 +920,10 @@ pub fn explain(text: &str) -> Option<Vec<String>> {
         [_, s] => {
             let s = num(s)?;
             let subject = subject_name(s)?;
-            let mut out = vec![class_line(class), format!("X.{s}.X: {subject} (RFC 3463)")];
+            let mut out = vec![
+                class_line(class),
+                format!("X.{s}.X: {subject} status (RFC 3463)"),
+            ];
             out.extend(
                 DETAILS
                     .iter()
@@ -1006,6 +1017,15 @@ mod tests {
         );
         assert!(greylist.contains("greylisting"), "{greylist}");
         assert!(one_line(code(2, 1, 5)).starts_with("2.1.5 Destination address valid (success"));
+        // A success's generic detail: its subject, not "Other ... status".
+        assert_eq!(
+            one_line(code(2, 1, 0)),
+            "2.1.0 success, addressing: the sender's or a recipient's address (RFC 3463)"
+        );
+        assert_eq!(
+            one_line(code(2, 0, 0)),
+            "2.0.0 success, nothing more specific (RFC 3463)"
+        );
         assert!(
             one_line(code(5, 7, 30))
                 .contains("REQUIRETLS support required (permanent failure, RFC 8689)")
@@ -1019,7 +1039,7 @@ mod tests {
         let line = one_line(code(5, 7, 99));
         assert_eq!(
             line,
-            "5.7.99 permanent failure: security or policy status; X.7.99 is not in the registry (RFC 3463)"
+            "5.7.99 permanent failure, security or policy; X.7.99 is not in the registry (RFC 3463)"
         );
         assert!(one_line(code(4, 4, 42)).contains("network and routing"));
         assert!(one_line(code(5, 9, 1)).contains("subject 9 is not defined"));

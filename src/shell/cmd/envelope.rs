@@ -66,13 +66,13 @@ fn option_params(a: &Args, on: For) -> Result<Params, Failure> {
             _ => continue,
         }
         .map_err(bad)?;
-        if let Some(why) = params::misuse(&p, on) {
-            if !a.flag("--force") {
-                return Err(Failure::local(why).hint(format!(
-                    "--force sends {} anyway (to see what the server says)",
-                    p.keyword()
-                )));
-            }
+        if let Some(why) = params::misuse(&p, on)
+            && !a.flag("--force")
+        {
+            return Err(Failure::local(why).hint(format!(
+                "--force sends {} anyway (to see what the server says)",
+                p.keyword()
+            )));
         }
         if list.iter().any(|q| q.keyword() == p.keyword()) {
             return Err(Failure::local(format!(
@@ -289,17 +289,15 @@ pub fn from(s: &mut Session, a: Args) -> Result<(), Failure> {
         }
     }
     let transaction = s.conversation().and_then(Conversation::transaction);
-    if open {
-        if let Some(t) = transaction.filter(|_| !classic) {
-            let wanted = path.address().map_or_else(String::new, ToString::to_string);
-            if t.sender() != Some(wanted.as_str()) {
-                return Err(Failure::local(format!(
-                    "a mail transaction is open (MAIL FROM:<{}> accepted, {}); the sender was not changed",
-                    t.sender().unwrap_or("?"),
-                    plural(t.accepted().len(), "recipient")
-                ))
-                .hint("`rset` ends it (the server forgets its recipients), then `from` again"));
-            }
+    if open && let Some(t) = transaction.filter(|_| !classic) {
+        let wanted = path.address().map_or_else(String::new, ToString::to_string);
+        if t.sender() != Some(wanted.as_str()) {
+            return Err(Failure::local(format!(
+                "a mail transaction is open (MAIL FROM:<{}> accepted, {}); the sender was not changed",
+                t.sender().unwrap_or("?"),
+                plural(t.accepted().len(), "recipient")
+            ))
+            .hint("`rset` ends it (the server forgets its recipients), then `from` again"));
         }
     }
     let in_transaction = transaction.is_some();

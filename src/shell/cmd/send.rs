@@ -183,7 +183,10 @@ fn start_clean(s: &mut Session) {
     s.unsent = false;
     let sender = s.draft.from.as_ref().map_or_else(
         || "-".to_string(),
-        |f| format!("{f}{}", super::envelope::params_text(&s.draft.mail_params)),
+        |f| match s.draft.mail_params.list.as_slice() {
+            [] => f.to_string(),
+            params => format!("{f} with {}", params.join(" ")),
+        },
     );
     s.out.note(&format!(
         "draft cleared but for the sender ({sender}); `show --last` shows the message sent, \
