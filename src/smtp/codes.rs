@@ -9,7 +9,7 @@ use super::reply::EnhancedCode;
 
 /// One registered enhanced status code (`X.subject.detail`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Detail {
+pub struct Registered {
     /// The subject, e.g. 7 in X.7.26.
     pub subject: u16,
     /// The detail, e.g. 26 in X.7.26.
@@ -28,8 +28,8 @@ const fn d(
     title: &'static str,
     description: &'static str,
     rfc: &'static str,
-) -> Detail {
-    Detail {
+) -> Registered {
+    Registered {
         subject,
         detail,
         title,
@@ -41,7 +41,7 @@ const fn d(
 const R3463: &str = "RFC 3463";
 
 /// The registry's enumerated codes, by subject and detail.
-pub const DETAILS: &[Detail] = &[
+pub const DETAILS: &[Registered] = &[
     d(
         0,
         0,
@@ -671,7 +671,7 @@ fn note(code: EnhancedCode) -> Option<&'static str> {
 }
 
 /// The registered entry for `subject.detail`, if any.
-pub fn detail(subject: u16, detail: u16) -> Option<&'static Detail> {
+pub fn detail(subject: u16, detail: u16) -> Option<&'static Registered> {
     DETAILS
         .iter()
         .find(|e| e.subject == subject && e.detail == detail)
@@ -960,7 +960,7 @@ pub fn explain(text: &str) -> Option<Vec<String>> {
 
 /// The basic codes an enhanced code usually comes with (from the
 /// registry's "associated basic status code" column, simplified).
-fn typical_basic(e: &Detail) -> &'static [u16] {
+fn typical_basic(e: &Registered) -> &'static [u16] {
     match (e.subject, e.detail) {
         (1, 1) => &[550, 451],
         (1, 2) | (1, 3) => &[550, 553, 501],
