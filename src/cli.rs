@@ -32,7 +32,8 @@ Examples:\n  smtpsh 127.0.0.1 2525\n  smtpsh -f session.smtp 127.0.0.1 2525\n  s
 #[derive(Parser, Debug)]
 #[command(name = "smtpsh", version, about, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Connect to HOST at start (also HOST:PORT or [IPv6]:PORT).
+    /// Connect to HOST at start (also HOST:PORT, [IPv6]:PORT, or unix:PATH for a
+    /// UNIX-domain socket).
     #[arg(value_hint = ValueHint::Hostname)]
     pub host: Option<String>,
     /// The port for HOST (default 25).
@@ -78,6 +79,10 @@ pub struct Cli {
     /// `connect --source`).
     #[arg(long, value_name = "ADDR", requires = "host")]
     pub source: Option<String>,
+    /// Speak LMTP (RFC 2033) to HOST: LHLO instead of EHLO, and one reply per
+    /// recipient after the message (e.g. Dovecot's lmtp, port 24 or unix:PATH).
+    #[arg(long, conflicts_with = "sandbox")]
+    pub lmtp: bool,
     /// Never send MAIL, RCPT, DATA or AUTH without TLS: connections upgrade with
     /// STARTTLS or stop (also `set require-tls on`).
     #[arg(long)]
@@ -188,6 +193,7 @@ impl Cli {
             ipv4: self.ipv4,
             ipv6: self.ipv6,
             source: self.source,
+            lmtp: self.lmtp,
             require_tls: self.require_tls,
             tls_controls,
             vars: self.vars,

@@ -201,14 +201,18 @@ use Handler::{Bare, Plain, Reads};
 /// rustfmt: one row a command reads better as a table.)
 #[rustfmt::skip]
 pub static COMMANDS: &[Spec] = &[
-    cmd("connect", "connect [HOST [PORT]] [--tls|--starttls] [-4|-6] [--source ADDR] [--proxy-header v1|v2 [--proxy-from ADDR:PORT --proxy-to ADDR:PORT]] [TLS OPTIONS] | connect NAME | connect @NAME | connect --mx [DOMAIN] [PORT] | connect sandbox", "open a connection and show the server's greeting", Plain(connect::connect))
-        .aliases(&["open"]).options(&["--tls", "--starttls", "--mx", "--ipv4", "--ipv6", "--source ADDR", "--proxy-header VERSION", "--proxy-from ADDR:PORT", "--proxy-to ADDR:PORT", "--cafile FILE", "--insecure", "--cert FILE", "--key FILE", "--servername NAME", "--no-sni", "--tls-min VERSION", "--tls-max VERSION", "--pin sha256:BASE64"]).complete(Complete::Connect).words(0, 2)
+    cmd("connect", "connect [HOST [PORT] | unix:PATH] [--tls|--starttls] [--lmtp] [-4|-6] [--source ADDR] [--proxy-header v1|v2 [--proxy-from ADDR:PORT --proxy-to ADDR:PORT]] [TLS OPTIONS] | connect NAME | connect @NAME | connect --mx [DOMAIN] [PORT] | connect sandbox", "open a connection and show the server's greeting", Plain(connect::connect))
+        .aliases(&["open"]).options(&["--tls", "--starttls", "--mx", "--lmtp", "--ipv4", "--ipv6", "--source ADDR", "--proxy-header VERSION", "--proxy-from ADDR:PORT", "--proxy-to ADDR:PORT", "--cafile FILE", "--insecure", "--cert FILE", "--key FILE", "--servername NAME", "--no-sni", "--tls-min VERSION", "--tls-max VERSION", "--pin sha256:BASE64"]).complete(Complete::Connect).words(0, 2)
         .help("Connects to HOST on PORT (default 25) and shows the 220 greeting.\n\
                HOST may be a name, an IPv4 address, an IPv6 address (`::1`), or HOST:PORT / [IPv6]:PORT.\n\
-               Without HOST, connects again to the server of the last connection (same port and TLS).\n\
+               Without HOST, connects again to the server of the last connection (same port, TLS, LMTP).\n\
                --tls       implicit TLS: TLS from the first byte (RFC 8314); port 465 implies it\n\
                --starttls  plaintext greeting, then EHLO and STARTTLS at once (ports 25 and 587);\n\
                \u{20}           if STARTTLS is missing or fails, QUIT and close\n\
+               --lmtp      speak LMTP (RFC 2033): LHLO instead of EHLO, and after the message one\n\
+               \u{20}           reply per accepted recipient, each shown with its recipient\n\
+               unix:PATH   a UNIX-domain socket instead of HOST PORT (SMTP, or LMTP with --lmtp);\n\
+               \u{20}           no TLS over it (a certificate needs a host name)\n\
                --mx [DOMAIN]  find DOMAIN's mail servers in DNS (MX records by preference, else the\n\
                \u{20}           domain's own A/AAAA; RFC 5321 §5.1) and try each in turn; without DOMAIN,\n\
                \u{20}           the domain of the draft's first recipient. `set resolver ADDR` picks the DNS server.\n\
@@ -237,17 +241,26 @@ pub static COMMANDS: &[Spec] = &[
                `connect NAME PORT` always the host. Options given override the profile's.\n\
                Already connected: the old connection is closed with QUIT first.\n\
                Example: connect 127.0.0.1 2525   connect --starttls smtp.example.org 587   connect work\n\
-               Example: connect --tls 192.0.2.25 465 --servername mail.example.org --cert me.pem"),
+               Example: connect --tls 192.0.2.25 465 --servername mail.example.org --cert me.pem\n\
+               Example: connect --lmtp unix:/var/run/dovecot/lmtp   connect --lmtp 127.0.0.1 24"),
     cmd("ehlo", "ehlo [DOMAIN]", "greet the server with EHLO and learn its extensions", Plain(protocol::ehlo))
         .words(0, 1)
         .help("Sends EHLO DOMAIN (default: the profile's `ehlo`, else this host's name, or its address\n\
                literal such as [127.0.0.1]).\n\
                The extensions in the reply are kept; `status` lists them and Tab offers them.\n\
                `from`, `auth`, `starttls` and `send` say EHLO by themselves when it is missing.\n\
+               On an LMTP connection (`connect --lmtp`) it sends LHLO instead, with a note.\n\
                Example: ehlo client.example.org"),
+    cmd("lhlo", "lhlo [DOMAIN]", "greet an LMTP server with LHLO (RFC 2033)", Plain(protocol::lhlo))
+        .words(0, 1)
+        .help("Sends LHLO DOMAIN, the LMTP greeting (RFC 2033): like EHLO, the reply lists the\n\
+               server's extensions. Once LHLO is accepted the connection speaks LMTP: after the\n\
+               message, one reply per accepted recipient. `connect --lmtp` greets with LHLO by itself.\n\
+               Example: connect --lmtp unix:/var/run/dovecot/lmtp, then lhlo client.example.org"),
     cmd("helo", "helo [DOMAIN]", "greet the server with plain HELO (no extensions)", Plain(protocol::helo))
         .words(0, 1)
         .help("Sends HELO DOMAIN, the pre-ESMTP greeting. The server announces no extensions.\n\
+               LMTP has no HELO: on an LMTP connection it is refused (use `lhlo`).\n\
                Example: helo client.example.org"),
     cmd("starttls", "starttls [TLS OPTIONS]", "encrypt the connection (STARTTLS, then EHLO again)", Plain(tls::starttls))
         .options(&["--cafile FILE", "--insecure", "--cert FILE", "--key FILE", "--servername NAME", "--no-sni", "--tls-min VERSION", "--tls-max VERSION", "--pin sha256:BASE64"])

@@ -19,7 +19,7 @@ use super::settings::Transfer;
 use crate::address::{Address, ReversePath};
 use crate::mime::{self, Content, Draft, Params};
 use crate::smtp::params::For;
-use crate::smtp::{Command, ConnError, Connection, Conversation, Ext, Reply};
+use crate::smtp::{Command, ConnError, Connection, Conversation, Ext, Pending, Reply};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -574,23 +574,51 @@ fn keyword(param: &str) -> String {
 }
 
 /// The reply after the end of the message (`.` or `BDAT ... LAST`): the
-/// transaction is over either way. A lost connection here means nobody
-/// knows whether the message was delivered, and the error says so.
+/// transaction is over either way. In LMTP one reply per accepted
+/// recipient comes, all read here (each shown with its recipient); the
+/// last is returned, and [`lmtp::PerRecipient`] reads them all from the
+/// conversation. A lost connection here means nobody knows whether the
+/// message was delivered (to the recipients still without a reply), and
+/// the error says so.
 pub fn final_reply(conn: &mut Connection, out: &mut Output) -> Result<Reply, Failure> {
-    match conn.read_reply("the reply to the end of the message", out) {
-        Ok(reply) => {
-            super::session::closing_note(conn, out);
-            Ok(reply)
-        }
-        Err(e) => {
-            let f = conn_failure(e);
-            Err(Failure {
-                message: format!(
-                    "{} — the message was sent but no reply came: whether it was delivered is unknown",
-                    f.message
-                ),
-                ..f
-            })
+    let mut came = 0;
+    loop {
+        let what = match conn.conversation().next_pending() {
+            Some(Pending::Delivery { recipient, .. }) => {
+                format!("the reply for {recipient} to the end of the message")
+            }
+            _ => "the reply to the end of the message".to_string(),
+        };
+        match conn.read_reply(&what, out) {
+            Ok(reply) => {
+                came += 1;
+                if matches!(
+                    conn.conversation().next_pending(),
+                    Some(Pending::Delivery { .. })
+                ) {
+                    continue;
+                }
+                super::session::closing_note(conn, out);
+                return Ok(reply);
+            }
+            Err(e) => {
+                let f = conn_failure(e);
+                let unknown = match conn.conversation().last_message() {
+                    Some(t) if came > 0 => {
+                        let unknown = t.undelivered_unknown().join(", ");
+                        format!(
+                            "after {came} of the recipients' replies: whether {unknown} got it is unknown"
+                        )
+                    }
+                    _ => "but no reply came: whether it was delivered is unknown".to_string(),
+                };
+                let message = format!("{} — the message was sent {unknown}", f.message);
+                if let Some(per) = lmtp::PerRecipient::of(conn.conversation()).filter(|_| came > 0)
+                {
+                    per.report(out);
+                }
+                return Err(Failure { message, ..f });
+            }
         }
     }
 }
@@ -625,5 +653,6 @@ fn stream_content(
     upload.finish(out).map_err(UploadError::Conn)
 }
 
+pub mod lmtp;
 #[cfg(test)]
 mod tests;

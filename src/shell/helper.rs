@@ -315,7 +315,9 @@ impl ShellHelper {
             Complete::Connect if nargs == 0 => (
                 start,
                 pairs(
-                    std::iter::once("sandbox".to_string())
+                    ["sandbox", "unix:"]
+                        .into_iter()
+                        .map(String::from)
                         .chain(self.profiles.borrow().iter().cloned())
                         .chain(self.profiles.borrow().iter().map(|p| format!("@{p}")))
                         .filter(|w| {

@@ -39,7 +39,7 @@ use commands::{Handler, Record};
 use failure::{FailKind, Failure};
 use input::{Input, Line, ScriptInput};
 use output::{ColorChoice, Output};
-use session::{Session, Target};
+use session::Session;
 use settings::{Color, Settings};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -86,6 +86,8 @@ pub struct Options {
     pub ipv6: bool,
     /// `--source ADDR`: the HOST PORT connection comes from this address.
     pub source: Option<String>,
+    /// `--lmtp`: the HOST PORT (or unix:PATH) connection speaks LMTP.
+    pub lmtp: bool,
     /// `--require-tls`: never send MAIL, RCPT, DATA or AUTH in plaintext.
     pub require_tls: bool,
     /// The TLS controls: `--cafile`, `--insecure`, `--cert`, `--key`,
@@ -350,6 +352,7 @@ fn connect_at_start(s: &mut Session, opts: &Options) -> Result<(), Failure> {
             target.mode = mode;
         }
         target.net = net;
+        target.lmtp |= opts.lmtp;
         // What the command line gives explicitly wins over the profile.
         target.tls = crate::shell::profile::layered(&target.tls, &tls);
         return cmd::connect::open(s, target);
@@ -357,18 +360,8 @@ fn connect_at_start(s: &mut Session, opts: &Options) -> Result<(), Failure> {
     let Some(host) = &opts.host else {
         return Ok(());
     };
-    let (host, port) = cmd::connect::parse_host_port(host, opts.port.as_deref())?;
-    cmd::connect::open(
-        s,
-        Target {
-            net,
-            tls,
-            profile: None,
-            host,
-            port,
-            mode,
-        },
-    )
+    let target = cmd::connect::parse_target(host, opts.port.as_deref(), mode, opts.lmtp)?;
+    cmd::connect::open(s, session::Target { net, tls, ..target })
 }
 
 /// After a command or a connect: Ctrl-C during a wait came as a signal,

@@ -186,6 +186,9 @@ pub struct Output {
     pub waiting_notes: bool,
     /// The last reply shown, for `expect`.
     last_reply: Option<Reply>,
+    /// More replies an `expect` must accept with `last_reply` (LMTP: the
+    /// replies of every recipient a message did not reach).
+    more_replies: Vec<Reply>,
     /// Standard output was closed by its reader.
     broken: Cell<bool>,
     /// `--log FILE`: every line printed, uncoloured and timestamped.
@@ -235,6 +238,7 @@ impl Output {
             explain: Explain::On,
             waiting_notes: false,
             last_reply: None,
+            more_replies: Vec::new(),
             broken: Cell::new(false),
             log: RefCell::new(None),
             fit: Fit::Off,
@@ -287,10 +291,27 @@ impl Output {
     /// a command ends with a formality: `send`'s QUIT after the message).
     pub fn judge_by(&mut self, reply: Reply) {
         self.last_reply = Some(reply);
+        self.more_replies.clear();
+    }
+    /// Makes these replies the ones `expect` judges: each must match (LMTP:
+    /// the replies of the recipients a message did not reach). Nothing
+    /// changes when `replies` is empty.
+    pub fn judge_by_all(&mut self, replies: Vec<Reply>) {
+        let mut replies = replies.into_iter();
+        if let Some(first) = replies.next() {
+            self.last_reply = Some(first);
+            self.more_replies = replies.collect();
+        }
+    }
+    /// The replies after the last one that `expect` judges as well
+    /// ([`Output::judge_by_all`]).
+    pub fn more_replies(&self) -> &[Reply] {
+        &self.more_replies
     }
     /// Forgets the last reply (a new command starts).
     pub fn forget_reply(&mut self) {
         self.last_reply = None;
+        self.more_replies.clear();
     }
 
     /// Starts (or, with `None`, stops) writing the transcript to a file;
@@ -422,7 +443,17 @@ impl Output {
     }
     /// A reply, every line.
     pub fn reply(&self, reply: &Reply, secure: bool) {
+        self.reply_for(reply, secure, None);
+    }
+    /// [`Output::reply`] for a reply after the message in LMTP, which is
+    /// `recipient`'s own: named after the first line unless the server's
+    /// text names it already.
+    pub fn reply_for(&self, reply: &Reply, secure: bool, recipient: Option<&str>) {
         let arrow = if secure { "<~  " } else { "<-  " };
+        let named = recipient.filter(|r| {
+            let text = reply.lines.join(" ").to_ascii_lowercase();
+            !text.contains(&r.to_ascii_lowercase())
+        });
         for (i, line) in reply.wire_lines().iter().enumerate() {
             // AUTH challenges are base64: show what they say.
             let decoded = match reply.lines.get(i) {
@@ -432,7 +463,12 @@ impl Output {
                         Err(_) => "   (not base64)".to_string(),
                     }
                 }
-                _ => String::new(),
+                _ => match named {
+                    Some(r) if i == 0 => {
+                        format!("   (for <{}>)", crate::text::escape(r.as_bytes()))
+                    }
+                    _ => String::new(),
+                },
             };
             self.line_out_as(
                 &format!(
@@ -508,9 +544,14 @@ impl Observer for Output {
     fn event(&mut self, event: Event<'_>) {
         match event {
             Event::Sent { line, secure } => self.sent(line, secure),
-            Event::Received { reply, secure } => {
-                self.reply(reply, secure);
+            Event::Received {
+                reply,
+                secure,
+                recipient,
+            } => {
+                self.reply_for(reply, secure, recipient);
                 self.last_reply = Some(reply.clone());
+                self.more_replies.clear();
             }
             Event::DataSent {
                 bytes,
@@ -632,6 +673,7 @@ mod tests {
         o.event(Event::Received {
             reply: &r,
             secure: false,
+            recipient: None,
         });
         assert!(
             c.stdout().contains("\x1b[31m550 5.1.1 no"),

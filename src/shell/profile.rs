@@ -146,6 +146,8 @@ impl Profile {
             net: Default::default(),
             tls: layered(base, &self.tls),
             profile: Some(self.name.clone()),
+            lmtp: false,
+            socket: None,
         }
     }
 }

@@ -30,6 +30,21 @@ pub struct Target {
     pub tls: super::cmd::tls_options::TlsControls,
     /// The profile it came from (`connect NAME`, `--profile NAME`).
     pub profile: Option<String>,
+    /// Speak LMTP (RFC 2033): `--lmtp`.
+    pub lmtp: bool,
+    /// A UNIX-domain socket instead of HOST and PORT (`connect unix:/path`);
+    /// `host` and `port` are then unused.
+    pub socket: Option<std::path::PathBuf>,
+}
+
+impl Target {
+    /// Where it goes, as the user reads it: `host:port` or `unix:/path`.
+    pub fn label(&self) -> String {
+        match &self.socket {
+            Some(path) => format!("unix:{}", path.display()),
+            None => format_peer(&self.host, self.port),
+        }
+    }
 }
 
 /// The mail server a `connect --mx` lookup found.
@@ -173,7 +188,7 @@ impl Session {
         match &self.last_target {
             Some(t) => not_connected().hint(format!(
                 "`connect` connects again to {}; the draft is kept",
-                format_peer(&t.host, t.port)
+                t.label()
             )),
             None => not_connected(),
         }
@@ -239,7 +254,7 @@ impl Session {
             );
         };
         let conn = &live.conn;
-        let host = format_peer(conn.host(), conn.peer().port());
+        let host = peer_label(conn);
         let c = conn.conversation();
         let stage = stage_text(c);
         let tls = if c.is_secure() { " tls" } else { "" };
@@ -312,6 +327,15 @@ pub fn stage_text(c: &Conversation) -> String {
             Some(Closed::Lost(_) | Closed::Quit) => "closed".into(),
             _ => "closed by server".into(),
         },
+    }
+}
+
+/// Where `conn` goes, as the prompt and `status` show it: `host:port`,
+/// or `unix:/path` for a UNIX socket.
+pub fn peer_label(conn: &Connection) -> String {
+    match conn.peer() {
+        Some(peer) => format_peer(conn.host(), peer.port()),
+        None => conn.host().to_string(),
     }
 }
 

@@ -433,6 +433,8 @@ fn not_connected_after_a_connection_names_the_way_back() {
         net: Default::default(),
         profile: None,
         tls: Default::default(),
+        lmtp: false,
+        socket: None,
     });
     for line in ["noop", "send"] {
         run(&mut s, "from ann@example.org").expect("from");

@@ -8,6 +8,15 @@
 //! pipelined, and whether the server closed the conversation, with the
 //! reply that closed it.
 //!
+//! LMTP (RFC 2033) is the same conversation with one difference that
+//! matters here: after the message (DATA's final dot, or `BDAT ... LAST`)
+//! the server gives one reply per accepted recipient, in RCPT order. The
+//! conversation knows it speaks LMTP (told so with
+//! [`Conversation::set_lmtp`], or because an LHLO was accepted), expects
+//! that many replies ([`Pending::Delivery`]) and records each in the
+//! [`Transaction`] ([`Transaction::deliveries`]); the transaction that
+//! ended last stays readable ([`Conversation::last_message`]).
+//!
 //! It never decides policy (whether `to` before `from` is a mistake is the
 //! shell's call); it refuses only what cannot be sent at all: anything
 //! after the conversation closed, a command where message content is
@@ -40,6 +49,16 @@ pub struct Refused {
     pub reply: Reply,
 }
 
+/// One recipient's own reply to the end of the message (LMTP, RFC 2033
+/// §4.2): whether the message was delivered to that recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryReply {
+    /// The recipient, as sent in RCPT TO.
+    pub address: String,
+    /// The server's reply for it.
+    pub reply: Reply,
+}
+
 /// The mail transaction: open from an accepted MAIL until the reply to the
 /// end of the message, RSET, a new greeting, or the end of the connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,6 +70,9 @@ pub struct Transaction {
     accepted: Vec<String>,
     /// Recipients refused, each with its latest reply.
     refused: Vec<Refused>,
+    /// LMTP: each accepted recipient's reply after the message, in RCPT
+    /// order, as they arrive.
+    deliveries: Vec<DeliveryReply>,
 }
 
 impl Transaction {
@@ -65,6 +87,18 @@ impl Transaction {
     /// The recipients the server refused, with its replies.
     pub fn refused(&self) -> &[Refused] {
         &self.refused
+    }
+    /// LMTP: the replies after the message, one per accepted recipient in
+    /// RCPT order (fewer when the connection ended before the rest came).
+    pub fn deliveries(&self) -> &[DeliveryReply] {
+        &self.deliveries
+    }
+    /// LMTP: the accepted recipients that got no reply after the message
+    /// (the connection ended first): whether they got it is unknown.
+    pub fn undelivered_unknown(&self) -> &[String] {
+        self.accepted
+            .get(self.deliveries.len()..)
+            .unwrap_or_default()
     }
     /// Whether `address` was accepted in this transaction (compared
     /// without regard to ASCII case, as servers do in practice).
@@ -134,6 +168,15 @@ pub enum Pending {
     },
     /// The end of the message content (after DATA's `.`).
     EndOfData,
+    /// LMTP: one accepted recipient's reply to the end of the message
+    /// (after DATA's `.` or `BDAT ... LAST`), one per recipient in RCPT
+    /// order (RFC 2033 §4.2).
+    Delivery {
+        /// The recipient it is for.
+        recipient: String,
+        /// Whether it is the last of them (the transaction ends with it).
+        last: bool,
+    },
 }
 
 /// Where the conversation stands.
@@ -181,6 +224,21 @@ pub enum Change {
     MessageAccepted,
     /// The message was refused; the transaction is over.
     MessageRefused,
+    /// LMTP: the message was delivered to this recipient (its own reply
+    /// after the message); with `last`, the transaction is over.
+    Delivered {
+        /// The recipient.
+        recipient: String,
+        /// Whether this was the last recipient's reply.
+        last: bool,
+    },
+    /// LMTP: the message was not delivered to this recipient.
+    NotDelivered {
+        /// The recipient.
+        recipient: String,
+        /// Whether this was the last recipient's reply.
+        last: bool,
+    },
     /// RSET was accepted: no transaction.
     Reset,
     /// STARTTLS was answered 220: start the TLS handshake.
@@ -258,6 +316,11 @@ pub struct Conversation {
     tls_due: bool,
     pending: VecDeque<Pending>,
     closed: Option<Closed>,
+    /// The session speaks LMTP (RFC 2033): set by the caller, or by an
+    /// accepted LHLO; it stays for the connection.
+    lmtp: bool,
+    /// The transaction the last message ended (with its LMTP deliveries).
+    ended: Option<Transaction>,
 }
 
 impl Conversation {
@@ -276,7 +339,15 @@ impl Conversation {
             tls_due: false,
             pending: VecDeque::from([Pending::Greeting]),
             closed: None,
+            lmtp: false,
+            ended: None,
         }
+    }
+
+    /// The session speaks LMTP (RFC 2033; `connect --lmtp`): after the
+    /// message, one reply per accepted recipient is due.
+    pub fn set_lmtp(&mut self) {
+        self.lmtp = true;
     }
 
     // ------------------------------------------------------------ input
@@ -302,6 +373,11 @@ impl Conversation {
         if let Detail::Auth(user) = command.detail() {
             self.authenticating = Some(user.clone().unwrap_or_default());
         }
+        if let Detail::Bdat { last: true } = command.detail()
+            && self.expect_deliveries()
+        {
+            return Ok(());
+        }
         self.pending.push_back(Pending::Command {
             verb: command.verb(),
             detail: command.detail().clone(),
@@ -319,8 +395,27 @@ impl Conversation {
             return Err(Refusal::NoContentExpected);
         }
         self.content_due = false;
-        self.pending.push_back(Pending::EndOfData);
+        if !self.expect_deliveries() {
+            self.pending.push_back(Pending::EndOfData);
+        }
         Ok(())
+    }
+
+    /// In LMTP with recipients accepted: the replies to the end of the
+    /// message are one per recipient, in RCPT order. Returns whether they
+    /// were queued (else the one reply of SMTP is due).
+    fn expect_deliveries(&mut self) -> bool {
+        let Some(t) = self.transaction.as_ref().filter(|_| self.lmtp) else {
+            return false;
+        };
+        let n = t.accepted.len();
+        for (i, recipient) in t.accepted.iter().enumerate() {
+            self.pending.push_back(Pending::Delivery {
+                recipient: recipient.clone(),
+                last: i + 1 == n,
+            });
+        }
+        n > 0
     }
 
     /// Takes the next reply: applies it to what it answers.
@@ -340,6 +435,11 @@ impl Conversation {
             };
         };
         let change = if reply.code == 421 {
+            if let Pending::Delivery { recipient, .. } = &to {
+                // That recipient's delivery failed (for now); the rest get no reply.
+                self.record_delivery(recipient, reply);
+                self.ended = self.transaction.take();
+            }
             self.close(Closed::ByServer(reply.clone()));
             Change::Closed
         } else {
@@ -367,6 +467,16 @@ impl Conversation {
     fn close(&mut self, why: Closed) {
         if self.closed.is_none() {
             self.closed = Some(why);
+        }
+        // Closed while recipients' replies were due (LMTP): what came is
+        // kept; the rest are unknown.
+        if self.transaction.is_some()
+            && self
+                .pending
+                .iter()
+                .any(|p| matches!(p, Pending::Delivery { .. }))
+        {
+            self.ended = self.transaction.take();
         }
         self.forget();
     }
@@ -410,7 +520,29 @@ impl Conversation {
                 }
             }
             Pending::EndOfData => self.end_of_message(ok),
+            Pending::Delivery { recipient, last } => {
+                self.record_delivery(recipient, reply);
+                if *last {
+                    self.ended = self.transaction.take();
+                }
+                let (recipient, last) = (recipient.clone(), *last);
+                if ok {
+                    Change::Delivered { recipient, last }
+                } else {
+                    Change::NotDelivered { recipient, last }
+                }
+            }
             Pending::Command { verb, detail } => self.answer(*verb, detail, reply),
+        }
+    }
+
+    /// LMTP: `recipient`'s reply after the message, into the transaction.
+    fn record_delivery(&mut self, recipient: &str, reply: &Reply) {
+        if let Some(t) = self.transaction.as_mut() {
+            t.deliveries.push(DeliveryReply {
+                address: recipient.to_string(),
+                reply: reply.clone(),
+            });
         }
     }
 
@@ -423,11 +555,15 @@ impl Conversation {
                     name: name.clone(),
                 });
                 self.extensions = (verb != Verb::Helo).then(|| Extensions::from_ehlo(reply));
+                if verb == Verb::Lhlo {
+                    self.lmtp = true;
+                }
                 // A greeting resets the transaction (RFC 5321 §4.1.4).
                 self.transaction = None;
                 Change::Hello
             }
             (Verb::Mail, Detail::Path(path)) if ok => {
+                self.ended = None;
                 self.transaction = Some(Transaction {
                     sender: path.clone(),
                     ..Transaction::default()
@@ -473,7 +609,7 @@ impl Conversation {
 
     /// The reply to the end of a message: the transaction is over.
     fn end_of_message(&mut self, ok: bool) -> Change {
-        self.transaction = None;
+        self.ended = self.transaction.take();
         if ok {
             Change::MessageAccepted
         } else {
@@ -545,6 +681,17 @@ impl Conversation {
     /// The open mail transaction.
     pub fn transaction(&self) -> Option<&Transaction> {
         self.transaction.as_ref()
+    }
+    /// Whether the session speaks LMTP (set, or an LHLO was accepted).
+    pub fn is_lmtp(&self) -> bool {
+        self.lmtp
+    }
+    /// The transaction the last message ended (the reply to its end came,
+    /// or, in LMTP, the connection ended while recipients' replies were
+    /// due): its recipients and, in LMTP, each one's reply
+    /// ([`Transaction::deliveries`]). Forgotten when MAIL is accepted again.
+    pub fn last_message(&self) -> Option<&Transaction> {
+        self.ended.as_ref()
     }
     /// Why the conversation is over, once it is.
     pub fn closed(&self) -> Option<&Closed> {

@@ -245,6 +245,11 @@ impl Command {
         check_domain(domain, "the HELO domain")?;
         Command::build("HELO", format!("HELO {domain}"))
     }
+    /// `LHLO domain` (LMTP, RFC 2033 §4.1: the EHLO of LMTP).
+    pub fn lhlo(domain: &str) -> Result<Command, CommandError> {
+        check_domain(domain, "the LHLO domain")?;
+        Command::build("LHLO", format!("LHLO {domain}"))
+    }
     /// `MAIL FROM:<addr>` (`<>` when `from` is `None`) followed by the ESMTP
     /// parameters, each `KEYWORD` or `KEYWORD=VALUE`.
     pub fn mail_from(from: Option<&Address>, params: &[String]) -> Result<Command, CommandError> {

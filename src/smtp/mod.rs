@@ -38,9 +38,9 @@ pub mod sasl;
 pub mod tls;
 pub mod verbs;
 
-pub use client::{Change, Closed, Conversation, Stage, Transaction};
+pub use client::{Change, Closed, Conversation, DeliveryReply, Pending, Stage, Transaction};
 pub use command::{Command, CommandError, Detail, Verb};
-pub use conn::{ConnError, ConnectOptions, Connection, Event, Observer};
+pub use conn::{ConnError, ConnectOptions, Connection, Endpoint, Event, Observer};
 pub use dotstuff::DotStuffer;
 pub use extensions::{Ext, Extension, Extensions};
 pub use reply::{EnhancedCode, Reply, ReplyError, ReplyParser};

@@ -10,9 +10,14 @@ use crate::smtp::conn::NetOptions;
 use crate::smtp::{Command, ConnError, ConnectOptions, Connection, Reply};
 use std::time::Duration;
 
-/// `connect [HOST [PORT]] [--tls|--starttls] | connect --mx ... | connect sandbox`.
+/// `connect [HOST [PORT] | unix:PATH] [--tls|--starttls] [--lmtp] | connect --mx ... | connect sandbox`.
 pub fn connect(s: &mut Session, a: Args) -> Result<(), Failure> {
+    let lmtp = a.flag("--lmtp");
     if a.words.len() == 1 && a.words[0].eq_ignore_ascii_case("sandbox") {
+        if lmtp {
+            return Err(Failure::local("the sandbox speaks SMTP, not LMTP")
+                .hint("`connect sandbox` without --lmtp"));
+        }
         return super::inbox::connect_sandbox(s);
     }
     let mode = tls::mode_from_flags(a.flag("--tls"), a.flag("--starttls"))?;
@@ -20,6 +25,12 @@ pub fn connect(s: &mut Session, a: Args) -> Result<(), Failure> {
     // alone from the last target's.
     let fresh = s.settings.tls.with_args(&a)?;
     if a.flag("--mx") {
+        if lmtp {
+            return Err(Failure::local(
+                "--lmtp does not go with --mx: the mail servers an MX lookup finds speak SMTP",
+            )
+            .hint("connect --lmtp HOST PORT, or connect --lmtp unix:/path/to/socket"));
+        }
         let net = super::net::from_args(&a, NetOptions::default())?;
         return super::mx::connect_mx(s, &a.words, mode, net, fresh);
     }
@@ -32,9 +43,10 @@ pub fn connect(s: &mut Session, a: Args) -> Result<(), Failure> {
         }
         target.net = super::net::from_args(&a, target.net)?;
         target.tls = target.tls.with_args(&a)?;
+        target.lmtp |= lmtp;
         return open(s, target);
     }
-    let (host, port) = parse_host_port(host, a.words.get(1).map(String::as_str))?;
+    let target = parse_target(host, a.words.get(1).map(String::as_str), mode, lmtp)?;
     let net = super::net::from_args(&a, NetOptions::default())?;
     let maybe_profile = a.words.len() == 1 && s.profiles.error.is_some();
     open(
@@ -42,10 +54,7 @@ pub fn connect(s: &mut Session, a: Args) -> Result<(), Failure> {
         Target {
             net,
             tls: fresh,
-            profile: None,
-            host,
-            port,
-            mode,
+            ..target
         },
     )
     .map_err(|f| {
@@ -85,21 +94,81 @@ pub fn profile_target(s: &Session, words: &[String]) -> Result<Option<Target>, F
     }
 }
 
+/// The target of `connect WORD [PORT]` (and of `smtpsh WORD [PORT]`):
+/// `unix:/path` is a UNIX-domain socket, anything else HOST [PORT]; no
+/// network options, default TLS controls (the caller sets them).
+pub fn parse_target(
+    word: &str,
+    port: Option<&str>,
+    mode: TlsMode,
+    lmtp: bool,
+) -> Result<Target, Failure> {
+    let target = |host, port, socket| Target {
+        host,
+        port,
+        mode,
+        net: NetOptions::default(),
+        tls: Default::default(),
+        profile: None,
+        lmtp,
+        socket,
+    };
+    let Some(path) = word.strip_prefix("unix:") else {
+        let (host, port) = parse_host_port(word, port)?;
+        return Ok(target(host, port, None));
+    };
+    if path.is_empty() || path.chars().any(char::is_control) {
+        return Err(
+            Failure::local("`unix:` needs the socket's path, without control characters")
+                .hint("example: connect --lmtp unix:/var/run/dovecot/lmtp"),
+        );
+    }
+    if let Some(p) = port {
+        return Err(Failure::local(format!(
+            "a UNIX socket has no port (got '{p}' after unix:{path})"
+        ))
+        .hint("connect unix:/path/to/socket [--lmtp]"));
+    }
+    if mode != TlsMode::Auto {
+        return Err(unix_tls_refusal());
+    }
+    Ok(target(
+        "localhost".to_string(),
+        0,
+        Some(std::path::PathBuf::from(path)),
+    ))
+}
+
+/// Why TLS is not offered over a UNIX socket.
+pub fn unix_tls_refusal() -> Failure {
+    Failure::local(
+        "TLS over a UNIX socket is not supported: a certificate is checked against a host name, \
+         and a socket path has none",
+    )
+    .hint("a UNIX socket never leaves this machine; connect without --tls/--starttls, or use the server's TCP port for TLS")
+}
+
 /// `connect` alone: the last server again (its TLS mode, network options
-/// and TLS controls, changed by those given).
+/// and TLS controls, changed by those given; LMTP when it was, or when
+/// `--lmtp` is given now).
 fn reconnect(s: &mut Session, mode: TlsMode, a: &Args) -> Result<(), Failure> {
     let Some(mut target) = s.last_target.clone() else {
         return Err(Failure::local("usage: connect HOST [PORT]")
             .hint("example: connect 127.0.0.1 2525 (or `connect sandbox`, or `connect NAME` for a profile)"));
     };
     if mode != TlsMode::Auto {
+        if target.socket.is_some() {
+            return Err(unix_tls_refusal());
+        }
         target.mode = mode;
     }
     target.net = super::net::from_args(a, target.net)?;
     target.tls = target.tls.with_args(a)?;
+    target.lmtp |= a.flag("--lmtp");
     // The sandbox's own way (greeted at once), unless options ask for more.
     if target.net.is_plain()
         && a.opts.is_empty()
+        && target.socket.is_none()
         && s.sandbox
             .as_ref()
             .is_some_and(|sb| target.host == "127.0.0.1" && target.port == sb.port())
@@ -172,6 +241,9 @@ pub fn connect_options(s: &Session) -> ConnectOptions {
 /// or plaintext upgraded with STARTTLS right after the greeting and EHLO
 /// (`--starttls`, or `require-tls` in `Auto`).
 pub fn open(s: &mut Session, target: Target) -> Result<(), Failure> {
+    if let Some(path) = target.socket.clone() {
+        return open_unix(s, &path, target);
+    }
     let implicit = tls::is_implicit(target.mode, target.port);
     let client = tls::client_for(s, target.mode, target.port, &target.tls)?;
     if client.is_none() && (target.tls.cert.is_some() || target.tls.cafile.is_some()) {
@@ -180,13 +252,14 @@ pub fn open(s: &mut Session, target: Target) -> Result<(), Failure> {
     }
     close_current(s);
     s.out.note(&format!(
-        "connecting to {}{}",
+        "connecting to {}{}{}",
         format_peer(&target.host, target.port),
         target
             .profile
             .as_deref()
             .map(|p| format!(" (profile {p})"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        if target.lmtp { " (LMTP)" } else { "" }
     ));
     tls::warn_insecure(s, &target.tls);
     let mut options = connect_options(s);
@@ -198,7 +271,10 @@ pub fn open(s: &mut Session, target: Target) -> Result<(), Failure> {
         None => Connection::open(&target.host, target.port, options, &mut s.out),
     };
     match opened {
-        Ok((conn, greeting)) => {
+        Ok((mut conn, greeting)) => {
+            if target.lmtp {
+                conn.set_lmtp();
+            }
             // Postfix behind a balancer greets with 421 when no PROXY header came.
             let hint = (greeting.code == 421 && target.net.proxy.is_none())
                 .then(|| proxy_suggestion(&target));
@@ -211,6 +287,32 @@ pub fn open(s: &mut Session, target: Target) -> Result<(), Failure> {
             connect_failure(e, implicit, target.port),
             &target,
         )),
+    }
+}
+
+/// [`open`] for a UNIX-domain socket (no TLS: see [`unix_tls_refusal`];
+/// none of the network options, which are about TCP and IP).
+fn open_unix(s: &mut Session, path: &std::path::Path, target: Target) -> Result<(), Failure> {
+    if !target.net.is_plain() {
+        return Err(Failure::local(
+            "-4, -6, --source and --proxy-header are about TCP/IP: they do not apply to a UNIX socket",
+        )
+        .hint("connect unix:/path/to/socket [--lmtp]"));
+    }
+    close_current(s);
+    s.out.note(&format!(
+        "connecting to {}{}",
+        target.label(),
+        if target.lmtp { " (LMTP)" } else { "" }
+    ));
+    match Connection::open_unix(path, connect_options(s), &mut s.out) {
+        Ok((mut conn, greeting)) => {
+            if target.lmtp {
+                conn.set_lmtp();
+            }
+            install(s, conn, &greeting, target, None)
+        }
+        Err(e) => Err(connect_failure(e, false, 0)),
     }
 }
 
@@ -286,7 +388,10 @@ pub fn connect_failure(e: ConnError, implicit: bool, port: u16) -> Failure {
     } else {
         FailKind::Connection
     };
-    let hint = tls::connect_error_hint(&e, implicit, port);
+    let hint = e
+        .socket_hint()
+        .map(str::to_string)
+        .or_else(|| tls::connect_error_hint(&e, implicit, port));
     let f = Failure::new(kind, e.to_string());
     match hint {
         Some(h) => f.hint(h),

@@ -83,6 +83,8 @@ pub fn sandbox_connection(s: &mut Session, shell: bool) -> Result<(), Failure> {
             net: Default::default(),
             profile: None,
             tls: s.settings.tls.clone(),
+            lmtp: false,
+            socket: None,
         },
     )?;
     if !shell {

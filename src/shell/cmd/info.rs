@@ -8,7 +8,7 @@ use crate::shell::commands::{self, COMMANDS, Complete};
 use crate::shell::failure::Failure;
 use crate::shell::input::Input;
 use crate::shell::output::{Output, Stream, Tone, human_bytes};
-use crate::shell::session::{Session, format_peer, stage_text};
+use crate::shell::session::{Session, format_peer, peer_label, stage_text};
 use crate::shell::settings::{self, SETTINGS};
 use crate::smtp::{Conversation, Verb};
 use crate::text::wrap;
@@ -369,12 +369,18 @@ fn connection_status(s: &Session) {
     };
     let c = &live.conn;
     let conv = live.conversation();
+    let place = match (c.peer(), c.local()) {
+        (Some(peer), Some(local)) => format!(
+            "{} ({}) from {local}",
+            format_peer(c.host(), peer.port()),
+            peer.ip()
+        ),
+        _ => format!("{} (a UNIX-domain socket)", peer_label(c)),
+    };
     o.plain(&format!(
-        "connection:   {} ({}) from {}, {} [{}]",
-        format_peer(c.host(), c.peer().port()),
-        c.peer().ip(),
-        c.local(),
+        "connection:   {place}, {}{} [{}]",
         if conv.is_secure() { "TLS" } else { "plaintext" },
+        if conv.is_lmtp() { ", LMTP" } else { "" },
         stage_text(conv)
     ));
     if let Some(net) = s

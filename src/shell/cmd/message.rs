@@ -366,10 +366,23 @@ fn send_source(
         EnvelopeParams::of(&s.draft)
     };
     let sent = transmit(s, &source.file, &from, &recipients, params, keep_open)?;
-    if sent.accepted {
-        file_sent(s, &label, source.file.size(), !from_headers);
+    match &sent.per_recipient {
+        Some(per) if !per.all_delivered() && !per.delivered.is_empty() => {
+            let last = LastSent::File {
+                label: label.clone(),
+                size: source.file.size(),
+            };
+            let reached = if from_headers {
+                &[][..]
+            } else {
+                &per.delivered[..]
+            };
+            super::protocol::message_accepted(s, reached, Some(last));
+        }
+        _ if sent.accepted => file_sent(s, &label, source.file.size(), !from_headers),
+        _ => {}
     }
-    s.out.judge_by(sent.reply);
+    s.out.judge_by_all(sent.judged);
     sent.outcome
 }
 
@@ -446,14 +459,11 @@ pub fn data_file(s: &mut Session, word: &str, fix: bool) -> Result<(), Failure> 
         });
     }
     let reply = final_reply(&mut live.conn, out)?;
-    if reply.is_positive() {
-        let last = LastSent::File {
-            label: source.label(),
-            size,
-        };
-        super::protocol::message_accepted(s, &accepted_before, Some(last));
-    }
-    judge(&reply, "the message")
+    let last = LastSent::File {
+        label: source.label(),
+        size,
+    };
+    super::protocol::message_ended(s, &reply, &accepted_before, Some(last))
 }
 
 /// Why streaming after the 354 stopped.

@@ -48,7 +48,7 @@ pub fn default_helo_name(conn: Option<&Connection>) -> String {
     if host.contains('.') && !host.starts_with("localhost") {
         return host;
     }
-    match conn.map(Connection::local) {
+    match conn.and_then(Connection::local) {
         Some(std::net::SocketAddr::V4(a)) => format!("[{}]", a.ip()),
         Some(std::net::SocketAddr::V6(a)) => format!("[IPv6:{}]", a.ip()),
         None => "localhost.localdomain".to_string(),
@@ -64,19 +64,28 @@ pub fn helo_name(s: &Session) -> String {
     }
 }
 
-/// Sends EHLO or HELO `name` and reads the reply (the conversation takes
-/// note of an accepted greeting).
+/// Sends EHLO, HELO or LHLO `name` and reads the reply (the conversation
+/// takes note of an accepted greeting). In LMTP, EHLO is LHLO.
 pub fn greet(s: &mut Session, name: &str, verb: Verb) -> Result<Reply, Failure> {
-    let cmd = match verb {
-        Verb::Helo => Command::helo(name),
-        _ => Command::ehlo(name),
-    }
-    .map_err(command_error)?;
+    let lmtp = s.conversation().is_some_and(|c| c.is_lmtp());
+    let cmd = hello_command(verb, lmtp, name)?;
     s.exchange(&cmd)
 }
 
+/// The greeting command for `verb`; in LMTP (RFC 2033 §4.1), EHLO is LHLO.
+fn hello_command(verb: Verb, lmtp: bool, name: &str) -> Result<Command, Failure> {
+    match verb {
+        Verb::Helo => Command::helo(name),
+        Verb::Lhlo => Command::lhlo(name),
+        _ if lmtp => Command::lhlo(name),
+        _ => Command::ehlo(name),
+    }
+    .map_err(command_error)
+}
+
 /// Greets the server if the conversation is not greeted yet: EHLO, and
-/// HELO when EHLO is refused. `why` says in a note why it happens now.
+/// HELO when EHLO is refused (in LMTP: LHLO, and nothing else).
+/// `why` says in a note why it happens now.
 pub fn ensure_greeted(s: &mut Session, why: &str) -> Result<(), Failure> {
     let name = helo_name(s);
     let (live, out) = s.open_parts()?;
@@ -94,13 +103,16 @@ fn greet_as(conn: &mut Connection, out: &mut Output, name: &str, why: &str) -> R
     if conn.conversation().stage() != Stage::Connected {
         return Ok(());
     }
+    let lmtp = conn.conversation().is_lmtp();
+    let word = if lmtp { "LHLO" } else { "EHLO" };
     out.note(&format!(
-        "the server was not greeted yet: EHLO first ({why})"
+        "the server was not greeted yet: {word} first ({why})"
     ));
-    let ehlo = Command::ehlo(name).map_err(command_error)?;
+    let ehlo = hello_command(Verb::Ehlo, lmtp, name)?;
     let reply = exchange_on(conn, out, &ehlo)?;
-    if reply.is_positive() || conn.conversation().closed().is_some() {
-        return judge(&reply, "EHLO");
+    if reply.is_positive() || conn.conversation().closed().is_some() || lmtp {
+        // LMTP has no HELO (RFC 2033 §4.1).
+        return judge(&reply, word);
     }
     out.note("EHLO refused; trying HELO");
     let helo = Command::helo(name).map_err(command_error)?;

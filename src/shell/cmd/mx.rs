@@ -113,6 +113,8 @@ pub fn connect_mx(
                     net,
                     tls: controls.clone(),
                     profile: None,
+                    lmtp: false,
+                    socket: None,
                 };
                 let mx = MxFound {
                     domain: domain.clone(),

@@ -12,6 +12,7 @@ use super::{greet, helo_name, record_to};
 use crate::mime::Content;
 use crate::shell::args::{Args, parse_line};
 use crate::shell::delivery::final_reply;
+use crate::shell::delivery::lmtp::PerRecipient;
 use crate::shell::failure::{FailKind, Failure, command_error, conn_failure, judge, not_connected};
 use crate::shell::input::{Input, Line};
 use crate::shell::session::{LastSent, Session};
@@ -21,22 +22,43 @@ use std::io::Write;
 /// The longest hand-typed message kept for `show --last`.
 const MAX_KEPT_TYPED: usize = 1024 * 1024;
 
-/// `ehlo [DOMAIN]` and `helo [DOMAIN]`.
+/// `ehlo [DOMAIN]`, `helo [DOMAIN]` and `lhlo [DOMAIN]`.
 fn greeting_command(s: &mut Session, a: &Args, verb: Verb) -> Result<(), Failure> {
     s.open_live()?;
+    let lmtp = s.conversation().is_some_and(|c| c.is_lmtp());
+    let verb = match verb {
+        Verb::Helo if lmtp => {
+            return Err(Failure::local(
+                "LMTP has no HELO (RFC 2033 §4.1): this connection speaks LMTP",
+            )
+            .hint("`lhlo` greets an LMTP server (`ehlo` sends LHLO too)"));
+        }
+        Verb::Ehlo if lmtp => {
+            s.out
+                .note("this connection speaks LMTP: LHLO instead of EHLO (RFC 2033 §4.1)");
+            Verb::Lhlo
+        }
+        v => v,
+    };
     let name = a.words.first().cloned().unwrap_or_else(|| helo_name(s));
     let reply = greet(s, &name, verb)?;
     judge(&reply, verb.name())
 }
 
-/// `ehlo [DOMAIN]`.
+/// `ehlo [DOMAIN]` (LHLO on an LMTP connection).
 pub fn ehlo(s: &mut Session, a: Args) -> Result<(), Failure> {
     greeting_command(s, &a, Verb::Ehlo)
 }
 
-/// `helo [DOMAIN]`.
+/// `helo [DOMAIN]` (refused on an LMTP connection).
 pub fn helo(s: &mut Session, a: Args) -> Result<(), Failure> {
     greeting_command(s, &a, Verb::Helo)
+}
+
+/// `lhlo [DOMAIN]`: the LMTP greeting (RFC 2033); once accepted, the
+/// connection speaks LMTP.
+pub fn lhlo(s: &mut Session, a: Args) -> Result<(), Failure> {
+    greeting_command(s, &a, Verb::Lhlo)
 }
 
 /// Sends `cmd`; fails unless the reply is 2xx/3xx.
@@ -159,14 +181,36 @@ fn data_entry(s: &mut Session, input: &mut dyn Input) -> Result<(), Failure> {
     };
     let (live, out) = s.open_parts()?;
     let reply = final_reply(&mut live.conn, out)?;
-    if reply.is_positive() {
-        let last = match typed {
-            Entered::Typed(text) => text.map(LastSent::Typed),
-            Entered::File { label, size } => Some(LastSent::File { label, size }),
-        };
-        message_accepted(s, &accepted_before, last);
+    let last = match typed {
+        Entered::Typed(text) => text.map(LastSent::Typed),
+        Entered::File { label, size } => Some(LastSent::File { label, size }),
+    };
+    message_ended(s, &reply, &accepted_before, last)
+}
+
+/// After the reply to the end of a message typed by hand (or a file after
+/// DATA): in SMTP the one reply says it all; in LMTP each recipient's
+/// reply is shown in a summary, the recipients the message reached leave
+/// the draft, and `expect` judges the replies of those it did not reach
+/// (a partial delivery is a refusal, see [`PerRecipient`]).
+pub(super) fn message_ended(
+    s: &mut Session,
+    reply: &Reply,
+    accepted_before: &[String],
+    last: Option<LastSent>,
+) -> Result<(), Failure> {
+    let Some(per) = s.conversation().and_then(PerRecipient::of) else {
+        if reply.is_positive() {
+            message_accepted(s, accepted_before, last);
+        }
+        return judge(reply, "the message");
+    };
+    per.report(&s.out);
+    if !per.delivered.is_empty() {
+        message_accepted(s, &per.delivered, last);
     }
-    judge(&reply, "the message")
+    s.out.judge_by_all(per.judged(reply));
+    per.verdict()
 }
 
 /// What was entered after the 354.

@@ -11,6 +11,7 @@ use super::plural;
 use crate::address::{Address, Mailbox, ReversePath};
 use crate::mime::{Content, Draft};
 use crate::shell::args::Args;
+use crate::shell::delivery::lmtp::PerRecipient;
 use crate::shell::delivery::{Delivery, EnvelopeParams, Policy};
 use crate::shell::failure::{Failure, judge};
 use crate::shell::input::Input;
@@ -76,22 +77,33 @@ fn send_draft(s: &mut Session, keep_open: bool) -> Result<(), Failure> {
     }
     let params = EnvelopeParams::of(&s.draft);
     let sent = transmit(s, &msg, &from, &recipients, params, keep_open)?;
-    if sent.accepted {
-        start_clean(s);
+    match &sent.per_recipient {
+        Some(per) if !per.all_delivered() => {
+            if !per.delivered.is_empty() {
+                partly_sent(s, &per.delivered);
+            }
+        }
+        _ if sent.accepted => start_clean(s),
+        _ => {}
     }
-    // `expect` after `send` judges the reply to the message, not QUIT's.
-    s.out.judge_by(sent.reply);
+    // `expect` after `send` judges the reply to the message, not QUIT's
+    // (in LMTP: the replies of the recipients it did not reach).
+    s.out.judge_by_all(sent.judged);
     sent.outcome
 }
 
 /// What [`transmit`] did: the final reply and how it is judged.
 pub struct Sent {
-    /// The server accepted the message.
+    /// The server accepted the message (in LMTP: for every recipient).
     pub accepted: bool,
-    /// The reply to the end of the message (for `expect`).
-    pub reply: Reply,
-    /// `Err` when the reply refused the message.
+    /// The replies `expect` judges: the reply to the end of the message;
+    /// in LMTP, see [`PerRecipient::judged`].
+    pub judged: Vec<Reply>,
+    /// `Err` when the reply refused the message (in LMTP: when any
+    /// recipient did not get it).
     pub outcome: Result<(), Failure>,
+    /// LMTP: how each recipient fared.
+    pub per_recipient: Option<PerRecipient>,
 }
 
 /// The transaction for `msg` on the open connection: the message, the
@@ -117,23 +129,62 @@ pub fn transmit(
     let done = Delivery::new(&mut live.conn, out, policy)
         .with_params(params)
         .run(msg, from, recipients, &mut progress)?;
-    let outcome = judge(&done.reply, "the message");
-    if done.accepted() {
-        s.out.ok(&format!(
-            "message accepted for {} ({} sent)",
-            plural(done.recipients, "recipient"),
-            human_bytes(done.bytes)
-        ));
-    }
+    let per_recipient = s.conversation().and_then(PerRecipient::of);
+    let (accepted, judged, outcome) = match &per_recipient {
+        Some(per) => {
+            per.report(&s.out);
+            (per.all_delivered(), per.judged(&done.reply), per.verdict())
+        }
+        None => {
+            if done.accepted() {
+                s.out.ok(&format!(
+                    "message accepted for {} ({} sent)",
+                    plural(done.recipients, "recipient"),
+                    human_bytes(done.bytes)
+                ));
+            }
+            (
+                done.accepted(),
+                vec![done.reply.clone()],
+                judge(&done.reply, "the message"),
+            )
+        }
+    };
     s.out.note(&progress::time_line(done.bytes, done.elapsed));
     if !keep_open && s.is_open() {
         let _ = quit_connection(s);
     }
     Ok(Sent {
-        accepted: done.accepted(),
-        reply: done.reply,
+        accepted,
+        judged,
         outcome,
+        per_recipient,
     })
+}
+
+/// After an LMTP message reached some recipients but not all: it is the
+/// message sent last, and the recipients it reached leave the draft,
+/// which keeps the rest (and its text), so `send` again tries only those
+/// it did not reach.
+fn partly_sent(s: &mut Session, delivered: &[String]) {
+    s.last_sent = Some(LastSent::Draft(Box::new(s.draft.clone())));
+    let d = &mut s.draft;
+    for list in [&mut d.to, &mut d.cc, &mut d.bcc] {
+        list.retain(|m| {
+            !delivered
+                .iter()
+                .any(|a| a.eq_ignore_ascii_case(m.address.as_str()))
+        });
+    }
+    let left: Vec<String> = d.recipients().iter().map(ToString::to_string).collect();
+    // A new Date and Message-ID when it goes again.
+    s.touch_draft();
+    s.out.note(&format!(
+        "the draft keeps only the {} the message did not reach ({}); `send` tries them again \
+         (`show --last` shows the message as sent)",
+        plural(left.len(), "recipient"),
+        left.join(", ")
+    ));
 }
 
 /// Recipients the server accepted in the open transaction that the draft
@@ -322,8 +373,8 @@ pub(crate) fn connect_line(s: &Session) -> String {
     let sandbox = s
         .sandbox
         .as_ref()
-        .is_some_and(|sb| sb.port() == t.port && t.host == "127.0.0.1");
-    if sandbox {
+        .is_some_and(|sb| sb.port() == t.port && t.host == "127.0.0.1" && t.socket.is_none());
+    if sandbox && !t.lmtp {
         return "connect sandbox".to_string();
     }
     let mode = match t.mode {
@@ -331,9 +382,12 @@ pub(crate) fn connect_line(s: &Session) -> String {
         TlsMode::Implicit => "--tls ",
         TlsMode::StartTls => "--starttls ",
     };
+    let lmtp = if t.lmtp { "--lmtp " } else { "" };
     let q = crate::shell::args::quote_word;
-    let host = q(&t.host);
-    let mut line = format!("connect {mode}{host} {}", t.port);
+    let mut line = match &t.socket {
+        Some(path) => format!("connect {lmtp}{}", q(&format!("unix:{}", path.display()))),
+        None => format!("connect {mode}{lmtp}{} {}", q(&t.host), t.port),
+    };
     if t.tls != s.settings.tls {
         for word in t.tls.words() {
             line.push(' ');

@@ -281,6 +281,14 @@ fn no_tls(s: &mut Session, reason: String, required: bool, kind: FailKind) -> Fa
 /// any failure ends the connection (QUIT if still plaintext).
 fn upgrade(s: &mut Session, required: bool, controls: &TlsControls) -> Result<(), Failure> {
     let required = required || s.settings.require_tls;
+    if s.live.as_ref().is_some_and(|l| l.conn.peer().is_none()) {
+        let f = super::connect::unix_tls_refusal();
+        return Err(if required {
+            no_tls(s, f.message, true, FailKind::Local)
+        } else {
+            f
+        });
+    }
     let client = tls_client(s, controls)?;
     let greeted_with_helo = s
         .conversation()

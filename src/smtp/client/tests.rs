@@ -442,3 +442,253 @@ fn replies_pipelined_after_xclient_stay_due() {
         Change::Hello
     );
 }
+
+/// An LMTP conversation greeted with LHLO (which makes it LMTP by itself),
+/// with MAIL accepted and these recipients sent: `Some(code)` is the reply.
+fn lmtp_with(lhlo_reply: &str, rcpts: &[(&str, &str)]) -> Conversation {
+    let mut c = Conversation::new(false);
+    c.receive(&reply("220 lmtp.example LMTP\r\n"));
+    assert!(!c.is_lmtp());
+    let lhlo = Command::lhlo("client.example").expect("lhlo");
+    assert_eq!(exchange(&mut c, &lhlo, lhlo_reply), Change::Hello);
+    assert!(c.is_lmtp(), "an accepted LHLO makes it LMTP");
+    exchange(
+        &mut c,
+        &Command::mail_from(Some(&addr("a@example.org")), &[]).expect("mail"),
+        "250 ok\r\n",
+    );
+    for (rcpt, wire) in rcpts {
+        exchange(
+            &mut c,
+            &Command::rcpt_to(&addr(rcpt), &[]).expect("rcpt"),
+            wire,
+        );
+    }
+    c
+}
+
+#[test]
+fn lmtp_gives_one_reply_per_accepted_recipient_after_the_message() {
+    let mut c = lmtp_with(
+        "250-lmtp.example\r\n250 PIPELINING\r\n",
+        &[
+            ("bob@example.org", "250 ok\r\n"),
+            ("nobody@example.org", "550 5.1.1 no such user\r\n"),
+            ("carol@example.org", "250 ok\r\n"),
+        ],
+    );
+    exchange(&mut c, &Command::data(), "354 go\r\n");
+    c.content_sent().expect("content");
+    assert_eq!(c.pending_count(), 2, "one reply per accepted recipient");
+    assert_eq!(
+        c.next_pending(),
+        Some(&Pending::Delivery {
+            recipient: "bob@example.org".into(),
+            last: false
+        })
+    );
+    assert_eq!(
+        c.receive(&reply("250 2.0.0 <bob@example.org> Saved\r\n"))
+            .change,
+        Change::Delivered {
+            recipient: "bob@example.org".into(),
+            last: false
+        }
+    );
+    // Still in the transaction until the last recipient's reply.
+    assert_eq!(c.stage(), Stage::Mail { recipients: 2 });
+    assert_eq!(c.transaction().map(|t| t.deliveries().len()), Some(1));
+    assert_eq!(
+        c.receive(&reply("452 4.2.2 <carol@example.org> Quota exceeded\r\n"))
+            .change,
+        Change::NotDelivered {
+            recipient: "carol@example.org".into(),
+            last: true
+        }
+    );
+    assert_eq!(c.stage(), Stage::Ready);
+    assert_eq!(c.pending_count(), 0);
+    let done = c.last_message().expect("the ended transaction");
+    let got: Vec<(&str, u16)> = done
+        .deliveries()
+        .iter()
+        .map(|d| (d.address.as_str(), d.reply.code))
+        .collect();
+    assert_eq!(got, [("bob@example.org", 250), ("carol@example.org", 452)]);
+    assert_eq!(done.refused()[0].address, "nobody@example.org");
+    assert!(done.undelivered_unknown().is_empty());
+    // QUIT's reply is QUIT's, not a recipient's.
+    assert_eq!(
+        exchange(&mut c, &Command::quit(), "221 bye\r\n"),
+        Change::Closed
+    );
+}
+
+#[test]
+fn lmtp_set_by_the_caller_and_raw_lhlo_count_too() {
+    let mut c = Conversation::new(false);
+    c.set_lmtp();
+    c.receive(&reply("220 x\r\n"));
+    exchange(
+        &mut c,
+        &Command::raw("LHLO me.example").expect("raw"),
+        "250 x\r\n",
+    );
+    assert_eq!(c.hello().map(|h| h.verb), Some(Verb::Lhlo));
+    assert!(c.is_lmtp());
+    exchange(
+        &mut c,
+        &Command::mail_from(None, &[]).expect("mail"),
+        "250 ok\r\n",
+    );
+    exchange(
+        &mut c,
+        &Command::raw("RCPT TO:<b@example.org>").expect("raw"),
+        "250 ok\r\n",
+    );
+    exchange(&mut c, &Command::raw("DATA").expect("raw"), "354 go\r\n");
+    c.content_sent().expect("content");
+    assert_eq!(c.pending_count(), 1);
+    assert!(matches!(
+        c.receive(&reply("250 ok\r\n")).change,
+        Change::Delivered { last: true, .. }
+    ));
+    // A new transaction forgets the last one.
+    exchange(
+        &mut c,
+        &Command::mail_from(None, &[]).expect("mail"),
+        "250 ok\r\n",
+    );
+    assert!(c.last_message().is_none());
+    // SMTP (EHLO) is one reply, even if LHLO was never sent.
+    let mut s = ready("250 mx.example\r\n");
+    assert!(!s.is_lmtp());
+    exchange(
+        &mut s,
+        &Command::mail_from(None, &[]).expect("mail"),
+        "250 ok\r\n",
+    );
+    exchange(
+        &mut s,
+        &Command::rcpt_to(&addr("b@example.org"), &[]).expect("rcpt"),
+        "250 ok\r\n",
+    );
+    exchange(
+        &mut s,
+        &Command::rcpt_to(&addr("c@example.org"), &[]).expect("rcpt"),
+        "250 ok\r\n",
+    );
+    exchange(&mut s, &Command::data(), "354 go\r\n");
+    s.content_sent().expect("content");
+    assert_eq!(s.next_pending(), Some(&Pending::EndOfData));
+    assert_eq!(s.pending_count(), 1);
+    s.receive(&reply("250 ok\r\n"));
+    assert_eq!(
+        s.last_message().map(|t| t.accepted().len()),
+        Some(2),
+        "the ended transaction is kept in SMTP too"
+    );
+}
+
+#[test]
+fn lmtp_bdat_last_gets_one_reply_per_recipient_and_a_chunk_one() {
+    let mut c = lmtp_with(
+        "250-lmtp.example\r\n250 CHUNKING\r\n",
+        &[
+            ("bob@example.org", "250 ok\r\n"),
+            ("carol@example.org", "250 ok\r\n"),
+        ],
+    );
+    assert_eq!(
+        exchange(&mut c, &Command::bdat(10, false), "250 more\r\n"),
+        Change::Nothing
+    );
+    c.send(&Command::bdat(5, true)).expect("bdat");
+    assert_eq!(c.pending_count(), 2);
+    assert!(matches!(
+        c.receive(&reply("550 5.2.0 no\r\n")).change,
+        Change::NotDelivered { last: false, .. }
+    ));
+    assert!(matches!(
+        c.receive(&reply("250 ok\r\n")).change,
+        Change::Delivered { last: true, .. }
+    ));
+    assert!(c.transaction().is_none());
+    assert_eq!(c.last_message().map(|t| t.deliveries().len()), Some(2));
+}
+
+#[test]
+fn lmtp_a_421_or_a_close_among_the_replies_keeps_what_came() {
+    let rcpts = [
+        ("bob@example.org", "250 ok\r\n"),
+        ("carol@example.org", "250 ok\r\n"),
+        ("dave@example.org", "250 ok\r\n"),
+    ];
+    let mut c = lmtp_with("250 lmtp.example\r\n", &rcpts);
+    exchange(&mut c, &Command::data(), "354 go\r\n");
+    c.content_sent().expect("content");
+    c.receive(&reply("250 ok\r\n"));
+    assert_eq!(
+        c.receive(&reply("421 4.3.2 shutting down\r\n")).change,
+        Change::Closed
+    );
+    assert_eq!(c.stage(), Stage::Closed);
+    let done = c.last_message().expect("kept");
+    let codes: Vec<u16> = done.deliveries().iter().map(|d| d.reply.code).collect();
+    assert_eq!(codes, [250, 421]);
+    assert_eq!(done.undelivered_unknown(), ["dave@example.org"]);
+
+    // The connection drops after the first reply: two unknown.
+    let mut c = lmtp_with("250 lmtp.example\r\n", &rcpts);
+    exchange(&mut c, &Command::data(), "354 go\r\n");
+    c.content_sent().expect("content");
+    c.receive(&reply("250 ok\r\n"));
+    c.lost(None);
+    let done = c.last_message().expect("kept");
+    assert_eq!(done.deliveries().len(), 1);
+    assert_eq!(
+        done.undelivered_unknown(),
+        ["carol@example.org", "dave@example.org"]
+    );
+    // The last reply that was due, a 421: nothing unknown.
+    let mut c = lmtp_with("250 lmtp.example\r\n", &rcpts[..1]);
+    exchange(&mut c, &Command::data(), "354 go\r\n");
+    c.content_sent().expect("content");
+    c.receive(&reply("421 bye\r\n"));
+    let done = c.last_message().expect("kept");
+    assert_eq!(done.deliveries().len(), 1);
+    assert!(done.undelivered_unknown().is_empty());
+}
+
+#[test]
+fn lmtp_pipelined_envelope_then_the_replies() {
+    let mut c = lmtp_with("250-lmtp.example\r\n250 PIPELINING\r\n", &[]);
+    for cmd in [
+        Command::rcpt_to(&addr("b@example.org"), &[]).expect("rcpt"),
+        Command::rcpt_to(&addr("c@example.org"), &[]).expect("rcpt"),
+        Command::data(),
+    ] {
+        c.send(&cmd).expect("send");
+    }
+    for w in ["250 ok\r\n", "250 ok\r\n", "354 go\r\n"] {
+        c.receive(&reply(w));
+    }
+    c.content_sent().expect("content");
+    let changes: Vec<Change> = ["250 b\r\n", "250 c\r\n"]
+        .iter()
+        .map(|w| c.receive(&reply(w)).change)
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            Change::Delivered {
+                recipient: "b@example.org".into(),
+                last: false
+            },
+            Change::Delivered {
+                recipient: "c@example.org".into(),
+                last: true
+            }
+        ]
+    );
+}

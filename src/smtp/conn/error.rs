@@ -8,6 +8,7 @@ use crate::smtp::tls::TlsError;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// What went wrong below the level of replies.
@@ -25,6 +26,15 @@ pub enum ConnError {
         /// The address tried last.
         addr: SocketAddr,
         /// Why it failed.
+        source: io::Error,
+    },
+    /// Connecting to a UNIX-domain socket failed.
+    Socket {
+        /// The socket's path.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: SocketProblem,
+        /// The error underneath.
         source: io::Error,
     },
     /// Nothing arrived (or could be sent) within the timeout.
@@ -78,7 +88,46 @@ pub enum ConnError {
     Proxy(MixedFamilies),
 }
 
+/// What is wrong with a UNIX-domain socket path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketProblem {
+    /// Nothing is at the path.
+    Missing,
+    /// Something is at the path, but not a socket (a file, a directory).
+    NotASocket,
+    /// The socket, or a directory on the way to it, may not be used by us.
+    PermissionDenied,
+    /// A socket with no server behind it (a stale one).
+    NoListener,
+    /// Anything else.
+    Other,
+}
+
 impl ConnError {
+    /// What to do about a failed UNIX-socket connect, if it is one.
+    pub fn socket_hint(&self) -> Option<&'static str> {
+        let ConnError::Socket { problem, .. } = self else {
+            return None;
+        };
+        Some(match problem {
+            SocketProblem::Missing => {
+                "check the path (is the server running? its configuration names the socket, \
+                 e.g. unix_listener in Dovecot); a TCP server is `connect HOST PORT`"
+            }
+            SocketProblem::NotASocket => {
+                "the path must be the server's listening socket (ls -l shows it with type 's')"
+            }
+            SocketProblem::PermissionDenied => {
+                "the socket's mode or group (or a directory's above it) keeps this user out: \
+                 run as a user that may use it, or change the listener's mode/user/group"
+            }
+            SocketProblem::NoListener => {
+                "the socket file is there but no server accepts on it (a stale socket): \
+                 start or restart the server"
+            }
+            SocketProblem::Other => "check the path and the server",
+        })
+    }
     /// What went wrong, without what it did to the connection or what to
     /// do about it: the reason a closed conversation gives
     /// ([`Closed::Lost`](crate::smtp::Closed::Lost)).
@@ -128,6 +177,27 @@ impl fmt::Display for Cause<'_> {
                     "could not connect to {addr} ({source}); check host, port and network"
                 ),
             },
+            ConnError::Socket {
+                path,
+                problem,
+                source,
+            } => {
+                let p = crate::text::escape(path.as_os_str().as_encoded_bytes());
+                match problem {
+                    SocketProblem::Missing => write!(f, "no socket at {p}: nothing is there"),
+                    SocketProblem::NotASocket => write!(f, "{p} is not a socket ({source})"),
+                    SocketProblem::PermissionDenied => {
+                        write!(f, "permission denied for the socket {p}")
+                    }
+                    SocketProblem::NoListener => write!(
+                        f,
+                        "connection refused by the socket {p}: no server is listening on it"
+                    ),
+                    SocketProblem::Other => {
+                        write!(f, "could not connect to the socket {p} ({source})")
+                    }
+                }
+            }
             ConnError::Timeout { waiting_for, after } => write!(
                 f,
                 "no reply from the server within {} while waiting for {waiting_for}",
@@ -176,7 +246,8 @@ impl std::error::Error for ConnError {
         match self {
             ConnError::Resolve { source, .. }
             | ConnError::Connect { source, .. }
-            | ConnError::Bind { source, .. } => Some(source),
+            | ConnError::Bind { source, .. }
+            | ConnError::Socket { source, .. } => Some(source),
             ConnError::Io(e) => Some(e),
             ConnError::Protocol(e) => Some(e),
             ConnError::Tls(e) => Some(e),

@@ -25,6 +25,9 @@ pub enum Event<'a> {
         reply: &'a Reply,
         /// Whether it travelled inside TLS.
         secure: bool,
+        /// LMTP: the recipient this reply after the message is for (one
+        /// reply per recipient, RFC 2033 §4.2); `None` otherwise.
+        recipient: Option<&'a str>,
     },
     /// The message content was sent (after DATA's 354, or as the chunk of
     /// a `BDAT n LAST`).

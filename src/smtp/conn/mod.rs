@@ -22,7 +22,7 @@ mod stream;
 pub(crate) mod timeout;
 mod writers;
 
-pub use error::ConnError;
+pub use error::{ConnError, SocketProblem};
 pub use event::{Event, Observer};
 pub use net::{Family, NetOptions, ProxyHeader};
 pub use stream::Stream;
@@ -38,6 +38,7 @@ use super::reply::{Reply, ReplyParser};
 use super::tls::{Phase, TlsClient, TlsError, TlsInfo, TlsStream};
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -66,12 +67,25 @@ pub struct ConnectOptions {
     pub net: NetOptions,
 }
 
+/// Where a connection goes: a TCP peer, or a UNIX-domain socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// TCP: the server's address and ours.
+    Tcp {
+        /// The server's address.
+        peer: SocketAddr,
+        /// Ours.
+        local: SocketAddr,
+    },
+    /// A UNIX-domain socket at this path (`connect unix:/path`).
+    Unix(PathBuf),
+}
+
 /// An SMTP connection and its conversation.
 pub struct Connection {
     stream: Box<dyn Stream>,
     parser: ReplyParser,
-    peer: SocketAddr,
-    local: SocketAddr,
+    endpoint: Endpoint,
     host: String,
     options: ConnectOptions,
     /// Everything true of the conversation.
@@ -95,11 +109,20 @@ impl Connection {
         host: &str,
         options: ConnectOptions,
     ) -> Connection {
+        Connection::on(stream, Endpoint::Tcp { peer, local }, host, options)
+    }
+    /// Wraps a connected stream to `endpoint`; `host` is the name shown
+    /// (and, for TCP, the name a certificate is checked against).
+    fn on(
+        stream: Box<dyn Stream>,
+        endpoint: Endpoint,
+        host: &str,
+        options: ConnectOptions,
+    ) -> Connection {
         Connection {
             stream,
             parser: ReplyParser::new(),
-            peer,
-            local,
+            endpoint,
             host: host.to_string(),
             options,
             conversation: Conversation::new(false),
@@ -373,9 +396,14 @@ impl Connection {
     }
     /// Reports a reply, gives it to the conversation, hands it on.
     fn received(&mut self, reply: Reply, observer: &mut dyn Observer) -> Reply {
+        let recipient = match self.conversation.next_pending() {
+            Some(super::client::Pending::Delivery { recipient, .. }) => Some(recipient.clone()),
+            _ => None,
+        };
         observer.event(Event::Received {
             reply: &reply,
             secure: self.is_secure(),
+            recipient: recipient.as_deref(),
         });
         self.conversation.receive(&reply);
         if self.conversation.closed().is_some() {
@@ -546,13 +574,28 @@ impl Connection {
         }
         Ok(DataWriter::new(self))
     }
-    /// The server's address.
-    pub fn peer(&self) -> SocketAddr {
-        self.peer
+    /// The server's address (`None` over a UNIX socket).
+    pub fn peer(&self) -> Option<SocketAddr> {
+        match &self.endpoint {
+            Endpoint::Tcp { peer, .. } => Some(*peer),
+            Endpoint::Unix(_) => None,
+        }
     }
-    /// Our address.
-    pub fn local(&self) -> SocketAddr {
-        self.local
+    /// Our address (`None` over a UNIX socket).
+    pub fn local(&self) -> Option<SocketAddr> {
+        match &self.endpoint {
+            Endpoint::Tcp { local, .. } => Some(*local),
+            Endpoint::Unix(_) => None,
+        }
+    }
+    /// Where the connection goes.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+    /// Speak LMTP (RFC 2033): after the message, one reply per accepted
+    /// recipient (see [`Conversation::set_lmtp`]).
+    pub fn set_lmtp(&mut self) {
+        self.conversation.set_lmtp();
     }
     /// The host name as given to [`Connection::open`].
     pub fn host(&self) -> &str {

@@ -1,13 +1,16 @@
 //! Opening a connection: name resolution and TCP connect on helper
 //! threads (so Ctrl-C and the connect timeout are honoured), implicit TLS,
-//! and the greeting.
+//! and the greeting; or a UNIX-domain socket ([`Connection::open_unix`]).
 
 use super::timeout::{SLICE, TimeoutPhase, Wait, human_duration, interruptible};
-use super::{ConnError, ConnectOptions, Connection, Event, Observer, net};
+use super::{ConnError, ConnectOptions, Connection, Endpoint, Event, Observer, SocketProblem, net};
 use crate::smtp::reply::Reply;
 use crate::smtp::tls::{Phase, TlsClient, TlsStream};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
 
 /// A host name without IPv6 brackets (`[::1]` → `::1`).
 pub(super) fn bare_host(host: &str) -> String {
@@ -137,6 +140,76 @@ impl Connection {
         };
         let greeting = conn.read_reply("the greeting", observer)?;
         Ok((conn, greeting))
+    }
+}
+
+impl Connection {
+    /// Connects to the UNIX-domain socket at `path` and reads the greeting
+    /// (any code: the caller judges it). What is wrong with the path is
+    /// told apart ([`SocketProblem`]): nothing there, not a socket,
+    /// permission denied, no server listening. No TLS: a certificate is
+    /// checked against a host name, which a socket path is not.
+    pub fn open_unix(
+        path: &Path,
+        options: ConnectOptions,
+        observer: &mut dyn Observer,
+    ) -> Result<(Connection, Reply), ConnError> {
+        let socket_error = |problem, source| ConnError::Socket {
+            path: path.to_path_buf(),
+            problem,
+            source,
+        };
+        match std::fs::metadata(path) {
+            Err(e) => return Err(socket_error(problem_of(&e), e)),
+            Ok(m) if !m.file_type().is_socket() => {
+                let what = if m.is_dir() {
+                    "a directory"
+                } else if m.is_file() {
+                    "a regular file"
+                } else {
+                    "not a socket"
+                };
+                return Err(socket_error(
+                    SocketProblem::NotASocket,
+                    io::Error::new(io::ErrorKind::InvalidInput, what),
+                ));
+            }
+            Ok(_) => {}
+        }
+        let timeout = TimeoutPhase::Connect.timeout(options.timeout);
+        let target = path.to_path_buf();
+        let attempt = move || UnixStream::connect(&target);
+        let stream = match interruptible(&options.interrupt, timeout + SLICE * 5, attempt) {
+            Wait::Done(Ok(stream)) => stream,
+            Wait::Done(Err(e)) | Wait::NoThread(e) => {
+                return Err(socket_error(problem_of(&e), e));
+            }
+            Wait::Interrupted => return Err(ConnError::Interrupted),
+            Wait::TimedOut => {
+                let e = io::Error::from(io::ErrorKind::TimedOut);
+                return Err(socket_error(SocketProblem::Other, e));
+            }
+        };
+        let shown = format!("unix:{}", path.display());
+        let mut conn = Connection::on(
+            Box::new(stream),
+            Endpoint::Unix(path.to_path_buf()),
+            &shown,
+            options,
+        );
+        let greeting = conn.read_reply("the greeting", observer)?;
+        Ok((conn, greeting))
+    }
+}
+
+/// What an error connecting to a socket path says about the path.
+pub(super) fn problem_of(e: &io::Error) -> SocketProblem {
+    match e.kind() {
+        io::ErrorKind::NotFound => SocketProblem::Missing,
+        io::ErrorKind::PermissionDenied => SocketProblem::PermissionDenied,
+        io::ErrorKind::ConnectionRefused => SocketProblem::NoListener,
+        io::ErrorKind::NotADirectory => SocketProblem::Missing,
+        _ => SocketProblem::Other,
     }
 }
 

@@ -1,9 +1,10 @@
 //! The byte streams a [`Connection`](super::Connection) runs over: TCP,
-//! TLS (in [`crate::smtp::tls`]), and test doubles.
+//! UNIX-domain sockets, TLS (in [`crate::smtp::tls`]), and test doubles.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 /// A byte stream a [`Connection`] can run over.
@@ -64,6 +65,21 @@ impl Stream for TcpStream {
     }
     fn shutdown(&self) -> io::Result<()> {
         TcpStream::shutdown(self, std::net::Shutdown::Both)
+    }
+    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.as_fd())
+    }
+}
+
+impl Stream for UnixStream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        UnixStream::set_read_timeout(self, timeout)
+    }
+    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        UnixStream::set_write_timeout(self, timeout)
+    }
+    fn shutdown(&self) -> io::Result<()> {
+        UnixStream::shutdown(self, std::net::Shutdown::Both)
     }
     fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
         Some(self.as_fd())

@@ -20,8 +20,16 @@ impl Observer for Log {
     fn event(&mut self, event: Event<'_>) {
         self.0.push(match event {
             Event::Sent { line, secure } => format!("C{}: {line}", tls(secure)),
-            Event::Received { reply, secure } => {
-                format!("S{}: {}", tls(secure), reply.wire_lines().join(" | "))
+            Event::Received {
+                reply,
+                secure,
+                recipient,
+            } => {
+                let lines = reply.wire_lines().join(" | ");
+                match recipient {
+                    Some(r) => format!("S{}: {lines} [for {r}]", tls(secure)),
+                    None => format!("S{}: {lines}", tls(secure)),
+                }
             }
             Event::DataSent {
                 bytes,
@@ -116,8 +124,8 @@ fn greeting_and_command_round_trip() {
     let (mut conn, greeting) = open(port, opts(5000), &mut log);
     assert_eq!(greeting.code, 220);
     assert_eq!(conn.host(), "127.0.0.1");
-    assert_eq!(conn.peer().port(), port);
-    assert!(conn.local().ip().is_loopback());
+    assert_eq!(conn.peer().map(|p| p.port()), Some(port));
+    assert!(conn.local().is_some_and(|l| l.ip().is_loopback()));
     assert!(!conn.is_secure() && !conn.is_broken());
     let ehlo = Command::ehlo("client.example").expect("valid");
     let reply = conn.command(&ehlo, &mut log).expect("reply");
@@ -167,7 +175,7 @@ fn host_forms_and_address_fallback() {
             let mut log = Log::default();
             let (conn, greeting) = Connection::open(host, port, opts(5000), &mut log).expect(host);
             assert_eq!(greeting.text(), "v6");
-            assert!(conn.peer().is_ipv6());
+            assert!(conn.peer().is_some_and(|p| p.is_ipv6()));
         }
         server.join().expect("server");
     }
@@ -1035,4 +1043,140 @@ fn bdat_never_sends_more_or_less_than_announced() {
     assert!(conn.is_broken());
     let got = peer.join().expect("server");
     assert!(got.len() < "BDAT 10 LAST\r\n".len() + 10);
+}
+
+/// A directory of its own for UNIX sockets (removed when dropped).
+fn socket_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+#[test]
+fn a_unix_socket_carries_an_lmtp_conversation() {
+    use std::os::unix::net::UnixListener;
+    let dir = socket_dir();
+    let path = dir.path().join("lmtp");
+    let listener = UnixListener::bind(&path).expect("bind");
+    let server = thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut w = stream;
+        let mut line = String::new();
+        let mut read = |reader: &mut BufReader<_>| {
+            line.clear();
+            reader.read_line(&mut line).expect("read");
+            line.clone()
+        };
+        w.write_all(b"220 lmtp.test LMTP ready\r\n").expect("w");
+        assert_eq!(read(&mut reader), "LHLO client.example\r\n");
+        w.write_all(b"250 lmtp.test\r\n").expect("w");
+        read(&mut reader);
+        w.write_all(b"250 ok\r\n").expect("w");
+        read(&mut reader);
+        w.write_all(b"250 ok\r\n").expect("w");
+        read(&mut reader);
+        w.write_all(b"250 ok\r\n").expect("w");
+        read(&mut reader);
+        w.write_all(b"354 go\r\n").expect("w");
+        while read(&mut reader) != ".\r\n" {}
+        // One reply per recipient, in one write.
+        w.write_all(b"250 2.0.0 <b@example.org> Saved\r\n452 4.2.2 quota\r\n")
+            .expect("w");
+        read(&mut reader)
+    });
+    let mut log = Log::default();
+    let (mut conn, greeting) = Connection::open_unix(&path, opts(5000), &mut log).expect("open");
+    assert_eq!(greeting.code, 220);
+    assert_eq!(conn.peer(), None);
+    assert_eq!(conn.endpoint(), &Endpoint::Unix(path.clone()));
+    assert_eq!(conn.host(), format!("unix:{}", path.display()));
+    let b = crate::address::Address::parse("b@example.org").expect("addr");
+    let c = crate::address::Address::parse("c@example.org").expect("addr");
+    for cmd in [
+        Command::lhlo("client.example").expect("lhlo"),
+        Command::mail_from(None, &[]).expect("mail"),
+        Command::rcpt_to(&b, &[]).expect("rcpt"),
+        Command::rcpt_to(&c, &[]).expect("rcpt"),
+        Command::data(),
+    ] {
+        conn.command(&cmd, &mut log).expect("reply");
+    }
+    assert!(conn.conversation().is_lmtp());
+    let mut w = conn.data_writer().expect("writer");
+    w.write_all(b"Subject: x\r\n\r\nhi\r\n").expect("write");
+    w.finish(&mut log).expect("finish");
+    let first = conn.read_reply("first", &mut log).expect("first");
+    let second = conn.read_reply("second", &mut log).expect("second");
+    assert_eq!((first.code, second.code), (250, 452));
+    conn.command(&Command::quit(), &mut log).ok();
+    assert_eq!(server.join().expect("server"), "QUIT\r\n");
+    let tail: Vec<&String> = log.0.iter().rev().take(4).collect();
+    assert!(
+        tail.iter()
+            .any(|l| l.as_str() == "S: 452 4.2.2 quota [for c@example.org]"),
+        "{:?}",
+        log.0
+    );
+    assert!(
+        log.0
+            .iter()
+            .any(|l| l == "S: 250 2.0.0 <b@example.org> Saved [for b@example.org]")
+    );
+}
+
+#[test]
+fn unix_socket_errors_say_what_is_wrong_with_the_path() {
+    use std::os::unix::net::UnixListener;
+    let dir = socket_dir();
+    let problem =
+        |path: &std::path::Path| match Connection::open_unix(path, opts(2000), &mut Log::default())
+        {
+            Err(e @ ConnError::Socket { .. }) => {
+                let ConnError::Socket { problem, .. } = &e else {
+                    unreachable!()
+                };
+                (*problem, e.to_string(), e.socket_hint().unwrap_or_default())
+            }
+            Err(e) => panic!("not a socket error: {e}"),
+            Ok(_) => panic!("connected to {}", path.display()),
+        };
+    // Nothing there.
+    let (p, msg, hint) = problem(&dir.path().join("missing"));
+    assert_eq!(p, SocketProblem::Missing);
+    assert!(
+        msg.contains("no socket at") && msg.contains("missing"),
+        "{msg}"
+    );
+    assert!(hint.contains("is the server running"), "{hint}");
+    // A regular file, and a directory.
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"x").expect("write");
+    let (p, msg, hint) = problem(&file);
+    assert_eq!(p, SocketProblem::NotASocket);
+    assert!(msg.contains("is not a socket (a regular file)"), "{msg}");
+    assert!(hint.contains("type 's'"), "{hint}");
+    let (p, msg, _) = problem(dir.path());
+    assert_eq!(p, SocketProblem::NotASocket);
+    assert!(msg.contains("a directory"), "{msg}");
+    // A stale socket: the file stays, nobody listens.
+    let stale = dir.path().join("stale");
+    drop(UnixListener::bind(&stale).expect("bind"));
+    let (p, msg, hint) = problem(&stale);
+    assert_eq!(p, SocketProblem::NoListener);
+    assert!(msg.contains("no server is listening"), "{msg}");
+    assert!(hint.contains("stale"), "{hint}");
+    // Permission denied: what the system says is told as such (root may
+    // use any socket, so the error itself is made here).
+    let denied = ConnError::Socket {
+        path: stale.clone(),
+        problem: super::open::problem_of(&std::io::Error::from(
+            std::io::ErrorKind::PermissionDenied,
+        )),
+        source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+    };
+    assert!(
+        denied
+            .to_string()
+            .contains("permission denied for the socket")
+    );
+    assert!(denied.socket_hint().is_some_and(|h| h.contains("mode")));
 }

@@ -71,7 +71,7 @@ impl TimeoutPhase {
         match pending {
             Some(Pending::Greeting) => TimeoutPhase::Greeting,
             Some(Pending::Command { verb, .. }) => TimeoutPhase::for_verb(*verb),
-            Some(Pending::EndOfData) => TimeoutPhase::DataEnd,
+            Some(Pending::EndOfData | Pending::Delivery { .. }) => TimeoutPhase::DataEnd,
             None => TimeoutPhase::Command,
         }
     }

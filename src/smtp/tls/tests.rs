@@ -131,7 +131,7 @@ impl Observer for Log {
             Event::Sent { line, secure } => {
                 format!("C{}: {line}", if secure { "~" } else { "" })
             }
-            Event::Received { reply, secure } => format!(
+            Event::Received { reply, secure, .. } => format!(
                 "S{}: {}",
                 if secure { "~" } else { "" },
                 reply.wire_lines().join(" | ")

@@ -402,6 +402,8 @@ fn a_dead_letter_sent_with_send_message_arrives_as_save_writes_it() {
         net: Default::default(),
         profile: None,
         tls: Default::default(),
+        lmtp: false,
+        socket: None,
     });
     for line in [
         "from Ann <ann@example.org>",

@@ -232,9 +232,12 @@ fn expect_failed(message: impl Into<String>) -> Failure {
     Failure::new(FailKind::Expect, message)
 }
 
-/// The reply checks on the last reply `out` showed; named groups of a
-/// matching expression become variables in `vars`. (Apart from the
-/// session: `data` judges an `expect 354` while it holds the connection.)
+/// The reply checks on the last reply `out` showed — and, after an LMTP
+/// message some recipients did not get, on each of their replies
+/// ([`Output::more_replies`]): every one must match. Named groups of a
+/// matching expression become variables in `vars` (from the first
+/// reply). (Apart from the session: `data` judges an `expect 354` while
+/// it holds the connection.)
 pub fn judge_reply(out: &Output, vars: &mut Vars, check: &ReplyCheck) -> Result<(), Failure> {
     let want = describe(check);
     let Some(reply) = out.last_reply().cloned() else {
@@ -242,6 +245,35 @@ pub fn judge_reply(out: &Output, vars: &mut Vars, check: &ReplyCheck) -> Result<
             "expected {want}, but the previous command got no reply from the server"
         )));
     };
+    for other in out.more_replies() {
+        judge_one(check, other, &want)
+            .map_err(|f| f.hint("each refused recipient's reply must match the `expect`"))?;
+    }
+    let captures = judge_one(check, &reply, &want)?;
+    let mut said = format!("expect {want}: got {}", got(&reply, check));
+    if !out.more_replies().is_empty() {
+        said.push_str(&format!(
+            " ({} replies, every one matching)",
+            out.more_replies().len() + 1
+        ));
+    }
+    let mut set = Vec::new();
+    for (name, value) in &captures {
+        vars.capture(name, value.as_deref());
+        if let Some(v) = value {
+            set.push(format!("{name}={v}"));
+        }
+    }
+    if !set.is_empty() {
+        said.push_str(&format!("; {}", set.join(" ")));
+    }
+    out.ok(&said);
+    Ok(())
+}
+
+/// Whether `reply` satisfies `check`: the expression's named groups and
+/// what each captured when it matched, or the failure saying what differs.
+fn judge_one(check: &ReplyCheck, reply: &Reply, want: &str) -> Result<Captured, Failure> {
     let code_ok = check.codes.is_empty() || check.codes.iter().any(|p| code_matches(p, reply.code));
     let enhanced_ok = check.enhanced.is_empty()
         || reply
@@ -260,33 +292,26 @@ pub fn judge_reply(out: &Output, vars: &mut Vars, check: &ReplyCheck) -> Result<
         } else {
             " (the text does not match)".to_string()
         };
-        let f = expect_failed(format!("expected {want}, got {}{why}", one_line(&reply)));
+        let f = expect_failed(format!("expected {want}, got {}{why}", one_line(reply)));
         // The whole reply, when its first line did not say it all.
-        return Err(
-            if reply.lines.len() > 1 || one_line(&reply).ends_with('…') {
-                f.hint(full_reply(&reply))
-            } else {
-                f
-            },
-        );
+        return Err(if reply.lines.len() > 1 || one_line(reply).ends_with('…') {
+            f.hint(full_reply(reply))
+        } else {
+            f
+        });
     }
-    let mut said = format!("expect {want}: got {}", got(&reply, check));
+    let mut named = Vec::new();
     if let (Some((_, re)), Some(Some(caps))) = (&check.regex, captures) {
-        let mut set = Vec::new();
         for name in re.capture_names().flatten() {
-            let value = caps.name(name).map(|m| m.as_str());
-            vars.capture(name, value);
-            if let Some(v) = value {
-                set.push(format!("{name}={v}"));
-            }
-        }
-        if !set.is_empty() {
-            said.push_str(&format!("; {}", set.join(" ")));
+            let value = caps.name(name).map(|m| m.as_str().to_string());
+            named.push((name.to_string(), value));
         }
     }
-    out.ok(&said);
-    Ok(())
+    Ok(named)
 }
+
+/// A matching expression's named groups and what each captured.
+type Captured = Vec<(String, Option<String>)>;
 
 /// What an expectation asks, in words: `250 or 2xx, 5.7.1, /text/`.
 fn describe(check: &ReplyCheck) -> String {
