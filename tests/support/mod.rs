@@ -23,6 +23,8 @@ pub mod postfix;
 
 /// The OAuth token introspection endpoint the Postfix instance's Dovecot asks.
 pub mod introspect;
+/// A private Dovecot LMTP server (TCP and a UNIX socket).
+pub mod dovecot;
 
 /// Reading an HTML message with an inline image back.
 pub mod html;

@@ -41,19 +41,21 @@ pub fn send(s: &mut Session, input: &mut dyn Input, a: Args) -> Result<(), Failu
     // (for any reason) is kept as a dead letter, said after the failure
     // itself; interactively the draft stays in the session and `save`
     // writes it.
-    send_draft(s, a.flag("--keep-open")).map_err(|f| {
+    let mut partly = false;
+    send_draft(s, a.flag("--keep-open"), &mut partly).map_err(|f| {
         if input.interactive() {
             return f;
         }
-        match save_dead_letter(s) {
+        match save_dead_letter(s, partly) {
             Some(Ok(note) | Err(note)) => f.also(note),
             None => f,
         }
     })
 }
 
-/// `send` itself.
-fn send_draft(s: &mut Session, keep_open: bool) -> Result<(), Failure> {
+/// `send` itself; `partly` is set when an LMTP message reached some of
+/// its recipients but not all (the draft then keeps the others).
+fn send_draft(s: &mut Session, keep_open: bool, partly: &mut bool) -> Result<(), Failure> {
     // Everything local first: nothing goes on the wire for a bad draft.
     let Some(from) = s.draft.from.clone() else {
         return Err(Failure::local("the draft has no sender")
@@ -80,6 +82,7 @@ fn send_draft(s: &mut Session, keep_open: bool) -> Result<(), Failure> {
     match &sent.per_recipient {
         Some(per) if !per.all_delivered() => {
             if !per.delivered.is_empty() {
+                *partly = true;
                 partly_sent(s, &per.delivered);
             }
         }
@@ -249,27 +252,34 @@ fn start_clean(s: &mut Session) {
 /// the dead-letter directory (directory 0700, file 0600), named with the
 /// UTC date and the Message-ID's unique part. Returns what to tell the
 /// user: `Ok` with the path, `Err` with why none was written, `None` for
-/// an empty draft. The draft itself is unchanged.
-pub fn save_dead_letter(s: &mut Session) -> Option<Result<String, String>> {
+/// an empty draft. The draft itself is unchanged. `partly`: an LMTP
+/// message reached some recipients, and the draft holds the others.
+pub fn save_dead_letter(s: &mut Session, partly: bool) -> Option<Result<String, String>> {
+    let not_sent = if partly {
+        let left: Vec<String> = s.draft.recipients().iter().map(ToString::to_string).collect();
+        format!("the message did not reach {}", left.join(", "))
+    } else {
+        "the message was not sent".to_string()
+    };
     if s.draft.is_empty() {
         return None;
     }
     let Some(dir) = s.dead_letters.clone() else {
         return Some(Err(
-            "the message was not sent, and no dead letter was written: \
-             neither XDG_STATE_HOME nor HOME is set"
-                .to_string(),
+            format!(
+            "{not_sent}, and no dead letter was written: neither XDG_STATE_HOME nor HOME is set"
+        ),
         ));
     };
     if let Err(e) = crate::local::create_private_dir(&dir) {
         return Some(Err(format!(
-            "the message was not sent, and no dead letter was written: cannot create {}: {e}",
+            "{not_sent}, and no dead letter was written: cannot create {}: {e}",
             dir.display()
         )));
     }
     if let Err(f) = compose_draft(&mut s.draft) {
         return Some(Err(format!(
-            "the message was not sent, and no dead letter was written: {}",
+            "{not_sent}, and no dead letter was written: {}",
             f.message
         )));
     }
@@ -293,7 +303,7 @@ pub fn save_dead_letter(s: &mut Session) -> Option<Result<String, String>> {
     Some(match write_message(&mut s.draft, &path, true) {
         Ok(_) => {
             let mut note = format!(
-                "the message was not sent; it was saved as a dead letter: {}",
+                "{not_sent}; it was saved as a dead letter: {}",
                 path.display()
             );
             if !s.draft.bcc.is_empty() {
@@ -308,7 +318,7 @@ pub fn save_dead_letter(s: &mut Session) -> Option<Result<String, String>> {
             Ok(note)
         }
         Err(f) => Err(format!(
-            "the message was not sent, and no dead letter was written: {}",
+            "{not_sent}, and no dead letter was written: {}",
             f.message
         )),
     })
