@@ -79,7 +79,9 @@ fn assert_stored_as_sent(stored: &[u8], saved: &[u8], bin: &[u8]) {
         .expect("the attachment");
     assert_eq!(sha256_hex(att.contents()), sha256_hex(bin));
     assert_eq!(
-        msg.body_text(0).map(|b| b.trim_end().to_string()).as_deref(),
+        msg.body_text(0)
+            .map(|b| b.trim_end().to_string())
+            .as_deref(),
         Some("Hello Bob and Carol.")
     );
 }
@@ -128,7 +130,9 @@ fn partial_delivery(unix: bool) {
     let all = all_output(&out);
     assert!(all.contains("expect 550 5.1.1: got 550 5.1.1"), "{all}");
     assert!(
-        all.contains("the draft keeps only the 1 recipient the message did not reach (nobody@lmtp.test)"),
+        all.contains(
+            "the draft keeps only the 1 recipient the message did not reach (nobody@lmtp.test)"
+        ),
         "{all}"
     );
     // An `expect` the refusal does not match fails (exit 5).
@@ -182,7 +186,10 @@ fn a_delivery_that_fails_after_the_message_is_that_recipients_reply() {
             assert!(so.contains(" -> BDAT "), "{so}");
         }
         assert!(so.contains("<-  451 4.2.0 <dave@lmtp.test>"), "{so}");
-        assert!(se.contains("not delivered: dave@lmtp.test (451 4.2.0"), "{se}");
+        assert!(
+            se.contains("not delivered: dave@lmtp.test (451 4.2.0"),
+            "{se}"
+        );
         assert!(se.contains("delivered to 1 of 2 recipients"), "{se}");
         let out = run_script(&script("expect 4xx 4.2.0", transfer));
         assert_exit(&out, 0, &d.describe());
@@ -207,7 +214,10 @@ fn all_delivered_is_a_success_and_clears_the_draft() {
     let out = run_script(&script);
     assert_exit(&out, 0, &d.describe());
     let all = all_output(&out);
-    assert!(all.contains("delivered to all 2 recipients (LMTP: one reply each)"), "{all}");
+    assert!(
+        all.contains("delivered to all 2 recipients (LMTP: one reply each)"),
+        "{all}"
+    );
     assert!(all.contains("draft cleared but for the sender"), "{all}");
     assert!(all.contains("LMTP"), "status says LMTP: {all}");
     assert_eq!(d.messages("bob").len(), 1);
@@ -264,7 +274,10 @@ fn data_typed_and_raw_lhlo_show_every_recipients_reply() {
     // `helo` is refused locally (LMTP has no HELO): exit 1.
     assert_exit(&out, 1, &d.describe());
     let all = all_output(&out);
-    assert!(all.contains("delivered to the recipient (LMTP: one reply each)"), "{all}");
+    assert!(
+        all.contains("delivered to the recipient (LMTP: one reply each)"),
+        "{all}"
+    );
     assert!(all.contains("LMTP has no HELO"), "{all}");
     assert!(!all.contains(" -> HELO"), "{all}");
     for user in ["bob", "carol"] {
@@ -339,7 +352,11 @@ fn unix_socket_errors_name_the_problem_with_a_hint() {
     fs::write(&file, "x").expect("write");
     let out = run(&path_str(&file));
     assert_exit(&out, 3, "");
-    assert!(stderr(&out).contains("is not a socket (a regular file)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a socket (a regular file)"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("type 's'"));
     // Permission denied: a socket only root may use, tried as nobody.
     let sock = dir.path().join("private.sock");

@@ -80,7 +80,10 @@ fn fewer_replies_than_recipients_then_a_close() {
     assert_exit(&out, 3, "a lost connection");
     let (so, se) = text(&out);
     // The one reply that came is b's, and says so.
-    assert!(so.contains("<-  250 2.0.0 ok   (for <b@example.org>)"), "{so}");
+    assert!(
+        so.contains("<-  250 2.0.0 ok   (for <b@example.org>)"),
+        "{so}"
+    );
     assert!(
         se.contains("the message was sent after 1 of the recipients' replies: whether c@example.org, d@example.org got it is unknown"),
         "{}",
@@ -105,7 +108,10 @@ fn a_421_among_the_replies_ends_them() {
     assert_exit(&out, 4, "partial");
     let (so, se) = text(&out);
     // The server named b itself: no note added.
-    assert!(so.contains("<-  250 2.0.0 <b@example.org> delivered\n"), "{so}");
+    assert!(
+        so.contains("<-  250 2.0.0 <b@example.org> delivered\n"),
+        "{so}"
+    );
     assert!(
         so.contains("<-  421 4.3.2 shutting down   (for <c@example.org>)"),
         "{so}"
@@ -115,8 +121,14 @@ fn a_421_among_the_replies_ends_them() {
         se.contains("not delivered: c@example.org (421 4.3.2 shutting down)"),
         "{se}"
     );
-    assert!(se.contains("unknown (no reply came): d@example.org"), "{se}");
-    assert!(se.contains("whether d@example.org got it is unknown"), "{se}");
+    assert!(
+        se.contains("unknown (no reply came): d@example.org"),
+        "{se}"
+    );
+    assert!(
+        se.contains("whether d@example.org got it is unknown"),
+        "{se}"
+    );
     // No QUIT after a 421: the server closed.
     assert!(!t.saw_command("QUIT"), "{:?}", t.commands);
 }
@@ -143,16 +155,28 @@ fn pipelined_replies_each_go_to_their_recipient_and_quit_gets_its_own() {
     t.assert_script_done();
     assert_exit(&out, 0, "the expect accepts both refusals");
     let (so, se) = text(&out);
-    assert!(so.contains("<-  250 2.0.0 saved   (for <b@example.org>)"), "{so}");
+    assert!(
+        so.contains("<-  250 2.0.0 saved   (for <b@example.org>)"),
+        "{so}"
+    );
     assert!(
         so.contains("<-  452 4.2.2 mailbox full   (for <d@example.org>)"),
         "{so}"
     );
     assert!(so.contains("<-  221 2.0.0 bye\n"), "{so}");
     assert!(se.contains("delivered to 1 of 3 recipients"), "{se}");
-    assert!(se.contains("not delivered: c@example.org (550 5.1.1"), "{se}");
-    assert!(se.contains("not delivered: d@example.org (452 4.2.2"), "{se}");
-    assert!(so.contains("expect 5xx or 4xx: got 550 (2 replies, every one matching)"), "{so}");
+    assert!(
+        se.contains("not delivered: c@example.org (550 5.1.1"),
+        "{se}"
+    );
+    assert!(
+        se.contains("not delivered: d@example.org (452 4.2.2"),
+        "{se}"
+    );
+    assert!(
+        so.contains("expect 5xx or 4xx: got 550 (2 replies, every one matching)"),
+        "{so}"
+    );
     // An `expect` that only one of the refusals matches fails.
     let mut steps = lhlo(true);
     steps.extend([
@@ -171,6 +195,12 @@ fn pipelined_replies_each_go_to_their_recipient_and_quit_gets_its_own() {
     fake.finish();
     assert_exit(&out, 5, "expect 550 does not match the 452");
     let (_, se) = text(&out);
-    assert!(se.contains("expected 550, got 452 4.2.2 mailbox full"), "{se}");
-    assert!(se.contains("each refused recipient's reply must match"), "{se}");
+    assert!(
+        se.contains("expected 550, got 452 4.2.2 mailbox full"),
+        "{se}"
+    );
+    assert!(
+        se.contains("each refused recipient's reply must match"),
+        "{se}"
+    );
 }

@@ -843,9 +843,11 @@ mod tests {
         assert_eq!(words("set va"), vec!["var "]);
         assert_eq!(words("connect s"), vec!["sandbox"]);
         // The profiles of the config file too (`@NAME` when `@` is typed).
-        assert_eq!(words("connect "), vec!["sandbox", "work", "home"]);
+        assert_eq!(words("connect "), vec!["sandbox", "unix:", "work", "home"]);
         assert_eq!(words("connect w"), vec!["work"]);
         assert_eq!(words("connect @h"), vec!["@home"]);
+        assert_eq!(words("connect u"), vec!["unix:"]);
+        assert_eq!(words("connect --l"), vec!["--lmtp "]);
         assert!(!words("raw ").iter().any(|w| w.starts_with("PIPELINING")));
         assert!(!words("raw P").iter().any(|w| w.starts_with("PIPELINING")));
         assert_eq!(words("set lo"), vec!["log "]);

@@ -256,7 +256,12 @@ fn start_clean(s: &mut Session) {
 /// message reached some recipients, and the draft holds the others.
 pub fn save_dead_letter(s: &mut Session, partly: bool) -> Option<Result<String, String>> {
     let not_sent = if partly {
-        let left: Vec<String> = s.draft.recipients().iter().map(ToString::to_string).collect();
+        let left: Vec<String> = s
+            .draft
+            .recipients()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         format!("the message did not reach {}", left.join(", "))
     } else {
         "the message was not sent".to_string()
@@ -265,11 +270,9 @@ pub fn save_dead_letter(s: &mut Session, partly: bool) -> Option<Result<String, 
         return None;
     }
     let Some(dir) = s.dead_letters.clone() else {
-        return Some(Err(
-            format!(
+        return Some(Err(format!(
             "{not_sent}, and no dead letter was written: neither XDG_STATE_HOME nor HOME is set"
-        ),
-        ));
+        )));
     };
     if let Err(e) = crate::local::create_private_dir(&dir) {
         return Some(Err(format!(
