@@ -17,6 +17,7 @@ mod forward;
 mod html;
 mod profiles;
 mod sasl;
+mod lmtp;
 
 /// A session connected to `server` (greeting read; EHLO said when `ehlo`).
 fn on(server: &MemoryServer, ehlo: bool) -> (Session, Captured) {

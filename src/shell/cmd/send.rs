@@ -80,12 +80,11 @@ fn send_draft(s: &mut Session, keep_open: bool, partly: &mut bool) -> Result<(),
     let params = EnvelopeParams::of(&s.draft);
     let sent = transmit(s, &msg, &from, &recipients, params, keep_open)?;
     match &sent.per_recipient {
-        Some(per) if !per.all_delivered() => {
-            if !per.delivered.is_empty() {
-                *partly = true;
-                partly_sent(s, &per.delivered);
-            }
+        Some(per) if !per.all_delivered() && !per.delivered.is_empty() => {
+            *partly = true;
+            partly_sent(s, &per.delivered);
         }
+        Some(per) if !per.all_delivered() => {}
         _ if sent.accepted => start_clean(s),
         _ => {}
     }
