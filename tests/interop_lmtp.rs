@@ -336,6 +336,22 @@ fn tls_over_a_unix_socket_is_refused_clearly() {
     ));
     assert_exit(&out, 1, "");
     assert!(stderr(&out).contains("TLS over a UNIX socket is not supported"));
+    // require-tls: nothing but QUIT goes out in plaintext, then it stops.
+    let out = run_script(&format!(
+        "set require-tls on\nconnect --lmtp unix:{}\n",
+        d.socket().display()
+    ));
+    assert_exit(&out, 3, "");
+    let all = all_output(&out);
+    assert!(
+        all.contains("TLS over a UNIX socket is not supported"),
+        "{all}"
+    );
+    assert!(all.contains("TLS is required"), "{all}");
+    assert!(
+        all.contains(" -> QUIT") && !all.contains(" -> LHLO"),
+        "{all}"
+    );
 }
 
 #[test]

@@ -19,6 +19,13 @@
 //! - every message the server received has CRLF line ends only;
 //! - the conversation agrees with the server: a closed conversation sends
 //!   nothing more.
+//! An input whose first line starts with `#lmtp` runs on an LMTP connection
+//! (RFC 2033: `connect --lmtp`), the memory server answering the end of a
+//! message once per accepted recipient with the replies the rest of that
+//! line lists (`#lmtp 250 ok|452 4.2.2 full`); then also:
+//! - after a message, never more replies than recipients; on an open
+//!   connection every accepted recipient has its reply and nothing stays
+//!   pending.
 //! The whole input, and its words, also go directly to
 //! `Address`/`Mailbox`/`ReversePath::parse` and to `Command::{raw, ehlo,
 //! helo, vrfy, expn, mail_from, rcpt_to}`:
@@ -179,9 +186,25 @@ fn shell_session(text: &str) {
         "MT-PRIORITY",
         "ENHANCEDSTATUSCODES",
     ]);
+    let lmtp = text.lines().next().and_then(|l| l.strip_prefix("#lmtp"));
+    let server = match lmtp {
+        Some(replies) => {
+            let server = server.lmtp();
+            let replies = replies.trim().replace('|', "\n");
+            if replies.is_empty() || replies.chars().any(|c| c.is_control() && c != '\n') {
+                server
+            } else {
+                server.answer("END", &replies)
+            }
+        }
+        None => server,
+    };
     let mut conn = server.connection();
     if greeted(&mut conn).is_err() {
         return;
+    }
+    if lmtp.is_some() {
+        conn.set_lmtp();
     }
     let (out, _printed) = Output::capture(false);
     let mut s = Session::new(Settings::default(), out, Arc::new(AtomicBool::new(false)));
@@ -203,6 +226,22 @@ fn shell_session(text: &str) {
         let expanded = s.vars.expand(line.trim()).unwrap_or_default();
         if stays_in_memory(&expanded) {
             let _ = run_line(&mut s, &mut input, &line);
+        }
+        if let Some(c) = s.conversation()
+            && let Some(t) = c.last_message()
+        {
+            assert!(
+                t.deliveries().len() <= t.accepted().len(),
+                "more replies than recipients"
+            );
+            if c.is_lmtp() && c.closed().is_none() {
+                // The memory server answers every recipient: none unknown.
+                assert!(
+                    t.undelivered_unknown().is_empty(),
+                    "a recipient without a reply on an open LMTP connection"
+                );
+                assert_eq!(c.pending_count(), 0, "replies still due");
+            }
         }
         let sent = server.commands().len();
         if s.conversation().is_some_and(|c| c.closed().is_some()) {

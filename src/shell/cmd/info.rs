@@ -420,6 +420,7 @@ fn connection_status(s: &Session) {
             o.plain(&format!("greeted:      HELO {} (no extensions)", h.name))
         }
         Some(h) => o.plain(&format!("greeted:      {} {}", h.verb.name(), h.name)),
+        None if conv.is_lmtp() => o.plain("greeted:      not yet (`lhlo`)"),
         None => o.plain("greeted:      not yet (`ehlo`)"),
     }
     for line in tls_status(s) {

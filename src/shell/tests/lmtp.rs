@@ -38,7 +38,9 @@ fn on_lmtp_ehlo_sends_lhlo_and_helo_is_refused_locally() {
     assert!(f.hint.is_some_and(|h| h.contains("lhlo")));
     assert_eq!(server.commands(), ["LHLO client.test"], "nothing sent");
     // The automatic greeting is LHLO too, and no HELO follows a refusal.
-    let server = MemoryServer::default().answer("LHLO", "500 5.5.1 no");
+    let server = MemoryServer::default()
+        .lmtp()
+        .answer("LHLO", "500 5.5.1 no");
     let (mut s, _) = lmtp_on(&server);
     run(&mut s, "from ann@example.org").expect_err("LHLO refused");
     let sent = server.commands();
@@ -62,7 +64,7 @@ fn an_accepted_lhlo_makes_the_connection_lmtp() {
 #[test]
 fn a_partial_delivery_keeps_the_recipients_it_did_not_reach() {
     // Two replies after the final dot: bob's 250, carol's 452.
-    let server = MemoryServer::default().answer(
+    let server = MemoryServer::default().lmtp().answer(
         "END",
         "250 2.0.0 <bob@example.org> saved\n452 4.2.2 mailbox full",
     );
@@ -114,7 +116,9 @@ fn a_partial_delivery_keeps_the_recipients_it_did_not_reach() {
 
 #[test]
 fn refused_by_all_keeps_the_draft_whole_and_all_delivered_clears_it() {
-    let server = MemoryServer::default().answer("END", "550 5.2.0 no\n551 5.2.1 no");
+    let server = MemoryServer::default()
+        .lmtp()
+        .answer("END", "550 5.2.0 no\n551 5.2.1 no");
     let (mut s, _) = lmtp_on(&server);
     for line in [
         "from ann@example.org",
@@ -134,7 +138,9 @@ fn refused_by_all_keeps_the_draft_whole_and_all_delivered_clears_it() {
     assert!(run(&mut s, "expect 550").is_err());
     assert!(run(&mut s, "expect 55x 5.2.x").is_ok());
 
-    let server = MemoryServer::default().answer("END", "250 ok\n250 ok");
+    let server = MemoryServer::default()
+        .lmtp()
+        .answer("END", "250 ok\n250 ok");
     let (mut s, out) = lmtp_on(&server);
     for line in [
         "from ann@example.org",
@@ -150,7 +156,9 @@ fn refused_by_all_keeps_the_draft_whole_and_all_delivered_clears_it() {
 
 #[test]
 fn data_typed_by_hand_reads_every_recipients_reply() {
-    let server = MemoryServer::default().answer("END", "250 2.0.0 ok\n550 5.1.1 gone");
+    let server = MemoryServer::default()
+        .lmtp()
+        .answer("END", "250 2.0.0 ok\n550 5.1.1 gone");
     let (mut s, out) = lmtp_on(&server);
     run(&mut s, "from ann@example.org").expect("from");
     run(&mut s, "to bob@example.org carol@example.org").expect("to");
@@ -214,4 +222,36 @@ fn connect_targets_for_sockets_and_lmtp() {
         crate::shell::cmd::send::connect_line(&s),
         "connect --lmtp 127.0.0.1 24"
     );
+}
+
+#[test]
+fn bdat_last_gets_one_reply_per_recipient() {
+    let server = MemoryServer::default()
+        .lmtp()
+        .answer("END", "250 2.0.0 ok\n452 4.2.2 full");
+    let (mut s, out) = lmtp_on(&server);
+    for line in [
+        "set transfer bdat",
+        "from ann@example.org",
+        "to bob@example.org carol@example.org",
+        "body text",
+    ] {
+        run(&mut s, line).expect(line);
+    }
+    let f = run(&mut s, "send --keep-open").expect_err("partial");
+    assert_eq!(f.kind, FailKind::Refused);
+    assert!(server.commands().iter().any(|c| c.starts_with("BDAT ")));
+    let text = out.take();
+    assert!(
+        text.contains("<-  250 2.0.0 ok   (for <bob@example.org>)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<-  452 4.2.2 full   (for <carol@example.org>)"),
+        "{text}"
+    );
+    // The conversation is ready for the next command, nothing left pending.
+    let c = s.conversation().expect("open");
+    assert_eq!(c.pending_count(), 0);
+    run(&mut s, "noop").expect("noop gets its own reply");
 }

@@ -36,6 +36,10 @@ struct State {
     chunk: Vec<u8>,
     closed: bool,
     client_gone: bool,
+    /// LMTP: the end of a message is answered once per accepted recipient.
+    lmtp: bool,
+    /// Recipients accepted in the transaction (for LMTP's replies).
+    rcpts: usize,
 }
 
 /// The server; clones share it (one for the connection, one for the test).
@@ -64,10 +68,19 @@ impl MemoryServer {
             chunk: Vec::new(),
             closed: false,
             client_gone: false,
+            lmtp: false,
+            rcpts: 0,
         };
         MemoryServer {
             state: Arc::new(Mutex::new(state)),
         }
+    }
+    /// Speaks LMTP (RFC 2033): the end of a message (the final dot, `BDAT
+    /// ... LAST`) is answered once per recipient accepted since MAIL: the
+    /// `END` rule's lines in turn (its last line for the rest), or `250`.
+    pub fn lmtp(self) -> MemoryServer {
+        self.lock().lmtp = true;
+        self
     }
     /// Answers every command line starting with `prefix` (ASCII case
     /// ignored) with `reply` (one or more lines, CRLF added); rules made
@@ -138,18 +151,51 @@ impl State {
             self.closed = true;
         }
     }
+    /// The reply to the end of a message (`default` unless a rule for
+    /// `END` says otherwise); in LMTP one per accepted recipient.
+    fn end_of_message(&mut self, default: &str) {
+        let rule = self
+            .rules
+            .iter()
+            .find(|(p, _)| p == "END")
+            .map(|(_, r)| r.clone());
+        let rcpts = std::mem::take(&mut self.rcpts);
+        if !self.lmtp {
+            return self.reply(rule.as_deref().unwrap_or(default));
+        }
+        let lines: Vec<String> = rule
+            .as_deref()
+            .unwrap_or("250 2.0.0 delivered")
+            .split('\n')
+            .map(String::from)
+            .collect();
+        for i in 0..rcpts {
+            let line = lines.get(i).or(lines.last()).cloned().unwrap_or_default();
+            self.reply(&line);
+            if self.closed {
+                return;
+            }
+        }
+    }
     /// The answer to one command line.
     fn command(&mut self, line: &str) {
         self.log.push(line.to_string());
         let upper = line.to_ascii_uppercase();
+        let verb = upper.split(' ').next().unwrap_or("");
+        match verb {
+            "MAIL" | "RSET" | "EHLO" | "LHLO" | "HELO" => self.rcpts = 0,
+            _ => {}
+        }
         if let Some((_, reply)) = self.rules.iter().find(|(p, _)| upper.starts_with(p)) {
             let reply = reply.clone();
+            if verb == "RCPT" && reply.starts_with('2') {
+                self.rcpts += 1;
+            }
             if upper.starts_with("DATA") && reply.starts_with("354") {
                 self.mode = Mode::Data(Vec::new());
             }
             return self.reply(&reply);
         }
-        let verb = upper.split(' ').next().unwrap_or("");
         match verb {
             "EHLO" | "LHLO" => {
                 let lines: Vec<String> = std::iter::once("memory.test".to_string())
@@ -166,7 +212,10 @@ impl State {
             "HELO" | "NOOP" | "RSET" => self.reply("250 2.0.0 ok"),
             "MAIL" => self.reply("250 2.1.0 sender ok"),
             "RCPT" if upper.contains("UNKNOWN") => self.reply("550 5.1.1 no such user"),
-            "RCPT" => self.reply("250 2.1.5 recipient ok"),
+            "RCPT" => {
+                self.rcpts += 1;
+                self.reply("250 2.1.5 recipient ok");
+            }
             "DATA" => {
                 self.mode = Mode::Data(Vec::new());
                 self.reply("354 end with <CRLF>.<CRLF>");
@@ -195,7 +244,9 @@ impl State {
         let chunk = std::mem::take(&mut self.chunk);
         self.log.push(format!("[{} bytes]", chunk.len()));
         self.messages.push(chunk);
-        if last {
+        if last && self.lmtp {
+            self.end_of_message("250 2.0.0 queued as MEMBDAT");
+        } else if last {
             self.reply("250 2.0.0 queued as MEMBDAT");
         } else {
             self.reply("250 2.0.0 chunk ok");
@@ -225,13 +276,7 @@ impl State {
                         self.mode = Mode::Commands;
                         self.log.push(format!("[{} bytes]", message.len()));
                         self.messages.push(message);
-                        let (prefix, reply) = ("END", "250 2.0.0 queued as MEM1");
-                        let reply = self
-                            .rules
-                            .iter()
-                            .find(|(p, _)| p == prefix)
-                            .map_or(reply.to_string(), |(_, r)| r.clone());
-                        self.reply(&reply);
+                        self.end_of_message("250 2.0.0 queued as MEM1");
                     }
                 }
                 Mode::Commands => {
