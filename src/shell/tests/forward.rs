@@ -234,7 +234,7 @@ fn the_proxy_header_is_the_first_bytes_on_the_wire() {
         &format!("connect 127.0.0.1 {port} --proxy-header v2"),
     )
     .expect("connect");
-    let local = s.live.as_ref().map(|l| l.conn.local()).expect("live");
+    let local = s.live.as_ref().and_then(|l| l.conn.local()).expect("live");
     run(&mut s, "status").expect("status");
     s.drop_live();
     let h = got.join().expect("thread");
