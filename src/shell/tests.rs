@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex};
 mod envelope;
 mod forward;
 mod html;
+mod lmtp;
 mod profiles;
 mod sasl;
-mod lmtp;
 
 /// A session connected to `server` (greeting read; EHLO said when `ehlo`).
 fn on(server: &MemoryServer, ehlo: bool) -> (Session, Captured) {
