@@ -21,10 +21,10 @@ use std::time::{Duration, Instant};
 /// A private Postfix instance (with Dovecot SASL and a test CA).
 pub mod postfix;
 
-/// The OAuth token introspection endpoint the Postfix instance's Dovecot asks.
-pub mod introspect;
 /// A private Dovecot LMTP server (TCP and a UNIX socket).
 pub mod dovecot;
+/// The OAuth token introspection endpoint the Postfix instance's Dovecot asks.
+pub mod introspect;
 
 /// Reading an HTML message with an inline image back.
 pub mod html;

@@ -246,11 +246,16 @@ fn auth_steps(
             .also("or in a profile's password_command, or in ~/.netrc (docs/profiles.md)"));
         }
     };
-    let (host, port) = {
+    // OAUTHBEARER names the server's host and port; a UNIX socket has
+    // neither, and both are optional (RFC 7628 §3.1).
+    let place = {
         let conn = &s.open_live()?.conn;
-        (conn.host().to_string(), conn.peer().port())
+        conn.peer().map(|p| (conn.host().to_string(), p.port()))
     };
-    let mut client = Client::new(mechanism, &user, secret).server(&host, port);
+    let mut client = Client::new(mechanism, &user, secret);
+    if let Some((host, port)) = place {
+        client = client.server(&host, port);
+    }
     s.out.sasl = true;
     let result = exchange(s, &mut client);
     s.out.sasl = false;
