@@ -60,6 +60,7 @@ struct Keys {
     #[serde(default, deserialize_with = "secret")]
     password: Option<Secret>,
     ehlo: Option<String>,
+    lmtp: Option<bool>,
 }
 
 /// `password = "..."`, read straight into a [`Secret`].
@@ -94,6 +95,7 @@ impl Keys {
                 .or_else(|| defaults.password_command.clone()),
             password: self.password.or_else(|| defaults.password.clone()),
             ehlo: self.ehlo.or_else(|| defaults.ehlo.clone()),
+            lmtp: self.lmtp.or(defaults.lmtp),
         }
     }
 }
@@ -133,6 +135,10 @@ pub struct Profile {
     pub password: Option<Secret>,
     /// The name `ehlo` (and every automatic EHLO) greets with.
     pub ehlo: Option<String>,
+    /// Speak LMTP (`lmtp = true`): LHLO, one reply per recipient.
+    pub lmtp: bool,
+    /// `host = "unix:/path"`: the UNIX-domain socket to connect to.
+    pub socket: Option<PathBuf>,
 }
 
 impl Profile {
@@ -146,8 +152,8 @@ impl Profile {
             net: Default::default(),
             tls: layered(base, &self.tls),
             profile: Some(self.name.clone()),
-            lmtp: false,
-            socket: None,
+            lmtp: self.lmtp,
+            socket: self.socket.clone(),
         }
     }
 }
@@ -330,7 +336,7 @@ fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> Failure {
         "{place}: {}",
         e.message().trim_end().replace('\n', " ")
     ))
-    .hint("the keys of a profile: host, port, tls, cafile, cert, key, servername, tls_min, tls_max, pin, user, mechanism, password_command, password, ehlo (docs/profiles.md)")
+    .hint("the keys of a profile: host, port, tls, cafile, cert, key, servername, tls_min, tls_max, pin, user, mechanism, password_command, password, ehlo, lmtp (docs/profiles.md)")
 }
 
 /// A profile's keys checked and made into a [`Profile`].
@@ -354,9 +360,17 @@ fn check(path: &Path, base: &Path, name: &str, keys: Keys) -> Result<Profile, Fa
     let Some(host) = keys.host else {
         return Err(wrong("no host (host = \"smtp.example.org\")".into()));
     };
-    let (host, port) =
-        super::cmd::connect::parse_host_port(&host, keys.port.map(|p| p.to_string()).as_deref())
-            .map_err(|f| wrong(format!("host: {}", f.message)))?;
+    let mode = match keys.tls {
+        None | Some(TlsKey::Auto) => TlsMode::Auto,
+        Some(TlsKey::Implicit) => TlsMode::Implicit,
+        Some(TlsKey::Starttls) => TlsMode::StartTls,
+    };
+    let lmtp = keys.lmtp.unwrap_or(false);
+    // `unix:/path` (a socket) or HOST[:PORT], read as `connect` reads them.
+    let port = keys.port.map(|p| p.to_string());
+    let target = super::cmd::connect::parse_target(&host, port.as_deref(), mode, lmtp)
+        .map_err(|f| wrong(format!("host: {}", f.message)))?;
+    let (host, port, socket) = (target.host, target.port, target.socket);
     let mechanism = match keys.mechanism {
         Some(m) => Some(Mechanism::parse(&m).ok_or_else(|| {
             let known: Vec<&str> = Mechanism::ALL.iter().map(|m| m.name()).collect();
@@ -411,17 +425,15 @@ fn check(path: &Path, base: &Path, name: &str, keys: Keys) -> Result<Profile, Fa
         name: name.to_string(),
         host,
         port,
-        mode: match keys.tls {
-            None | Some(TlsKey::Auto) => TlsMode::Auto,
-            Some(TlsKey::Implicit) => TlsMode::Implicit,
-            Some(TlsKey::Starttls) => TlsMode::StartTls,
-        },
+        mode,
         tls,
         user: keys.user,
         mechanism,
         password_command: keys.password_command,
         password: keys.password,
         ehlo: keys.ehlo,
+        lmtp,
+        socket,
     })
 }
 

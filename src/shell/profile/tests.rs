@@ -181,6 +181,14 @@ fn a_profile_is_checked_when_the_file_is_read() {
             "[profile.w]\nhost = \"h\"\npin = [\"md5:x\"]\n",
             "pin md5:x",
         ),
+        (
+            "[profile.w]\nhost = \"unix:/run/lmtp\"\nport = 24\n",
+            "a UNIX socket has no port",
+        ),
+        (
+            "[profile.w]\nhost = \"unix:/run/lmtp\"\ntls = \"starttls\"\n",
+            "TLS over a UNIX socket is not supported",
+        ),
     ];
     for (text, want) in cases {
         let (message, _) = load(text, 0o600).expect_err(text);
@@ -412,4 +420,57 @@ fn password_command_with_empty_output_is_an_error() {
     }
     let f = run_command("echo 'no entry' >&2", "cmd", &[]).expect_err("empty");
     assert!(f.message.contains(": no entry"), "{}", f.message);
+}
+
+#[test]
+fn an_lmtp_profile_over_a_socket_makes_the_target_connect_would() {
+    let p = load(
+        "[defaults]\nlmtp = true\n\n[profile.dovecot]\nhost = \"unix:/run/dovecot/lmtp\"\n\n\
+         [profile.tcp]\nhost = \"127.0.0.1:24\"\n\n[profile.smtp]\nhost = \"h\"\nlmtp = false\n",
+        0o644,
+    )
+    .expect("loads");
+    let want = crate::shell::cmd::connect::parse_target(
+        "unix:/run/dovecot/lmtp",
+        None,
+        TlsMode::Auto,
+        true,
+    )
+    .expect("connect's target");
+    let got = p
+        .get("dovecot")
+        .expect("dovecot")
+        .target(&TlsControls::default());
+    assert_eq!(got.socket, want.socket);
+    assert_eq!(got.socket.as_deref(), Some(Path::new("/run/dovecot/lmtp")));
+    assert!(got.lmtp);
+    assert_eq!(got.profile.as_deref(), Some("dovecot"));
+    let tcp = p.get("tcp").expect("tcp").target(&TlsControls::default());
+    assert!(tcp.lmtp && tcp.socket.is_none() && tcp.port == 24);
+    assert!(
+        !p.get("smtp")
+            .expect("smtp")
+            .target(&TlsControls::default())
+            .lmtp
+    );
+    let (message, _) =
+        load("[profile.w]\nhost = \"h\"\nlmtp = \"yes\"\n", 0o600).expect_err("lmtp is a boolean");
+    assert!(
+        message.contains(":3:") && message.contains("expected a boolean"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_example_in_docs_profiles_md_is_a_valid_config() {
+    let doc = include_str!("../../../docs/profiles.md");
+    let start = doc.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let len = doc[start..].find("```").expect("its end");
+    let p = load(&doc[start..start + len], 0o644).expect("the documented config loads");
+    assert_eq!(p.names(), vec!["dovecot", "lab", "work"]);
+    let dovecot = p
+        .get("dovecot")
+        .expect("dovecot")
+        .target(&TlsControls::default());
+    assert!(dovecot.lmtp && dovecot.socket.is_some());
 }
