@@ -38,6 +38,8 @@ pub enum Complete {
     Envelope,
     /// `smtp` and `code`, then SMTP verbs (for `help`).
     Help,
+    /// First one of these words (`cert show|save`), then paths.
+    Subcommands(&'static [&'static str]),
 }
 
 /// How the text after the command name is handed to the handler.
@@ -113,8 +115,8 @@ pub struct Spec {
     /// Stray words may be a secret (`auth PLAIN user PASSWORD`): a line
     /// that does not parse never reaches the history.
     pub secret_words: bool,
-    /// Its plain words are file paths (`attach`, `save`, `source`): a
-    /// recording writes them absolute.
+    /// Its plain words are file paths (`attach`, `save`, `source`; after
+    /// its sub-command for `cert save FILE`): a recording writes them absolute.
     pub path_words: bool,
     /// The code that runs it.
     pub run: Handler,
@@ -455,7 +457,7 @@ pub static COMMANDS: &[Spec] = &[
                certificate was verified against), the envelope (accepted and rejected recipients)\n\
                and the draft."),
     cmd("cert", "cert show | cert save FILE [--force]", "show or save the certificate chain the server sent (PEM)", Plain(tls_chain::cert))
-        .options(&["--force"]).complete(Complete::Paths).words(1, 2)
+        .options(&["--force"]).complete(Complete::Subcommands(&["show", "save"])).words(1, 2).path_words()
         .help("cert show        prints the chain the server sent in the TLS handshake as PEM, its own\n\
                \u{20}                certificate first (`status` shows each one's subject, issuer, dates, names)\n\
                cert save FILE   writes that PEM to FILE; an existing FILE is refused unless --force\n\
@@ -635,6 +637,9 @@ mod tests {
             vec!["auth", "edit"]
         );
         assert_eq!(flagged(|c| c.record == Record::Never), vec!["record"]);
-        assert_eq!(flagged(|c| c.path_words), vec!["attach", "save", "source"]);
+        assert_eq!(
+            flagged(|c| c.path_words),
+            vec!["attach", "save", "cert", "source"]
+        );
     }
 }

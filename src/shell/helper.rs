@@ -277,6 +277,18 @@ impl ShellHelper {
                     .complete_path(line, pos)
                     .unwrap_or((start, Vec::new()))
             }
+            Complete::Subcommands(subs) if nargs == 0 => (
+                start,
+                pairs(
+                    subs.iter()
+                        .filter(|w| w.starts_with(word))
+                        .map(|w| format!("{w} ")),
+                ),
+            ),
+            Complete::Subcommands(_) => self
+                .files
+                .complete_path(line, pos)
+                .unwrap_or((start, Vec::new())),
             Complete::Commands if nargs == 0 => (
                 start,
                 pairs(
@@ -852,6 +864,9 @@ mod tests {
         assert!(!words("raw P").iter().any(|w| w.starts_with("PIPELINING")));
         assert_eq!(words("set lo"), vec!["log "]);
         assert_eq!(words("record x --ex"), vec!["--expect "]);
+        assert_eq!(words("cert "), vec!["show ", "save "]);
+        assert_eq!(words("cert sa"), vec!["save "]);
+        assert_eq!(words("cert save x --f"), vec!["--force "]);
         assert_eq!(words("help con"), vec!["connect"]);
         assert_eq!(words("raw XC"), vec!["XCLIENT"]);
         // Not the verbs `raw` refuses (they need their own command).

@@ -12,7 +12,7 @@
 
 use crate::local::expand_tilde;
 use crate::shell::args::{Args, parse_line, quote_word as quote};
-use crate::shell::commands::{ArgStyle, Spec};
+use crate::shell::commands::{ArgStyle, Complete, Spec};
 use crate::shell::failure::{FailKind, Failure};
 use crate::shell::session::Session;
 use crate::smtp::Reply;
@@ -239,8 +239,14 @@ pub fn recorded_form(typed: &str) -> String {
     }
     let mut changed = false;
     let mut words = vec![args.typed.clone()];
-    for w in &args.words {
-        match absolute_word(w).filter(|_| spec.path_words) {
+    // `cert save FILE`: the sub-command is a word, not a path.
+    let subcommands = match spec.complete {
+        Complete::Subcommands(subs) => subs,
+        _ => &[],
+    };
+    for (i, w) in args.words.iter().enumerate() {
+        let sub = i == 0 && subcommands.contains(&w.as_str());
+        match absolute_word(w).filter(|_| spec.path_words && !sub) {
             Some(abs) => {
                 changed = true;
                 words.push(quote(&abs));
@@ -284,4 +290,37 @@ fn absolute_word(word: &str) -> Option<String> {
 /// to the file system: symbolic links keep their meaning).
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::recorded_form;
+
+    #[test]
+    fn relative_paths_are_recorded_absolute_but_not_sub_commands() {
+        let cwd = std::env::current_dir().expect("cwd");
+        let abs = |p: &str| cwd.join(p).display().to_string();
+        assert_eq!(
+            recorded_form("cert save chain.pem"),
+            format!("cert save {}", abs("chain.pem"))
+        );
+        assert_eq!(
+            recorded_form("cert save chain.pem --force"),
+            format!("cert save {} --force", abs("chain.pem"))
+        );
+        assert_eq!(recorded_form("cert show"), "cert show");
+        assert_eq!(
+            recorded_form("cert save /tmp/c.pem"),
+            "cert save /tmp/c.pem"
+        );
+        assert_eq!(
+            recorded_form("attach a.txt"),
+            format!("attach {}", abs("a.txt"))
+        );
+        // A file named like a sub-command, in the place of a path, is a path.
+        assert_eq!(
+            recorded_form("cert save show"),
+            format!("cert save {}", abs("show"))
+        );
+    }
 }
