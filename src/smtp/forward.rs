@@ -7,6 +7,7 @@
 
 use super::command::{Command, CommandError, Verb};
 use super::extensions::Extensions;
+use super::params::xtext_encode;
 use std::fmt::Write as _;
 
 /// Which of the two commands.
@@ -50,22 +51,6 @@ impl Forward {
     }
 }
 
-/// `value` as xtext (RFC 3461 §4): `!` to `~` stand for themselves
-/// except `+` and `=`; every other byte (space, non-ASCII as UTF-8) is
-/// `+` and two upper-case hex digits. `[UNAVAILABLE]` and `[TEMPUNAVAIL]`
-/// stay as they are.
-pub fn xtext(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if (b'!'..=b'~').contains(&b) && b != b'+' && b != b'=' {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "+{b:02X}");
-        }
-    }
-    out
-}
-
 /// Whether `name` may be an attribute name: letters, digits and `-`.
 fn is_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -97,7 +82,12 @@ pub fn command(kind: Forward, attributes: &[(String, String)]) -> Result<Command
                 what: "an attribute value ([UNAVAILABLE] says it is unknown)",
             });
         }
-        let _ = write!(line, " {}={}", name.to_ascii_uppercase(), xtext(value));
+        let _ = write!(
+            line,
+            " {}={}",
+            name.to_ascii_uppercase(),
+            xtext_encode(value)
+        );
     }
     Command::raw(&line)
 }
@@ -114,11 +104,11 @@ mod tests {
 
     #[test]
     fn xtext_encodes_what_it_must() {
-        assert_eq!(xtext("client.example"), "client.example");
-        assert_eq!(xtext("[UNAVAILABLE]"), "[UNAVAILABLE]");
-        assert_eq!(xtext("a b+c=d"), "a+20b+2Bc+3Dd");
-        assert_eq!(xtext("é"), "+C3+A9");
-        assert_eq!(xtext("IPV6:2001:db8::1"), "IPV6:2001:db8::1");
+        assert_eq!(xtext_encode("client.example"), "client.example");
+        assert_eq!(xtext_encode("[UNAVAILABLE]"), "[UNAVAILABLE]");
+        assert_eq!(xtext_encode("a b+c=d"), "a+20b+2Bc+3Dd");
+        assert_eq!(xtext_encode("é"), "+C3+A9");
+        assert_eq!(xtext_encode("IPV6:2001:db8::1"), "IPV6:2001:db8::1");
     }
 
     #[test]
