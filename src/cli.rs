@@ -39,13 +39,18 @@ pub struct Cli {
     /// The port for HOST (default 25).
     pub port: Option<String>,
     /// Run the commands in FILE (`-` for standard input), then exit.
-    #[arg(short = 'f', long = "file", value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(help_heading = "Scripts", short = 'f', long = "file", value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub file: Option<PathBuf>,
     /// Run CMD (repeatable, in order), then exit.
-    #[arg(short = 'c', long = "command", value_name = "CMD")]
+    #[arg(
+        help_heading = "Scripts",
+        short = 'c',
+        long = "command",
+        value_name = "CMD"
+    )]
     pub command: Vec<String>,
     /// In a script, go on after a failure; exit with the first failure's status.
-    #[arg(long)]
+    #[arg(help_heading = "Scripts", long)]
     pub keep_going: bool,
     /// Colour: auto (only on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
@@ -61,81 +66,92 @@ pub struct Cli {
     /// Start the built-in sandbox SMTP server (127.0.0.1, a free port; mail
     /// stored in $SMTPSH_SANDBOX_DIR/Maildir, else $XDG_DATA_HOME/smtpsh/sandbox/Maildir)
     /// and connect to it (with --guided: the guided exercise on it, the default).
-    #[arg(long, conflicts_with = "host")]
+    #[arg(help_heading = "Connection", long, conflicts_with = "host")]
     pub sandbox: bool,
     /// Connect to HOST with implicit TLS (TLS from the first byte; port 465 implies it).
-    #[arg(long, conflicts_with = "starttls")]
+    #[arg(help_heading = "Connection", long, conflicts_with = "starttls")]
     pub tls: bool,
     /// Connect to HOST in plaintext, then upgrade with STARTTLS right after EHLO (ports 25, 587).
-    #[arg(long)]
+    #[arg(help_heading = "Connection", long)]
     pub starttls: bool,
     /// Connect to HOST over IPv4 only (its IPv4 addresses; also `connect -4`).
-    #[arg(short = '4', long, conflicts_with = "ipv6", requires = "host")]
+    #[arg(
+        help_heading = "Connection",
+        short = '4',
+        long,
+        conflicts_with = "ipv6",
+        requires = "host"
+    )]
     pub ipv4: bool,
     /// Connect to HOST over IPv6 only (its IPv6 addresses; also `connect -6`).
-    #[arg(short = '6', long, requires = "host")]
+    #[arg(help_heading = "Connection", short = '6', long, requires = "host")]
     pub ipv6: bool,
     /// Connect to HOST from this local address (ADDR or ADDR:PORT; also
     /// `connect --source`).
-    #[arg(long, value_name = "ADDR", requires = "host")]
+    #[arg(
+        help_heading = "Connection",
+        long,
+        value_name = "ADDR",
+        requires = "host"
+    )]
     pub source: Option<String>,
     /// Speak LMTP (RFC 2033) to HOST: LHLO instead of EHLO, and one reply per
     /// recipient after the message (e.g. Dovecot's lmtp, port 24 or unix:PATH).
-    #[arg(long, conflicts_with = "sandbox")]
+    #[arg(help_heading = "Connection", long, conflicts_with = "sandbox")]
     pub lmtp: bool,
     /// Never send MAIL, RCPT, DATA or AUTH without TLS: connections upgrade with
     /// STARTTLS or stop (also `set require-tls on`).
-    #[arg(long)]
+    #[arg(help_heading = "Connection", long)]
     pub require_tls: bool,
     /// Trust the CA certificate(s) in this PEM file instead of the system's roots.
-    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    #[arg(help_heading = "TLS", long, value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub cafile: Option<PathBuf>,
     /// Do not verify TLS certificates (unsafe; warned at every connect).
-    #[arg(long)]
+    #[arg(help_heading = "TLS", long)]
     pub insecure: bool,
     /// Present this client certificate (PEM, its chain after it; also the
     /// key unless --key) when the server asks for one.
-    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(help_heading = "TLS", long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub cert: Option<PathBuf>,
     /// The private key of --cert (PEM, unencrypted).
-    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "cert")]
+    #[arg(help_heading = "TLS", long, value_name = "FILE", value_hint = ValueHint::FilePath, requires = "cert")]
     pub key: Option<PathBuf>,
     /// Check the server's certificate against NAME and send it as SNI,
     /// instead of the host connected to.
-    #[arg(long, value_name = "NAME", value_hint = ValueHint::Hostname)]
+    #[arg(help_heading = "TLS", long, value_name = "NAME", value_hint = ValueHint::Hostname)]
     pub servername: Option<String>,
     /// Send no SNI (the certificate is still checked against the host or --servername).
-    #[arg(long)]
+    #[arg(help_heading = "TLS", long)]
     pub no_sni: bool,
     /// The oldest TLS version to use.
-    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"])]
+    #[arg(help_heading = "TLS", long, value_name = "VERSION", value_parser = ["1.2", "1.3"])]
     pub tls_min: Option<String>,
     /// The newest TLS version to use.
-    #[arg(long, value_name = "VERSION", value_parser = ["1.2", "1.3"])]
+    #[arg(help_heading = "TLS", long, value_name = "VERSION", value_parser = ["1.2", "1.3"])]
     pub tls_max: Option<String>,
     /// Accept the server only if the SHA-256 of its public key is this
     /// (`status` shows it; repeatable: any may match), whatever the CA.
-    #[arg(long = "pin", value_name = "sha256:BASE64")]
+    #[arg(help_heading = "TLS", long = "pin", value_name = "sha256:BASE64")]
     pub pins: Vec<String>,
     /// Define the variable NAME for `${NAME}` in commands (repeatable;
     /// before `set var` in the script and the environment).
-    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    #[arg(help_heading = "Scripts", long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
     /// Write the whole transcript, without colour and with a timestamp per
     /// line, to FILE (also `set log FILE`).
-    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(help_heading = "Scripts", long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub log: Option<PathBuf>,
     /// Connect at start with the profile NAME of the config file (its host,
     /// port, TLS, CA, user, password source, EHLO name; docs/profiles.md).
-    #[arg(long, value_name = "NAME", conflicts_with_all = ["host", "sandbox"])]
+    #[arg(help_heading = "Connection", long, value_name = "NAME", conflicts_with_all = ["host", "sandbox"])]
     pub profile: Option<String>,
     /// Read the profiles from FILE (also $SMTPSH_CONFIG; default
     /// $XDG_CONFIG_HOME/smtpsh/config.toml).
-    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath)]
+    #[arg(help_heading = "Connection", long, value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub config: Option<PathBuf>,
     /// Do not run the init file ($XDG_CONFIG_HOME/smtpsh/init.smtp) that an
     /// interactive shell runs at start (scripts never run it).
-    #[arg(long)]
+    #[arg(help_heading = "Connection", long)]
     pub no_init: bool,
 }
 

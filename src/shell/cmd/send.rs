@@ -182,10 +182,11 @@ fn partly_sent(s: &mut Session, delivered: &[String]) {
     // A new Date and Message-ID when it goes again.
     s.touch_draft();
     s.out.note(&format!(
-        "the draft keeps only the {} the message did not reach ({}); `send` tries them again \
+        "the draft keeps only the {} the message did not reach ({}); `send` tries {} again \
          (`show --last` shows the message as sent)",
         plural(left.len(), "recipient"),
-        left.join(", ")
+        left.join(", "),
+        if left.len() == 1 { "it" } else { "them" }
     ));
 }
 

@@ -40,7 +40,8 @@ pub struct TlsControls {
 pub fn parse_version(option: &str, value: &str) -> Result<TlsVersion, Failure> {
     TlsVersion::parse(value).ok_or_else(|| {
         Failure::local(format!(
-            "{option} {value}: smtpsh speaks TLS 1.2 and 1.3 only (rustls has nothing older)"
+            "{option} {value}: smtpsh speaks TLS 1.2 and 1.3 only (rustls has nothing older, \
+             and there is nothing newer)"
         ))
         .hint(format!("{option} 1.2 or {option} 1.3"))
     })
