@@ -207,18 +207,28 @@ pub static COMMANDS: &[Spec] = &[
         .aliases(&["open"]).options(&["--tls", "--starttls", "--mx", "--lmtp", "--ipv4", "--ipv6", "--source ADDR", "--proxy-header VERSION", "--proxy-from ADDR:PORT", "--proxy-to ADDR:PORT", "--cafile FILE", "--insecure", "--cert FILE", "--key FILE", "--servername NAME", "--no-sni", "--tls-min VERSION", "--tls-max VERSION", "--pin sha256:BASE64"]).complete(Complete::Connect).words(0, 2)
         .help("Connects to HOST on PORT (default 25) and shows the 220 greeting.\n\
                HOST may be a name, an IPv4 address, an IPv6 address (`::1`), or HOST:PORT / [IPv6]:PORT.\n\
-               Without HOST, connects again to the server of the last connection (same port, TLS, LMTP).\n\
-               --tls       implicit TLS: TLS from the first byte (RFC 8314); port 465 implies it\n\
-               --starttls  plaintext greeting, then EHLO and STARTTLS at once (ports 25 and 587);\n\
-               \u{20}           if STARTTLS is missing or fails, QUIT and close\n\
-               --lmtp      speak LMTP (RFC 2033): LHLO instead of EHLO, and after the message one\n\
-               \u{20}           reply per accepted recipient, each shown with its recipient\n\
+               Without HOST, connects again to the server of the last connection (same port, TLS, LMTP\n\
+               and options). Already connected: the old connection is closed with QUIT first.\n\
+               WHERE\n\
                unix:PATH   a UNIX-domain socket instead of HOST PORT (SMTP, or LMTP with --lmtp);\n\
                \u{20}           no TLS over it (a certificate needs a host name)\n\
                --mx [DOMAIN]  find DOMAIN's mail servers in DNS (MX records by preference, else the\n\
                \u{20}           domain's own A/AAAA; RFC 5321 §5.1) and try each in turn; without DOMAIN,\n\
                \u{20}           the domain of the draft's first recipient. `set resolver ADDR` picks the DNS server.\n\
-               TLS OPTIONS (also `starttls` options and smtpsh options; kept for `connect` alone):\n\
+               sandbox     smtpsh's own SMTP server on a free loopback port (started, or the one already\n\
+               \u{20}           running in this shell); `inbox` shows what it received\n\
+               NAME | @NAME  a profile of the config file (host, port, TLS and its options; `auth` and\n\
+               \u{20}           `ehlo` then take its user, mechanism, password source and EHLO name;\n\
+               \u{20}           docs/profiles.md); a profile wins over a host spelt the same, @NAME is\n\
+               \u{20}           always the profile and NAME PORT always the host; options given override its own\n\
+               PROTOCOL\n\
+               --tls       implicit TLS: TLS from the first byte (RFC 8314); port 465 implies it\n\
+               --starttls  plaintext greeting, then EHLO and STARTTLS at once (ports 25 and 587);\n\
+               \u{20}           if STARTTLS is missing or fails, QUIT and close; with `set require-tls on`\n\
+               \u{20}           (or --require-tls) every connect upgrades or stops\n\
+               --lmtp      speak LMTP (RFC 2033): LHLO instead of EHLO, and after the message one\n\
+               \u{20}           reply per accepted recipient, each shown with its recipient\n\
+               TLS OPTIONS (also `starttls` options and smtpsh options; kept for `connect` alone)\n\
                --cafile FILE      trust the CA certificates in FILE instead of the system's roots\n\
                --insecure         do not verify the certificate (unsafe; warned)\n\
                --cert FILE        present this client certificate (PEM, chain after it) if asked\n\
@@ -228,20 +238,13 @@ pub static COMMANDS: &[Spec] = &[
                --tls-min 1.2|1.3, --tls-max 1.2|1.3  limit the TLS versions offered\n\
                --pin sha256:BASE64  the server's public key must have this SHA-256 (repeatable;\n\
                \u{20}                  any matches), whatever the CA; `status` shows a server's pin\n\
-               With `set require-tls on` (or --require-tls) every connect upgrades or stops.\n\
+               NETWORK OPTIONS\n\
                --ipv4, -4 / --ipv6, -6  try only the host's IPv4 (IPv6) addresses\n\
                --source ADDR  connect from this local address (or ADDR:PORT): a multi-homed host,\n\
                \u{20}           or testing a server's allow-list or SPF from one of your addresses\n\
                --proxy-header v1|v2  send an HAProxy PROXY header first (v1 text, v2 binary), as a load\n\
                \u{20}           balancer does, naming the connection's own addresses, or those of\n\
-               \u{20}           --proxy-from ADDR:PORT --proxy-to ADDR:PORT (a client to simulate)\n\
-               `connect sandbox` starts smtpsh's own SMTP server on a free loopback port (or reuses\n\
-               the one already running in this shell) and connects to it; `inbox` shows what it received.\n\
-               `connect NAME` uses the profile NAME of the config file (host, port, TLS and its options; `auth` and\n\
-               `ehlo` then take its user, mechanism, password source and EHLO name; docs/profiles.md).\n\
-               A profile wins over a host spelt the same; `connect @NAME` is always the profile, and\n\
-               `connect NAME PORT` always the host. Options given override the profile's.\n\
-               Already connected: the old connection is closed with QUIT first.\n\
+               \u{20}           `--proxy-from ADDR:PORT --proxy-to ADDR:PORT` (a client to simulate)\n\
                Example: connect 127.0.0.1 2525   connect --starttls smtp.example.org 587   connect work\n\
                Example: connect --tls 192.0.2.25 465 --servername mail.example.org --cert me.pem\n\
                Example: connect --lmtp unix:/var/run/dovecot/lmtp   connect --lmtp 127.0.0.1 24"),
