@@ -275,8 +275,7 @@ pub fn open(s: &mut Session, target: Target) -> Result<(), Failure> {
             if target.lmtp {
                 conn.set_lmtp();
             }
-            // Postfix behind a balancer greets with 421 when no PROXY header came.
-            let hint = (greeting.code == 421 && target.net.proxy.is_none())
+            let hint = (target.net.proxy.is_none() && awaits_proxy_header(&greeting))
                 .then(|| proxy_suggestion(&target));
             install(s, conn, &greeting, target, None).map_err(|f| match hint {
                 Some(h) => f.also(h),
@@ -327,6 +326,16 @@ fn proxy_hint(f: Failure, target: &Target) -> Failure {
         return f;
     }
     f.hint(proxy_suggestion(target))
+}
+
+/// Whether a greeting looks like that of a server that waited for a PROXY
+/// header and got none: Postfix with `smtpd_upstream_proxy_protocol`
+/// greets `421 4.3.0 HOST Server local error` (or a text naming the
+/// proxy). A busy or greylisting server's 421 says something else, and
+/// gets no PROXY hint.
+fn awaits_proxy_header(greeting: &Reply) -> bool {
+    let text = greeting.text().to_ascii_lowercase();
+    greeting.code == 421 && (text.contains("local error") || text.contains("proxy"))
 }
 
 /// Try a PROXY header (see [`proxy_hint`]).

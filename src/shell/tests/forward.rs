@@ -280,3 +280,38 @@ fn a_close_before_the_greeting_suggests_a_proxy_header() {
         "{f:?}"
     );
 }
+
+/// A server on loopback that greets with `greeting` and closes.
+fn greets_and_closes(greeting: &'static str) -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let t = std::thread::spawn(move || {
+        let (mut sock, _) = listener.accept().expect("accept");
+        let _ = sock.write_all(greeting.as_bytes());
+    });
+    (port, t)
+}
+
+#[test]
+fn only_a_421_like_postfix_waiting_for_the_header_suggests_one() {
+    for (greeting, suggests) in [
+        ("421 4.3.0 mx.example Server local error\r\n", true),
+        (
+            "421 4.7.0 mx.example Too many connections, try later\r\n",
+            false,
+        ),
+    ] {
+        let (port, t) = greets_and_closes(greeting);
+        let (mut s, _) = crate::shell::session::Session::for_tests();
+        let f = run(&mut s, &format!("connect 127.0.0.1 {port}")).expect_err("421");
+        t.join().expect("thread");
+        let said = format!("{} {:?}", f.message, f.hint);
+        assert!(said.contains("(421)"), "{said}");
+        assert_eq!(
+            said.contains("--proxy-header"),
+            suggests,
+            "{greeting}: {said}"
+        );
+    }
+}
