@@ -249,8 +249,7 @@ impl<'a> Delivery<'a> {
             check_params(
                 self.out,
                 c,
-                &p.mail.list,
-                p.mail.forced,
+                &p.mail,
                 For::Mail,
                 "nothing was sent; the draft is kept",
             )?;
@@ -265,8 +264,7 @@ impl<'a> Delivery<'a> {
                 check_params(
                     self.out,
                     c,
-                    &r.list,
-                    r.forced,
+                    r,
                     For::Rcpt,
                     "nothing was sent; the draft is kept",
                 )?;

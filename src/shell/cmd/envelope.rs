@@ -117,27 +117,25 @@ fn classic_params(out: &Output, words: &[String], on: For, c: Option<&Conversati
 /// Refuses the parameters the server cannot take (unless `forced`) and
 /// warns about those it may not know; nothing to judge before EHLO.
 /// `consequence`: what a refusal leaves undone, e.g. "MAIL FROM was not
-/// sent, and the sender was not changed"; `draft`: the parameters come
-/// from the draft (`send`), not from the command line.
+/// sent, and the sender was not changed".
 pub fn check_params(
     out: &Output,
     c: &Conversation,
-    list: &[String],
-    forced: bool,
+    params: &Params,
     on: For,
     consequence: &str,
 ) -> Result<(), Failure> {
     if c.hello().is_none() {
         return Ok(());
     }
-    for text in list {
+    for text in &params.list {
         let Ok(p) = Param::parse(text) else {
             continue;
         };
         match params::judge(&p, on, c.extensions(), c.is_secure()) {
             None => {}
             Some(Verdict::Warn(why)) => out.warn(&why),
-            Some(Verdict::Refuse(why)) if forced => {
+            Some(Verdict::Refuse(why)) if params.forced => {
                 out.warn(&format!("{why}; sent anyway (--force)"));
             }
             Some(Verdict::Refuse(why)) => {
@@ -162,13 +160,22 @@ pub fn check_params(
     Ok(())
 }
 
-/// Before parameters are judged on an open connection: the server must
-/// have said what it offers (EHLO first, as MAIL would need anyway).
-fn greet_for_params(s: &mut Session, list: &[String]) -> Result<(), Failure> {
-    if s.is_open() && !list.is_empty() {
+/// [`check_params`] on the open connection, after greeting the server
+/// when it has not said yet what it offers (EHLO first, as MAIL would
+/// need anyway).
+fn params_allowed(
+    s: &mut Session,
+    params: &Params,
+    on: For,
+    consequence: &str,
+) -> Result<(), Failure> {
+    if s.is_open() && !params.list.is_empty() {
         ensure_greeted(s, "the parameters are checked against its extensions")?;
     }
-    Ok(())
+    match s.conversation() {
+        Some(c) => check_params(&s.out, c, params, on, consequence),
+        None => Ok(()),
+    }
 }
 
 /// Refuses a non-ASCII address (RFC 6531) unless the server announced
@@ -276,17 +283,12 @@ pub fn from(s: &mut Session, a: Args) -> Result<(), Failure> {
         require_secure(s, "MAIL FROM")?;
     }
     if open && !classic {
-        greet_for_params(s, &params.list)?;
-        if let Some(c) = s.conversation() {
-            check_params(
-                &s.out,
-                c,
-                &params.list,
-                params.forced,
-                For::Mail,
-                "MAIL FROM was not sent, and the sender was not changed",
-            )?;
-        }
+        params_allowed(
+            s,
+            &params,
+            For::Mail,
+            "MAIL FROM was not sent, and the sender was not changed",
+        )?;
     }
     let transaction = s.conversation().and_then(Conversation::transaction);
     if open && let Some(t) = transaction.filter(|_| !classic) {
@@ -393,17 +395,12 @@ fn add_recipients(s: &mut Session, a: Args, field: Field) -> Result<(), Failure>
         require_secure(s, "RCPT TO")?;
         if !classic {
             sender_known(s)?;
-            greet_for_params(s, &params.list)?;
-            if let Some(c) = s.conversation() {
-                check_params(
-                    &s.out,
-                    c,
-                    &params.list,
-                    params.forced,
-                    For::Rcpt,
-                    "RCPT TO was not sent, and the recipient was not added",
-                )?;
-            }
+            params_allowed(
+                s,
+                &params,
+                For::Rcpt,
+                "RCPT TO was not sent, and the recipient was not added",
+            )?;
         }
     }
     let list = match field {
@@ -491,16 +488,7 @@ fn open_transaction(s: &mut Session) -> Result<(), Failure> {
         "MAIL FROM first, from the draft's sender {sender}"
     ));
     let extra = s.draft.mail_params.clone();
-    if let Some(c) = s.conversation() {
-        check_params(
-            &s.out,
-            c,
-            &extra.list,
-            extra.forced,
-            For::Mail,
-            "MAIL FROM was not sent (nor RCPT TO)",
-        )?;
-    }
+    params_allowed(s, &extra, For::Mail, "MAIL FROM was not sent (nor RCPT TO)")?;
     let cmd = mail_command(s, &sender, &extra.list)?;
     let reply = s.exchange(&cmd)?;
     judge(&reply, "the sender (MAIL FROM)").map_err(|f| sequence_hint(s, &reply, f))

@@ -56,32 +56,26 @@ impl Write for Gone {
 
 impl Stream for Gone {}
 
-impl Stream for TcpStream {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_read_timeout(self, timeout)
-    }
-    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        TcpStream::set_write_timeout(self, timeout)
-    }
-    fn shutdown(&self) -> io::Result<()> {
-        TcpStream::shutdown(self, std::net::Shutdown::Both)
-    }
-    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
-        Some(self.as_fd())
-    }
+/// [`Stream`] for a socket type whose inherent methods have these names
+/// (TCP and UNIX-domain sockets).
+macro_rules! socket_stream {
+    ($socket:ty) => {
+        impl Stream for $socket {
+            fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+                <$socket>::set_read_timeout(self, timeout)
+            }
+            fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+                <$socket>::set_write_timeout(self, timeout)
+            }
+            fn shutdown(&self) -> io::Result<()> {
+                <$socket>::shutdown(self, std::net::Shutdown::Both)
+            }
+            fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+                Some(self.as_fd())
+            }
+        }
+    };
 }
 
-impl Stream for UnixStream {
-    fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        UnixStream::set_read_timeout(self, timeout)
-    }
-    fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        UnixStream::set_write_timeout(self, timeout)
-    }
-    fn shutdown(&self) -> io::Result<()> {
-        UnixStream::shutdown(self, std::net::Shutdown::Both)
-    }
-    fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
-        Some(self.as_fd())
-    }
-}
+socket_stream!(TcpStream);
+socket_stream!(UnixStream);
