@@ -23,14 +23,14 @@ pub fn class_name(class: u8) -> &'static str {
 /// The longer meaning of a class, for `help code`.
 fn class_description(class: u8) -> &'static str {
     match class {
-        2 => "Success: the action was carried out.",
+        2 => "the action was carried out.",
         4 => {
-            "Persistent transient failure: the message is valid, but a condition that may \
-              pass stopped it; the same may work later."
+            "(RFC 3463: persistent transient failure) the message is valid, but a condition \
+              that may pass stopped it; the same may work later."
         }
         5 => {
-            "Permanent failure: sending the same again will not work; the message or the \
-              destination must change."
+            "sending the same again will not work; the message or the destination must \
+              change."
         }
         _ => "Not a class RFC 3463 defines (2, 4 or 5).",
     }
