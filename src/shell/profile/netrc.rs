@@ -91,6 +91,14 @@ impl<'a> Tokens<'a> {
                     }
                     Some('"') => break,
                     Some('\\') => match self.chars.next() {
+                        // A token never holds a line break, escaped or not
+                        // (found by fuzzing: it could not be written back).
+                        Some('\n') => {
+                            return Err(NetrcError {
+                                line,
+                                message: "a quoted token runs past the end of its line".into(),
+                            });
+                        }
                         Some(c) => token.push(c),
                         None => {
                             return Err(NetrcError {

@@ -347,6 +347,11 @@ fn netrc_errors_name_the_line_and_never_the_words() {
             1,
             "past the end of its line",
         ),
+        (
+            "machine a password \"two\\\nlines\"",
+            1,
+            "past the end of its line",
+        ),
     ];
     for (text, line, want) in cases {
         let e = netrc::parse(text).expect_err(text);
