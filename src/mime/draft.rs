@@ -91,6 +91,9 @@ impl Attachment {
     }
 }
 
+/// The longest Content-ID (without brackets) accepted, in octets.
+const MAX_CONTENT_ID: usize = 200;
+
 /// A Content-ID (without brackets) as RFC 2392 wants it, an addr-spec:
 /// dot-atom characters but `%` (which a `cid:` URL would have to escape),
 /// one `@`, each side not empty, at most 200 octets (so the header line
@@ -105,7 +108,7 @@ pub(crate) fn check_content_id(id: &str) -> Result<(), MimeError> {
                 .all(|c| c.is_ascii_alphanumeric() || "!#$&'*+-/=?^_`{|}~.".contains(c))
     };
     match id.split_once('@') {
-        Some((l, d)) if id.len() <= 200 && atom(l) && atom(d) => Ok(()),
+        Some((l, d)) if id.len() <= MAX_CONTENT_ID && atom(l) && atom(d) => Ok(()),
         _ => Err(MimeError::BadContentId(id.to_string())),
     }
 }
@@ -128,11 +131,22 @@ fn content_id(name: &str, domain: &str) -> String {
     }
     let local = local.trim_end_matches('.');
     let local = if local.is_empty() { "part" } else { local };
-    format!(
-        "{local}.{:016x}@{}",
-        crate::local::random_u64(),
-        sanitize_domain(domain)
-    )
+    let local = format!("{local}.{:016x}", crate::local::random_u64());
+    // `check_content_id` takes at most 200 octets: a longer domain (a host
+    // or sender domain may have up to 253) keeps its last labels that fit.
+    let room = MAX_CONTENT_ID - local.len() - 1;
+    let domain = sanitize_domain(domain);
+    let mut right = domain.as_str();
+    while right.len() > room {
+        match right.split_once('.') {
+            Some((_, rest)) => right = rest,
+            None => {
+                right = "localhost.localdomain";
+                break;
+            }
+        }
+    }
+    format!("{local}@{right}")
 }
 
 /// Checks that `path` is a regular file that can be opened for reading;

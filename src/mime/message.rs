@@ -497,28 +497,41 @@ fn user_header(name: &str, value: &str, lower: &str) -> String {
     fold_header(name, &encode_unstructured_at(value, name.len() + 2))
 }
 
-/// A boundary from the stamp's: only bchars (RFC 2046 §5.1.1), with `=_`
-/// (which base64 and quoted-printable never produce), at most 60
-/// characters; if it occurs in the text part, `.1`, `.2`, ... is appended
-/// until it does not, so the choice is deterministic.
-pub(super) fn pick_boundary(base: &str, text: &[u8]) -> String {
-    let mut b: String = base
+/// A multipart boundary made from `base`: only its bchars (RFC 2046
+/// §5.1.1), at most 60, after a leading `=_` (which base64 and
+/// quoted-printable never produce); `=_smtpsh` when nothing is left. If
+/// that occurs in `text` or `clashes` (with a boundary already taken),
+/// `=_1.`, `=_2.`, ... replaces the leading `=_` until it does neither,
+/// so the choice is deterministic.
+///
+/// This always ends: a candidate `=_N.REST` clashes with a boundary `t`
+/// taken before only if one starts with the other, which for all N at
+/// once would need `t` to be a bare `=_`, which is never made; and
+/// `text` holds finitely many candidates.
+pub(super) fn pick_boundary(base: &str, text: &[u8], clashes: impl Fn(&str) -> bool) -> String {
+    let safe: String = base
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || "'()+_,-./:=?".contains(*c))
         .take(60)
         .collect();
-    if !b.contains("=_") {
-        b = format!("=_{b}");
-        b.truncate(60);
-    }
-    let mut candidate = b.clone();
-    let mut n = 0u32;
-    while contains(text, candidate.as_bytes()) {
+    let rest = safe.strip_prefix("=_").unwrap_or(&safe);
+    let rest = if rest.is_empty() { "smtpsh" } else { rest };
+    let b = format!("=_{rest}");
+    let b = &b[..b.len().min(60)];
+    let mut candidate = b.to_string();
+    let mut n = 0u64;
+    while contains(text, candidate.as_bytes()) || clashes(&candidate) {
         n += 1;
-        candidate = format!("{b}.{n}");
+        let head = format!("=_{n}.");
+        // At most 70 characters (RFC 2046); the rest is ASCII.
+        let keep = rest.len().min(MAX_BOUNDARY - head.len());
+        candidate = format!("{head}{}", &rest[..keep]);
     }
     candidate
 }
+
+/// The longest boundary RFC 2046 §5.1.1 allows.
+const MAX_BOUNDARY: usize = 70;
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     // memmem, not a window per byte: the fuzzer found a draft whose
@@ -1374,13 +1387,14 @@ mod tests {
         let s = stamp();
         let dir = tempfile::tempdir().expect("tempdir");
         let mut d = draft();
-        d.body = format!("look: --{}\n--{}.1\n", s.boundary, s.boundary);
+        let rest = s.boundary.trim_start_matches("=_");
+        d.body = format!("look: --{}\n--=_1.{rest}\n", s.boundary);
         d.attachments = vec![file(dir.path(), "a.bin", b"abc")];
         let m = compose(&d, &s).expect("compose");
         let out = render(&m);
         let text = String::from_utf8_lossy(&out);
         assert!(text.contains("7bit"));
-        let chosen = format!("{}.2", s.boundary);
+        let chosen = format!("=_2.{rest}");
         assert!(text.contains(&format!("boundary=\"{chosen}\"")));
         let p = parse(&out);
         assert_eq!(

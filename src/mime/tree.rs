@@ -176,15 +176,11 @@ fn name_boundaries(node: &mut Node, stamp: &Stamp, in_memory: &[u8], taken: &mut
     } else {
         format!("=_{subtype}_{}", stamp.boundary.trim_start_matches("=_"))
     };
-    let mut chosen = pick_boundary(&base, in_memory);
-    let mut n = 0u32;
-    while taken
-        .iter()
-        .any(|t| t.starts_with(chosen.as_str()) || chosen.starts_with(t.as_str()))
-    {
-        n += 1;
-        chosen = pick_boundary(&format!("{base}-{n}"), in_memory);
-    }
+    let chosen = pick_boundary(&base, in_memory, |c| {
+        taken
+            .iter()
+            .any(|t| t.starts_with(c) || c.starts_with(t.as_str()))
+    });
     taken.push(chosen.clone());
     *boundary = chosen;
     for c in children {

@@ -187,6 +187,32 @@ fn html_with_inline_and_no_attachment_has_no_mixed() {
 }
 
 #[test]
+fn a_long_host_name_still_makes_a_valid_content_id() {
+    // Found by fuzzing: a 190-octet host name made a Content-ID over the
+    // 200 octets `compose` accepts, so the draft could not be sent.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("logo.png");
+    std::fs::write(&path, b"x").expect("write");
+    let labels = format!("mail.{}.example.org", "x".repeat(170));
+    let one_label = "y".repeat(240);
+    for (host, right) in [
+        (labels.as_str(), "example.org"),
+        (one_label.as_str(), "localhost.localdomain"),
+    ] {
+        let a = Attachment::new(&path, None, None)
+            .expect("attach")
+            .into_inline(host);
+        let id = a.content_id.clone().expect("cid");
+        assert!(id.len() <= 200, "{id}");
+        assert!(id.ends_with(&format!("@{right}")), "{id}");
+        let mut d = draft();
+        d.html = Some(format!("<img src=\"cid:{id}\">"));
+        d.attachments = vec![a];
+        compose(&d, &stamp()).expect("compose takes the Content-ID it made");
+    }
+}
+
+#[test]
 fn content_ids_are_unique_and_safe() {
     let dir = tempfile::tempdir().expect("tempdir");
     let a = file(dir.path(), "my logo (1).png", b"x", true);
@@ -228,6 +254,56 @@ fn a_boundary_in_the_html_is_avoided() {
         msg.body_html(0).as_deref().map(|h| h.lines().count()),
         Some(2)
     );
+}
+
+#[test]
+fn any_stamp_boundary_gives_three_distinct_boundaries() {
+    // Found by fuzzing: a stamp boundary with no safe character left the
+    // outer boundary a bare `=_`, a prefix of every other, and the search
+    // for the nested ones never ended.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let long = "µ!".repeat(300) + "x";
+    for given in [
+        "",
+        "µµµµ",
+        "=_",
+        "1",
+        "=_related_",
+        "=_alternative_alternative_alternative_alternative_alternative_",
+        long.as_str(),
+    ] {
+        let mut s = stamp();
+        s.boundary = given.to_string();
+        let mut d = draft();
+        // The text holds what the first choices would be.
+        d.body = "--=_smtpsh\n--=_1.smtpsh\n--=_alternative_\n".into();
+        d.html = Some("<p>x</p>".into());
+        d.attachments = vec![
+            file(dir.path(), "i.png", &png(), true),
+            file(dir.path(), "a.bin", b"abc", false),
+        ];
+        let m = compose(&d, &s).expect(given);
+        let bytes = render(&m);
+        let text = String::from_utf8_lossy(&bytes);
+        let boundaries: Vec<&str> = text
+            .match_indices("boundary=\"")
+            .filter_map(|(i, m)| text[i + m.len()..].split('"').next())
+            .collect();
+        assert_eq!(boundaries.len(), 3, "{given:?}: {boundaries:?}");
+        for a in &boundaries {
+            assert!(a.len() <= 70 && a.starts_with("=_"), "{a}");
+            assert!(!d.body.contains(a), "{a} is in the text");
+            for b in &boundaries {
+                assert!(a == b || !a.starts_with(b), "{a} starts with {b}");
+            }
+        }
+        let msg = MessageParser::default().parse(&bytes).expect("parses");
+        assert_eq!(
+            shape(&msg, 0),
+            "multipart/mixed(multipart/alternative(text/plain,multipart/related(text/html,image/png)),application/octet-stream)",
+            "{given:?}"
+        );
+    }
 }
 
 #[test]
