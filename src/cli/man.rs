@@ -71,6 +71,12 @@ pub fn page() -> Vec<u8> {
         let _ = render(&man, &mut piece);
         pieces.push(piece);
     }
+    // Ragged right and no hyphenation: usages and option names are not
+    // prose, and stretching or splitting them misleads.
+    let mut layout = Roff::new();
+    layout.control("ad", ["l"]);
+    layout.control("nh", []);
+    pieces.insert(1, render(&layout));
     let mut ours = Roff::new();
     // The synopsis of each sub-command, under the shell's.
     let mut tree = super::command();
@@ -81,7 +87,7 @@ pub fn page() -> Vec<u8> {
             ours.text(form);
         }
     }
-    pieces.insert(3, render(&ours));
+    pieces.insert(4, render(&ours));
     pieces.push(render(&subcommands(&tree)));
     pieces.push(render(&shell_commands()));
     pieces.push(render(&facts()));
@@ -178,15 +184,107 @@ fn subcommands(tree: &clap::Command) -> Roff {
     roff
 }
 
-/// Text whose line breaks are kept.
+/// Help text written for the terminal, as man-page paragraphs (see
+/// [`blocks`]): a row becomes a tagged paragraph, and each other line
+/// starts a line of its own.
 fn lines(roff: &mut Roff, text: &str) {
-    for (i, line) in text.lines().enumerate() {
-        if i > 0 {
-            roff.control("br", []);
+    let mut after_row = false;
+    for (i, block) in blocks(text).into_iter().enumerate() {
+        match block {
+            Block::Row { term, text } => {
+                roff.control("TP", []);
+                roff.text([bold(term)]);
+                roff.text([roman(text)]);
+                after_row = true;
+            }
+            Block::Line(line) => {
+                if after_row {
+                    roff.control("PP", []);
+                } else if i > 0 {
+                    roff.control("br", []);
+                }
+                roff.text([roman(line)]);
+                after_row = false;
+            }
         }
-        roff.text([roman(line.trim_end())]);
     }
 }
+
+/// A piece of help text, as [`blocks`] reads it.
+#[derive(Debug, PartialEq, Eq)]
+enum Block {
+    /// `TERM  text` (two or more spaces after a short TERM), with the
+    /// lines indented under it: `inbox N --raw   prints the stored bytes`.
+    Row { term: String, text: String },
+    /// A line, with those that continue its sentence.
+    Line(String),
+}
+
+/// Reads help text laid out for a terminal of 100 columns: rows of a
+/// table, lines indented under a row (its text goes on), lines broken
+/// mid-sentence (joined: the page fills them to its own width), and
+/// lines of their own (an indented list under `Examples:` among them).
+/// `Example:` lines are never rows.
+fn blocks(text: &str) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::new();
+    let mut prev = "";
+    for raw in text.lines() {
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let indented = raw.starts_with(' ');
+        let broken_off = goes_on(prev, line);
+        prev = line;
+        match out.last_mut() {
+            Some(Block::Row { text, .. }) if indented => {
+                text.push(' ');
+                text.push_str(line);
+                continue;
+            }
+            Some(Block::Line(text)) if broken_off => {
+                text.push(' ');
+                text.push_str(line);
+                continue;
+            }
+            _ => {}
+        }
+        match row(line) {
+            Some((term, text)) => out.push(Block::Row {
+                term: term.to_string(),
+                text: text.to_string(),
+            }),
+            None => out.push(Block::Line(line.to_string())),
+        }
+    }
+    out
+}
+
+/// `TERM  text`, TERM at most 40 characters and not an example.
+fn row(line: &str) -> Option<(&str, &str)> {
+    if line.starts_with("Example") {
+        return None;
+    }
+    let (term, text) = line.split_once("  ")?;
+    let text = text.trim_start();
+    (term.len() <= 40 && !text.is_empty()).then_some((term, text))
+}
+
+/// Whether `next` continues the sentence the line `prev` broke off: it was
+/// wrapped (it is long: a short line is an item of its own, `expect tls:
+/// the connection is encrypted`) and ends in a letter, digit or comma (not
+/// `.`, `:` or `)`); `next` is not an example.
+fn goes_on(prev: &str, next: &str) -> bool {
+    let wrapped = prev.chars().count() >= WRAPPED
+        && prev
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_alphanumeric() || c == ',');
+    wrapped && !next.starts_with("Example")
+}
+
+/// A line of help text at least this long was wrapped by its author.
+const WRAPPED: usize = 70;
 
 /// One option as a tagged paragraph: `-f, --file FILE`, its help, its
 /// values and default.
@@ -405,4 +503,78 @@ fn facts() -> Roff {
          docs/tls-and-auth.md, docs/catcher.md, docs/errors.md.",
     )]);
     roff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Block, blocks};
+
+    fn row(term: &str, text: &str) -> Block {
+        Block::Row {
+            term: term.into(),
+            text: text.into(),
+        }
+    }
+
+    fn line(text: &str) -> Block {
+        Block::Line(text.into())
+    }
+
+    #[test]
+    fn rows_indented_lines_broken_sentences_and_examples() {
+        let help = "cert show        prints the chain as PEM, its own\n\
+                    \u{20}                certificate first\n\
+                    cert save FILE   writes that PEM to FILE\n\
+                    --json         the list as JSON\n\
+                    The messages are files in the sandbox's Maildir ($SMTPSH_SANDBOX_DIR/Maildir, else\n\
+                    $XDG_DATA_HOME/smtpsh): `inbox` needs no sandbox.\n\
+                    A failed --wait stops a script (exit status 5).\n\
+                    Example: to nobody@example.com  then  expect 550 5.1.1\n\
+                    Example: help smtp rcpt   help code 4.7.0\n\
+                    Examples:\n  smtpsh serve\n  smtpsh serve --json";
+        assert_eq!(
+            blocks(help),
+            [
+                row(
+                    "cert show",
+                    "prints the chain as PEM, its own certificate first"
+                ),
+                row("cert save FILE", "writes that PEM to FILE"),
+                row("--json", "the list as JSON"),
+                line(
+                    "The messages are files in the sandbox's Maildir ($SMTPSH_SANDBOX_DIR/Maildir, \
+                     else $XDG_DATA_HOME/smtpsh): `inbox` needs no sandbox."
+                ),
+                line("A failed --wait stops a script (exit status 5)."),
+                line("Example: to nobody@example.com  then  expect 550 5.1.1"),
+                line("Example: help smtp rcpt   help code 4.7.0"),
+                line("Examples:"),
+                line("smtpsh serve"),
+                line("smtpsh serve --json"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_line_ending_a_clause_stays_a_line() {
+        let help = "expect 250 /queued as (?<id>\\S+)/: the text matches the regular expression\n\
+                    (/.../i ignores case); each named group becomes a variable.\n\
+                    expect tls: the connection is encrypted\n\
+                    expect ext NAME...: the server announced these extensions (e.g. PIPELINING SIZE)\n\
+                    expect auth [USER]: authenticated (as USER)";
+        assert_eq!(
+            blocks(help),
+            [
+                line(
+                    "expect 250 /queued as (?<id>\\S+)/: the text matches the regular expression \
+                     (/.../i ignores case); each named group becomes a variable."
+                ),
+                line("expect tls: the connection is encrypted"),
+                line(
+                    "expect ext NAME...: the server announced these extensions (e.g. PIPELINING SIZE)"
+                ),
+                line("expect auth [USER]: authenticated (as USER)"),
+            ]
+        );
+    }
 }

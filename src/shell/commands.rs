@@ -469,7 +469,7 @@ pub static COMMANDS: &[Spec] = &[
         .options(&["--maildir DIR", "--json", "--full", "--raw", "--save-attachments DIR", "--check-attachment FILE", "--clear", "--wait N", "--timeout S"]).complete(Complete::Paths).words(0, 1)
         .help("inbox        lists the messages the sandbox stored (number, time, from, to, subject, size)\n\
                inbox N      shows message N: headers, then its MIME parts as a tree — type, encoding,\n\
-               size, file name, SHA-256 of the decoded content (its first 12 hex digits)\n\
+               \u{20}            size, file name, SHA-256 of the decoded content (its first 12 hex digits)\n\
                inbox N --full                   the same with each SHA-256 whole (compare with `sha256sum FILE`)\n\
                inbox N --raw                    prints the stored bytes\n\
                inbox N --save-attachments DIR   writes the decoded attachments into DIR (never overwrites)\n\
