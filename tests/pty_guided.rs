@@ -4,6 +4,8 @@
 //! the attachment step, the script shown at the end, and leaving with
 //! Ctrl-D or Ctrl-C (QUIT said, exit status 1 or 130).
 
+#[path = "support/fake.rs"]
+mod fake;
 #[path = "support/pty.rs"]
 mod pty;
 use pty::PROMPT_START;
@@ -16,8 +18,18 @@ use std::time::Duration;
 /// `smtpsh --guided` in `cwd`, everything it keeps under `home`; returns
 /// at its first question.
 fn guided(home: &Path, cwd: &Path) -> expectrl::session::OsSession {
+    let mut s = spawn_guided(home, cwd, &[]);
+    s.expect("no server given: using the built-in sandbox")
+        .expect("the sandbox is offered");
+    s.expect(PROMPT_START).expect("first question");
+    s
+}
+
+/// `smtpsh --guided ARGS` in a pseudo-terminal, just started.
+fn spawn_guided(home: &Path, cwd: &Path, args: &[&str]) -> expectrl::session::OsSession {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_smtpsh"));
     cmd.args(["--guided", "--color", "never"])
+        .args(args)
         .current_dir(cwd)
         .env("HOME", home)
         .env("XDG_STATE_HOME", home.join("state"))
@@ -28,9 +40,6 @@ fn guided(home: &Path, cwd: &Path) -> expectrl::session::OsSession {
         .env("TERM", "xterm-256color");
     let mut s = Session::spawn(cmd).expect("spawn smtpsh in a pty");
     s.set_expect_timeout(Some(Duration::from_secs(20)));
-    s.expect("no server given: using the built-in sandbox")
-        .expect("the sandbox is offered");
-    s.expect(PROMPT_START).expect("first question");
     s
 }
 
@@ -122,4 +131,38 @@ fn ctrl_c_says_quit_and_leaves_with_status_130() {
     let (shown, status) = ending(&mut s);
     assert!(shown.contains("-> QUIT"), "{shown}");
     assert!(status.ends_with(", 130)"), "{status}");
+}
+
+#[test]
+fn a_421_while_the_learner_thinks_shows_at_once_and_ends_the_walk() {
+    use fake::{FakeServer, Step, expect, reply};
+    let fake = FakeServer::start(vec![
+        reply("220 fake.test ESMTP"),
+        expect("HELO"),
+        reply("250 fake.test"),
+        Step::Sleep(Duration::from_millis(1500)),
+        reply("421 4.4.2 fake.test idle too long"),
+        Step::Close,
+    ]);
+    let home = tempfile::tempdir().unwrap();
+    let port = fake.port_str();
+    let mut s = spawn_guided(home.path(), home.path(), &["127.0.0.1", &port]);
+    s.expect(PROMPT_START).expect("first question");
+    let shown = answer(&mut s, "student.example");
+    assert!(shown.contains("<-  250 fake.test"), "{shown}");
+    // Half an address typed when the server gives up: no Enter needed.
+    s.send("ann@exa").unwrap();
+    let (shown, status) = ending(&mut s);
+    assert!(
+        shown.contains("<-  421 4.4.2 fake.test idle too long"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("421: the server is closing the connection"),
+        "{shown}"
+    );
+    assert!(shown.contains("the message was not sent"), "{shown}");
+    assert!(!shown.contains("-> MAIL"), "nothing more is sent: {shown}");
+    assert!(status.ends_with(", 3)"), "{status}");
+    fake.finish().assert_script_done();
 }

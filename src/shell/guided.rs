@@ -14,11 +14,12 @@
 mod answer;
 
 use super::cmd::{self, send::connect_line};
-use super::failure::{FailKind, Failure};
+use super::failure::{FailKind, Failure, closed_failure};
 use super::helper::Editor;
 use super::input::{Input, Line, ScriptInput};
 use super::session::Session;
 use super::{execute_line, report};
+use crate::smtp::Closed;
 use answer::{Said, said};
 use std::io::IsTerminal;
 
@@ -240,12 +241,42 @@ fn undo(s: &mut Session, input: &mut dyn Input, stage: usize, w: &Walk) -> Resul
     Ok(())
 }
 
-/// Reads one answer (a path at the attachment step).
-fn read(input: &mut dyn Input, stage: Stage, prompt: &str) -> Line {
-    if stage == Stage::Attachments {
-        input.path(prompt)
-    } else {
-        input.continuation(prompt)
+/// Reads one answer (a path at the attachment step). At a terminal the
+/// watcher shows what the server says meanwhile, and a connection the
+/// server closes (an idle learner's 421) ends the walk at once, not at the
+/// next answer: `Err` with the failure, its reply already shown and
+/// explained.
+fn read(
+    s: &mut Session,
+    input: &mut dyn Input,
+    stage: Stage,
+    prompt: &str,
+) -> Result<Line, Failure> {
+    let path = stage == Stage::Attachments;
+    let Some(ed) = input.editor() else {
+        return Ok(if path {
+            input.path(prompt)
+        } else {
+            input.continuation(prompt)
+        });
+    };
+    let shown = (prompt.to_string(), prompt.to_string());
+    let (line, woke) = super::read_watched(s, ed, &shown, false, |ed| {
+        if path {
+            ed.path(prompt)
+        } else {
+            ed.continuation(prompt)
+        }
+    });
+    let closed = s.conversation().and_then(|c| c.closed()).cloned();
+    match (woke, closed) {
+        (Some(_), Some(closed)) if line == Line::Interrupted => {
+            if let Closed::ByServer(r) = &closed {
+                s.out.note(answer::meaning(r.code));
+            }
+            Err(closed_failure(&closed))
+        }
+        _ => Ok(line),
     }
 }
 
@@ -261,9 +292,10 @@ fn ask(s: &mut Session, input: &mut dyn Input, stage: Stage, script: &mut Vec<St
         None => format!("{}: ", stage.question()),
     };
     loop {
-        let typed = match read(input, stage, &prompt) {
-            Line::Text(t) => t,
-            other => return Next::Leave(other),
+        let typed = match read(s, input, stage, &prompt) {
+            Ok(Line::Text(t)) => t,
+            Ok(other) => return Next::Leave(other),
+            Err(f) => return Next::Fail(f),
         };
         let a = match said(&typed) {
             Said::Help => {
@@ -320,9 +352,10 @@ fn ask(s: &mut Session, input: &mut dyn Input, stage: Stage, script: &mut Vec<St
 fn text(s: &mut Session, input: &mut dyn Input, script: &mut Vec<String>) -> Next {
     let mut lines: Vec<String> = Vec::new();
     loop {
-        let typed = match input.continuation("body> ") {
-            Line::Text(t) => t,
-            other => return Next::Leave(other),
+        let typed = match read(s, input, Stage::Text, "body> ") {
+            Ok(Line::Text(t)) => t,
+            Ok(other) => return Next::Leave(other),
+            Err(f) => return Next::Fail(f),
         };
         if lines.is_empty() {
             match said(&typed) {

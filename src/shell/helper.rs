@@ -768,6 +768,9 @@ impl Input for Editor {
     fn interactive(&self) -> bool {
         true
     }
+    fn editor(&mut self) -> Option<&mut Editor> {
+        Some(self)
+    }
     fn history(&self) -> Vec<String> {
         let h = self.ed.history();
         (0..h.len())

@@ -53,6 +53,12 @@ pub trait Input {
     fn history(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The line editor, when a person types at one: reading through it
+    /// lets the watcher show what the server says meanwhile
+    /// ([`super::read_watched`]).
+    fn editor(&mut self) -> Option<&mut super::helper::Editor> {
+        None
+    }
 }
 
 /// A script: a file, standard input, or the `-c` commands.

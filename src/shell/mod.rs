@@ -518,6 +518,47 @@ pub fn run_script(s: &mut Session, input: &mut dyn Input, keep_going: bool) -> R
     first.map_or(Ok(()), Err)
 }
 
+/// Runs `read` (the line editor at `prompt`) while the watcher waits on
+/// the connection ([`watch`]): what the server sends on its own meanwhile
+/// is shown above the prompt. Returns the line, and when the watcher woke
+/// the editor because the connection ended, what had been typed (to put
+/// back; the old prompt line is erased): then a [`Line::Interrupted`] is
+/// the watcher's doing, not the user's Ctrl-C, and what it showed is also
+/// in the log. `say_connect`: see [`watch::Reach::say_connect`].
+fn read_watched(
+    s: &mut Session,
+    ed: &mut helper::Editor,
+    prompt: &(String, String),
+    say_connect: bool,
+    read: impl FnOnce(&mut helper::Editor) -> Line,
+) -> (Line, Option<String>) {
+    let mut printer = ed.take_printer();
+    let reach = watch::Reach {
+        printer: printer.as_mut(),
+        color: s.out.color(),
+        explain: s.out.explain,
+        wake: std::io::stdout().is_terminal(),
+        fit: s.out.fit(),
+        say_connect,
+    };
+    let conn = s.live.as_mut().map(|l| &mut l.conn);
+    let (line, seen) = watch::around(conn, reach, || read(&mut *ed));
+    ed.give_printer(printer);
+    if !seen.woke {
+        return (line, None);
+    }
+    s.interrupt.store(false, Ordering::SeqCst);
+    let typed = if line == Line::Interrupted {
+        ed.abandoned_line(prompt)
+    } else {
+        String::new()
+    };
+    let _ = s.out.bytes(seen.text.as_bytes());
+    s.out.log_only(seen.text.trim_end_matches('\n'));
+    let _ = s.out.flush();
+    (line, Some(typed))
+}
+
 /// The interactive loop with the line editor.
 fn interactive(s: &mut Session, no_history: bool) {
     let mut ed = match helper::Editor::new(no_history, s.out.color()) {
@@ -531,32 +572,14 @@ fn interactive(s: &mut Session, no_history: bool) {
         s.out.warn(&w);
     }
     ed.set_profiles(s.profiles.names());
-    let wake = std::io::stdout().is_terminal();
     let mut resume = String::new();
     while !s.exiting && !s.out.is_broken() {
         ed.set_extensions(s.conversation().and_then(|c| c.extensions()));
         let prompt = s.prompt();
-        let mut printer = ed.take_printer();
-        let reach = watch::Reach {
-            printer: printer.as_mut(),
-            color: s.out.color(),
-            explain: s.out.explain,
-            wake,
-        };
-        let conn = s.live.as_mut().map(|l| &mut l.conn);
-        let (line, seen) = watch::around(conn, reach, || ed.command_from(&prompt, &resume));
-        ed.give_printer(printer);
-        resume.clear();
-        if seen.woke {
-            // Our own wake-up call, not the user's Ctrl-C.
-            s.interrupt.store(false, Ordering::SeqCst);
-            if line == Line::Interrupted {
-                resume = ed.abandoned_line(&prompt);
-            }
-            let _ = s.out.bytes(seen.text.as_bytes());
-            s.out.log_only(seen.text.trim_end_matches('\n'));
-            let _ = s.out.flush();
-        }
+        let (line, woke) = read_watched(s, &mut ed, &prompt, true, |ed| {
+            ed.command_from(&prompt, &resume)
+        });
+        resume = woke.unwrap_or_default();
         match line {
             Line::Text(line) => {
                 if !may_hold_secret(&line) {

@@ -263,6 +263,10 @@ impl Output {
     pub fn set_fit(&mut self, fit: Fit) {
         self.fit = fit;
     }
+    /// How lines are fitted.
+    pub fn fit(&self) -> Fit {
+        self.fit
+    }
     /// The columns lines on `stream` are wrapped to, if they are.
     pub fn columns(&self, stream: Stream) -> Option<usize> {
         self.fit.size(stream).map(|(w, _)| w)

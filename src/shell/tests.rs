@@ -243,6 +243,8 @@ fn a_reply_the_server_sends_on_its_own_closes_the_conversation() {
         color: false,
         explain: super::output::Explain::On,
         wake: false,
+        fit: super::output::Fit::Off,
+        say_connect: true,
     };
     let ((), seen) = watch::around(conn, reach, || {
         // The user, thinking at the prompt.
@@ -271,6 +273,41 @@ fn a_reply_the_server_sends_on_its_own_closes_the_conversation() {
 }
 
 #[test]
+fn what_the_watcher_shows_fits_the_width_and_the_walk_through_gets_no_connect_advice() {
+    let server = MemoryServer::default();
+    let (mut s, _out) = on(&server, true);
+    server.push("421 4.4.2 mx.example.org closing the connection: idle for too long\r\n");
+    server.close();
+    let printed = Arc::new(Mutex::new(String::new()));
+    let mut printer: super::helper::Printer = Box::new(Collect(printed.clone()));
+    let conn = s.live.as_mut().map(|l| &mut l.conn);
+    let reach = Reach {
+        printer: Some(&mut printer),
+        color: false,
+        explain: super::output::Explain::On,
+        wake: false,
+        fit: super::output::Fit::Fixed { cols: 40, rows: 24 },
+        say_connect: false,
+    };
+    let ((), seen) = watch::around(conn, reach, || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    });
+    assert!(seen.closed, "{seen:?}");
+    let shown = printed.lock().map(|p| p.clone()).unwrap_or_default();
+    let words = shown.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("*** the server closed the connection (421)"),
+        "{shown}"
+    );
+    assert!(!shown.contains("`connect`"), "{shown}");
+    // The note under the reply is wrapped to 40 columns (the reply
+    // itself, a transcript line, never is).
+    for line in shown.lines().filter(|l| !l.starts_with("<-")) {
+        assert!(line.chars().count() <= 40, "{line:?} in {shown}");
+    }
+}
+
+#[test]
 fn the_watcher_notices_a_silent_close_and_leaves_an_idle_connection_alone() {
     let server = MemoryServer::default();
     let (mut s, _out) = on(&server, true);
@@ -280,6 +317,8 @@ fn the_watcher_notices_a_silent_close_and_leaves_an_idle_connection_alone() {
         color: false,
         explain: super::output::Explain::On,
         wake: false,
+        fit: super::output::Fit::Off,
+        say_connect: true,
     };
     let ((), seen) = watch::around(conn, reach, || {});
     assert_eq!(seen, watch::Seen::default());
@@ -291,6 +330,8 @@ fn the_watcher_notices_a_silent_close_and_leaves_an_idle_connection_alone() {
         color: false,
         explain: super::output::Explain::On,
         wake: false,
+        fit: super::output::Fit::Off,
+        say_connect: true,
     };
     let conn = s.live.as_mut().map(|l| &mut l.conn);
     let ((), seen) = watch::around(conn, reach, || {

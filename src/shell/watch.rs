@@ -17,7 +17,7 @@
 //! command runs ([`around`] returns only after the watcher stopped).
 
 use super::helper::Printer;
-use super::output::Output;
+use super::output::{Fit, Output};
 use super::session::closing_note;
 use crate::smtp::{Closed, Connection};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -59,6 +59,11 @@ pub struct Reach<'a> {
     /// Wake the line editor when the conversation ends (only when it
     /// really waits at a terminal).
     pub wake: bool,
+    /// The width lines are wrapped to: the session's.
+    pub fit: Fit,
+    /// After a close, say that the draft is kept and `connect` connects
+    /// again (not in the walk-through, which says its own).
+    pub say_connect: bool,
 }
 
 /// Runs `read` (the line editor waiting for a line) while a watcher waits
@@ -89,6 +94,7 @@ pub fn around<R>(
 fn watch(conn: &mut Connection, stop: &UnixStream, mut reach: Reach<'_>) -> Seen {
     let (mut out, captured) = Output::capture(reach.color);
     out.explain = reach.explain;
+    out.set_fit(reach.fit);
     let mut seen = Seen::default();
     // A reply already received whole comes first; then the socket is
     // read only once it has something (a socket timeout is a few ms at
@@ -104,10 +110,14 @@ fn watch(conn: &mut Connection, stop: &UnixStream, mut reach: Reach<'_>) -> Seen
         }
         let closed = conn.conversation().closed().is_some();
         match conn.conversation().closed() {
-            Some(Closed::ByServer(_)) => closing_note(conn, &out),
-            Some(other) => out.warn(&format!(
+            Some(Closed::ByServer(_)) if reach.say_connect => closing_note(conn, &out),
+            Some(Closed::ByServer(r)) => {
+                out.warn(&format!("the server closed the connection ({})", r.code));
+            }
+            Some(other) if reach.say_connect => out.warn(&format!(
                 "{other}; the draft is kept — `connect` to connect again"
             )),
+            Some(other) => out.warn(&other.to_string()),
             None => {}
         }
         seen.closed |= closed;
