@@ -208,6 +208,11 @@ pub fn attach(s: &mut Session, a: Args) -> Result<(), Failure> {
         s.draft.attachments.push(att);
     }
     s.touch_draft();
+    if inline && s.draft.html.is_some() {
+        for w in super::mime_tree::reference_warnings(&s.draft) {
+            s.out.warn(&w);
+        }
+    }
     if inline && s.draft.html.is_none() {
         s.out.note(
             "there is no HTML yet: `body --html` adds it; until then inline parts go \

@@ -69,6 +69,10 @@ fn send_draft(s: &mut Session, keep_open: bool, partly: &mut bool) -> Result<(),
         );
     }
     let msg = compose_draft(&mut s.draft)?;
+    // Sent anyway: a broken image is the user's to judge, and said here.
+    for w in super::mime_tree::reference_warnings(&s.draft) {
+        s.out.warn(&w);
+    }
     if s.live.is_none() {
         let f = s.not_connected();
         return Err(if s.last_target.is_some() {

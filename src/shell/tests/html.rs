@@ -233,3 +233,48 @@ fn cid_chooses_the_content_id_once() {
     assert!(e.message.contains("one file"), "{}", e.message);
     assert_eq!(s.draft.attachments.len(), 1);
 }
+
+#[test]
+fn a_cid_the_html_does_not_use_is_said_at_attach_and_again_at_send() {
+    let server = MemoryServer::default();
+    let (mut s, out) = on(&server, true);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let logo = dir.path().join("logo.png");
+    std::fs::write(&logo, png()).expect("write");
+    for line in ["from ann@example.org", "to bob@example.org", "body plain"] {
+        run(&mut s, line).unwrap_or_else(|f| panic!("{line}: {}", f.message));
+    }
+    run_with(
+        &mut s,
+        "body --html",
+        &["<p>Hi <img src=\"cid:logo\"></p>", "."],
+    )
+    .expect("html");
+    let said = out.take();
+    assert!(said.contains("the HTML refers to cid:logo"), "{said}");
+    // The user gives the part another Content-ID than the HTML uses.
+    run(
+        &mut s,
+        &format!("attach {} --inline --cid logo@x", logo.display()),
+    )
+    .expect("attach");
+    let said = out.take();
+    assert!(
+        said.contains("the HTML refers to cid:logo, but no inline part"),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "inline part 1 (logo.png) is not referenced by the HTML: use <img src=\"cid:logo@x\">"
+        ),
+        "{said}"
+    );
+    // `send` says it once more, then sends: the user may mean it.
+    run(&mut s, "send").expect("send");
+    let said = out.take();
+    assert!(
+        said.contains("the HTML refers to cid:logo, but no inline part"),
+        "{said}"
+    );
+    assert!(said.contains("message accepted"), "{said}");
+}
