@@ -204,6 +204,39 @@ fn xclient_makes_a_new_greeting_and_the_message_carries_its_identity() {
 }
 
 #[test]
+fn xclient_login_is_an_authenticated_session_for_postfix_and_for_us() {
+    let pf = Postfix::start_with(PostfixOptions {
+        main_cf: vec![
+            kv("smtpd_authorized_xclient_hosts", "127.0.0.1"),
+            kv("smtpd_sasl_authenticated_header", "yes"),
+        ],
+        ..PostfixOptions::default()
+    });
+    let script = format!(
+        "connect 127.0.0.1 {}\n\
+         ehlo client.test\n\
+         expect ext XCLIENT\n\
+         xclient ADDR=192.0.2.22 NAME=webmail.example LOGIN=alice\n\
+         expect 220\n\
+         expect auth alice\n\
+         ehlo client.example\n\
+         {}",
+        pf.smtp_port,
+        send_lines("after xclient login")
+    );
+    let out = run_script(&script);
+    assert_exit(&out, 0, &pf.describe());
+    let text = stdout(&out);
+    assert!(text.contains("authenticated as alice (LOGIN)"), "{text}");
+    // Postfix took the session as alice's: its Received header says so.
+    let received = received_of(&pf, 1, "after xclient login", &out);
+    assert!(
+        received.contains("(Authenticated sender: alice)"),
+        "{received}"
+    );
+}
+
+#[test]
 fn raw_xclient_goes_out_and_its_220_is_a_new_greeting() {
     let pf = forwarding_postfix();
     let script = format!(

@@ -442,7 +442,8 @@ pub static COMMANDS: &[Spec] = &[
                offers it to smtpd_authorized_xclient_hosts) or a transaction is open; `raw XCLIENT ...`\n\
                always goes out.\n\
                The server answers 220: a NEW GREETING. The conversation starts again: EHLO again,\n\
-               extensions and AUTH are forgotten (TLS stays). The same holds after `raw XCLIENT`.\n\
+               extensions and AUTH are forgotten (TLS stays); LOGIN=USER makes the session USER's, as if\n\
+               authenticated (expect auth USER). The same holds after `raw XCLIENT`.\n\
                Example: xclient ADDR=192.0.2.20 NAME=client.example"),
     cmd("xforward", "xforward NAME=VALUE...", "tell the server who the original client was, for its logs (Postfix XFORWARD)", Plain(xclient::xforward))
         .complete(Complete::Attributes).words(1, MANY)

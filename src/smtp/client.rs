@@ -245,7 +245,8 @@ pub enum Change {
     TlsReady,
     /// XCLIENT was answered 220: a new greeting. The conversation starts
     /// again (the client greets again; extensions, AUTH and the
-    /// transaction are forgotten; TLS stays).
+    /// transaction are forgotten; TLS stays), authenticated as the user
+    /// of its `LOGIN=` if it had one.
     NewGreeting,
     /// AUTH asks for more (334).
     Challenge,
@@ -599,8 +600,11 @@ impl Conversation {
                 Change::TlsReady
             }
             (Verb::Auth | Verb::AuthResponse, _) => self.auth_step(reply),
-            (Verb::Xclient, _) if reply.code == 220 => {
+            (Verb::Xclient, detail) if reply.code == 220 => {
                 self.restart(reply);
+                if let Detail::Xclient { login } = detail {
+                    self.user = login.clone();
+                }
                 Change::NewGreeting
             }
             _ => Change::Nothing,

@@ -196,6 +196,14 @@ pub enum Detail {
         /// `LAST` was given.
         last: bool,
     },
+    /// XCLIENT: the user its `LOGIN=` names (xtext decoded), if any; not
+    /// for `[UNAVAILABLE]` or `[TEMPUNAVAIL]`. A server that greets anew
+    /// takes the client as authenticated as that user (Postfix's
+    /// XCLIENT_README), and as no one without it.
+    Xclient {
+        /// The `LOGIN=` user.
+        login: Option<String>,
+    },
 }
 
 /// One SMTP command line, validated. A line with a secret (a masked AUTH
@@ -465,8 +473,26 @@ fn detail_of(verb: Verb, rest: &str) -> Detail {
                 .nth(1)
                 .is_some_and(|w| w.eq_ignore_ascii_case("LAST")),
         },
+        Verb::Xclient => Detail::Xclient {
+            login: xclient_login(rest),
+        },
         _ => Detail::None,
     }
+}
+
+/// The user of an XCLIENT line's `LOGIN=xtext` (the last one given), if
+/// it names one.
+fn xclient_login(args: &str) -> Option<String> {
+    let value = args
+        .rsplit([' ', '\t'])
+        .filter_map(|w| w.split_once('='))
+        .find(|(name, _)| name.eq_ignore_ascii_case("LOGIN"))
+        .map(|(_, value)| value)?;
+    let unknown = ["[UNAVAILABLE]", "[TEMPUNAVAIL]"];
+    if unknown.iter().any(|u| value.eq_ignore_ascii_case(u)) {
+        return None;
+    }
+    super::params::xtext_decode(value).filter(|v| !v.is_empty())
 }
 
 /// The path of `FROM:<path> params` / `TO:<path> params`, read leniently

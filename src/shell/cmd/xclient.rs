@@ -123,8 +123,12 @@ pub fn after_reply(s: &mut Session, cmd: &Command, reply: &Reply) {
         (Some(n), None) => n,
         (None, None) => line.split_once(' ').map_or("", |(_, r)| r).to_string(),
     };
+    let login = match s.conversation().and_then(|c| c.user()) {
+        Some(user) => format!(", authenticated as {user} (LOGIN)"),
+        None => String::new(),
+    };
     s.out.note(&format!(
-        "new greeting: the server now sees you as {who}; EHLO again (`ehlo`; `from` and `send` do it)"
+        "new greeting: the server now sees you as {who}{login}; EHLO again (`ehlo`; `from` and `send` do it)"
     ));
 }
 

@@ -45,6 +45,32 @@ fn xclient_is_a_new_greeting_then_ehlo_again() {
 }
 
 #[test]
+fn xclient_login_counts_as_authenticated_for_the_prompt_status_expect_and_auth() {
+    let server = xclient_server();
+    let (mut s, out) = on(&server, true);
+    run(&mut s, "xclient ADDR=192.0.2.20 LOGIN=alice").expect("xclient");
+    let text = out.take();
+    assert!(
+        text.contains("the server now sees you as [192.0.2.20], authenticated as alice (LOGIN)"),
+        "{text}"
+    );
+    assert!(s.prompt().0.contains(" alice"), "{:?}", s.prompt());
+    run(&mut s, "expect auth alice").expect("expect auth alice");
+    run(&mut s, "status").expect("status");
+    assert!(out.take().contains("auth:         authenticated as alice"));
+    // The server would refuse a second AUTH; so does the shell, before sending.
+    let f = run(&mut s, "auth PLAIN bob").expect_err("already authenticated");
+    assert!(
+        f.message.contains("already authenticated as alice"),
+        "{}",
+        f.message
+    );
+    // XCLIENT without LOGIN: no one.
+    run(&mut s, "xclient NAME=b.example").expect("xclient");
+    assert!(run(&mut s, "expect auth").is_err());
+}
+
+#[test]
 fn raw_xclient_goes_out_unannounced_and_its_220_is_a_new_greeting() {
     let server = MemoryServer::default().answer("XCLIENT", "220 memory.test again");
     let (mut s, out) = on(&server, true);

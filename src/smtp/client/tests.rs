@@ -389,6 +389,54 @@ fn a_220_to_xclient_is_a_new_greeting() {
 }
 
 #[test]
+fn xclient_login_makes_the_new_session_authenticated_as_that_user() {
+    let mut c = xclient_ready();
+    let x = crate::smtp::forward::command(
+        crate::smtp::forward::Forward::Xclient,
+        &[("LOGIN".into(), "ann+admin".into())],
+    )
+    .expect("xclient");
+    assert_eq!(x.to_string(), "XCLIENT LOGIN=ann+2Badmin");
+    assert_eq!(
+        exchange(&mut c, &x, "220 mx.example ESMTP\r\n"),
+        Change::NewGreeting
+    );
+    assert_eq!(c.user(), Some("ann+admin"));
+    // Greeting again keeps it; so does a refused XCLIENT.
+    let ehlo = Command::ehlo("client.example").expect("ehlo");
+    exchange(
+        &mut c,
+        &ehlo,
+        "250-mx.example\r\n250 XCLIENT NAME ADDR LOGIN\r\n",
+    );
+    assert_eq!(c.user(), Some("ann+admin"));
+    let refused = Command::raw("XCLIENT LOGIN=bob").expect("raw");
+    exchange(&mut c, &refused, "550 5.7.0 no\r\n");
+    assert_eq!(c.user(), Some("ann+admin"));
+    // A later XCLIENT without LOGIN, or saying it is unknown, leaves no
+    // one authenticated (as Postfix resets its SASL state).
+    for line in [
+        "xclient NAME=a.example",
+        "XCLIENT login=[UNAVAILABLE]",
+        "XCLIENT LOGIN=[TEMPUNAVAIL]",
+    ] {
+        let raw = Command::raw("XCLIENT LOGIN=bob").expect("raw");
+        exchange(&mut c, &raw, "220 again\r\n");
+        assert_eq!(c.user(), Some("bob"));
+        let raw = Command::raw(line).expect("raw");
+        exchange(&mut c, &raw, "220 again\r\n");
+        assert_eq!(c.user(), None, "{line}");
+    }
+    // The last LOGIN wins; a bad xtext names no one.
+    let raw = Command::raw("XCLIENT LOGIN=a LOGIN=b").expect("raw");
+    exchange(&mut c, &raw, "220 again\r\n");
+    assert_eq!(c.user(), Some("b"));
+    let raw = Command::raw("XCLIENT LOGIN=a+zz").expect("raw");
+    exchange(&mut c, &raw, "220 again\r\n");
+    assert_eq!(c.user(), None);
+}
+
+#[test]
 fn a_raw_xclient_counts_the_same_and_tls_stays() {
     let mut c = Conversation::new(true);
     c.receive(&reply("220 mx.example\r\n"));
