@@ -228,13 +228,13 @@ fn a_second_sender_in_an_open_transaction_is_refused_locally() {
     run(&mut s, "from zed@example.org").expect("after rset");
 }
 
-#[test]
-fn a_reply_the_server_sends_on_its_own_closes_the_conversation() {
-    let server = MemoryServer::default();
-    let (mut s, _out) = on(&server, true);
-    run(&mut s, "from ann@example.org").expect("from");
-    server.push("421 4.4.2 idle too long\r\n");
-    server.close();
+/// The watcher on `s`'s connection while the user thinks at the prompt
+/// for 300 ms: what it saw and what it printed above the prompt.
+fn watch_a_while(
+    s: &mut Session,
+    fit: super::output::Fit,
+    say_connect: bool,
+) -> (watch::Seen, String) {
     let printed = Arc::new(Mutex::new(String::new()));
     let mut printer: super::helper::Printer = Box::new(Collect(printed.clone()));
     let conn = s.live.as_mut().map(|l| &mut l.conn);
@@ -243,15 +243,25 @@ fn a_reply_the_server_sends_on_its_own_closes_the_conversation() {
         color: false,
         explain: super::output::Explain::On,
         wake: false,
-        fit: super::output::Fit::Off,
-        say_connect: true,
+        fit,
+        say_connect,
     };
     let ((), seen) = watch::around(conn, reach, || {
-        // The user, thinking at the prompt.
         std::thread::sleep(std::time::Duration::from_millis(300));
     });
-    assert!(seen.closed && seen.replies == 1, "{seen:?}");
     let shown = printed.lock().map(|p| p.clone()).unwrap_or_default();
+    (seen, shown)
+}
+
+#[test]
+fn a_reply_the_server_sends_on_its_own_closes_the_conversation() {
+    let server = MemoryServer::default();
+    let (mut s, _out) = on(&server, true);
+    run(&mut s, "from ann@example.org").expect("from");
+    server.push("421 4.4.2 idle too long\r\n");
+    server.close();
+    let (seen, shown) = watch_a_while(&mut s, super::output::Fit::Off, true);
+    assert!(seen.closed && seen.replies == 1, "{seen:?}");
     assert!(shown.contains("<-  421 4.4.2 idle too long"), "{shown}");
     assert!(
         shown.contains("the server closed the connection (421)"),
@@ -278,22 +288,9 @@ fn what_the_watcher_shows_fits_the_width_and_the_walk_through_gets_no_connect_ad
     let (mut s, _out) = on(&server, true);
     server.push("421 4.4.2 mx.example.org closing the connection: idle for too long\r\n");
     server.close();
-    let printed = Arc::new(Mutex::new(String::new()));
-    let mut printer: super::helper::Printer = Box::new(Collect(printed.clone()));
-    let conn = s.live.as_mut().map(|l| &mut l.conn);
-    let reach = Reach {
-        printer: Some(&mut printer),
-        color: false,
-        explain: super::output::Explain::On,
-        wake: false,
-        fit: super::output::Fit::Fixed { cols: 40, rows: 24 },
-        say_connect: false,
-    };
-    let ((), seen) = watch::around(conn, reach, || {
-        std::thread::sleep(std::time::Duration::from_millis(300));
-    });
+    let fit = super::output::Fit::Fixed { cols: 40, rows: 24 };
+    let (seen, shown) = watch_a_while(&mut s, fit, false);
     assert!(seen.closed, "{seen:?}");
-    let shown = printed.lock().map(|p| p.clone()).unwrap_or_default();
     let words = shown.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
         words.contains("*** the server closed the connection (421)"),

@@ -28,6 +28,21 @@ fn file(dir: &Path, name: &str, content: &[u8], inline: bool) -> Attachment {
     }
 }
 
+/// The multipart boundaries of a message, outermost first; checks that
+/// none is a prefix of another (RFC 2046 §5.1.2).
+fn boundaries(text: &str) -> Vec<&str> {
+    let found: Vec<&str> = text
+        .match_indices("boundary=\"")
+        .filter_map(|(i, m)| text[i + m.len()..].split('"').next())
+        .collect();
+    for a in &found {
+        for b in &found {
+            assert!(a == b || !a.starts_with(b), "{a} starts with {b}");
+        }
+    }
+    found
+}
+
 /// Writes `m`; checks its size, CRLF line ends and line lengths.
 fn render(m: &Message) -> Vec<u8> {
     let mut out = Vec::new();
@@ -92,16 +107,7 @@ fn html_inline_and_attachment_nest_mixed_alternative_related() {
     assert!(text.contains("multipart/related;"));
     assert!(text.contains("type=\"text/html\""));
     // Three boundaries, none a prefix of another.
-    let boundaries: Vec<&str> = text
-        .match_indices("boundary=\"")
-        .filter_map(|(i, m)| text[i + m.len()..].split('"').next())
-        .collect();
-    assert_eq!(boundaries.len(), 3, "{boundaries:?}");
-    for a in &boundaries {
-        for b in &boundaries {
-            assert!(a == b || !a.starts_with(b), "{a} starts with {b}");
-        }
-    }
+    assert_eq!(boundaries(&text).len(), 3, "{text}");
     // The tree and the parts say the same.
     let t = m.tree();
     assert_eq!(t.part.content_type, "multipart/mixed");
@@ -285,17 +291,11 @@ fn any_stamp_boundary_gives_three_distinct_boundaries() {
         let m = compose(&d, &s).expect(given);
         let bytes = render(&m);
         let text = String::from_utf8_lossy(&bytes);
-        let boundaries: Vec<&str> = text
-            .match_indices("boundary=\"")
-            .filter_map(|(i, m)| text[i + m.len()..].split('"').next())
-            .collect();
+        let boundaries = boundaries(&text);
         assert_eq!(boundaries.len(), 3, "{given:?}: {boundaries:?}");
         for a in &boundaries {
             assert!(a.len() <= 70 && a.starts_with("=_"), "{a}");
             assert!(!d.body.contains(a), "{a} is in the text");
-            for b in &boundaries {
-                assert!(a == b || !a.starts_with(b), "{a} starts with {b}");
-            }
         }
         let msg = MessageParser::default().parse(&bytes).expect("parses");
         assert_eq!(
