@@ -28,7 +28,7 @@ fn address_failure(input: &str, e: impl std::fmt::Display) -> Failure {
         );
     }
     f.hint(
-        "examples: alice@example.com  <alice@example.com>  \"Alice Example <alice@example.com>\"",
+        "examples: alice@example.com, <alice@example.com>, \"Alice Example <alice@example.com>\"",
     )
 }
 
