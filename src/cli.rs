@@ -11,6 +11,7 @@
 
 pub mod completions;
 pub mod man;
+pub mod profiles;
 
 use crate::shell::cmd::tls_options::{self, TlsControls};
 use crate::shell::{self, Options, commands, output::ColorChoice};
@@ -222,7 +223,7 @@ impl Cli {
 }
 
 /// The sub-commands, in the order the man page and completions list them.
-pub const SUBCOMMANDS: [&str; 5] = ["serve", "inbox", "test", "completions", "man"];
+pub const SUBCOMMANDS: [&str; 6] = ["serve", "inbox", "test", "profiles", "completions", "man"];
 
 /// The whole command line: the shell's options and every sub-command, as
 /// one `clap::Command` named `smtpsh`.
@@ -240,6 +241,7 @@ pub fn command() -> clap::Command {
                 .name("test")
                 .bin_name("smtpsh test"),
         )
+        .subcommand(profiles::command())
         .subcommand(completions::command())
         .subcommand(man::command())
         .mut_subcommands(free_text)

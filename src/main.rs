@@ -16,6 +16,7 @@ fn main() {
         Some("serve") => std::process::exit(smtpsh::serve::main(rest)),
         Some("inbox") => std::process::exit(shell::inbox_main(rest)),
         Some("test") => std::process::exit(smtpsh::runner::main(rest)),
+        Some("profiles") => std::process::exit(cli::profiles::main(rest)),
         Some("completions") => std::process::exit(cli::completions::main(rest)),
         Some("man") => std::process::exit(cli::man::main(rest)),
         _ => {}

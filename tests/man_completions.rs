@@ -9,6 +9,7 @@ mod support;
 
 use smtpsh::shell::commands::COMMANDS;
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 use support::{assert_exit, describe_output, private_home, run_with_timeout, stderr, stdout};
@@ -119,7 +120,7 @@ fn the_man_page_is_roff_with_every_section_option_and_command() {
     for (sub, option) in every_option() {
         assert!(text.contains(&option), "{sub} {option} is not in the page");
     }
-    for sub in ["serve", "inbox", "test", "completions", "man"] {
+    for sub in ["serve", "inbox", "test", "profiles", "completions", "man"] {
         assert!(
             page.lines().any(|l| l == format!(".SS \"smtpsh {sub}\"")),
             "no sub-section for {sub}"
@@ -237,7 +238,7 @@ fn every_script_completes_every_option_and_sub_command() {
                 "{shell}: {sub} {option} is missing"
             );
         }
-        for sub in ["serve", "inbox", "test", "completions", "man"] {
+        for sub in ["serve", "inbox", "test", "profiles", "completions", "man"] {
             assert!(
                 text.contains(sub),
                 "{shell}: the sub-command {sub} is missing"
@@ -357,4 +358,100 @@ fn help_names_the_man_page_and_the_completions() {
     let help = stdout(&out);
     assert!(help.contains("smtpsh man"), "{help}");
     assert!(help.contains("smtpsh completions"), "{help}");
+}
+
+/// A config file with the profiles `lab` and `work`, and a directory
+/// holding only the `smtpsh` being tested, for PATH (the scripts run
+/// `smtpsh profiles --names` when Tab is pressed after `--profile`).
+fn two_profiles() -> (PathBuf, String) {
+    let dir = private_home();
+    let config = dir.join("config.toml");
+    std::fs::write(
+        &config,
+        "[profile.work]\nhost = \"smtp.example.org\"\nport = 587\ntls = \"starttls\"\n\
+         user = \"alice\"\n\n[profile.lab]\nhost = \"127.0.0.1\"\nport = 2526\n",
+    )
+    .expect("write the config");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_smtpsh"), bin.join("smtpsh")).expect("link");
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    (config, path)
+}
+
+#[test]
+fn profiles_lists_the_config_file_and_names_alone_for_scripts() {
+    let (config, _) = two_profiles();
+    let config = config.to_string_lossy().into_owned();
+    let out = smtpsh(&["profiles", "--config", &config]);
+    assert_exit(&out, 0, "smtpsh profiles");
+    let text = stdout(&out);
+    assert!(
+        text.contains("  lab   127.0.0.1:2526        plain     -\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  work  smtp.example.org:587  starttls  user alice\n"),
+        "{text}"
+    );
+    let out = smtpsh(&["profiles", "--names", "--config", &config]);
+    assert_eq!(stdout(&out), "lab\nwork\n");
+    // A config file that cannot be used: said, exit 1, nothing listed.
+    let out = smtpsh(&[
+        "profiles",
+        "--names",
+        "--config",
+        "/nonexistent/config.toml",
+    ]);
+    assert_exit(&out, 1, "a missing --config");
+    assert!(out.stdout.is_empty(), "{}", describe_output(&out));
+    assert!(
+        stderr(&out).contains("cannot read the config file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn every_shell_completes_profile_names_after_profile() {
+    let (config, path) = two_profiles();
+    let env = [
+        ("PATH", path.as_str()),
+        ("SMTPSH_CONFIG", config.to_str().unwrap_or_default()),
+    ];
+    // bash, as on Tab: the completion function, then what it offers.
+    let bash = "source <(smtpsh completions bash); COMP_WORDS=(smtpsh --profile w); COMP_CWORD=2; \
+         COMP_LINE='smtpsh --profile w'; COMP_POINT=${#COMP_LINE}; \
+         _smtpsh smtpsh w --profile; printf '%s\\n' \"${COMPREPLY[@]}\"";
+    let out = Command::new("bash")
+        .args(["--norc", "-c", bash])
+        .env_clear()
+        .envs(env)
+        .output()
+        .expect("bash");
+    assert_eq!(stdout(&out), "work\n", "{}", describe_output(&out));
+    // fish: `complete -C` prints what Tab would offer.
+    let out = Command::new("fish")
+        .args([
+            "-N",
+            "-c",
+            "source (smtpsh completions fish | psub); complete -C 'smtpsh --profile='",
+        ])
+        .env_clear()
+        .envs(env)
+        .output()
+        .expect("fish (installed by .ci/run)");
+    let offered = stdout(&out);
+    assert!(
+        offered.contains("--profile=lab\t"),
+        "{}",
+        describe_output(&out)
+    );
+    assert!(offered.contains("--profile=work\t"), "{offered}");
+    // zsh's action runs the same command (its syntax is checked above).
+    let zsh = script("zsh");
+    assert!(
+        zsh.contains(":NAME:{compadd -- ${(f)\"$(smtpsh profiles --names 2>/dev/null)\"}}'"),
+        "{zsh}"
+    );
 }

@@ -62,10 +62,58 @@ pub fn shell(name: &str) -> Option<Shell> {
     }
 }
 
-/// The completion script for `shell`.
+/// The completion script for `shell`, with `--profile NAME` completing
+/// the config file's profiles ([`with_profile_names`]).
 pub fn script(shell: Shell) -> Vec<u8> {
     let mut tree = super::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut tree, "smtpsh", &mut out);
-    out
+    let text = String::from_utf8_lossy(&out);
+    with_profile_names(shell, &text).into_bytes()
+}
+
+/// What lists the profile names when Tab is pressed after `--profile`
+/// (`smtpsh profiles --names`, quiet on errors).
+const NAMES: &str = "smtpsh profiles --names 2>/dev/null";
+
+/// `script` (clap_complete's, for `shell`) with `--profile NAME`
+/// completing the names `smtpsh profiles --names` prints at that moment:
+/// clap_complete's scripts are static, and the names live in the config
+/// file. The places are found by their exact text; a clap_complete whose
+/// scripts differ fails the test that checks each shell offers the names.
+pub fn with_profile_names(shell: Shell, script: &str) -> String {
+    match shell {
+        // The `--profile)` case offered the word typed, without a space.
+        Shell::Bash => script.replacen(
+            "                --profile)\n                    COMPREPLY=(\"${cur}\")\n                    \
+             if [[ \"${BASH_VERSINFO[0]}\" -ge 4 ]]; then\n                        \
+             compopt -o nospace\n                    fi\n",
+            &format!(
+                "                --profile)\n                    \
+                 COMPREPLY=($(compgen -W \"$({NAMES})\" -- \"${{cur}}\"))\n"
+            ),
+            1,
+        ),
+        // An action in braces is run at completion time.
+        Shell::Zsh => each_line(script, |l| {
+            let spec = l.contains("--profile=[")
+                .then(|| l.strip_suffix(":NAME:' \\"))
+                .flatten()?;
+            Some(format!("{spec}:NAME:{{compadd -- ${{(f)\"$({NAMES})\"}}}}' \\"))
+        }),
+        // `-a '(...)'` is expanded at completion time.
+        Shell::Fish => each_line(script, |l| {
+            l.contains(" -l profile ")
+                .then(|| format!("{l} -a '({NAMES})'"))
+        }),
+        _ => script.to_string(),
+    }
+}
+
+/// `script` with each line `change` returns something for replaced by it.
+fn each_line(script: &str, change: impl Fn(&str) -> Option<String>) -> String {
+    script
+        .lines()
+        .map(|l| change(l).unwrap_or_else(|| l.to_string()) + "\n")
+        .collect()
 }
