@@ -296,6 +296,12 @@ fn the_sandbox_certificate_is_trusted_by_its_own_process_without_cafile() {
         "{text}"
     );
     assert!(!text.contains("root certificates"), "{text}");
+    // The chain the sandbox sends: its certificate, then the CA's.
+    assert!(text.contains("  [1] server: CN=localhost"), "{text}");
+    assert!(
+        text.contains("  [2] CA:     CN=smtpsh sandbox CA (this process only)"),
+        "{text}"
+    );
     // ... and where that CA is, as the banner said.
     assert!(
         text.lines()

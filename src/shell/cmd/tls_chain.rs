@@ -77,7 +77,7 @@ pub fn status_lines(s: &Session, info: &TlsInfo) -> Vec<String> {
         let heading = format!(
             "  [{}] {} ",
             i + 1,
-            if i == 0 { "server:" } else { "then:  " }
+            if i == 0 { "server:" } else { "CA:    " }
         );
         match summary {
             Some(cert) => certificate_lines(&mut lines, heading, cert),
