@@ -25,8 +25,8 @@ fn class_description(class: u8) -> &'static str {
     match class {
         2 => "the action was carried out.",
         4 => {
-            "(RFC 3463: persistent transient failure) the message is valid, but a condition \
-              that may pass stopped it; the same may work later."
+            "the message is valid, but a condition that may pass stopped it; the same may \
+              work later (RFC 3463 calls it a persistent transient failure)."
         }
         5 => {
             "sending the same again will not work; the message or the destination must \
