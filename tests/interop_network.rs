@@ -453,3 +453,32 @@ fn source_address_is_what_postfix_sees_and_errors_are_clear() {
     // Only the two good connections reached Postfix.
     assert_eq!(pf.wait_for_disconnects(2).len(), 2);
 }
+
+#[test]
+fn hangup_drops_the_connection_without_quit_and_postfix_logs_it() {
+    let pf = forwarding_postfix();
+    let script = format!(
+        "connect 127.0.0.1 {port}\n\
+         ehlo client.test\n\
+         from ann@example.com\n\
+         to bob@example.com\n\
+         hangup\n\
+         status\n\
+         connect\n\
+         ehlo client.test\n\
+         quit\n",
+        port = pf.smtp_port
+    );
+    let out = run_script(&script);
+    assert_exit(&out, 0, &pf.describe());
+    let text = stdout(&out);
+    assert!(
+        text.contains("hung up without QUIT (the conversation was at: mail, 1 rcpt)"),
+        "{text}"
+    );
+    // The draft kept its envelope; the shell connected again.
+    assert!(text.contains("bob@example.com"), "{text}");
+    assert_eq!(text.matches("-> QUIT").count(), 1, "{text}");
+    // Postfix saw a client vanish after RCPT, not a QUIT.
+    pf.wait_for_log("the hang-up", |l| l.contains("lost connection after RCPT"));
+}

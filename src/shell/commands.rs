@@ -456,6 +456,12 @@ pub static COMMANDS: &[Spec] = &[
                Example: xforward NAME=mx.example.net ADDR=203.0.113.5 PROTO=ESMTP"),
     cmd("quit", "quit", "send QUIT and close the connection (the shell stays)", Bare(connect::quit))
         .help("Sends QUIT, shows the 221, and closes the connection. Use `exit` to leave the shell."),
+    cmd("hangup", "hangup", "close the connection without QUIT, as a client that crashes would", Bare(connect::hangup))
+        .help("Closes the connection at once, without QUIT (inside TLS, after TLS's own close_notify):\n\
+               what a server sees when a client crashes, loses its network or gives up. Use it to test\n\
+               how the server handles and logs that at any stage (Postfix: \"lost connection after RCPT\").\n\
+               The draft stays; `connect` alone connects again.\n\
+               Example: to bob@example.com  then  hangup"),
     cmd("status", "status", "show connection, capabilities, envelope and draft", Bare(info::status))
         .help("Shows the connection, the server's name and extensions, TLS (and what the\n\
                certificate was verified against), the envelope (accepted and rejected recipients)\n\

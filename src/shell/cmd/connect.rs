@@ -430,6 +430,29 @@ pub fn quit(s: &mut Session) -> Result<(), Failure> {
     quit_connection(s)
 }
 
+/// `hangup`: closes the connection without QUIT, as a client that
+/// crashed or lost its network would (inside TLS, after a close_notify),
+/// so the server's handling of that can be tested.
+pub fn hangup(s: &mut Session) -> Result<(), Failure> {
+    let Some(live) = &s.live else {
+        return Err(Failure::local("not connected (nothing to hang up)")
+            .hint("`connect HOST [PORT]` first"));
+    };
+    if let Some(closed) = live.conversation().closed() {
+        s.out.note(&format!("{closed}; nothing to hang up"));
+        s.drop_live();
+        return Ok(());
+    }
+    let stage = super::super::session::stage_text(live.conversation());
+    s.drop_live();
+    s.out.note(&format!(
+        "hung up without QUIT (the conversation was at: {stage}); the server sees the \
+         connection drop, as from a client that crashed (Postfix logs \"lost connection \
+         after ...\"). The draft is kept; `connect` connects again"
+    ));
+    Ok(())
+}
+
 /// `exit`.
 pub fn exit(s: &mut Session, input: &mut dyn Input, _a: Args) -> Result<(), Failure> {
     leave(s, input.interactive())

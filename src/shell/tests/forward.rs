@@ -341,3 +341,28 @@ fn only_a_421_like_postfix_waiting_for_the_header_suggests_one() {
         );
     }
 }
+
+#[test]
+fn hangup_closes_without_quit_and_keeps_the_draft() {
+    let server = MemoryServer::default();
+    let (mut s, out) = on(&server, true);
+    run(&mut s, "from ann@example.org").expect("from");
+    run(&mut s, "to bob@example.org").expect("to");
+    out.take();
+    run(&mut s, "hangup").expect("hangup");
+    let said = out.take();
+    assert!(
+        said.contains("hung up without QUIT (the conversation was at: mail, 1 rcpt)"),
+        "{said}"
+    );
+    assert!(
+        !server.commands().iter().any(|c| c == "QUIT"),
+        "{:?}",
+        server.commands()
+    );
+    assert!(s.live.is_none());
+    assert_eq!(s.prompt().0, "smtpsh> ");
+    assert_eq!(s.draft.recipients().len(), 1);
+    let f = run(&mut s, "hangup").expect_err("nothing to hang up");
+    assert!(f.message.contains("not connected"), "{}", f.message);
+}
