@@ -7,18 +7,8 @@
 
 mod support;
 
-use std::process::Output;
-
 use support::postfix::{Delivered, Postfix};
 use support::*;
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// The message in `msgs` whose content type is `multipart/report`.
 fn report(msgs: &[Delivered]) -> Option<&Delivered> {
@@ -42,7 +32,7 @@ fn postfix_sends_the_success_notice_the_envelope_asked_for() {
         port = pf.port_str()
     );
     let out = run_script(&script);
-    let shown = text(&out);
+    let shown = printed(&out);
     assert!(out.status.success(), "{shown}\n{}", pf.describe());
     // The exact lines sent (SIZE first: `send` adds it), and Postfix took them.
     assert!(
@@ -99,7 +89,7 @@ fn requiretls_is_refused_locally_and_by_postfix_when_forced() {
         "connect 127.0.0.1 {}\nfrom alice@example.org --requiretls\n",
         pf.port_str()
     ));
-    let shown = text(&out);
+    let shown = printed(&out);
     assert_eq!(out.status.code(), Some(1), "{shown}");
     assert!(
         shown.contains(
@@ -119,7 +109,7 @@ fn requiretls_is_refused_locally_and_by_postfix_when_forced() {
          expect 250\n",
         pf.port_str()
     ));
-    let shown = text(&out);
+    let shown = printed(&out);
     assert!(out.status.success(), "{shown}\n{}", pf.describe());
     assert!(
         shown.contains(" -> MAIL FROM:<alice@example.org> REQUIRETLS\n"),
@@ -145,7 +135,7 @@ fn a_parameter_postfix_did_not_announce_is_refused_before_it_is_sent() {
         "connect 127.0.0.1 {}\nfrom alice@example.org --param MT-PRIORITY=3\n",
         pf.port_str()
     ));
-    let shown = text(&out);
+    let shown = printed(&out);
     assert_eq!(out.status.code(), Some(1), "{shown}");
     assert!(
         shown.contains("MT-PRIORITY needs the MT-PRIORITY extension (RFC 6710)"),

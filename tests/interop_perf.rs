@@ -12,17 +12,8 @@ use support::path_str;
 use mail_parser::{MessageParser, MimeHeaders};
 use std::fs;
 use std::path::Path;
-use std::process::Output;
 use support::postfix::Postfix;
 use support::*;
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// SHA-256 (hex) of a file, by `sha256sum` (the test binary is a debug
 /// build: hashing hundreds of MiB in it would take most of the test).
@@ -121,7 +112,7 @@ fn a_200_mib_attachment_round_trips_through_aiosmtpd() {
     assert_eq!(n, SIZE);
     assert_eq!(got, sha, "the attachment changed on the way");
     // No PIPELINING offered: one command, one reply, in turn.
-    let shown = text(&out);
+    let shown = printed(&out);
     assert!(!shown.contains("PIPELINING"), "{shown}");
     let events: Vec<String> = server
         .session_events(m.session)
@@ -169,7 +160,7 @@ fn bdat_through_postfix_delivers_the_message_as_saved() {
         pf.port_str()
     ));
     assert_exit(&out, 0, &pf.describe());
-    let shown = text(&out);
+    let shown = printed(&out);
     let saved = fs::read(&saved).expect("saved");
     assert!(
         shown.contains(&format!(" -> BDAT {} LAST", saved.len())),
@@ -206,7 +197,7 @@ fn pipelined_send_through_postfix_pairs_replies_and_skips_a_refused_recipient() 
         pf.port_str()
     ));
     assert_exit(&out, 0, &pf.describe());
-    let shown = text(&out);
+    let shown = printed(&out);
     assert!(shown.contains("PIPELINING"), "{shown}");
     // Each command is followed by its own reply.
     let lines: Vec<&str> = shown.lines().collect();

@@ -40,14 +40,6 @@ fn run(pf: &Postfix, dir: &Path, secret: &str, script: &str) -> (Output, String)
     (out, log)
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// The secret appears nowhere: not in the output, the log or the recording.
 fn assert_no_secret(secret: &str, places: &[(&str, &str)]) {
     for (name, content) in places {
@@ -85,7 +77,7 @@ fn scram_sha_256_logs_in_verifies_the_server_and_sends() {
     );
     let (out, log) = run(&pf, dir.path(), pf.password(), &script);
     assert_exit(&out, 0, &pf.describe());
-    let all = text(&out);
+    let all = printed(&out);
     let recording = fs::read_to_string(&recorded).unwrap_or_default();
     assert_no_secret(
         pf.password(),
@@ -153,7 +145,7 @@ fn scram_sha_256_wrong_password_is_535() {
     );
     let (out, log) = run(&pf, dir.path(), wrong, &script);
     assert_exit(&out, EXIT_SERVER_REFUSAL, &pf.describe());
-    let all = text(&out);
+    let all = printed(&out);
     assert_no_secret(wrong, &[("the output", &all), ("--log", &log)]);
     assert!(all.contains("<~  535"), "{all}");
     assert!(all.contains("535: wrong user name or password"), "{all}");
@@ -188,7 +180,7 @@ fn default_mechanism_is_scram_when_offered() {
     );
     let (out, log) = run(&pf, dir.path(), pf.password(), &script);
     assert_exit(&out, 0, &pf.describe());
-    let all = text(&out);
+    let all = printed(&out);
     assert_no_secret(pf.password(), &[("the output", &all), ("--log", &log)]);
     assert!(all.contains("SCRAM-SHA-256"), "{all}");
     assert!(all.contains(" ~> AUTH SCRAM-SHA-256 biws"), "{all}");
@@ -226,7 +218,7 @@ fn oauthbearer_with_a_valid_token_logs_in_and_sends() {
     );
     let (out, log) = run(&pf, dir.path(), OAUTH_TOKEN, &script);
     assert_exit(&out, 0, &pf.describe());
-    let all = text(&out);
+    let all = printed(&out);
     let recording = fs::read_to_string(&recorded).unwrap_or_default();
     assert_no_secret(
         OAUTH_TOKEN,
@@ -277,7 +269,7 @@ fn oauthbearer_with_a_bad_token_shows_the_json_error_and_535() {
     );
     let (out, log) = run(&pf, dir.path(), bad, &script);
     assert_exit(&out, EXIT_SERVER_REFUSAL, &pf.describe());
-    let all = text(&out);
+    let all = printed(&out);
     assert_no_secret(bad, &[("the output", &all), ("--log", &log)]);
     assert!(all.contains("<~  334 "), "{all}");
     assert!(all.contains("=== the server's error:"), "{all}");

@@ -23,10 +23,6 @@ fn run_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)], script: &s
     run_with_timeout(cmd, SCRIPT_TIMEOUT)
 }
 
-fn text(out: &Output) -> String {
-    format!("{}{}", stdout(out), stderr(out))
-}
-
 #[test]
 fn variables_enhanced_codes_and_the_captured_queue_id() {
     let pf = Postfix::start();
@@ -58,7 +54,7 @@ fn variables_enhanced_codes_and_the_captured_queue_id() {
         &script,
     );
     assert_exit(&out, 0, &pf.describe());
-    let t = text(&out);
+    let t = printed(&out);
     let id = t
         .lines()
         .find_map(|l| l.strip_prefix("queue_id="))
@@ -82,14 +78,14 @@ fn variables_enhanced_codes_and_the_captured_queue_id() {
     );
     assert_exit(&out, 5, &pf.describe());
     assert!(
-        text(&out).contains("(the text does not match)"),
+        printed(&out).contains("(the text does not match)"),
         "{}",
-        text(&out)
+        printed(&out)
     );
     assert!(
-        text(&out).contains("got 250 2.0.0 Ok: queued as"),
+        printed(&out).contains("got 250 2.0.0 Ok: queued as"),
         "{}",
-        text(&out)
+        printed(&out)
     );
 }
 
@@ -141,7 +137,7 @@ fn expect_tls_ext_and_auth_after_starttls_and_a_recording_replays() {
     let elsewhere = tempfile::tempdir().expect("temp dir");
     let out = run_in(elsewhere.path(), &["--cafile", &cafile], &env, &checked);
     assert_exit(&out, 0, &format!("{recorded}\n{}", pf.describe()));
-    assert!(text(&out).contains(&format!("expect auth {}: authenticated", pf.user())));
+    assert!(printed(&out).contains(&format!("expect auth {}: authenticated", pf.user())));
     let msgs = pf.wait_for_messages_after(2, &out);
     assert_eq!(msgs.len(), 2, "the session's message and the replay's");
     assert!(msgs.iter().all(|m| m.delivered_to == "bob@example.com"));

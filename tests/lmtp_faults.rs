@@ -11,7 +11,7 @@ mod support;
 use fake::{FakeServer, Step, answer, expect, reply};
 use std::fs;
 use std::process::Output;
-use support::{assert_exit, describe_output, smtpsh};
+use support::{assert_exit, describe_output, smtpsh, stderr, stdout};
 
 /// An LMTP opening: greeting, LHLO (with PIPELINING when `pipelining`).
 fn lhlo(pipelining: bool) -> Vec<Step> {
@@ -62,10 +62,7 @@ fn run(fake: &FakeServer, after: &str) -> Output {
 }
 
 fn text(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (stdout(out), stderr(out))
 }
 
 #[test]

@@ -670,6 +670,11 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// Standard output, then standard error, as one text.
+pub fn printed(o: &Output) -> String {
+    format!("{}{}", stdout(o), stderr(o))
+}
+
 /// A temporary path as a `&str` for a script line (temp paths are UTF-8).
 pub fn path_str(p: &Path) -> String {
     p.to_str().expect("UTF-8 temp path").to_string()
