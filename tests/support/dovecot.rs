@@ -60,6 +60,23 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// Runs `bin` in the foreground on the config `conf`, in a process group
+/// of its own, its output into the file `output`.
+pub fn spawn(bin: &Path, conf: &Path, output: &Path) -> Child {
+    let out = fs::File::create(output).expect("create dovecot's output file");
+    let err = out.try_clone().expect("clone file");
+    Command::new(bin)
+        .arg("-F")
+        .arg("-c")
+        .arg(conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()))
+}
+
 impl DovecotLmtp {
     /// Starts a server and waits until both listeners accept.
     pub fn start() -> DovecotLmtp {
@@ -113,18 +130,7 @@ impl DovecotLmtp {
         );
         let conf_path = root.join("dovecot.conf");
         fs::write(&conf_path, conf).expect("write dovecot.conf");
-        let out = fs::File::create(root.join("stdout")).expect("stdout file");
-        let err = out.try_clone().expect("clone");
-        let child = Command::new(&bin)
-            .arg("-F")
-            .arg("-c")
-            .arg(&conf_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let child = spawn(&bin, &conf_path, &root.join("stdout"));
         let mut d = DovecotLmtp {
             dir,
             child: Some(child),

@@ -566,19 +566,7 @@ impl Postfix {
         );
         let conf_path = root.join("dovecot/dovecot.conf");
         fs::write(&conf_path, conf).expect("write dovecot.conf");
-        let out_path = root.join("dovecot/stdout");
-        let out = fs::File::create(&out_path).expect("create dovecot stdout");
-        let err = out.try_clone().expect("clone file");
-        let child = Command::new(dovecot_bin)
-            .arg("-F")
-            .arg("-c")
-            .arg(&conf_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", dovecot_bin.display()));
+        let child = super::dovecot::spawn(dovecot_bin, &conf_path, &root.join("dovecot/stdout"));
         if let Some(w) = self.watchdog_stdin.as_mut() {
             let _ = writeln!(w, "dovecot={}", child.id());
         }
