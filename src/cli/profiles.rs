@@ -3,7 +3,7 @@
 //! names alone, which is what the completion scripts ask for `--profile
 //! NAME` (see [`super::completions`]).
 
-use crate::shell::cmd::tls::TlsMode;
+use crate::shell::cmd::tls::{self, TlsMode};
 use crate::shell::profile::{Profile, Profiles};
 use clap::{Arg, ArgAction, ArgMatches};
 use std::ffi::OsString;
@@ -49,11 +49,12 @@ pub fn main(args: &[OsString]) -> i32 {
     };
     let profiles = Profiles::load(matches.get_one::<PathBuf>("config").map(PathBuf::as_path));
     if let Some(e) = &profiles.error {
-        let mut text = format!("smtpsh profiles: {}\n", e.message);
+        // As the shell reports it: marked, coloured on a terminal.
+        let out = crate::shell::output::Output::default();
+        out.error(&format!("smtpsh profiles: {}", e.message));
         if let Some(hint) = &e.hint {
-            text.push_str(&format!("  {hint}\n"));
+            out.hint(hint);
         }
-        let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
         return crate::shell::EXIT_LOCAL;
     }
     let text = if matches.get_flag("names") {
@@ -102,11 +103,12 @@ fn listing(profiles: &Profiles) -> String {
 /// One profile's cells: name, where, TLS (and LMTP), user.
 fn row(p: &Profile) -> [String; 4] {
     let target = p.target(&Default::default());
-    let tls = match p.mode {
-        TlsMode::Implicit => "tls",
-        TlsMode::StartTls => "starttls",
-        TlsMode::Auto if p.socket.is_none() && p.port == 465 => "tls",
-        TlsMode::Auto => "plain",
+    let tls = if p.socket.is_none() && tls::is_implicit(p.mode, p.port) {
+        "tls"
+    } else if p.mode == TlsMode::StartTls {
+        "starttls"
+    } else {
+        "plain"
     };
     let tls = if p.lmtp {
         format!("{tls}, lmtp")
