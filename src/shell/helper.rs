@@ -16,7 +16,7 @@ use rustyline::history::{FileHistory, History};
 use rustyline::validate::Validator;
 use rustyline::{CompletionType, Config, Context};
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -160,8 +160,9 @@ type Attributes = Vec<(String, Vec<String>)>;
 /// The rustyline helper.
 pub struct ShellHelper {
     files: FilenameCompleter,
-    /// Extension keywords the server announced (refreshed before each prompt).
-    extensions: Rc<RefCell<Vec<String>>>,
+    /// Extension keywords the server announced, refreshed before each
+    /// prompt; `None` before an EHLO reply (nothing is known).
+    extensions: Rc<RefCell<Option<Vec<String>>>>,
     /// AUTH mechanisms the server announced that smtpsh supports.
     mechanisms: Rc<RefCell<Vec<String>>>,
     /// The XCLIENT and XFORWARD attribute names the server announced,
@@ -169,9 +170,6 @@ pub struct ShellHelper {
     attributes: Rc<RefCell<Attributes>>,
     /// The profile names of the config file (for `connect`).
     profiles: Rc<RefCell<Vec<String>>>,
-    /// Whether the server was greeted with EHLO (so `extensions` is what
-    /// it announced, not merely unknown).
-    announced: Rc<Cell<bool>>,
     /// The line as it stands while it is edited (to give it back when the
     /// prompt is redrawn for a reply the server sent on its own).
     editing: Rc<RefCell<String>>,
@@ -348,7 +346,7 @@ impl ShellHelper {
                     .map(|&verb| verb_start(verb))
                     .filter(|v| v.starts_with(&up))
                     .collect();
-                for ext in self.extensions.borrow().iter() {
+                for ext in self.extensions.borrow().iter().flatten() {
                     let known = Ext::ALL.iter().any(|e| e.keyword() == ext);
                     if !known && ext.starts_with(&up) && !v.contains(ext) {
                         v.push(ext.clone());
@@ -362,7 +360,7 @@ impl ShellHelper {
                 let ext = self.extensions.borrow();
                 let params: Vec<String> = Ext::ALL
                     .iter()
-                    .filter(|e| ext.iter().any(|k| k == e.keyword()))
+                    .filter(|e| ext.iter().flatten().any(|k| k == e.keyword()))
                     .filter_map(|e| e.mail_parameter())
                     .filter(|p| p.starts_with(&up))
                     .map(str::to_string)
@@ -412,11 +410,11 @@ impl ShellHelper {
     /// announced what it needs, or nothing is known yet (not greeted: the
     /// draft keeps it and `send` checks it).
     fn offered(&self, option: &str) -> bool {
-        if !self.announced.get() {
+        let Some(announced) = &*self.extensions.borrow() else {
             return true;
-        }
+        };
         super::cmd::envelope::option_extension(option)
-            .is_none_or(|ext| self.extensions.borrow().iter().any(|e| e == ext))
+            .is_none_or(|ext| announced.iter().any(|e| e == ext))
     }
     /// The values Tab offers after an envelope option: `--ret full|hdrs`,
     /// the `--notify` conditions, `rfc822;` for `--orcpt`, and for
@@ -461,7 +459,7 @@ impl ShellHelper {
                         ]
                         .contains(&k.keyword)
                     })
-                    .filter(|k| ext.iter().any(|e| e == k.extension))
+                    .filter(|k| ext.iter().flatten().any(|e| e == k.extension))
                     .map(|k| format!("{}=", k.keyword))
                     .collect()
             }
@@ -563,11 +561,10 @@ pub type Printer = Box<dyn rustyline::ExternalPrinter + Send>;
 /// The line editor as an [`Input`].
 pub struct Editor {
     ed: rustyline::Editor<ShellHelper, FileHistory>,
-    extensions: Rc<RefCell<Vec<String>>>,
+    extensions: Rc<RefCell<Option<Vec<String>>>>,
     mechanisms: Rc<RefCell<Vec<String>>>,
     attributes: Rc<RefCell<Attributes>>,
     profiles: Rc<RefCell<Vec<String>>>,
-    announced: Rc<Cell<bool>>,
     editing: Rc<RefCell<String>>,
     history: Option<HistoryFile>,
     warning: Option<String>,
@@ -594,11 +591,10 @@ impl Editor {
             })
             .build();
         let mut ed = rustyline::Editor::<ShellHelper, FileHistory>::with_config(config)?;
-        let extensions = Rc::new(RefCell::new(Vec::new()));
+        let extensions = Rc::new(RefCell::new(None));
         let mechanisms = Rc::new(RefCell::new(Vec::new()));
         let attributes = Rc::new(RefCell::new(Vec::new()));
         let profiles = Rc::new(RefCell::new(Vec::new()));
-        let announced = Rc::new(Cell::new(false));
         let editing = Rc::new(RefCell::new(String::new()));
         let mode = SharedMode::default();
         ed.set_helper(Some(ShellHelper {
@@ -607,7 +603,6 @@ impl Editor {
             mechanisms: mechanisms.clone(),
             attributes: attributes.clone(),
             profiles: profiles.clone(),
-            announced: announced.clone(),
             editing: editing.clone(),
             color,
             mode: mode.clone(),
@@ -642,7 +637,6 @@ impl Editor {
             mechanisms,
             attributes,
             profiles,
-            announced,
             editing,
             history,
             warning,
@@ -662,15 +656,12 @@ impl Editor {
     }
     /// Refreshes what completion knows about the server.
     pub fn set_extensions(&mut self, ext: Option<&Extensions>) {
-        *self.extensions.borrow_mut() = ext
-            .map(|e| {
-                e.list
-                    .iter()
-                    .map(|x| x.keyword.to_ascii_uppercase())
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.announced.set(ext.is_some());
+        *self.extensions.borrow_mut() = ext.map(|e| {
+            e.list
+                .iter()
+                .map(|x| x.keyword.to_ascii_uppercase())
+                .collect()
+        });
         *self.mechanisms.borrow_mut() = super::cmd::auth::completable_mechanisms(ext);
         *self.attributes.borrow_mut() = [Forward::Xclient, Forward::Xforward]
             .iter()
@@ -792,11 +783,11 @@ mod tests {
         ShellHelper {
             mode: SharedMode::default(),
             files: FilenameCompleter::new(),
-            extensions: Rc::new(RefCell::new(vec![
+            extensions: Rc::new(RefCell::new(Some(vec![
                 "SIZE".into(),
                 "8BITMIME".into(),
                 "XCLIENT".into(),
-            ])),
+            ]))),
             mechanisms: Rc::new(RefCell::new(vec![
                 "PLAIN".into(),
                 "LOGIN".into(),
@@ -807,7 +798,6 @@ mod tests {
                 vec!["NAME".into(), "ADDR".into(), "PORT".into()],
             )])),
             profiles: Rc::new(RefCell::new(vec!["work".into(), "home".into()])),
-            announced: Rc::new(Cell::new(true)),
             editing: Rc::new(RefCell::new(String::new())),
             color: true,
         }
@@ -892,7 +882,8 @@ mod tests {
         let h = helper();
         h.extensions
             .borrow_mut()
-            .extend(["DSN".into(), "MT-PRIORITY".into()]);
+            .iter_mut()
+            .for_each(|e| e.extend(["DSN".into(), "MT-PRIORITY".into()]));
         let with = |line: &str| -> Vec<String> {
             h.candidates(line, line.len())
                 .1
@@ -916,11 +907,13 @@ mod tests {
             vec!["success", "success,failure", "success,failure,delay"]
         );
         assert_eq!(with("cc b@c.org --orcpt "), vec!["rfc822;"]);
-        h.extensions.borrow_mut().push("REQUIRETLS".into());
+        h.extensions
+            .borrow_mut()
+            .iter_mut()
+            .for_each(|e| e.push("REQUIRETLS".into()));
         assert!(with("from a --").contains(&"--requiretls ".to_string()));
         // Not greeted yet: everything (the draft keeps it; `send` checks it).
-        h.announced.set(false);
-        h.extensions.borrow_mut().clear();
+        *h.extensions.borrow_mut() = None;
         assert_eq!(with("from a --").len(), 5);
     }
 
