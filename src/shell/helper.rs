@@ -413,7 +413,7 @@ impl ShellHelper {
         let Some(announced) = &*self.extensions.borrow() else {
             return true;
         };
-        super::cmd::envelope::option_extension(option)
+        crate::smtp::params::option_extension(option)
             .is_none_or(|ext| announced.iter().any(|e| e == ext))
     }
     /// The values Tab offers after an envelope option: `--ret full|hdrs`,
@@ -421,7 +421,7 @@ impl ShellHelper {
     /// `--param` the keywords (of this command) whose extension the server
     /// announced.
     fn envelope_values(&self, command: &str, prev: &str, word: &str) -> Vec<String> {
-        use crate::smtp::params::{For, KNOWN};
+        use crate::smtp::params::{For, Given, KNOWN};
         let values: Vec<String> = match prev {
             "--ret" => vec!["full".into(), "hdrs".into()],
             "--notify" => [
@@ -446,19 +446,7 @@ impl ShellHelper {
                     .iter()
                     .filter(|k| k.on == on)
                     // Not those `send` adds, nor those with an option of their own.
-                    .filter(|k| {
-                        ![
-                            "SIZE",
-                            "BODY",
-                            "SMTPUTF8",
-                            "RET",
-                            "ENVID",
-                            "NOTIFY",
-                            "ORCPT",
-                            "REQUIRETLS",
-                        ]
-                        .contains(&k.keyword)
-                    })
+                    .filter(|k| k.given == Given::Param)
                     .filter(|k| ext.iter().flatten().any(|e| e == k.extension))
                     .map(|k| format!("{}=", k.keyword))
                     .collect()

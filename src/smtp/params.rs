@@ -297,18 +297,31 @@ pub struct Known {
     pub extension: &'static str,
     /// Where it is defined.
     pub rfc: &'static str,
+    /// How the user gives it.
+    pub given: Given,
+}
+
+/// How a parameter is given in the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Given {
+    /// Only as `--param NAME=VALUE`.
+    Param,
+    /// An option of its own on `from`/`to` (`--ret`, `--notify`...).
+    Option(&'static str),
+    /// `send` adds it by itself (SIZE, BODY, SMTPUTF8).
+    BySend,
 }
 
 /// Every parameter smtpsh knows.
 pub const KNOWN: &[Known] = &[
-    known("SIZE", For::Mail, "SIZE", "RFC 1870"),
-    known("BODY", For::Mail, "8BITMIME", "RFC 6152"),
-    known("SMTPUTF8", For::Mail, "SMTPUTF8", "RFC 6531"),
-    known("RET", For::Mail, "DSN", "RFC 3461"),
-    known("ENVID", For::Mail, "DSN", "RFC 3461"),
-    known("NOTIFY", For::Rcpt, "DSN", "RFC 3461"),
-    known("ORCPT", For::Rcpt, "DSN", "RFC 3461"),
-    known("REQUIRETLS", For::Mail, "REQUIRETLS", "RFC 8689"),
+    known("SIZE", For::Mail, "SIZE", "RFC 1870").given(Given::BySend),
+    known("BODY", For::Mail, "8BITMIME", "RFC 6152").given(Given::BySend),
+    known("SMTPUTF8", For::Mail, "SMTPUTF8", "RFC 6531").given(Given::BySend),
+    known("RET", For::Mail, "DSN", "RFC 3461").given(Given::Option("--ret")),
+    known("ENVID", For::Mail, "DSN", "RFC 3461").given(Given::Option("--envid")),
+    known("NOTIFY", For::Rcpt, "DSN", "RFC 3461").given(Given::Option("--notify")),
+    known("ORCPT", For::Rcpt, "DSN", "RFC 3461").given(Given::Option("--orcpt")),
+    known("REQUIRETLS", For::Mail, "REQUIRETLS", "RFC 8689").given(Given::Option("--requiretls")),
     known("MT-PRIORITY", For::Mail, "MT-PRIORITY", "RFC 6710"),
     known("HOLDFOR", For::Mail, "FUTURERELEASE", "RFC 4865"),
     known("HOLDUNTIL", For::Mail, "FUTURERELEASE", "RFC 4865"),
@@ -329,7 +342,23 @@ const fn known(
         on,
         extension,
         rfc,
+        given: Given::Param,
     }
+}
+
+impl Known {
+    /// The same, given otherwise than by `--param`.
+    const fn given(self, given: Given) -> Known {
+        Known { given, ..self }
+    }
+}
+
+/// The extension the `from`/`to` option `option` (`--ret`...) needs.
+pub fn option_extension(option: &str) -> Option<&'static str> {
+    KNOWN
+        .iter()
+        .find(|k| matches!(k.given, Given::Option(o) if o == option))
+        .map(|k| k.extension)
 }
 
 /// What smtpsh knows of `keyword` (any case).
@@ -480,6 +509,21 @@ mod tests {
         assert!(e.contains("a space"), "{e}");
         let e = Param::parse("X=a\r\nRCPT TO:<x>").unwrap_err().to_string();
         assert!(e.contains("CR") && !e.contains('\r'), "{e}");
+    }
+
+    #[test]
+    fn each_option_names_the_extension_its_parameter_needs() {
+        for (option, ext) in [
+            ("--ret", Some("DSN")),
+            ("--envid", Some("DSN")),
+            ("--notify", Some("DSN")),
+            ("--orcpt", Some("DSN")),
+            ("--requiretls", Some("REQUIRETLS")),
+            ("--param", None),
+            ("--force", None),
+        ] {
+            assert_eq!(option_extension(option), ext, "{option}");
+        }
     }
 
     #[test]

@@ -32,16 +32,6 @@ fn address_failure(input: &str, e: impl std::fmt::Display) -> Failure {
     )
 }
 
-/// The extension an envelope option needs (for Tab: offered only when
-/// the server announced it).
-pub fn option_extension(option: &str) -> Option<&'static str> {
-    match option {
-        "--ret" | "--envid" | "--notify" | "--orcpt" => Some("DSN"),
-        "--requiretls" => Some("REQUIRETLS"),
-        _ => None,
-    }
-}
-
 /// The parameters given as options: `--ret`, `--envid`, `--requiretls`
 /// (MAIL) or `--notify`, `--orcpt` (RCPT), and each `--param`, in the
 /// order typed; a keyword given twice is refused (RFC 5321 §4.1.2 allows
