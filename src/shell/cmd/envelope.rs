@@ -403,11 +403,11 @@ fn add_recipients(s: &mut Session, a: Args, field: Field) -> Result<(), Failure>
             list.push(m.clone());
         }
     }
-    let given = !params.is_empty() || a.opts.iter().any(|(n, _)| n != "--force");
+    // Each address typed gets the parameters typed with it now, none if
+    // none (as `from` replaces the sender's): typed again after a refusal
+    // for a parameter, it goes without.
     for m in &boxes {
-        if given {
-            s.draft.set_rcpt_params(&m.address, params.clone());
-        }
+        s.draft.set_rcpt_params(&m.address, params.clone());
     }
     s.touch_draft();
     if !open {

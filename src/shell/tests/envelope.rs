@@ -416,3 +416,26 @@ fn help_explains_smtp_verbs_and_codes() {
     assert!(f.hint.unwrap_or_default().contains("EHLO"));
     assert!(run(&mut s, "help to from").is_err());
 }
+
+#[test]
+fn a_recipient_typed_again_without_options_goes_without_its_old_parameters() {
+    let server = dsn_server();
+    let (mut s, _out) = on(&server, true);
+    run(&mut s, "from ann@example.org").expect("from");
+    run(&mut s, "to bob@example.org --notify success").expect("to");
+    run(&mut s, "rset").expect("rset");
+    run(&mut s, "to bob@example.org").expect("to again");
+    let rcpts: Vec<String> = envelope(&server)
+        .into_iter()
+        .filter(|c| c.starts_with("RCPT"))
+        .collect();
+    assert_eq!(
+        rcpts,
+        [
+            "RCPT TO:<bob@example.org> NOTIFY=SUCCESS",
+            "RCPT TO:<bob@example.org>"
+        ]
+    );
+    let bob = crate::address::Address::parse("bob@example.org").expect("address");
+    assert!(s.draft.rcpt_params_for(&bob).is_none());
+}
