@@ -332,10 +332,14 @@ fn syntax_error(path: &Path, text: &str, e: &toml::de::Error) -> Failure {
         }
         None => path.display().to_string(),
     };
-    Failure::local(format!(
-        "{place}: {}",
-        e.message().trim_end().replace('\n', " ")
-    ))
+    // An unknown key: serde's list of the expected keys would say the
+    // hint's again (an unknown value keeps its list of values).
+    let message = e.message().trim_end().replace('\n', " ");
+    let message = match message.split_once(", expected one of") {
+        Some((field, _)) if field.starts_with("unknown field") => field,
+        _ => &message,
+    };
+    Failure::local(format!("{place}: {message}"))
     .hint("the keys of a profile: host, port, tls, cafile, cert, key, servername, tls_min, tls_max, pin, user, mechanism, password_command, password, ehlo, lmtp (docs/profiles.md)")
 }
 
