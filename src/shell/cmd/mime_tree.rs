@@ -81,9 +81,17 @@ pub fn reference_warnings(d: &Draft) -> Vec<String> {
     let mut out = Vec::new();
     for r in &refs {
         if !inline.iter().any(|(_, _, id)| id.eq_ignore_ascii_case(r)) {
+            let fix = if crate::mime::draft::check_content_id(r).is_ok() {
+                format!("`attach FILE --cid {r}` adds one")
+            } else {
+                // `--cid` takes only left@right (RFC 2392).
+                format!(
+                    "write it as left@right in the HTML, cid:{r}@example.org, then `attach FILE --cid {r}@example.org`"
+                )
+            };
             out.push(format!(
                 "the HTML refers to cid:{r}, but no inline part has that Content-ID \
-                 (`attach --inline FILE` adds one; `status` lists their cid:)"
+                 ({fix}; `status` lists their cid:)"
             ));
         }
     }

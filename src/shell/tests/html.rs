@@ -124,7 +124,8 @@ fn show_warns_about_cid_references_both_ways() {
     assert!(said.contains("a text version is derived from it"), "{said}");
     assert!(
         said.contains(
-            "the HTML refers to cid:missing@example.org, but no inline part has that Content-ID"
+            "the HTML refers to cid:missing@example.org, but no inline part has that Content-ID \
+             (`attach FILE --cid missing@example.org` adds one"
         ),
         "{said}"
     );
@@ -261,6 +262,13 @@ fn a_cid_the_html_does_not_use_is_said_at_attach_and_again_at_send() {
     let said = out.take();
     assert!(
         said.contains("the HTML refers to cid:logo, but no inline part"),
+        "{said}"
+    );
+    // `--cid logo` would be refused (not left@right): the hint says how.
+    assert!(
+        said.contains(
+            "write it as left@right in the HTML, cid:logo@example.org, then `attach FILE --cid logo@example.org`"
+        ),
         "{said}"
     );
     assert!(
