@@ -20,6 +20,20 @@ fn exchange(c: &mut Conversation, cmd: &Command, wire: &str) -> Change {
     c.receive(&reply(wire)).change
 }
 
+/// MAIL FROM:<> and RCPT TO:<`to`>, both answered 250.
+fn mail_to(c: &mut Conversation, to: &str) {
+    exchange(
+        c,
+        &Command::mail_from(None, &[]).expect("mail"),
+        "250 ok\r\n",
+    );
+    exchange(
+        c,
+        &Command::rcpt_to(&addr(to), &[]).expect("rcpt"),
+        "250 ok\r\n",
+    );
+}
+
 /// A conversation greeted with 220 and EHLO.
 fn ready(ehlo_reply: &str) -> Conversation {
     let mut c = Conversation::new(false);
@@ -139,16 +153,7 @@ fn a_rcpt_outside_a_transaction_changes_no_envelope() {
 #[test]
 fn data_then_content_then_the_final_reply_ends_the_transaction() {
     let mut c = ready("250 mx.example\r\n");
-    exchange(
-        &mut c,
-        &Command::mail_from(None, &[]).expect("mail"),
-        "250 ok\r\n",
-    );
-    exchange(
-        &mut c,
-        &Command::rcpt_to(&addr("b@example.org"), &[]).expect("rcpt"),
-        "250 ok\r\n",
-    );
+    mail_to(&mut c, "b@example.org");
     assert_eq!(c.transaction().and_then(Transaction::sender), Some(""));
     assert_eq!(
         c.content_sent(),
@@ -611,16 +616,7 @@ fn lmtp_set_by_the_caller_and_raw_lhlo_count_too() {
     // SMTP (EHLO) is one reply, even if LHLO was never sent.
     let mut s = ready("250 mx.example\r\n");
     assert!(!s.is_lmtp());
-    exchange(
-        &mut s,
-        &Command::mail_from(None, &[]).expect("mail"),
-        "250 ok\r\n",
-    );
-    exchange(
-        &mut s,
-        &Command::rcpt_to(&addr("b@example.org"), &[]).expect("rcpt"),
-        "250 ok\r\n",
-    );
+    mail_to(&mut s, "b@example.org");
     exchange(
         &mut s,
         &Command::rcpt_to(&addr("c@example.org"), &[]).expect("rcpt"),
